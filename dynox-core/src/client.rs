@@ -1,0 +1,116 @@
+//! [`Client`]: the handle every operation goes through.
+
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+
+use crate::model::Model;
+
+/// A cheap-to-clone DynamoDB client for dynox models.
+///
+/// Built from one [`SdkConfig`], so credentials, region, endpoint, retries and timeouts come
+/// from the standard AWS configuration chain. Cloning shares the underlying connection pool.
+///
+/// ```no_run
+/// # async fn demo() {
+/// let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+/// let client = dynox_core::Client::builder(&config).table_prefix("staging-").build();
+/// # let _ = client;
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    dynamodb: aws_sdk_dynamodb::Client,
+    sdk_config: SdkConfig,
+    table_prefix: String,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("table_prefix", &self.inner.table_prefix)
+            .field("region", &self.inner.sdk_config.region())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client with no table prefix.
+    pub fn new(config: &SdkConfig) -> Self {
+        Self::builder(config).build()
+    }
+
+    /// A builder for a client with options.
+    pub fn builder(config: &SdkConfig) -> ClientBuilder {
+        ClientBuilder {
+            sdk_config: config.clone(),
+            dynamodb: None,
+            table_prefix: String::new(),
+        }
+    }
+
+    /// The table name of model `M`: the client's prefix followed by the model's table.
+    pub fn table_name<M: Model>(&self) -> String {
+        let mut name = String::with_capacity(self.inner.table_prefix.len() + M::TABLE.len());
+        name.push_str(&self.inner.table_prefix);
+        name.push_str(M::TABLE);
+        name
+    }
+
+    /// The table prefix given to the builder (empty by default).
+    pub fn table_prefix(&self) -> &str {
+        &self.inner.table_prefix
+    }
+
+    /// The AWS configuration this client was built from (dynox-s3 builds its S3 client from
+    /// the same configuration).
+    pub fn sdk_config(&self) -> &SdkConfig {
+        &self.inner.sdk_config
+    }
+
+    /// The underlying AWS SDK client, for operations dynox does not cover.
+    pub fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {
+        &self.inner.dynamodb
+    }
+}
+
+/// Options for a [`Client`].
+#[must_use]
+pub struct ClientBuilder {
+    sdk_config: SdkConfig,
+    dynamodb: Option<aws_sdk_dynamodb::Client>,
+    table_prefix: String,
+}
+
+impl ClientBuilder {
+    /// A prefix put before every table name, e.g. `"dev-"` for per-environment tables.
+    pub fn table_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.table_prefix = prefix.into();
+        self
+    }
+
+    /// Use this DynamoDB client instead of one built from the configuration (for custom
+    /// interceptors or HTTP clients).
+    pub fn dynamodb_client(mut self, client: aws_sdk_dynamodb::Client) -> Self {
+        self.dynamodb = Some(client);
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Client {
+        let dynamodb = self
+            .dynamodb
+            .unwrap_or_else(|| aws_sdk_dynamodb::Client::new(&self.sdk_config));
+        Client {
+            inner: Arc::new(Inner {
+                dynamodb,
+                sdk_config: self.sdk_config,
+                table_prefix: self.table_prefix,
+            }),
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! The error type of every dynox-core operation.
+//!
+//! One `#[non_exhaustive]` [`enum@Error`] with the variants a caller acts on. Each variant names
+//! the table and, where there is one, the key; `Display` is one line and does not repeat the
+//! underlying cause, which [`std::error::Error::source`] returns. AWS SDK error types never
+//! appear in signatures: they are only reachable as a `source()`.
+
+use std::error::Error as StdError;
+
+use crate::item::AttributeError;
+
+/// A boxed underlying cause (an AWS SDK error, an I/O error, ...).
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// `Result` with dynox-core's [`enum@Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong in a dynox operation.
+///
+/// ```
+/// use dynox_core::Error;
+///
+/// fn retry_worthwhile(error: &Error) -> bool {
+///     error.is_throttled() || matches!(error, Error::Transport { .. })
+/// }
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A conditional write's condition did not hold.
+    #[error("condition failed writing item {key} of table `{table}`")]
+    ConditionFailed {
+        /// The (prefixed) table name.
+        table: String,
+        /// The item's key, as `name = value` pairs.
+        key: String,
+        /// The service's error.
+        #[source]
+        source: Option<BoxError>,
+    },
+
+    /// `create` found an item with the same key already in the table.
+    #[error("item {key} already exists in table `{table}`")]
+    AlreadyExists {
+        /// The (prefixed) table name.
+        table: String,
+        /// The item's key.
+        key: String,
+    },
+
+    /// The item is larger than DynamoDB's 400 KB limit.
+    #[error("item {key} is too large for table `{table}`: {message}")]
+    ItemTooLarge {
+        /// The (prefixed) table name.
+        table: String,
+        /// The item's key.
+        key: String,
+        /// What the service said.
+        message: String,
+    },
+
+    /// A field's value cannot be stored, or a stored attribute cannot be read into its field.
+    #[error("field `{field}` of item {key} in table `{table}`: {source}")]
+    InvalidField {
+        /// The (prefixed) table name.
+        table: String,
+        /// The item's key, as far as it is known.
+        key: String,
+        /// The field's attribute name.
+        field: &'static str,
+        /// What is wrong with the value.
+        #[source]
+        source: AttributeError,
+    },
+
+    /// The table does not exist (or is not active yet).
+    #[error("table `{table}` does not exist")]
+    TableNotFound {
+        /// The (prefixed) table name.
+        table: String,
+        /// The service's error.
+        #[source]
+        source: Option<BoxError>,
+    },
+
+    /// `create_table` found the table already there.
+    #[error("table `{table}` already exists")]
+    TableAlreadyExists {
+        /// The (prefixed) table name.
+        table: String,
+    },
+
+    /// The request was throttled (provisioned throughput, request limit, or throttling).
+    #[error("{operation} on table `{table}` was throttled")]
+    Throttled {
+        /// The DynamoDB operation, e.g. `PutItem`.
+        operation: &'static str,
+        /// The (prefixed) table name.
+        table: String,
+        /// The service's error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// The request did not get an answer: connection failure, timeout, or an unreadable response.
+    #[error("{operation} on table `{table}` did not complete")]
+    Transport {
+        /// The DynamoDB operation, e.g. `PutItem`.
+        operation: &'static str,
+        /// The (prefixed) table name.
+        table: String,
+        /// The transport error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// Any other error the service returned.
+    #[error("{operation} on table `{table}` failed: {code}: {message}")]
+    Service {
+        /// The DynamoDB operation, e.g. `PutItem`.
+        operation: &'static str,
+        /// The (prefixed) table name.
+        table: String,
+        /// The service's error code, e.g. `ValidationException`.
+        code: String,
+        /// The service's message.
+        message: String,
+        /// The service's error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// A page token could not be decoded.
+    #[error("invalid page token: {reason}")]
+    InvalidPageToken {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
+
+impl Error {
+    /// Whether a conditional write failed (including [`Error::AlreadyExists`]).
+    pub fn is_condition_failed(&self) -> bool {
+        matches!(
+            self,
+            Error::ConditionFailed { .. } | Error::AlreadyExists { .. }
+        )
+    }
+
+    /// Whether the request was throttled and may succeed if retried later.
+    pub fn is_throttled(&self) -> bool {
+        matches!(self, Error::Throttled { .. })
+    }
+
+    /// The table the failed operation was about.
+    pub fn table(&self) -> &str {
+        match self {
+            Error::ConditionFailed { table, .. }
+            | Error::AlreadyExists { table, .. }
+            | Error::ItemTooLarge { table, .. }
+            | Error::InvalidField { table, .. }
+            | Error::TableNotFound { table, .. }
+            | Error::TableAlreadyExists { table }
+            | Error::Throttled { table, .. }
+            | Error::Transport { table, .. }
+            | Error::Service { table, .. } => table,
+            Error::InvalidPageToken { .. } => "",
+        }
+    }
+}

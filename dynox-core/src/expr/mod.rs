@@ -1,0 +1,89 @@
+//! Expressions: placeholders and typed key conditions.
+//!
+//! Every attribute name and value in an expression goes through a [`Placeholders`] set,
+//! which hands out `#n0, #n1, ...` and `:v0, :v1, ...` in order of first use and reuses a
+//! placeholder for a repeated name or value. The same builder calls therefore always give the
+//! same expression string, and reserved words (`status`, `name`, `size`, ...) never clash.
+
+mod key_condition;
+
+use std::collections::HashMap;
+
+pub use key_condition::SortKey;
+pub(crate) use key_condition::SortKeyValues;
+
+use crate::item::AttributeValue;
+
+/// Deterministic, de-duplicated expression placeholders.
+///
+/// ```
+/// use dynox_core::expr::Placeholders;
+/// use dynox_core::item::AttributeValue;
+///
+/// let mut p = Placeholders::default();
+/// assert_eq!(p.name("status"), "#n0");
+/// assert_eq!(p.name("size"), "#n1");
+/// assert_eq!(p.name("status"), "#n0");
+/// assert_eq!(p.value(AttributeValue::N("1".into())), ":v0");
+/// assert_eq!(p.value(AttributeValue::N("1".into())), ":v0");
+/// let (names, values) = p.into_maps();
+/// assert_eq!(names.unwrap()["#n1"], "size");
+/// assert_eq!(values.unwrap().len(), 1);
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct Placeholders {
+    names: Vec<String>,
+    values: Vec<AttributeValue>,
+}
+
+impl Placeholders {
+    /// The placeholder for attribute name `name`.
+    pub fn name(&mut self, name: &str) -> String {
+        let index = match self.names.iter().position(|n| n == name) {
+            Some(i) => i,
+            None => {
+                self.names.push(name.to_owned());
+                self.names.len() - 1
+            }
+        };
+        format!("#n{index}")
+    }
+
+    /// The placeholder for `value`.
+    pub fn value(&mut self, value: AttributeValue) -> String {
+        let index = match self.values.iter().position(|v| *v == value) {
+            Some(i) => i,
+            None => {
+                self.values.push(value);
+                self.values.len() - 1
+            }
+        };
+        format!(":v{index}")
+    }
+
+    /// The `ExpressionAttributeNames` and `ExpressionAttributeValues` maps (`None` when
+    /// empty, as DynamoDB rejects empty maps).
+    #[allow(clippy::type_complexity)]
+    pub fn into_maps(
+        self,
+    ) -> (
+        Option<HashMap<String, String>>,
+        Option<HashMap<String, AttributeValue>>,
+    ) {
+        let names = (!self.names.is_empty()).then(|| {
+            self.names
+                .into_iter()
+                .enumerate()
+                .map(|(i, n)| (format!("#n{i}"), n))
+                .collect()
+        });
+        let values = (!self.values.is_empty()).then(|| {
+            self.values
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| (format!(":v{i}"), v))
+                .collect()
+        });
+        (names, values)
+    }
+}

@@ -1,0 +1,205 @@
+//! Conversion between Rust values and DynamoDB attribute values.
+//!
+//! Generated code converts each field with one of three generic paths:
+//! - [`Attribute`] for scalars (`String`, `bool`, integers, floats, `Vec<u8>`) and `Option`s
+//!   of them, converted directly;
+//! - [`SetAttribute`] for fields marked `#[dynamo(set)]` (`HashSet`/`BTreeSet` of strings,
+//!   integers or byte vectors), where an empty set is an absent attribute;
+//! - the serde bridge ([`to_serde_attribute`], [`from_serde_attribute`]) for every other type,
+//!   through `serde_dynamo`.
+//!
+//! In all three, `None` means "no attribute": an absent `Option` field stores nothing.
+
+mod number;
+mod serde_bridge;
+mod set;
+
+use std::collections::HashMap;
+
+pub use aws_sdk_dynamodb::primitives::Blob;
+pub use aws_sdk_dynamodb::types::AttributeValue;
+
+pub use serde_bridge::{from_serde_attribute, to_serde_attribute};
+pub use set::{SetAttribute, SetElement};
+
+/// A DynamoDB item: attribute names to values.
+pub type Item = HashMap<String, AttributeValue>;
+
+/// Why a value cannot be stored in, or read from, a DynamoDB attribute.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AttributeError {
+    /// A required attribute is absent from the item.
+    #[error("attribute is missing")]
+    Missing,
+    /// The attribute has another DynamoDB type than the field expects.
+    #[error("expected a {expected} attribute, found {found}")]
+    WrongType {
+        /// The DynamoDB type the field needs (`S`, `N`, ...).
+        expected: &'static str,
+        /// The DynamoDB type found.
+        found: &'static str,
+    },
+    /// An `N` attribute does not fit the field's number type exactly.
+    #[error("number {value} does not fit {target} exactly")]
+    InvalidNumber {
+        /// The stored number.
+        value: String,
+        /// The Rust type it was read into.
+        target: &'static str,
+    },
+    /// NaN and infinities cannot be stored.
+    #[error("{value} cannot be stored: DynamoDB numbers must be finite")]
+    NotFinite {
+        /// The value.
+        value: String,
+    },
+    /// The number has more than 38 significant digits, or a magnitude outside 1E-130..1E+126.
+    #[error("{value} is outside DynamoDB's number range (38 digits, 1E-130 to 1E+126)")]
+    NumberOutOfRange {
+        /// The value.
+        value: String,
+    },
+    /// A key attribute must not be an empty string or empty binary.
+    #[error("a key attribute must not be empty")]
+    EmptyKey,
+    /// serde_dynamo could not convert the value.
+    #[error("{0}")]
+    Serde(String),
+}
+
+/// A type stored directly as one DynamoDB attribute.
+///
+/// Implemented for `String`, `bool`, every integer type, `f32`, `f64`, `Vec<u8>` (binary) and
+/// `Option<T>` of those. `Option::None` is stored as an absent attribute.
+///
+/// ```
+/// use dynox_core::item::{Attribute, AttributeValue};
+///
+/// assert_eq!(u64::MAX.to_attribute().unwrap(), Some(AttributeValue::N(u64::MAX.to_string())));
+/// assert_eq!(Option::<String>::None.to_attribute().unwrap(), None);
+/// assert_eq!(i8::from_attribute(Some(AttributeValue::N("-5".into()))).unwrap(), -5);
+/// ```
+pub trait Attribute: Sized {
+    /// The attribute to store, or `None` to store no attribute.
+    fn to_attribute(&self) -> Result<Option<AttributeValue>, AttributeError>;
+    /// Reads the value back; `None` means the attribute is absent.
+    fn from_attribute(value: Option<AttributeValue>) -> Result<Self, AttributeError>;
+}
+
+/// The DynamoDB type name of an attribute value, for error messages.
+pub fn type_name(value: &AttributeValue) -> &'static str {
+    match value {
+        AttributeValue::S(_) => "S",
+        AttributeValue::N(_) => "N",
+        AttributeValue::B(_) => "B",
+        AttributeValue::Bool(_) => "BOOL",
+        AttributeValue::Null(_) => "NULL",
+        AttributeValue::M(_) => "M",
+        AttributeValue::L(_) => "L",
+        AttributeValue::Ss(_) => "SS",
+        AttributeValue::Ns(_) => "NS",
+        AttributeValue::Bs(_) => "BS",
+        _ => "an unknown type",
+    }
+}
+
+fn wrong_type(expected: &'static str, found: &AttributeValue) -> AttributeError {
+    AttributeError::WrongType {
+        expected,
+        found: type_name(found),
+    }
+}
+
+impl Attribute for String {
+    fn to_attribute(&self) -> Result<Option<AttributeValue>, AttributeError> {
+        Ok(Some(AttributeValue::S(self.clone())))
+    }
+    fn from_attribute(value: Option<AttributeValue>) -> Result<Self, AttributeError> {
+        match value {
+            Some(AttributeValue::S(s)) => Ok(s),
+            Some(other) => Err(wrong_type("S", &other)),
+            None => Err(AttributeError::Missing),
+        }
+    }
+}
+
+impl Attribute for bool {
+    fn to_attribute(&self) -> Result<Option<AttributeValue>, AttributeError> {
+        Ok(Some(AttributeValue::Bool(*self)))
+    }
+    fn from_attribute(value: Option<AttributeValue>) -> Result<Self, AttributeError> {
+        match value {
+            Some(AttributeValue::Bool(b)) => Ok(b),
+            Some(other) => Err(wrong_type("BOOL", &other)),
+            None => Err(AttributeError::Missing),
+        }
+    }
+}
+
+impl Attribute for Vec<u8> {
+    fn to_attribute(&self) -> Result<Option<AttributeValue>, AttributeError> {
+        Ok(Some(AttributeValue::B(Blob::new(self.clone()))))
+    }
+    fn from_attribute(value: Option<AttributeValue>) -> Result<Self, AttributeError> {
+        match value {
+            Some(AttributeValue::B(b)) => Ok(b.into_inner()),
+            Some(other) => Err(wrong_type("B", &other)),
+            None => Err(AttributeError::Missing),
+        }
+    }
+}
+
+fn number_text(value: Option<AttributeValue>) -> Result<String, AttributeError> {
+    match value {
+        Some(AttributeValue::N(n)) => Ok(n),
+        Some(other) => Err(wrong_type("N", &other)),
+        None => Err(AttributeError::Missing),
+    }
+}
+
+macro_rules! integer_attribute {
+    ($($t:ty),*) => {$(
+        impl Attribute for $t {
+            fn to_attribute(&self) -> Result<Option<AttributeValue>, AttributeError> {
+                number::format_integer(*self).map(|n| Some(AttributeValue::N(n)))
+            }
+            fn from_attribute(value: Option<AttributeValue>) -> Result<Self, AttributeError> {
+                number::parse_integer(&number_text(value)?)
+            }
+        }
+    )*};
+}
+integer_attribute!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
+
+macro_rules! float_attribute {
+    ($($t:ty),*) => {$(
+        impl Attribute for $t {
+            fn to_attribute(&self) -> Result<Option<AttributeValue>, AttributeError> {
+                number::format_float(f64::from(*self), self.to_string())
+                    .map(|n| Some(AttributeValue::N(n)))
+            }
+            fn from_attribute(value: Option<AttributeValue>) -> Result<Self, AttributeError> {
+                number::parse_float(&number_text(value)?)
+            }
+        }
+    )*};
+}
+float_attribute!(f32, f64);
+
+impl<T: Attribute> Attribute for Option<T> {
+    fn to_attribute(&self) -> Result<Option<AttributeValue>, AttributeError> {
+        match self {
+            Some(v) => v.to_attribute(),
+            None => Ok(None),
+        }
+    }
+    fn from_attribute(value: Option<AttributeValue>) -> Result<Self, AttributeError> {
+        match value {
+            None | Some(AttributeValue::Null(_)) => Ok(None),
+            some => T::from_attribute(some).map(Some),
+        }
+    }
+}
+
+pub(crate) use number::format_integer;

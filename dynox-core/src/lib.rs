@@ -1,0 +1,204 @@
+//! # dynox-core: a typed DynamoDB ORM
+//!
+//! Put `#[derive(DynamoModel)]` on a plain struct and get typed `save`, `create`, `get`,
+//! `delete` and `query`, with key mistakes rejected at compile time:
+//!
+//! ```no_run
+//! use dynox_core::{Client, DynamoModel, SortKey};
+//!
+//! #[derive(Debug, DynamoModel)]
+//! #[dynamo(table = "orders")]
+//! struct Order {
+//!     #[dynamo(hash_key)]
+//!     customer: String,
+//!     #[dynamo(range_key)]
+//!     order_id: u64,
+//!     total_cents: i64,
+//!     note: Option<String>, // None is stored as an absent attribute
+//! }
+//!
+//! # async fn demo() -> dynox_core::Result<()> {
+//! let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+//! let client = Client::new(&config);
+//! client.create_table::<Order>().if_not_exists().await?;
+//!
+//! let order = Order { customer: "cust-1".into(), order_id: 42, total_cents: 1999, note: None };
+//! client.create(&order).await?;                      // fails if the key exists
+//! let loaded = Order::get(&client, "cust-1", 42).await?; // Option<Order>
+//! let big = Order::query(&client, "cust-1").sort_key(SortKey::ge(40)).all().await?;
+//! Order::delete(&client, "cust-1", 42).await?;
+//! # let _ = (loaded, big);
+//! # Ok(()) }
+//! ```
+//!
+//! ## Field types
+//!
+//! | Rust type | DynamoDB |
+//! |---|---|
+//! | `String` | `S` |
+//! | `bool` | `BOOL` |
+//! | integers, `f32`, `f64` | `N`, exactly (NaN, infinities and numbers outside DynamoDB's range are errors) |
+//! | `Vec<u8>` | `B` |
+//! | `Option<T>` | `T`, or no attribute for `None` |
+//! | `HashSet<T>` / `BTreeSet<T>` with `#[dynamo(set)]` | `SS` / `NS` / `BS`, no attribute when empty |
+//! | any other `Serialize + Deserialize` type | via `serde_dynamo` (`M`, `L`, ...) |
+//!
+//! Keys may be `String`, an integer type, or `Vec<u8>`.
+//!
+//! ## Field attributes
+//!
+//! - `#[dynamo(hash_key)]`, `#[dynamo(range_key)]`: the table's primary key.
+//! - `#[dynamo(rename = "name")]`: store under another attribute name.
+//! - `#[dynamo(set)]`: store a `HashSet`/`BTreeSet` as a DynamoDB set.
+//! - `#[dynamo(skip)]`: not stored; filled with `Default::default()` when read.
+//!
+//! Errors are one [`enum@Error`] type whose variants name the table, key and field.
+
+#![warn(missing_docs)]
+
+mod client;
+mod error;
+pub mod expr;
+pub mod item;
+mod model;
+mod ops;
+mod page;
+mod table;
+
+pub use client::{Client, ClientBuilder};
+pub use error::{BoxError, Error, Result};
+pub use expr::SortKey;
+pub use model::{
+    FieldError, Key, KeyAttr, KeyAttribute, KeySchema, Model, NoRangeKey, RangeKey, ScalarType,
+};
+pub use ops::delete::{Delete, DeleteReturning};
+pub use ops::get::Get;
+pub use ops::query::Query;
+pub use ops::save::Save;
+pub use page::{Page, PageToken};
+pub use table::{CreateTable, DeleteTable};
+
+/// Derives [`Model`] for a struct with named fields. See the [crate documentation](crate).
+pub use dynox_derive::DynamoModel;
+
+impl Client {
+    /// Writes `item`, replacing any item with the same key (PutItem).
+    pub fn save<'a, M: Model>(&'a self, item: &'a M) -> Save<'a, M> {
+        Save::new(self, item, false)
+    }
+
+    /// Writes `item` only if no item has its key; otherwise fails with
+    /// [`Error::AlreadyExists`].
+    pub fn create<'a, M: Model>(&'a self, item: &'a M) -> Save<'a, M> {
+        Save::new(self, item, true)
+    }
+
+    /// Reads the item with `key`, or `None`.
+    pub fn get<M: Model>(&self, key: Key<M>) -> Get<M> {
+        Get::new(self, key)
+    }
+
+    /// Deletes the item with `key`.
+    pub fn delete<M: Model>(&self, key: Key<M>) -> Delete<M> {
+        Delete::new(self, key)
+    }
+
+    /// Queries the items with hash key `hash`.
+    pub fn query<M: Model>(&self, hash: M::HashKey) -> Query<M> {
+        Query::new(self, hash)
+    }
+
+    /// Creates model `M`'s table from its definition and waits until it is active.
+    pub fn create_table<M: Model>(&self) -> CreateTable<M> {
+        CreateTable::new(self)
+    }
+
+    /// Deletes model `M`'s table and waits until it is gone.
+    pub fn delete_table<M: Model>(&self) -> DeleteTable<M> {
+        DeleteTable::new(self)
+    }
+}
+
+/// What generated code calls. Not a public API: it changes without notice.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::item::{Attribute, Item, SetAttribute};
+    pub use crate::model::{FieldError, Key, KeyAttr, KeyAttribute, KeySchema, Model, NoRangeKey, ScalarType};
+    pub use crate::{Client, Delete, Get, Query};
+    pub use core::result::Result;
+    pub use serde;
+
+    use crate::item::{from_serde_attribute, to_serde_attribute, AttributeError, AttributeValue};
+
+    fn at(field: &'static str) -> impl FnOnce(AttributeError) -> FieldError {
+        move |error| FieldError { field, error }
+    }
+
+    fn insert(item: &mut Item, name: &'static str, value: Option<AttributeValue>) {
+        if let Some(value) = value {
+            item.insert(name.to_owned(), value);
+        }
+    }
+
+    /// Stores a key field (non-empty, of a key type).
+    #[inline]
+    pub fn put_key<T: KeyAttribute>(item: &mut Item, name: &'static str, value: &T) -> Result<(), FieldError> {
+        let value = value.to_key_attribute().map_err(at(name))?;
+        item.insert(name.to_owned(), value);
+        Ok(())
+    }
+
+    /// Stores a scalar field.
+    #[inline]
+    pub fn put_attr<T: Attribute>(item: &mut Item, name: &'static str, value: &T) -> Result<(), FieldError> {
+        insert(item, name, value.to_attribute().map_err(at(name))?);
+        Ok(())
+    }
+
+    /// Stores a `#[dynamo(set)]` field.
+    #[inline]
+    pub fn put_set<T: SetAttribute>(item: &mut Item, name: &'static str, value: &T) -> Result<(), FieldError> {
+        insert(item, name, value.to_set_attribute().map_err(at(name))?);
+        Ok(())
+    }
+
+    /// Stores a field through serde_dynamo.
+    #[inline]
+    pub fn put_serde<T: serde::Serialize>(item: &mut Item, name: &'static str, value: &T) -> Result<(), FieldError> {
+        insert(item, name, to_serde_attribute(value).map_err(at(name))?);
+        Ok(())
+    }
+
+    /// Reads a key field.
+    #[inline]
+    pub fn take_key<T: KeyAttribute>(item: &mut Item, name: &'static str) -> Result<T, FieldError> {
+        match item.remove(name) {
+            Some(v) => T::from_key_attribute(v).map_err(at(name)),
+            None => Err(FieldError { field: name, error: AttributeError::Missing }),
+        }
+    }
+
+    /// Reads a scalar field.
+    #[inline]
+    pub fn take_attr<T: Attribute>(item: &mut Item, name: &'static str) -> Result<T, FieldError> {
+        T::from_attribute(item.remove(name)).map_err(at(name))
+    }
+
+    /// Reads a `#[dynamo(set)]` field.
+    #[inline]
+    pub fn take_set<T: SetAttribute>(item: &mut Item, name: &'static str) -> Result<T, FieldError> {
+        T::from_set_attribute(item.remove(name)).map_err(at(name))
+    }
+
+    /// Reads a field through serde_dynamo.
+    #[inline]
+    pub fn take_serde<T: serde::de::DeserializeOwned>(item: &mut Item, name: &'static str) -> Result<T, FieldError> {
+        from_serde_attribute(item.remove(name)).map_err(at(name))
+    }
+
+    /// Compile-time check that a key field has a key type (the error is spanned on the field).
+    pub const fn assert_key<T: KeyAttribute>() {}
+
+    /// Compile-time check that a set field is a set type.
+    pub const fn assert_set<T: SetAttribute>() {}
+}

@@ -1,0 +1,240 @@
+//! The [`Model`] trait that `#[derive(DynamoModel)]` implements, and key types.
+
+use std::fmt;
+
+use crate::item::{AttributeError, AttributeValue, Blob, Item};
+
+/// The DynamoDB type of a key attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScalarType {
+    /// `S`: a string.
+    String,
+    /// `N`: a number.
+    Number,
+    /// `B`: binary.
+    Binary,
+}
+
+/// A key attribute of a table or index: its attribute name and type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyAttr {
+    /// The attribute name.
+    pub name: &'static str,
+    /// The attribute's type.
+    pub scalar: ScalarType,
+}
+
+/// The primary key of a model's table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeySchema {
+    /// The partition (hash) key.
+    pub hash: KeyAttr,
+    /// The sort (range) key, if the table has one.
+    pub range: Option<KeyAttr>,
+}
+
+/// A type that can be a key attribute: `String`, any integer type, or `Vec<u8>`.
+///
+/// ```
+/// use dynox_core::{KeyAttribute, ScalarType};
+///
+/// assert_eq!(<u64 as KeyAttribute>::SCALAR, ScalarType::Number);
+/// assert!(String::new().to_key_attribute().is_err()); // DynamoDB rejects empty keys
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a DynamoDB key attribute",
+    label = "unsupported key type",
+    note = "a hash or range key must be `String`, an integer type (`u64`, `i32`, ...) or `Vec<u8>`"
+)]
+pub trait KeyAttribute: Clone + fmt::Debug + Send + Sync + 'static {
+    /// The key's DynamoDB type.
+    const SCALAR: ScalarType;
+    /// The attribute value of this key.
+    fn to_key_attribute(&self) -> Result<AttributeValue, AttributeError>;
+    /// Reads a key value back.
+    fn from_key_attribute(value: AttributeValue) -> Result<Self, AttributeError>;
+}
+
+impl KeyAttribute for String {
+    const SCALAR: ScalarType = ScalarType::String;
+    fn to_key_attribute(&self) -> Result<AttributeValue, AttributeError> {
+        if self.is_empty() {
+            return Err(AttributeError::EmptyKey);
+        }
+        Ok(AttributeValue::S(self.clone()))
+    }
+    fn from_key_attribute(value: AttributeValue) -> Result<Self, AttributeError> {
+        <String as crate::item::Attribute>::from_attribute(Some(value))
+    }
+}
+
+impl KeyAttribute for Vec<u8> {
+    const SCALAR: ScalarType = ScalarType::Binary;
+    fn to_key_attribute(&self) -> Result<AttributeValue, AttributeError> {
+        if self.is_empty() {
+            return Err(AttributeError::EmptyKey);
+        }
+        Ok(AttributeValue::B(Blob::new(self.clone())))
+    }
+    fn from_key_attribute(value: AttributeValue) -> Result<Self, AttributeError> {
+        <Vec<u8> as crate::item::Attribute>::from_attribute(Some(value))
+    }
+}
+
+macro_rules! integer_key {
+    ($($t:ty),*) => {$(
+        impl KeyAttribute for $t {
+            const SCALAR: ScalarType = ScalarType::Number;
+            fn to_key_attribute(&self) -> Result<AttributeValue, AttributeError> {
+                crate::item::format_integer(*self).map(AttributeValue::N)
+            }
+            fn from_key_attribute(value: AttributeValue) -> Result<Self, AttributeError> {
+                <$t as crate::item::Attribute>::from_attribute(Some(value))
+            }
+        }
+    )*};
+}
+integer_key!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
+
+/// The range key type of a model whose table has only a hash key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NoRangeKey;
+
+/// The range key slot of a [`Model`]: a [`KeyAttribute`], or [`NoRangeKey`].
+pub trait RangeKey: Clone + fmt::Debug + Send + Sync + 'static {
+    /// The attribute value, or `None` for [`NoRangeKey`].
+    fn to_range_attribute(&self) -> Result<Option<AttributeValue>, AttributeError>;
+}
+
+impl<T: KeyAttribute> RangeKey for T {
+    fn to_range_attribute(&self) -> Result<Option<AttributeValue>, AttributeError> {
+        self.to_key_attribute().map(Some)
+    }
+}
+
+impl RangeKey for NoRangeKey {
+    fn to_range_attribute(&self) -> Result<Option<AttributeValue>, AttributeError> {
+        Ok(None)
+    }
+}
+
+/// A DynamoDB model: a struct with `#[derive(DynamoModel)]`.
+///
+/// The derive implements this trait; it is rarely implemented by hand. It carries the table
+/// name and key schema and converts the struct to and from an [`Item`]. Operations are generic
+/// functions over it, reached through [`Client`](crate::Client) or the methods the derive adds
+/// to the struct (`Order::get(&client, "cust-1", 42)`).
+pub trait Model: Sized + Send + Sync + 'static {
+    /// The hash key's Rust type.
+    type HashKey: KeyAttribute;
+    /// The range key's Rust type, or [`NoRangeKey`].
+    type RangeKey: RangeKey;
+    /// The table name, before the client's table prefix.
+    const TABLE: &'static str;
+    /// The table's primary key.
+    const SCHEMA: KeySchema;
+
+    /// Converts the struct to a DynamoDB item.
+    fn to_item(&self) -> Result<Item, FieldError>;
+    /// Reads the struct from a DynamoDB item.
+    fn from_item(item: Item) -> Result<Self, FieldError>;
+    /// The item's key.
+    fn key(&self) -> Key<Self>;
+}
+
+/// A field that could not be converted: its attribute name and the reason.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldError {
+    /// The attribute name of the field.
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub error: AttributeError,
+}
+
+/// The primary key of one item of model `M`.
+///
+/// ```
+/// # use dynox_core::{DynamoModel, Key};
+/// #[derive(DynamoModel)]
+/// #[dynamo(table = "users")]
+/// struct User {
+///     #[dynamo(hash_key)]
+///     id: String,
+/// }
+///
+/// let key: Key<User> = User::key_of("u1");
+/// assert_eq!(key.to_string(), r#"id = "u1""#);
+/// ```
+pub struct Key<M: Model> {
+    /// The hash key value.
+    pub hash: M::HashKey,
+    /// The range key value, or [`NoRangeKey`].
+    pub range: M::RangeKey,
+}
+
+impl<M: Model> Key<M> {
+    /// A key from its parts.
+    pub fn new(hash: M::HashKey, range: M::RangeKey) -> Self {
+        Self { hash, range }
+    }
+
+    /// The key as a DynamoDB item of its key attributes.
+    pub fn to_item(&self) -> Result<Item, FieldError> {
+        let schema = M::SCHEMA;
+        let mut item = Item::with_capacity(2);
+        let hash = self.hash.to_key_attribute().map_err(|error| FieldError {
+            field: schema.hash.name,
+            error,
+        })?;
+        item.insert(schema.hash.name.to_owned(), hash);
+        if let Some(range_attr) = schema.range {
+            let range = self.range.to_range_attribute().map_err(|error| FieldError {
+                field: range_attr.name,
+                error,
+            })?;
+            if let Some(range) = range {
+                item.insert(range_attr.name.to_owned(), range);
+            }
+        }
+        Ok(item)
+    }
+}
+
+impl<M: Model> Clone for Key<M> {
+    fn clone(&self) -> Self {
+        Self {
+            hash: self.hash.clone(),
+            range: self.range.clone(),
+        }
+    }
+}
+
+impl<M: Model> fmt::Debug for Key<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Key")
+            .field("hash", &self.hash)
+            .field("range", &self.range)
+            .finish()
+    }
+}
+
+impl<M: Model> PartialEq for Key<M>
+where
+    M::HashKey: PartialEq,
+    M::RangeKey: PartialEq,
+{
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.range == other.range
+    }
+}
+
+/// `hash = "value", range = 42`: the form errors use to name an item.
+impl<M: Model> fmt::Display for Key<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} = {:?}", M::SCHEMA.hash.name, self.hash)?;
+        if let Some(range) = M::SCHEMA.range {
+            write!(f, ", {} = {:?}", range.name, self.range)?;
+        }
+        Ok(())
+    }
+}

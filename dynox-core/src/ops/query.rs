@@ -1,0 +1,243 @@
+//! `query` by hash key with a typed sort-key condition, as a stream of items or pages.
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+
+use futures::stream::{self, Stream, TryStreamExt};
+use tracing::Instrument;
+
+use crate::error::{Error, Result};
+use crate::expr::{Placeholders, SortKey, SortKeyValues};
+use crate::item::{AttributeError, Item};
+use crate::model::{KeyAttribute, Model};
+use crate::page::{Page, PageToken};
+use crate::Client;
+
+/// A Query on a model's table: [`Client::query`], or `Model::query(&client, hash)` from the
+/// derive. Consume it as a stream of items ([`Query::stream`]), of pages ([`Query::pages`]),
+/// one page ([`Query::page`]) or everything at once (await it, or [`Query::all`]).
+///
+/// ```no_run
+/// # use dynox_core::{Client, DynamoModel, SortKey};
+/// # use futures::TryStreamExt;
+/// #[derive(DynamoModel)]
+/// #[dynamo(table = "orders")]
+/// struct Order {
+///     #[dynamo(hash_key)] customer: String,
+///     #[dynamo(range_key)] order_id: u64,
+/// }
+/// # async fn demo(client: &Client) -> dynox_core::Result<()> {
+/// let recent: Vec<Order> = Order::query(client, "cust-1")
+///     .sort_key(SortKey::gt(100))
+///     .descending()
+///     .limit(10)
+///     .stream()
+///     .try_collect()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[must_use = "a query does nothing until consumed"]
+pub struct Query<M: Model> {
+    client: Client,
+    hash: M::HashKey,
+    sort: Option<std::result::Result<SortKeyValues, AttributeError>>,
+    descending: bool,
+    limit: Option<usize>,
+    page_size: Option<u32>,
+    consistent: bool,
+    start: Option<PageToken>,
+}
+
+impl<M: Model> Query<M> {
+    pub(crate) fn new(client: &Client, hash: M::HashKey) -> Self {
+        Self {
+            client: client.clone(),
+            hash,
+            sort: None,
+            descending: false,
+            limit: None,
+            page_size: None,
+            consistent: false,
+            start: None,
+        }
+    }
+
+    /// Newest (highest sort key) first; ascending by default.
+    pub fn descending(mut self) -> Self {
+        self.descending = true;
+        self
+    }
+
+    /// Stop after `limit` items in total, over all pages.
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// At most `size` items per request (DynamoDB's `Limit`); the service's 1 MB page
+    /// limit applies too.
+    pub fn page_size(mut self, size: u32) -> Self {
+        self.page_size = Some(size.max(1));
+        self
+    }
+
+    /// Read with strong consistency (eventually consistent by default).
+    pub fn consistent_read(mut self, consistent: bool) -> Self {
+        self.consistent = consistent;
+        self
+    }
+
+    /// Resume after the page that returned `token`.
+    pub fn start_from(mut self, token: PageToken) -> Self {
+        self.start = Some(token);
+        self
+    }
+
+    /// The items, fetched page by page as the stream is polled.
+    pub fn stream(self) -> impl Stream<Item = Result<M>> + Send + 'static {
+        self.pages()
+            .map_ok(|page| stream::iter(page.items.into_iter().map(Ok)))
+            .try_flatten()
+    }
+
+    /// The pages, fetched one by one as the stream is polled. Each carries the token that
+    /// resumes after it.
+    pub fn pages(self) -> impl Stream<Item = Result<Page<M>>> + Send + 'static {
+        let start = self.start.clone().map(PageToken::into_item);
+        let remaining = self.limit;
+        let first = State::Next {
+            start,
+            remaining,
+            first: true,
+        };
+        stream::try_unfold((self, first), |(query, state)| async move {
+            let State::Next {
+                start,
+                remaining,
+                first,
+            } = state
+            else {
+                return Ok(None);
+            };
+            if remaining == Some(0) || (!first && start.is_none()) {
+                return Ok(None);
+            }
+            let (items, last) = query.fetch(start, remaining).await?;
+            let remaining = remaining.map(|r| r.saturating_sub(items.len()));
+            let next = match &last {
+                Some(key) if remaining != Some(0) => State::Next {
+                    start: Some(key.clone()),
+                    remaining,
+                    first: false,
+                },
+                _ => State::Done,
+            };
+            let page = Page {
+                items,
+                next: last.and_then(PageToken::from_item),
+            };
+            Ok(Some((page, (query, next))))
+        })
+    }
+
+    /// One page: at most [`page_size`](Self::page_size) (and [`limit`](Self::limit)) items,
+    /// and the token for the next page.
+    pub async fn page(self) -> Result<Page<M>> {
+        let start = self.start.clone().map(PageToken::into_item);
+        let (items, last) = self.fetch(start, self.limit).await?;
+        Ok(Page {
+            items,
+            next: last.and_then(PageToken::from_item),
+        })
+    }
+
+    /// Every item, in one `Vec`.
+    pub async fn all(self) -> Result<Vec<M>> {
+        self.stream().try_collect().await
+    }
+
+    async fn fetch(
+        &self,
+        start: Option<Item>,
+        remaining: Option<usize>,
+    ) -> Result<(Vec<M>, Option<Item>)> {
+        let table = self.client.table_name::<M>();
+        let describe = || format!("{} = {:?}", M::SCHEMA.hash.name, self.hash);
+        let span = super::span("Query", &table);
+        let hash = self.hash.to_key_attribute().map_err(|source| Error::InvalidField {
+            table: table.clone(),
+            key: describe(),
+            field: M::SCHEMA.hash.name,
+            source,
+        })?;
+        let mut p = Placeholders::default();
+        let mut expression = format!("{} = {}", p.name(M::SCHEMA.hash.name), p.value(hash));
+        if let (Some(sort), Some(range)) = (&self.sort, M::SCHEMA.range) {
+            let values = sort.clone().map_err(|source| Error::InvalidField {
+                table: table.clone(),
+                key: describe(),
+                field: range.name,
+                source,
+            })?;
+            values.write(range.name, &mut p, &mut expression);
+        }
+        let (names, values) = p.into_maps();
+        let limit = match (self.page_size, remaining) {
+            (Some(size), Some(r)) => Some((size as usize).min(r)),
+            (Some(size), None) => Some(size as usize),
+            (None, r) => r,
+        };
+        let output = self
+            .client
+            .dynamodb()
+            .query()
+            .table_name(&table)
+            .key_condition_expression(expression)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .scan_index_forward(!self.descending)
+            .consistent_read(self.consistent)
+            .set_limit(limit.map(|l| l.min(i32::MAX as usize) as i32))
+            .set_exclusive_start_key(start)
+            .send()
+            .instrument(span)
+            .await
+            .map_err(|e| super::sdk_error(e, "Query", &table, describe))?;
+        let items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| M::from_item(item).map_err(|e| super::field_error(&table, describe(), e)))
+            .collect::<Result<Vec<M>>>()?;
+        Ok((items, output.last_evaluated_key))
+    }
+}
+
+impl<M: Model> Query<M>
+where
+    M::RangeKey: KeyAttribute,
+{
+    /// Only items whose sort key matches `condition`.
+    pub fn sort_key(mut self, condition: SortKey<M::RangeKey>) -> Self {
+        self.sort = Some(condition.to_values());
+        self
+    }
+}
+
+enum State {
+    Next {
+        start: Option<Item>,
+        remaining: Option<usize>,
+        first: bool,
+    },
+    Done,
+}
+
+impl<M: Model> IntoFuture for Query<M> {
+    type Output = Result<Vec<M>>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<Vec<M>>> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.all())
+    }
+}

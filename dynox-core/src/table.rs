@@ -1,0 +1,232 @@
+//! `create_table` and `delete_table` from a model's definition, waiting until done.
+
+use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, IndexStatus, KeySchemaElement, KeyType, ProvisionedThroughput,
+    ScalarAttributeType, TableStatus,
+};
+use tracing::Instrument;
+
+use crate::error::{Error, Result};
+use crate::model::{KeyAttr, Model, ScalarType};
+use crate::ops::{sdk_error, span};
+use crate::Client;
+
+const DEFAULT_WAIT: Duration = Duration::from_secs(300);
+
+/// Creates model `M`'s table ([`Client::create_table`]) and waits until it is `ACTIVE`.
+///
+/// On-demand billing unless [`provisioned`](Self::provisioned) is called.
+#[must_use = "create_table does nothing until awaited"]
+pub struct CreateTable<M: Model> {
+    client: Client,
+    if_not_exists: bool,
+    provisioned: Option<(i64, i64)>,
+    max_wait: Duration,
+    model: PhantomData<fn() -> M>,
+}
+
+impl<M: Model> CreateTable<M> {
+    pub(crate) fn new(client: &Client) -> Self {
+        Self {
+            client: client.clone(),
+            if_not_exists: false,
+            provisioned: None,
+            max_wait: DEFAULT_WAIT,
+            model: PhantomData,
+        }
+    }
+
+    /// Succeed (after waiting for it to be active) if the table already exists, instead of
+    /// failing with [`Error::TableAlreadyExists`].
+    pub fn if_not_exists(mut self) -> Self {
+        self.if_not_exists = true;
+        self
+    }
+
+    /// Provisioned capacity instead of on-demand billing.
+    pub fn provisioned(mut self, read_units: i64, write_units: i64) -> Self {
+        self.provisioned = Some((read_units, write_units));
+        self
+    }
+
+    /// How long to wait for the table to become active (5 minutes by default).
+    pub fn max_wait(mut self, max_wait: Duration) -> Self {
+        self.max_wait = max_wait;
+        self
+    }
+
+    async fn send(self) -> Result<()> {
+        let table = self.client.table_name::<M>();
+        let schema = M::SCHEMA;
+        let mut keys = vec![key_element(schema.hash, KeyType::Hash)];
+        let mut definitions = vec![definition(schema.hash)];
+        if let Some(range) = schema.range {
+            keys.push(key_element(range, KeyType::Range));
+            definitions.push(definition(range));
+        }
+        let mut request = self
+            .client
+            .dynamodb()
+            .create_table()
+            .table_name(&table)
+            .set_key_schema(Some(keys))
+            .set_attribute_definitions(Some(definitions));
+        request = match self.provisioned {
+            None => request.billing_mode(BillingMode::PayPerRequest),
+            Some((read, write)) => request.billing_mode(BillingMode::Provisioned).provisioned_throughput(
+                ProvisionedThroughput::builder()
+                    .read_capacity_units(read)
+                    .write_capacity_units(write)
+                    .build()
+                    .map_err(|e| Error::Service {
+                        operation: "CreateTable",
+                        table: table.clone(),
+                        code: "InvalidRequest".into(),
+                        message: e.to_string(),
+                        source: Box::new(e),
+                    })?,
+            ),
+        };
+        match request.send().instrument(span("CreateTable", &table)).await {
+            Ok(_) => {}
+            Err(e) if e.code() == Some("ResourceInUseException") => {
+                if !self.if_not_exists {
+                    return Err(Error::TableAlreadyExists { table });
+                }
+            }
+            Err(e) => return Err(sdk_error(e, "CreateTable", &table, String::new)),
+        }
+        wait_for(&self.client, &table, self.max_wait, true).await
+    }
+}
+
+impl<M: Model> IntoFuture for CreateTable<M> {
+    type Output = Result<()>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<()>> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}
+
+/// Deletes model `M`'s table ([`Client::delete_table`]) and waits until it is gone.
+/// Deleting a table that does not exist fails with [`Error::TableNotFound`].
+#[must_use = "delete_table does nothing until awaited"]
+pub struct DeleteTable<M: Model> {
+    client: Client,
+    max_wait: Duration,
+    model: PhantomData<fn() -> M>,
+}
+
+impl<M: Model> DeleteTable<M> {
+    pub(crate) fn new(client: &Client) -> Self {
+        Self {
+            client: client.clone(),
+            max_wait: DEFAULT_WAIT,
+            model: PhantomData,
+        }
+    }
+
+    /// How long to wait for the table to disappear (5 minutes by default).
+    pub fn max_wait(mut self, max_wait: Duration) -> Self {
+        self.max_wait = max_wait;
+        self
+    }
+}
+
+impl<M: Model> IntoFuture for DeleteTable<M> {
+    type Output = Result<()>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<()>> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let table = self.client.table_name::<M>();
+            self.client
+                .dynamodb()
+                .delete_table()
+                .table_name(&table)
+                .send()
+                .instrument(span("DeleteTable", &table))
+                .await
+                .map_err(|e| sdk_error(e, "DeleteTable", &table, String::new))?;
+            wait_for(&self.client, &table, self.max_wait, false).await
+        })
+    }
+}
+
+/// Polls DescribeTable until the table is `ACTIVE` (`exists`) or gone (`!exists`).
+///
+/// Some servers answer `ACTIVE` at once, AWS answers `CREATING`/`DELETING` for seconds: poll
+/// with a short, growing delay rather than the SDK waiter's fixed 20 seconds.
+async fn wait_for(client: &Client, table: &str, max_wait: Duration, exists: bool) -> Result<()> {
+    let deadline = Instant::now() + max_wait;
+    let mut delay = Duration::from_millis(50);
+    loop {
+        let described = client
+            .dynamodb()
+            .describe_table()
+            .table_name(table)
+            .send()
+            .instrument(span("DescribeTable", table))
+            .await;
+        let done = match described {
+            Ok(output) => {
+                let description = output.table;
+                let status = description.as_ref().and_then(|t| t.table_status.clone());
+                let indexes_active = description
+                    .as_ref()
+                    .and_then(|t| t.global_secondary_indexes.as_ref())
+                    .is_none_or(|gsis| {
+                        gsis.iter()
+                            .all(|g| g.index_status.as_ref().is_none_or(|s| *s == IndexStatus::Active))
+                    });
+                exists && status == Some(TableStatus::Active) && indexes_active
+            }
+            Err(e) if e.code() == Some("ResourceNotFoundException") => !exists,
+            Err(e) => return Err(sdk_error(e, "DescribeTable", table, String::new)),
+        };
+        if done {
+            return Ok(());
+        }
+        if Instant::now() + delay > deadline {
+            return Err(Error::Service {
+                operation: "DescribeTable",
+                table: table.to_owned(),
+                code: "WaitTimeout".into(),
+                message: format!(
+                    "table did not become {} within {max_wait:?}",
+                    if exists { "active" } else { "deleted" }
+                ),
+                source: "timed out waiting for the table".into(),
+            });
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(2));
+    }
+}
+
+fn key_element(attr: KeyAttr, key_type: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder()
+        .attribute_name(attr.name)
+        .key_type(key_type)
+        .build()
+        .expect("attribute name and key type are set")
+}
+
+fn definition(attr: KeyAttr) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(attr.name)
+        .attribute_type(match attr.scalar {
+            ScalarType::String => ScalarAttributeType::S,
+            ScalarType::Number => ScalarAttributeType::N,
+            ScalarType::Binary => ScalarAttributeType::B,
+        })
+        .build()
+        .expect("attribute name and type are set")
+}

@@ -1,0 +1,167 @@
+//! A typed model of the derive input. Every node keeps the `syn` node it came from, so later
+//! errors point at the user's code.
+
+use proc_macro2::Span;
+use syn::ext::IdentExt;
+use syn::{Data, DeriveInput, Fields, GenericArgument, Ident, PathArguments, Type, Visibility};
+
+use crate::attr;
+use crate::ctxt::Ctxt;
+
+/// The struct being derived.
+pub struct Model<'a> {
+    pub ident: &'a Ident,
+    pub vis: &'a Visibility,
+    /// The table name, with the span it was given at (the struct name when missing).
+    pub table: Option<attr::Spanned<String>>,
+    pub fields: Vec<Field<'a>>,
+}
+
+/// One named field.
+pub struct Field<'a> {
+    pub ident: &'a Ident,
+    pub ty: &'a Type,
+    /// The attribute name it is stored under.
+    pub name: String,
+    /// Where that name comes from (the `rename` value or the field name).
+    pub name_span: Span,
+    pub attrs: attr::Field,
+    pub conv: Conv,
+}
+
+/// How a field converts to an attribute.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Conv {
+    /// `#[dynamo(hash_key)]` or `#[dynamo(range_key)]`: through `KeyAttribute`.
+    Key,
+    /// A scalar or `Option` of one: through `Attribute`.
+    Direct,
+    /// `#[dynamo(set)]`: through `SetAttribute`.
+    Set,
+    /// Anything else: through serde_dynamo.
+    Serde,
+    /// `#[dynamo(skip)]`: not stored.
+    Skip,
+}
+
+impl<'a> Model<'a> {
+    /// Builds the model, recording every problem in `cx`. `None` when the input is not a
+    /// struct with named fields.
+    pub fn from_input(cx: &mut Ctxt, input: &'a DeriveInput) -> Option<Self> {
+        let container = attr::container(cx, &input.attrs);
+        if !input.generics.params.is_empty() {
+            cx.error_spanned_by(
+                &input.generics,
+                "DynamoModel does not support generic structs: give the model concrete field types",
+            );
+        }
+        let fields = match &input.data {
+            Data::Struct(data) => match &data.fields {
+                Fields::Named(named) => &named.named,
+                Fields::Unnamed(_) | Fields::Unit => {
+                    cx.error_spanned_by(
+                        input.ident.clone(),
+                        "DynamoModel needs a struct with named fields (`struct Order { id: String }`): each field becomes a DynamoDB attribute",
+                    );
+                    return None;
+                }
+            },
+            Data::Enum(data) => {
+                cx.error_spanned_by(
+                    data.enum_token,
+                    "DynamoModel cannot be derived for an enum: use a struct with named fields, and store the enum in one of its fields",
+                );
+                return None;
+            }
+            Data::Union(data) => {
+                cx.error_spanned_by(
+                    data.union_token,
+                    "DynamoModel cannot be derived for a union: use a struct with named fields",
+                );
+                return None;
+            }
+        };
+        let fields = fields
+            .iter()
+            .filter_map(|f| {
+                let ident = f.ident.as_ref()?;
+                let attrs = attr::field(cx, &f.attrs);
+                let (name, name_span) = match &attrs.rename {
+                    Some(r) => (r.value.clone(), r.span),
+                    None => (ident.unraw().to_string(), ident.span()),
+                };
+                let conv = if attrs.skip.is_some() {
+                    Conv::Skip
+                } else if attrs.hash_key.is_some() || attrs.range_key.is_some() {
+                    Conv::Key
+                } else if attrs.set.is_some() {
+                    Conv::Set
+                } else if is_direct(&f.ty) {
+                    Conv::Direct
+                } else {
+                    Conv::Serde
+                };
+                Some(Field {
+                    ident,
+                    ty: &f.ty,
+                    name,
+                    name_span,
+                    attrs,
+                    conv,
+                })
+            })
+            .collect();
+        Some(Model {
+            ident: &input.ident,
+            vis: &input.vis,
+            table: container.table,
+            fields,
+        })
+    }
+
+    pub fn hash_key(&self) -> Option<&Field<'a>> {
+        self.fields.iter().find(|f| f.attrs.hash_key.is_some())
+    }
+
+    pub fn range_key(&self) -> Option<&Field<'a>> {
+        self.fields.iter().find(|f| f.attrs.range_key.is_some())
+    }
+}
+
+/// The single generic argument of `ty` if its last path segment is `name`.
+fn generic_arg<'t>(ty: &'t Type, name: &str) -> Option<&'t Type> {
+    let Type::Path(p) = ty else { return None };
+    let last = p.path.segments.last()?;
+    if last.ident != name {
+        return None;
+    }
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first() {
+        Some(GenericArgument::Type(t)) if args.args.len() == 1 => Some(t),
+        _ => None,
+    }
+}
+
+/// Whether `ty` names `name` with no generic arguments.
+pub fn is_plain(ty: &Type, name: &str) -> bool {
+    matches!(ty, Type::Path(p) if p.qself.is_none()
+        && p.path.segments.last().is_some_and(|s| s.ident == name && s.arguments.is_none()))
+}
+
+/// `Vec<u8>`.
+pub fn is_bytes(ty: &Type) -> bool {
+    generic_arg(ty, "Vec").is_some_and(|t| is_plain(t, "u8"))
+}
+
+/// Types converted directly by `Attribute` (everything else goes through serde).
+fn is_direct(ty: &Type) -> bool {
+    const SCALARS: &[&str] = &[
+        "String", "bool", "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64",
+        "u128", "usize", "f32", "f64",
+    ];
+    SCALARS.iter().any(|s| is_plain(ty, s))
+        || is_bytes(ty)
+        || generic_arg(ty, "Option").is_some_and(is_direct)
+}

@@ -1,0 +1,172 @@
+//! Parsing of `#[dynamo(...)]` attributes into typed values.
+//!
+//! Unknown keys are errors that list the valid ones; a key given twice is an error; a key that
+//! needs a value says which form it takes.
+
+use syn::meta::ParseNestedMeta;
+use syn::{Attribute, LitStr};
+
+use crate::ctxt::Ctxt;
+
+/// Keys valid on the struct.
+const CONTAINER_KEYS: &str = "`table = \"...\"`";
+/// Keys valid on a field.
+const FIELD_KEYS: &str = "`hash_key`, `range_key`, `rename = \"...\"`, `set`, `skip`";
+
+/// A value given in an attribute, with the span of where it was given.
+pub struct Spanned<T> {
+    pub value: T,
+    pub span: proc_macro2::Span,
+}
+
+/// `#[dynamo(...)]` on the struct.
+#[derive(Default)]
+pub struct Container {
+    pub table: Option<Spanned<String>>,
+}
+
+/// `#[dynamo(...)]` on a field.
+#[derive(Default)]
+pub struct Field {
+    pub hash_key: Option<proc_macro2::Span>,
+    pub range_key: Option<proc_macro2::Span>,
+    pub rename: Option<Spanned<String>>,
+    pub set: Option<proc_macro2::Span>,
+    pub skip: Option<proc_macro2::Span>,
+}
+
+fn set_once<T>(cx: &mut Ctxt, slot: &mut Option<T>, value: T, meta: &ParseNestedMeta<'_>) {
+    if slot.is_some() {
+        cx.error_spanned_by(
+            &meta.path,
+            format!("duplicate `{}`: give it once", path_name(meta)),
+        );
+    } else {
+        *slot = Some(value);
+    }
+}
+
+fn path_name(meta: &ParseNestedMeta<'_>) -> String {
+    meta.path
+        .get_ident()
+        .map(ToString::to_string)
+        .unwrap_or_else(|| "attribute".into())
+}
+
+/// Reads `key = "string"`, reporting the expected form on any other shape.
+fn string_value(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<Spanned<String>> {
+    let form = format!("expected `{key} = \"...\"`");
+    let value = meta
+        .value()
+        .map_err(|e| syn::Error::new(e.span(), &form))?;
+    let lit: LitStr = value
+        .parse()
+        .map_err(|e| syn::Error::new(e.span(), format!("{form}: the value must be a string literal")))?;
+    Ok(Spanned {
+        value: lit.value(),
+        span: lit.span(),
+    })
+}
+
+/// Rejects `key = value` or `key(...)` on a flag key.
+fn flag(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<proc_macro2::Span> {
+    if meta.input.peek(syn::Token![=]) || meta.input.peek(syn::token::Paren) {
+        return Err(meta.error(format!("`{key}` takes no value: write `#[dynamo({key})]`")));
+    }
+    Ok(meta.path.get_ident().map_or_else(proc_macro2::Span::call_site, |i| i.span()))
+}
+
+fn is_dynamo(attr: &Attribute) -> bool {
+    attr.path().is_ident("dynamo")
+}
+
+/// Parses every `#[dynamo(...)]` on the struct.
+pub fn container(cx: &mut Ctxt, attrs: &[Attribute]) -> Container {
+    let mut out = Container::default();
+    for attr in attrs.iter().filter(|a| is_dynamo(a)) {
+        let result = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("table") {
+                let v = string_value(&meta, "table")?;
+                set_once(cx, &mut out.table, v, &meta);
+            } else {
+                let name = path_name(&meta);
+                let hint = match name.as_str() {
+                    "hash_key" | "range_key" | "rename" | "set" | "skip" => {
+                        format!("; `{name}` belongs on a field")
+                    }
+                    _ => String::new(),
+                };
+                cx.error_spanned_by(
+                    &meta.path,
+                    format!("unknown struct attribute `{name}`{hint}; expected {CONTAINER_KEYS}"),
+                );
+                skip_value(&meta)?;
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            cx.syn_error(e);
+        }
+    }
+    out
+}
+
+/// Parses every `#[dynamo(...)]` on a field.
+pub fn field(cx: &mut Ctxt, attrs: &[Attribute]) -> Field {
+    let mut out = Field::default();
+    for attr in attrs.iter().filter(|a| is_dynamo(a)) {
+        let result = attr.parse_nested_meta(|meta| {
+            let name = path_name(&meta);
+            match name.as_str() {
+                "hash_key" => {
+                    let span = flag(&meta, "hash_key")?;
+                    set_once(cx, &mut out.hash_key, span, &meta);
+                }
+                "range_key" => {
+                    let span = flag(&meta, "range_key")?;
+                    set_once(cx, &mut out.range_key, span, &meta);
+                }
+                "set" => {
+                    let span = flag(&meta, "set")?;
+                    set_once(cx, &mut out.set, span, &meta);
+                }
+                "skip" => {
+                    let span = flag(&meta, "skip")?;
+                    set_once(cx, &mut out.skip, span, &meta);
+                }
+                "rename" => {
+                    let v = string_value(&meta, "rename")?;
+                    set_once(cx, &mut out.rename, v, &meta);
+                }
+                _ => {
+                    let hint = if name == "table" {
+                        "; `table` belongs on the struct"
+                    } else {
+                        ""
+                    };
+                    cx.error_spanned_by(
+                        &meta.path,
+                        format!("unknown field attribute `{name}`{hint}; expected one of {FIELD_KEYS}"),
+                    );
+                    skip_value(&meta)?;
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            cx.syn_error(e);
+        }
+    }
+    out
+}
+
+/// Consumes the value of an unknown key so parsing can go on to the next key.
+fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
+    if meta.input.peek(syn::Token![=]) {
+        let value = meta.value()?;
+        value.parse::<syn::Expr>()?;
+    } else if meta.input.peek(syn::token::Paren) {
+        meta.parse_nested_meta(|inner| skip_value(&inner))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,142 @@
+//! Cross-field rules. Each check states its rule in one line and records every violation.
+
+use std::collections::HashMap;
+
+use crate::ast::{Conv, Model};
+use crate::ctxt::Ctxt;
+
+pub fn check(cx: &mut Ctxt, model: &Model<'_>) {
+    table_name(cx, model);
+    exactly_one_hash_key(cx, model);
+    at_most_one_range_key(cx, model);
+    key_fields_are_plain(cx, model);
+    names_are_unique(cx, model);
+}
+
+/// The table name is given, and is a valid DynamoDB table name (3-255 of `a-z A-Z 0-9 _ - .`).
+fn table_name(cx: &mut Ctxt, model: &Model<'_>) {
+    let Some(table) = &model.table else {
+        cx.error_spanned_by(
+            model.ident,
+            format!(
+                "missing table name: add `#[dynamo(table = \"...\")]` to `{}`",
+                model.ident
+            ),
+        );
+        return;
+    };
+    let name = &table.value;
+    let problem = if name.is_empty() {
+        Some("the table name must not be empty".to_string())
+    } else if name.len() < 3 || name.len() > 255 {
+        Some(format!(
+            "table name `{name}` must be 3 to 255 characters long"
+        ))
+    } else {
+        name.chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+            .map(|c| {
+                format!("table name `{name}` contains {c:?}: use only letters, digits, `_`, `-` and `.`")
+            })
+    };
+    if let Some(problem) = problem {
+        cx.syn_error(syn::Error::new(table.span, problem));
+    }
+}
+
+/// Exactly one field is the hash key.
+fn exactly_one_hash_key(cx: &mut Ctxt, model: &Model<'_>) {
+    let mut keys = model.fields.iter().filter_map(|f| f.attrs.hash_key.map(|s| (f, s)));
+    match keys.next() {
+        None => cx.error_spanned_by(
+            model.ident,
+            format!(
+                "`{}` has no hash key: mark the partition key field with `#[dynamo(hash_key)]`",
+                model.ident
+            ),
+        ),
+        Some((first, _)) => {
+            for (_, span) in keys {
+                cx.syn_error(syn::Error::new(
+                    span,
+                    format!(
+                        "a model has one hash key, and `{}` is already it: remove this `hash_key` (use `range_key` for the sort key)",
+                        first.ident
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+/// At most one field is the range key.
+fn at_most_one_range_key(cx: &mut Ctxt, model: &Model<'_>) {
+    let mut keys = model.fields.iter().filter_map(|f| f.attrs.range_key.map(|s| (f, s)));
+    if let Some((first, _)) = keys.next() {
+        for (_, span) in keys {
+            cx.syn_error(syn::Error::new(
+                span,
+                format!(
+                    "a model has at most one range key, and `{}` is already it: remove this `range_key`",
+                    first.ident
+                ),
+            ));
+        }
+    }
+}
+
+/// A field is at most one of hash key, range key, set and skip.
+fn key_fields_are_plain(cx: &mut Ctxt, model: &Model<'_>) {
+    for f in &model.fields {
+        let a = &f.attrs;
+        if let (Some(_), Some(span)) = (a.hash_key, a.range_key) {
+            cx.syn_error(syn::Error::new(
+                span,
+                format!("`{}` cannot be both the hash key and the range key", f.ident),
+            ));
+        }
+        if f.conv == Conv::Skip && (a.hash_key.is_some() || a.range_key.is_some()) {
+            if let Some(span) = a.skip {
+                cx.syn_error(syn::Error::new(
+                    span,
+                    format!("key field `{}` cannot be skipped: every item stores its key", f.ident),
+                ));
+            }
+        }
+        if let Some(span) = a.set {
+            if a.hash_key.is_some() || a.range_key.is_some() {
+                cx.syn_error(syn::Error::new(
+                    span,
+                    format!("key field `{}` cannot be a set: keys are a string, a number or bytes", f.ident),
+                ));
+            } else if a.skip.is_some() {
+                cx.syn_error(syn::Error::new(
+                    span,
+                    format!("`{}` is skipped, so `set` has no effect: remove one of them", f.ident),
+                ));
+            }
+        }
+        if f.name.is_empty() {
+            cx.syn_error(syn::Error::new(
+                f.name_span,
+                "the attribute name must not be empty: give `rename` a non-empty name",
+            ));
+        }
+    }
+}
+
+/// No two stored fields share an attribute name (after `rename`).
+fn names_are_unique(cx: &mut Ctxt, model: &Model<'_>) {
+    let mut seen: HashMap<&str, &syn::Ident> = HashMap::new();
+    for f in model.fields.iter().filter(|f| f.conv != Conv::Skip) {
+        if let Some(previous) = seen.insert(&f.name, f.ident) {
+            cx.syn_error(syn::Error::new(
+                f.name_span,
+                format!(
+                    "fields `{previous}` and `{}` are both stored as attribute `{}`: rename one with `#[dynamo(rename = \"...\")]`",
+                    f.ident, f.name
+                ),
+            ));
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! Inherent functions whose parameters follow the key: `Order::get(&client, "c", 42)` for a
+//! model with a range key, `User::get(&client, "u1")` for one without.
+
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote};
+
+use crate::ast::{is_bytes, is_plain, Field, Model};
+
+/// The parameter type of a key value: `impl Into<String>` / `impl Into<Vec<u8>>` so `&str` and
+/// byte slices work, the exact type otherwise so integer literals infer.
+fn param_type(f: &Field<'_>) -> TokenStream {
+    let ty = f.ty;
+    if is_plain(ty, "String") || is_bytes(ty) {
+        quote!(impl ::core::convert::Into<#ty>)
+    } else {
+        quote!(#ty)
+    }
+}
+
+fn param_name(f: &Field<'_>) -> Ident {
+    format_ident!("{}", syn::ext::IdentExt::unraw(f.ident))
+}
+
+pub fn expand(model: &Model<'_>, hash: &Field<'_>) -> TokenStream {
+    let ident = model.ident;
+    let vis = model.vis;
+    let private = quote!(::dynox_core::__private);
+    let range = model.range_key();
+
+    let mut keys = vec![hash];
+    keys.extend(range);
+    let client = if keys.iter().any(|k| param_name(k) == "client") {
+        format_ident!("__client")
+    } else {
+        format_ident!("client")
+    };
+    let params: Vec<TokenStream> = keys
+        .iter()
+        .map(|k| {
+            let name = param_name(k);
+            let ty = param_type(k);
+            quote!(#name: #ty)
+        })
+        .collect();
+    let hash_name = param_name(hash);
+    let hash_param = &params[0];
+    let range_value = match range {
+        Some(r) => {
+            let n = param_name(r);
+            quote!(::core::convert::Into::into(#n))
+        }
+        None => quote!(#private::NoRangeKey),
+    };
+    let key = quote! {
+        #private::Key::<Self>::new(::core::convert::Into::into(#hash_name), #range_value)
+    };
+    let key_doc = keys
+        .iter()
+        .map(|k| format!("`{}`", k.name))
+        .collect::<Vec<_>>()
+        .join(" and ");
+
+    let get_doc = format!("Reads the `{ident}` with key {key_doc} (GetItem); `None` if there is none.");
+    let delete_doc = format!("Deletes the `{ident}` with key {key_doc} (DeleteItem).");
+    let query_doc = format!(
+        "Queries the `{ident}` items with hash key `{}`, in sort-key order.",
+        hash.name
+    );
+    let key_of_doc = format!("The key {key_doc} of a `{ident}`.");
+
+    quote! {
+        #[automatically_derived]
+        impl #ident {
+            #[doc = #get_doc]
+            #vis fn get(#client: &#private::Client, #(#params),*) -> #private::Get<Self> {
+                #client.get(#key)
+            }
+
+            #[doc = #delete_doc]
+            #vis fn delete(#client: &#private::Client, #(#params),*) -> #private::Delete<Self> {
+                #client.delete(#key)
+            }
+
+            #[doc = #query_doc]
+            #vis fn query(#client: &#private::Client, #hash_param) -> #private::Query<Self> {
+                #client.query(::core::convert::Into::into(#hash_name))
+            }
+
+            #[doc = #key_of_doc]
+            #vis fn key_of(#(#params),*) -> #private::Key<Self> {
+                #key
+            }
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! `impl Model`: table, key schema and item conversion.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::ast::{Conv, Field, Model};
+
+pub fn expand(model: &Model<'_>, table: &str, hash: &Field<'_>) -> TokenStream {
+    let ident = model.ident;
+    let range = model.range_key();
+    let private = quote!(::dynox_core::__private);
+
+    let hash_ty = hash.ty;
+    // Spanned on the field's type so "cannot be a key attribute" points at it.
+    let hash_key_ty = quote_spanned!(hash_ty.span()=> #hash_ty);
+    let range_key_ty = match range {
+        Some(r) => {
+            let ty = r.ty;
+            quote_spanned!(ty.span()=> #ty)
+        }
+        None => quote!(#private::NoRangeKey),
+    };
+    let key_attr = |f: &Field<'_>| {
+        let name = &f.name;
+        let ty = f.ty;
+        quote! {
+            #private::KeyAttr {
+                name: #name,
+                scalar: <#ty as #private::KeyAttribute>::SCALAR,
+            }
+        }
+    };
+    let hash_attr = key_attr(hash);
+    let range_attr = match range {
+        Some(r) => {
+            let a = key_attr(r);
+            quote!(::core::option::Option::Some(#a))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+
+    let stored: Vec<&Field<'_>> = model.fields.iter().filter(|f| f.conv != Conv::Skip).collect();
+    let capacity = stored.len();
+    let puts = stored.iter().map(|f| {
+        let member = f.ident;
+        let name = &f.name;
+        let put = match f.conv {
+            Conv::Key => quote!(put_key),
+            Conv::Direct => quote!(put_attr),
+            Conv::Set => quote!(put_set),
+            _ => quote!(put_serde),
+        };
+        let ty = f.ty;
+        quote_spanned! {ty.span()=>
+            #private::#put(&mut __item, #name, &self.#member)?;
+        }
+    });
+    let takes = model.fields.iter().map(|f| {
+        let member = f.ident;
+        let name = &f.name;
+        let ty = f.ty;
+        let take = match f.conv {
+            Conv::Skip => {
+                return quote_spanned! {ty.span()=>
+                    #member: ::core::default::Default::default(),
+                }
+            }
+            Conv::Key => quote!(take_key),
+            Conv::Direct => quote!(take_attr),
+            Conv::Set => quote!(take_set),
+            Conv::Serde => quote!(take_serde),
+        };
+        quote_spanned! {ty.span()=>
+            #member: #private::#take(&mut __item, #name)?,
+        }
+    });
+    let hash_member = hash.ident;
+    let range_value = match range {
+        Some(r) => {
+            let m = r.ident;
+            quote!(::core::clone::Clone::clone(&self.#m))
+        }
+        None => quote!(#private::NoRangeKey),
+    };
+
+    quote! {
+        #[automatically_derived]
+        impl #private::Model for #ident {
+            type HashKey = #hash_key_ty;
+            type RangeKey = #range_key_ty;
+            const TABLE: &'static str = #table;
+            const SCHEMA: #private::KeySchema = #private::KeySchema {
+                hash: #hash_attr,
+                range: #range_attr,
+            };
+
+            fn to_item(&self) -> #private::Result<#private::Item, #private::FieldError> {
+                let mut __item = #private::Item::with_capacity(#capacity);
+                #(#puts)*
+                #private::Result::Ok(__item)
+            }
+
+            fn from_item(
+                mut __item: #private::Item,
+            ) -> #private::Result<Self, #private::FieldError> {
+                #private::Result::Ok(Self {
+                    #(#takes)*
+                })
+            }
+
+            fn key(&self) -> #private::Key<Self> {
+                #private::Key::new(::core::clone::Clone::clone(&self.#hash_member), #range_value)
+            }
+        }
+    }
+}

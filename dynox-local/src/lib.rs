@@ -1,0 +1,339 @@
+//! Real DynamoDB- and S3-compatible servers for tests and examples, with no install and no network.
+//!
+//! [`LocalServers::start`] starts, on `127.0.0.1` ephemeral ports of the current process,
+//! [dynoxide](https://crates.io/crates/dynoxide-rs) (a DynamoDB emulator on an in-memory SQLite
+//! database) and [s3s-fs](https://crates.io/crates/s3s-fs) (S3 over a temporary folder, which
+//! verifies request signatures and checksums). [`LocalServers::sdk_config`] returns one
+//! [`SdkConfig`] that points DynamoDB clients at the first and S3 clients at the second, so
+//! code under test builds its clients exactly as it would in production.
+//!
+//! [`Backend::from_env`] is the switch the dynox test suite and examples use: by default the
+//! embedded servers, or any other endpoint (moto, LocalStack) or real AWS when the
+//! `DYNOX_ENDPOINT` environment variable says so.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), dynox_local::LocalError> {
+//! let servers = dynox_local::LocalServers::start().await?;
+//! let dynamodb = aws_sdk_dynamodb::Client::new(servers.sdk_config());
+//! let tables = dynamodb.list_tables().send().await;
+//! assert!(tables.is_ok());
+//! # Ok(()) }
+//! ```
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::Credentials;
+use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
+use tokio::net::TcpListener;
+
+mod s3_server;
+
+/// Access key id that the embedded S3 server accepts (it verifies every signature).
+pub const ACCESS_KEY_ID: &str = "dynoxlocal";
+/// Secret access key that the embedded S3 server accepts.
+pub const SECRET_ACCESS_KEY: &str = "dynoxlocal-secret";
+/// Region used for local servers.
+pub const REGION: &str = "us-east-1";
+
+/// Environment variable selecting the backend for [`Backend::from_env`].
+///
+/// - unset or `embedded`: the embedded servers of this crate;
+/// - `aws`: the standard AWS configuration chain (credentials, region, endpoints);
+/// - a URL such as `http://127.0.0.1:5000`: that endpoint for both DynamoDB and S3 (moto,
+///   LocalStack), with credentials from the environment or local test credentials.
+pub const ENDPOINT_VAR: &str = "DYNOX_ENDPOINT";
+
+/// Why the local servers could not be started.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LocalError {
+    /// Binding a loopback port or creating the temporary folder failed.
+    #[error("could not start the local {server} server")]
+    Io {
+        /// `dynamodb` or `s3`.
+        server: &'static str,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server itself refused to start.
+    #[error("could not start the local {server} server: {message}")]
+    Server {
+        /// `dynamodb` or `s3`.
+        server: &'static str,
+        /// What the server said.
+        message: String,
+    },
+}
+
+/// The two embedded servers, running until this value is dropped.
+///
+/// Dropping it stops accepting connections and removes the S3 folder.
+pub struct LocalServers {
+    dynamodb_addr: SocketAddr,
+    s3_addr: SocketAddr,
+    sdk_config: SdkConfig,
+    s3_root: tempfile::TempDir,
+    _shutdown: tokio::sync::watch::Sender<()>,
+}
+
+impl std::fmt::Debug for LocalServers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalServers")
+            .field("dynamodb", &self.dynamodb_endpoint())
+            .field("s3", &self.s3_endpoint())
+            .field("s3_root", &self.s3_root.path())
+            .finish()
+    }
+}
+
+impl LocalServers {
+    /// Starts both servers on the current tokio runtime, on `127.0.0.1` ephemeral ports.
+    ///
+    /// The servers run as tasks of the current runtime: use [`shared`] instead from
+    /// `#[tokio::test]` functions, whose runtimes end with each test.
+    pub async fn start() -> Result<Self, LocalError> {
+        let (shutdown, watch) = tokio::sync::watch::channel(());
+
+        let dynamodb_listener = bind("dynamodb").await?;
+        let dynamodb_addr = local_addr(&dynamodb_listener, "dynamodb")?;
+        let db = dynoxide::Database::memory().map_err(|e| LocalError::Server {
+            server: "dynamodb",
+            message: e.to_string(),
+        })?;
+        let mut stop = watch.clone();
+        tokio::spawn(async move {
+            let signal = async move {
+                let _ = stop.changed().await;
+            };
+            if let Err(message) =
+                dynoxide::server::serve_with_shutdown(dynamodb_listener, db, signal).await
+            {
+                tracing::error!(%message, "embedded DynamoDB server stopped");
+            }
+        });
+
+        let s3_root = tempfile::Builder::new()
+            .prefix("dynox-s3-")
+            .tempdir()
+            .map_err(|source| LocalError::Io {
+                server: "s3",
+                source,
+            })?;
+        let s3_listener = bind("s3").await?;
+        let s3_addr = local_addr(&s3_listener, "s3")?;
+        s3_server::spawn(s3_listener, s3_root.path(), watch)?;
+
+        let sdk_config = endpoint_config(
+            &format!("http://{dynamodb_addr}"),
+            &format!("http://{s3_addr}"),
+            static_credentials(),
+        );
+        Ok(Self {
+            dynamodb_addr,
+            s3_addr,
+            sdk_config,
+            s3_root,
+            _shutdown: shutdown,
+        })
+    }
+
+    /// One [`SdkConfig`] for both servers: DynamoDB clients built from it reach the DynamoDB
+    /// server and S3 clients the S3 server. S3 clients must use path-style addressing.
+    pub fn sdk_config(&self) -> &SdkConfig {
+        &self.sdk_config
+    }
+
+    /// `http://127.0.0.1:PORT` of the DynamoDB server.
+    pub fn dynamodb_endpoint(&self) -> String {
+        format!("http://{}", self.dynamodb_addr)
+    }
+
+    /// `http://127.0.0.1:PORT` of the S3 server.
+    pub fn s3_endpoint(&self) -> String {
+        format!("http://{}", self.s3_addr)
+    }
+
+    /// The folder the S3 server keeps its buckets in (one sub-folder per bucket).
+    pub fn s3_root(&self) -> &Path {
+        self.s3_root.path()
+    }
+}
+
+/// Process-wide embedded servers, started on first use on a runtime of their own.
+///
+/// Each `#[tokio::test]` runs on its own runtime, which stops the tasks it spawned when the
+/// test ends; these servers live on a dedicated thread instead, so every test of a binary can
+/// share them.
+pub fn shared() -> Result<&'static LocalServers, LocalError> {
+    static SHARED: OnceLock<Result<LocalServers, String>> = OnceLock::new();
+    let started = SHARED.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("dynox-local".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = tx.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    let started = LocalServers::start().await.map_err(|e| e.to_string());
+                    let ok = started.is_ok();
+                    let _ = tx.send(started);
+                    if ok {
+                        std::future::pending::<()>().await;
+                    }
+                });
+            });
+        match spawned {
+            Ok(_) => rx
+                .recv()
+                .unwrap_or_else(|_| Err("the server thread ended".into())),
+            Err(e) => Err(e.to_string()),
+        }
+    });
+    started.as_ref().map_err(|message| LocalError::Server {
+        server: "embedded",
+        message: message.clone(),
+    })
+}
+
+/// Which servers a [`Backend`] talks to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BackendKind {
+    /// The embedded dynoxide and s3s-fs servers of this crate.
+    Embedded,
+    /// One explicit endpoint for both services (moto, LocalStack, ...).
+    Endpoint(String),
+    /// The standard AWS configuration chain.
+    Aws,
+}
+
+/// An [`SdkConfig`] chosen by the environment (see [`ENDPOINT_VAR`]), plus what the servers
+/// behind it can do.
+#[derive(Debug, Clone)]
+pub struct Backend {
+    kind: BackendKind,
+    sdk_config: SdkConfig,
+}
+
+impl Backend {
+    /// Reads [`ENDPOINT_VAR`] and builds the matching configuration, starting the shared
+    /// embedded servers when it is unset.
+    pub async fn from_env() -> Result<Self, LocalError> {
+        match std::env::var(ENDPOINT_VAR) {
+            Err(_) => Self::embedded(),
+            Ok(v) if v.is_empty() || v == "embedded" => Self::embedded(),
+            Ok(v) if v == "aws" => Ok(Self {
+                kind: BackendKind::Aws,
+                sdk_config: aws_config::load_defaults(BehaviorVersion::latest()).await,
+            }),
+            Ok(url) => {
+                let env_creds = std::env::var("AWS_ACCESS_KEY_ID").ok().zip(
+                    std::env::var("AWS_SECRET_ACCESS_KEY").ok(),
+                );
+                let creds = match env_creds {
+                    Some((id, secret)) => Credentials::new(id, secret, None, None, "environment"),
+                    None => static_credentials(),
+                };
+                Ok(Self {
+                    sdk_config: endpoint_config(&url, &url, creds),
+                    kind: BackendKind::Endpoint(url),
+                })
+            }
+        }
+    }
+
+    fn embedded() -> Result<Self, LocalError> {
+        Ok(Self {
+            kind: BackendKind::Embedded,
+            sdk_config: shared()?.sdk_config().clone(),
+        })
+    }
+
+    /// Which servers this is.
+    pub fn kind(&self) -> &BackendKind {
+        &self.kind
+    }
+
+    /// A short name for logs and test output: `embedded`, `endpoint` or `aws`.
+    pub fn name(&self) -> &'static str {
+        match self.kind {
+            BackendKind::Embedded => "embedded",
+            BackendKind::Endpoint(_) => "endpoint",
+            BackendKind::Aws => "aws",
+        }
+    }
+
+    /// Whether S3 clients should use path-style addressing (every explicit endpoint).
+    pub fn s3_path_style(&self) -> bool {
+        !matches!(self.kind, BackendKind::Aws)
+    }
+
+    /// The configuration to build DynamoDB and S3 clients from.
+    pub fn sdk_config(&self) -> &SdkConfig {
+        &self.sdk_config
+    }
+}
+
+fn static_credentials() -> Credentials {
+    Credentials::new(ACCESS_KEY_ID, SECRET_ACCESS_KEY, None, None, "dynox-local")
+}
+
+/// Service-specific endpoints inside one `SdkConfig`, the way `AWS_ENDPOINT_URL_DYNAMODB` and
+/// `AWS_ENDPOINT_URL_S3` would set them.
+#[derive(Debug)]
+struct ServiceEndpoints {
+    dynamodb: String,
+    s3: String,
+}
+
+impl LoadServiceConfig for ServiceEndpoints {
+    fn load_config(&self, key: ServiceConfigKey<'_>) -> Option<String> {
+        if key.profile() != "endpoint_url" {
+            return None;
+        }
+        match key.service_id() {
+            "DynamoDB" => Some(self.dynamodb.clone()),
+            "S3" => Some(self.s3.clone()),
+            _ => None,
+        }
+    }
+}
+
+fn endpoint_config(dynamodb: &str, s3: &str, credentials: Credentials) -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+            credentials,
+        ))
+        .service_config(ServiceEndpoints {
+            dynamodb: dynamodb.to_owned(),
+            s3: s3.to_owned(),
+        })
+        .build()
+}
+
+async fn bind(server: &'static str) -> Result<TcpListener, LocalError> {
+    TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .map_err(|source| LocalError::Io { server, source })
+}
+
+fn local_addr(listener: &TcpListener, server: &'static str) -> Result<SocketAddr, LocalError> {
+    listener
+        .local_addr()
+        .map_err(|source| LocalError::Io { server, source })
+}
