@@ -69,7 +69,7 @@ pub use client::{Client, ClientBuilder};
 pub use error::{BoxError, Error, Result};
 pub use expr::SortKey;
 pub use model::{
-    FieldError, Key, KeyAttr, KeyAttribute, KeySchema, Model, NoRangeKey, RangeKey, ScalarType,
+    FieldError, IntoKey, Key, KeyAttr, KeyAttribute, KeySchema, Model, NoRangeKey, RangeKey, ScalarType,
 };
 pub use ops::delete::{Delete, DeleteReturning};
 pub use ops::get::Get;
@@ -104,8 +104,8 @@ impl Client {
     }
 
     /// Queries the items with hash key `hash`.
-    pub fn query<M: Model>(&self, hash: M::HashKey) -> Query<M> {
-        Query::new(self, hash)
+    pub fn query<M: Model>(&self, hash: impl IntoKey<M::HashKey>) -> Query<M> {
+        Query::new(self, hash.into_key())
     }
 
     /// Creates model `M`'s table from its definition and waits until it is active.
@@ -123,7 +123,7 @@ impl Client {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::item::{Attribute, Item, SetAttribute};
-    pub use crate::model::{FieldError, Key, KeyAttr, KeyAttribute, KeySchema, Model, NoRangeKey, ScalarType};
+    pub use crate::model::{FieldError, IntoKey, Key, KeyAttr, KeyAttribute, KeySchema, Model, NoRangeKey, ScalarType};
     pub use crate::{Client, Delete, Get, Query};
     pub use core::result::Result;
     pub use serde;

@@ -96,6 +96,66 @@ macro_rules! integer_key {
 }
 integer_key!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
 
+/// A value that converts to a key of type `T`: `T` itself, and `&str`/`&String` for `String`
+/// keys, `&[u8]`/`&Vec<u8>` for binary keys.
+///
+/// Key parameters take `impl IntoKey<T>` rather than `impl Into<T>` so that integer literals
+/// infer their type from the key (`Order::get(&client, "c", 42)` with a `u64` key).
+///
+/// ```
+/// use dynox_core::{IntoKey, SortKey};
+///
+/// let n: u64 = 42.into_key();
+/// let s: String = "abc".into_key();
+/// let c: SortKey<u64> = SortKey::gt(7); // the literal is a u64
+/// # let _ = (n, s, c);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be used as a `{T}` key value",
+    label = "expected a `{T}` key value",
+    note = "pass a `{T}` (or `&str` for a `String` key, `&[u8]` for a `Vec<u8>` key)"
+)]
+pub trait IntoKey<T> {
+    /// The key value.
+    fn into_key(self) -> T;
+}
+
+impl<T: KeyAttribute> IntoKey<T> for T {
+    fn into_key(self) -> T {
+        self
+    }
+}
+
+impl IntoKey<String> for &str {
+    fn into_key(self) -> String {
+        self.to_owned()
+    }
+}
+
+impl IntoKey<String> for &String {
+    fn into_key(self) -> String {
+        self.clone()
+    }
+}
+
+impl IntoKey<Vec<u8>> for &[u8] {
+    fn into_key(self) -> Vec<u8> {
+        self.to_vec()
+    }
+}
+
+impl IntoKey<Vec<u8>> for &Vec<u8> {
+    fn into_key(self) -> Vec<u8> {
+        self.clone()
+    }
+}
+
+impl<const N: usize> IntoKey<Vec<u8>> for &[u8; N] {
+    fn into_key(self) -> Vec<u8> {
+        self.to_vec()
+    }
+}
+
 /// The range key type of a model whose table has only a hash key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct NoRangeKey;

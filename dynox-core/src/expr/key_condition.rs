@@ -1,7 +1,7 @@
 //! Typed sort-key conditions of a query.
 
 use crate::item::{AttributeError, AttributeValue};
-use crate::model::KeyAttribute;
+use crate::model::{IntoKey, KeyAttribute};
 
 use super::Placeholders;
 
@@ -36,39 +36,39 @@ enum Op<T> {
 
 impl<T: KeyAttribute> SortKey<T> {
     /// `sort key = value`
-    pub fn eq(value: impl Into<T>) -> Self {
+    pub fn eq(value: impl IntoKey<T>) -> Self {
         Self {
-            op: Op::Eq(value.into()),
+            op: Op::Eq(value.into_key()),
         }
     }
     /// `sort key < value`
-    pub fn lt(value: impl Into<T>) -> Self {
+    pub fn lt(value: impl IntoKey<T>) -> Self {
         Self {
-            op: Op::Lt(value.into()),
+            op: Op::Lt(value.into_key()),
         }
     }
     /// `sort key <= value`
-    pub fn le(value: impl Into<T>) -> Self {
+    pub fn le(value: impl IntoKey<T>) -> Self {
         Self {
-            op: Op::Le(value.into()),
+            op: Op::Le(value.into_key()),
         }
     }
     /// `sort key > value`
-    pub fn gt(value: impl Into<T>) -> Self {
+    pub fn gt(value: impl IntoKey<T>) -> Self {
         Self {
-            op: Op::Gt(value.into()),
+            op: Op::Gt(value.into_key()),
         }
     }
     /// `sort key >= value`
-    pub fn ge(value: impl Into<T>) -> Self {
+    pub fn ge(value: impl IntoKey<T>) -> Self {
         Self {
-            op: Op::Ge(value.into()),
+            op: Op::Ge(value.into_key()),
         }
     }
     /// `low <= sort key <= high`
-    pub fn between(low: impl Into<T>, high: impl Into<T>) -> Self {
+    pub fn between(low: impl IntoKey<T>, high: impl IntoKey<T>) -> Self {
         Self {
-            op: Op::Between(low.into(), high.into()),
+            op: Op::Between(low.into_key(), high.into_key()),
         }
     }
 

@@ -4,17 +4,13 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::ast::{is_bytes, is_plain, Field, Model};
+use crate::ast::{Field, Model};
 
-/// The parameter type of a key value: `impl Into<String>` / `impl Into<Vec<u8>>` so `&str` and
-/// byte slices work, the exact type otherwise so integer literals infer.
+/// The parameter type of a key value: `impl IntoKey<T>`, so `&str` works for `String` keys
+/// and integer literals infer the key's integer type.
 fn param_type(f: &Field<'_>) -> TokenStream {
     let ty = f.ty;
-    if is_plain(ty, "String") || is_bytes(ty) {
-        quote!(impl ::core::convert::Into<#ty>)
-    } else {
-        quote!(#ty)
-    }
+    quote!(impl ::dynox_core::__private::IntoKey<#ty>)
 }
 
 fn param_name(f: &Field<'_>) -> Ident {
@@ -47,12 +43,12 @@ pub fn expand(model: &Model<'_>, hash: &Field<'_>) -> TokenStream {
     let range_value = match range {
         Some(r) => {
             let n = param_name(r);
-            quote!(::core::convert::Into::into(#n))
+            quote!(#private::IntoKey::into_key(#n))
         }
         None => quote!(#private::NoRangeKey),
     };
     let key = quote! {
-        #private::Key::<Self>::new(::core::convert::Into::into(#hash_name), #range_value)
+        #private::Key::<Self>::new(#private::IntoKey::into_key(#hash_name), #range_value)
     };
     let key_doc = keys
         .iter()
@@ -83,7 +79,7 @@ pub fn expand(model: &Model<'_>, hash: &Field<'_>) -> TokenStream {
 
             #[doc = #query_doc]
             #vis fn query(#client: &#private::Client, #hash_param) -> #private::Query<Self> {
-                #client.query(::core::convert::Into::into(#hash_name))
+                #client.query(#hash_name)
             }
 
             #[doc = #key_of_doc]
