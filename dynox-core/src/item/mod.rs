@@ -63,6 +63,9 @@ pub enum AttributeError {
     /// A key attribute must not be an empty string or empty binary.
     #[error("a key attribute must not be empty")]
     EmptyKey,
+    /// A map (a nested struct or `HashMap`) has an empty key, which DynamoDB rejects.
+    #[error("a map key must not be empty")]
+    EmptyMapKey,
     /// serde_dynamo could not convert the value.
     #[error("{0}")]
     Serde(String),

@@ -23,7 +23,7 @@ pub fn to_serde_attribute<T: Serialize + ?Sized>(
 ) -> Result<Option<AttributeValue>, AttributeError> {
     let value: AttributeValue = serde_dynamo::to_attribute_value(value)
         .map_err(|e| AttributeError::Serde(e.to_string()))?;
-    check_numbers(&value)?;
+    check_storable(&value)?;
     Ok(match value {
         AttributeValue::Null(_) => None,
         other => Some(other),
@@ -44,21 +44,34 @@ pub fn from_serde_attribute<T: DeserializeOwned>(
     }
 }
 
-/// serde_dynamo formats floats with `to_string`, which turns NaN into `"NaN"`: catch those
-/// here with a typed error instead of a ValidationException from the service.
-fn check_numbers(value: &AttributeValue) -> Result<(), AttributeError> {
-    let check = |n: &String| {
-        if n.bytes().any(|b| b.is_ascii_alphabetic() && b != b'e' && b != b'E') {
-            Err(AttributeError::NotFinite { value: n.clone() })
-        } else {
-            Ok(())
-        }
-    };
+/// Checks what serde_dynamo produced against DynamoDB's rules, so a bad value is a typed error
+/// naming the field instead of a ValidationException from the service: numbers must be finite
+/// (serde_dynamo turns NaN into `"NaN"`) and inside DynamoDB's range, and map keys must not be
+/// empty.
+fn check_storable(value: &AttributeValue) -> Result<(), AttributeError> {
     match value {
-        AttributeValue::N(n) => check(n),
-        AttributeValue::Ns(ns) => ns.iter().try_for_each(check),
-        AttributeValue::L(list) => list.iter().try_for_each(check_numbers),
-        AttributeValue::M(map) => map.values().try_for_each(check_numbers),
+        AttributeValue::N(n) => check_number(n),
+        AttributeValue::Ns(ns) => ns.iter().try_for_each(|n| check_number(n)),
+        AttributeValue::L(list) => list.iter().try_for_each(check_storable),
+        AttributeValue::M(map) => map.iter().try_for_each(|(key, v)| {
+            if key.is_empty() {
+                return Err(AttributeError::EmptyMapKey);
+            }
+            check_storable(v)
+        }),
         _ => Ok(()),
+    }
+}
+
+fn check_number(n: &str) -> Result<(), AttributeError> {
+    match n.parse::<f64>() {
+        Ok(f) if f.is_finite() => super::number::format_float(f, n.to_owned()).and_then(|_| {
+            if n.contains(['.', 'e', 'E']) {
+                Ok(())
+            } else {
+                super::number::format_integer(n).map(|_| ())
+            }
+        }),
+        _ => Err(AttributeError::NotFinite { value: n.to_owned() }),
     }
 }
