@@ -95,7 +95,11 @@ fn kind() -> impl Strategy<Value = Kind> {
 }
 
 fn address() -> impl Strategy<Value = Address> {
-    (".*", any::<Option<u32>>(), prop::collection::vec(".*", 0..3))
+    (
+        ".*",
+        any::<Option<u32>>(),
+        prop::collection::vec(".*", 0..3),
+    )
         .prop_map(|(street, zip, lines)| Address { street, zip, lines })
 }
 
@@ -113,8 +117,18 @@ fn everything() -> impl Strategy<Value = Everything> {
         any::<usize>(),
         any::<isize>(),
     );
-    let scalars = (".*", any::<bool>(), storable_f32(), storable_f64(), any::<Vec<u8>>());
-    let options = (any::<Option<String>>(), any::<Option<u64>>(), any::<Option<Vec<u8>>>());
+    let scalars = (
+        ".*",
+        any::<bool>(),
+        storable_f32(),
+        storable_f64(),
+        any::<Vec<u8>>(),
+    );
+    let options = (
+        any::<Option<String>>(),
+        any::<Option<u64>>(),
+        any::<Option<Vec<u8>>>(),
+    );
     let sets = (
         prop::collection::hash_set(".*", 0..4),
         prop::collection::btree_set(any::<i64>(), 0..4),
@@ -186,9 +200,17 @@ fn extremes() -> Everything {
         string_set: [String::new(), "x".into()].into(),
         number_set: [i64::MIN, 0, i64::MAX].into(),
         binary_set: [vec![], vec![0]].into(),
-        address: Address { street: "s".into(), zip: Some(u32::MAX), lines: vec![] },
+        address: Address {
+            street: "s".into(),
+            zip: Some(u32::MAX),
+            lines: vec![],
+        },
         maybe_address: None,
-        kinds: vec![Kind::Plain, Kind::Tagged(i64::MIN), Kind::Named { label: "l".into() }],
+        kinds: vec![
+            Kind::Plain,
+            Kind::Tagged(i64::MIN),
+            Kind::Named { label: "l".into() },
+        ],
         scores: [("pi".to_string(), std::f64::consts::PI)].into(),
         r#type: "reserved word".into(),
     }
@@ -236,8 +258,14 @@ fn unstorable_numbers_are_typed_errors_naming_the_field() {
     let mut value = extremes();
     value.scores.insert(String::new(), 1.0);
     let err = value.to_item().unwrap_err();
-    assert_eq!((err.field, err.error), ("scores", dynox_core::item::AttributeError::EmptyMapKey));
-    assert!(u128::MAX.to_attribute().is_err(), "39 significant digits do not fit");
+    assert_eq!(
+        (err.field, err.error),
+        ("scores", dynox_core::item::AttributeError::EmptyMapKey)
+    );
+    assert!(
+        u128::MAX.to_attribute().is_err(),
+        "39 significant digits do not fit"
+    );
     assert!(u8::from_attribute(Some(AttributeValue::N("256".into()))).is_err());
     assert!(i64::from_attribute(Some(AttributeValue::N("1.5".into()))).is_err());
 }
@@ -264,7 +292,10 @@ async fn extremes_survive_a_real_write_and_read() {
     let mut nan = extremes();
     nan.f64_ = f64::NAN;
     let err = client.save(&nan).await.unwrap_err();
-    assert!(matches!(err, Error::InvalidField { field: "f64_", .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::InvalidField { field: "f64_", .. }),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -277,7 +308,9 @@ async fn random_values_survive_a_real_write_and_read() {
     for _ in 0..40 {
         let value = everything().new_tree(&mut runner).unwrap().current();
         client.save(&value).await.unwrap();
-        let back = Everything::get(&client, value.id.clone(), value.version).await.unwrap();
+        let back = Everything::get(&client, value.id.clone(), value.version)
+            .await
+            .unwrap();
         assert_eq!(back.as_ref(), Some(&value));
     }
 }

@@ -35,7 +35,9 @@ fn order(customer: &str, order_id: u64) -> Order {
     Order {
         customer: customer.into(),
         order_id,
-        status: Status::Shipped { carrier: "DHL".into() },
+        status: Status::Shipped {
+            carrier: "DHL".into(),
+        },
         total_cents: -1999,
         note: Some("leave at door".into()),
         tags: ["gift".to_string(), "express".to_string()].into(),
@@ -52,12 +54,20 @@ struct User {
     score: f64,
 }
 
-fn raw_item(client: &dynox_core::Client, table: &str, key: &[(&str, AttributeValue)]) -> impl std::future::Future<Output = Option<HashMap<String, AttributeValue>>> {
+fn raw_item(
+    client: &dynox_core::Client,
+    table: &str,
+    key: &[(&str, AttributeValue)],
+) -> impl std::future::Future<Output = Option<HashMap<String, AttributeValue>>> {
     let request = client
         .dynamodb()
         .get_item()
         .table_name(table)
-        .set_key(Some(key.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()))
+        .set_key(Some(
+            key.iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        ))
         .consistent_read(true);
     async move { request.send().await.unwrap().item }
 }
@@ -70,7 +80,14 @@ async fn save_then_get_round_trips_every_field_kind() {
     client.save(&written).await.unwrap();
 
     let loaded = Order::get(&client, "cust-1", 42).await.unwrap().unwrap();
-    assert_eq!(loaded, Order { cached: Vec::new(), ..written }, "skipped field reads as default");
+    assert_eq!(
+        loaded,
+        Order {
+            cached: Vec::new(),
+            ..written
+        },
+        "skipped field reads as default"
+    );
 }
 
 #[tokio::test]
@@ -83,10 +100,14 @@ async fn stored_item_has_the_documented_shape() {
     client.save(&o).await.unwrap();
 
     let table = client.table_name::<Order>();
-    let item = raw_item(&client, &table, &[
-        ("customer", AttributeValue::S("cust-1".into())),
-        ("order_id", AttributeValue::N("7".into())),
-    ])
+    let item = raw_item(
+        &client,
+        &table,
+        &[
+            ("customer", AttributeValue::S("cust-1".into())),
+            ("order_id", AttributeValue::N("7".into())),
+        ],
+    )
     .await
     .unwrap();
     let mut names: Vec<_> = item.keys().cloned().collect();
@@ -102,7 +123,10 @@ async fn get_of_a_missing_key_is_none_and_consistent_read_works() {
     let client = dynox_tests::client_with::<Order>().await;
     assert_eq!(Order::get(&client, "nobody", 1).await.unwrap(), None);
     client.save(&order("c", 1)).await.unwrap();
-    let got = Order::get(&client, "c", 1).consistent_read(true).await.unwrap();
+    let got = Order::get(&client, "c", 1)
+        .consistent_read(true)
+        .await
+        .unwrap();
     assert_eq!(got.map(|o| o.order_id), Some(1));
 }
 
@@ -114,7 +138,10 @@ async fn save_replaces_the_whole_item() {
     replacement.note = None;
     replacement.status = Status::Open;
     client.save(&replacement).await.unwrap();
-    assert_eq!(Order::get(&client, "c", 1).await.unwrap(), Some(replacement));
+    assert_eq!(
+        Order::get(&client, "c", 1).await.unwrap(),
+        Some(replacement)
+    );
 }
 
 #[tokio::test]
@@ -130,7 +157,10 @@ async fn create_refuses_an_existing_key_and_keeps_the_old_item() {
     assert!(err.is_condition_failed());
     let message = err.to_string();
     assert!(message.contains(&client.table_name::<Order>()), "{message}");
-    assert!(message.contains(r#"customer = "cust-9", order_id = 5"#), "{message}");
+    assert!(
+        message.contains(r#"customer = "cust-9", order_id = 5"#),
+        "{message}"
+    );
     assert_eq!(Order::get(&client, "cust-9", 5).await.unwrap(), Some(first));
 
     // A different key is created normally.
@@ -152,7 +182,10 @@ async fn delete_removes_the_item_and_can_return_it() {
 
     // Deleting what is not there succeeds and returns nothing.
     Order::delete(&client, "c", 3).await.unwrap();
-    assert_eq!(Order::delete(&client, "c", 3).return_old().await.unwrap(), None);
+    assert_eq!(
+        Order::delete(&client, "c", 3).return_old().await.unwrap(),
+        None
+    );
 }
 
 #[tokio::test]
@@ -180,10 +213,16 @@ impl KeyForTest for Order {
 #[tokio::test]
 async fn nan_is_rejected_before_any_request_naming_field_and_table() {
     let client = dynox_tests::client_with::<User>().await;
-    let user = User { id: "u1".into(), name: "Ada".into(), score: f64::NAN };
+    let user = User {
+        id: "u1".into(),
+        name: "Ada".into(),
+        score: f64::NAN,
+    };
     let err = client.save(&user).await.unwrap_err();
     match &err {
-        Error::InvalidField { field, table, key, .. } => {
+        Error::InvalidField {
+            field, table, key, ..
+        } => {
             assert_eq!(*field, "score");
             assert_eq!(*table, client.table_name::<User>());
             assert_eq!(key, r#"id = "u1""#);
@@ -191,17 +230,31 @@ async fn nan_is_rejected_before_any_request_naming_field_and_table() {
         other => panic!("expected InvalidField, got {other:?}"),
     }
     assert!(err.to_string().contains("finite"), "{err}");
-    assert_eq!(User::get(&client, "u1").await.unwrap(), None, "nothing was written");
+    assert_eq!(
+        User::get(&client, "u1").await.unwrap(),
+        None,
+        "nothing was written"
+    );
 }
 
 #[tokio::test]
 async fn an_empty_string_key_is_a_typed_error() {
     let client = dynox_tests::client_with::<User>().await;
-    let user = User { id: String::new(), name: "x".into(), score: 1.0 };
+    let user = User {
+        id: String::new(),
+        name: "x".into(),
+        score: 1.0,
+    };
     let err = client.save(&user).await.unwrap_err();
-    assert!(matches!(err, Error::InvalidField { field: "id", .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::InvalidField { field: "id", .. }),
+        "{err:?}"
+    );
     let err = User::get(&client, "").await.unwrap_err();
-    assert!(matches!(err, Error::InvalidField { field: "id", .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::InvalidField { field: "id", .. }),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -218,14 +271,24 @@ async fn an_attribute_of_the_wrong_type_names_the_field() {
         .await
         .unwrap();
     let err = User::get(&client, "u1").await.unwrap_err();
-    assert!(matches!(err, Error::InvalidField { field: "name", .. }), "{err:?}");
-    assert!(err.to_string().contains("expected a S attribute, found N"), "{err}");
+    assert!(
+        matches!(err, Error::InvalidField { field: "name", .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("expected a S attribute, found N"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn an_item_over_400_kb_is_item_too_large() {
     let client = dynox_tests::client_with::<User>().await;
-    let user = User { id: "big".into(), name: "x".repeat(500 * 1024), score: 0.0 };
+    let user = User {
+        id: "big".into(),
+        name: "x".repeat(500 * 1024),
+        score: 0.0,
+    };
     let err = client.save(&user).await.unwrap_err();
     assert!(matches!(err, Error::ItemTooLarge { .. }), "{err:?}");
     assert!(err.to_string().contains(r#"id = "big""#), "{err}");
@@ -236,9 +299,22 @@ async fn a_missing_table_is_table_not_found_with_its_source() {
     let client = dynox_tests::client().await;
     let err = User::get(&client, "u1").await.unwrap_err();
     assert!(matches!(err, Error::TableNotFound { .. }), "{err:?}");
-    assert!(err.to_string().contains(&client.table_name::<User>()), "{err}");
-    assert!(err.source().is_some(), "the SDK error is kept as the source");
-    let err = client.save(&User { id: "u".into(), name: "n".into(), score: 0.5 }).await.unwrap_err();
+    assert!(
+        err.to_string().contains(&client.table_name::<User>()),
+        "{err}"
+    );
+    assert!(
+        err.source().is_some(),
+        "the SDK error is kept as the source"
+    );
+    let err = client
+        .save(&User {
+            id: "u".into(),
+            name: "n".into(),
+            score: 0.5,
+        })
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::TableNotFound { .. }), "{err:?}");
 }
 
@@ -258,7 +334,10 @@ async fn tables_are_created_once_with_the_prefix_and_deleted() {
         .unwrap();
     let table = described.table.unwrap();
     assert_eq!(
-        table.billing_mode_summary.and_then(|b| b.billing_mode).map(|m| m.as_str().to_owned()),
+        table
+            .billing_mode_summary
+            .and_then(|b| b.billing_mode)
+            .map(|m| m.as_str().to_owned()),
         Some("PAY_PER_REQUEST".to_owned())
     );
 
@@ -294,14 +373,27 @@ struct Counter {
 #[tokio::test]
 async fn binary_and_numeric_keys_work() {
     let client = dynox_tests::client_with::<Blob>().await;
-    let b = Blob { digest: vec![0, 1, 255], part: -3, data: vec![7; 10] };
+    let b = Blob {
+        digest: vec![0, 1, 255],
+        part: -3,
+        data: vec![7; 10],
+    };
     client.create(&b).await.unwrap();
-    assert_eq!(Blob::get(&client, vec![0u8, 1, 255], -3).await.unwrap(), Some(b));
+    assert_eq!(
+        Blob::get(&client, vec![0u8, 1, 255], -3).await.unwrap(),
+        Some(b)
+    );
 
     let client = dynox_tests::client_with::<Counter>().await;
-    let c = Counter { id: 10u128.pow(37), value: -(10i128.pow(37)) };
+    let c = Counter {
+        id: 10u128.pow(37),
+        value: -(10i128.pow(37)),
+    };
     client.save(&c).await.unwrap();
-    assert_eq!(Counter::get(&client, 10u128.pow(37)).await.unwrap(), Some(c));
+    assert_eq!(
+        Counter::get(&client, 10u128.pow(37)).await.unwrap(),
+        Some(c)
+    );
     Counter::delete(&client, 10u128.pow(37)).await.unwrap();
     assert_eq!(Counter::get(&client, 10u128.pow(37)).await.unwrap(), None);
 }
@@ -311,8 +403,20 @@ async fn clones_of_a_client_share_settings() {
     let client = dynox_tests::client_with::<User>().await;
     let clone = client.clone();
     let task = tokio::spawn(async move {
-        clone.save(&User { id: "from-task".into(), name: "t".into(), score: 2.5 }).await
+        clone
+            .save(&User {
+                id: "from-task".into(),
+                name: "t".into(),
+                score: 2.5,
+            })
+            .await
     });
     task.await.unwrap().unwrap();
-    assert_eq!(User::get(&client, "from-task").await.unwrap().map(|u| u.score), Some(2.5));
+    assert_eq!(
+        User::get(&client, "from-task")
+            .await
+            .unwrap()
+            .map(|u| u.score),
+        Some(2.5)
+    );
 }

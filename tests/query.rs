@@ -35,13 +35,21 @@ async fn seeded() -> dynox_core::Client {
     let client = dynox_tests::client_with::<Event>().await;
     for seq in 1..=10 {
         client
-            .save(&Event { stream: "a".into(), seq, kind: format!("k{seq}") })
+            .save(&Event {
+                stream: "a".into(),
+                seq,
+                kind: format!("k{seq}"),
+            })
             .await
             .unwrap();
     }
     for seq in 1..=3 {
         client
-            .save(&Event { stream: "b".into(), seq, kind: "other".into() })
+            .save(&Event {
+                stream: "b".into(),
+                seq,
+                kind: "other".into(),
+            })
             .await
             .unwrap();
     }
@@ -75,7 +83,11 @@ async fn every_sort_key_operator_selects_the_right_items() {
         (SortKey::between(3, 5), vec![3, 4, 5]),
     ];
     for (condition, expected) in cases {
-        let got = Event::query(&client, "a").sort_key(condition.clone()).all().await.unwrap();
+        let got = Event::query(&client, "a")
+            .sort_key(condition.clone())
+            .all()
+            .await
+            .unwrap();
         assert_eq!(seqs(&got), expected, "{condition:?}");
     }
 }
@@ -84,7 +96,13 @@ async fn every_sort_key_operator_selects_the_right_items() {
 async fn begins_with_selects_string_prefixes() {
     let client = dynox_tests::client_with::<File>().await;
     for path in ["docs/a", "docs/b", "img/c", "docs"] {
-        client.save(&File { owner: "o".into(), path: path.into() }).await.unwrap();
+        client
+            .save(&File {
+                owner: "o".into(),
+                path: path.into(),
+            })
+            .await
+            .unwrap();
     }
     let docs = File::query(&client, "o")
         .sort_key(SortKey::begins_with("docs/"))
@@ -124,17 +142,30 @@ async fn pages_carry_tokens_that_resume_where_they_stopped() {
     assert_eq!(all, (1..=10).collect::<Vec<_>>());
 
     // A first page, its token through a string (as a web client would), then the rest.
-    let first = Event::query(&client, "a").page_size(3).page().await.unwrap();
+    let first = Event::query(&client, "a")
+        .page_size(3)
+        .page()
+        .await
+        .unwrap();
     assert_eq!(seqs(&first.items), [1, 2, 3]);
     let token: PageToken = first.next.unwrap().to_string().parse().unwrap();
-    let rest = Event::query(&client, "a").start_from(token).all().await.unwrap();
+    let rest = Event::query(&client, "a")
+        .start_from(token)
+        .all()
+        .await
+        .unwrap();
     assert_eq!(seqs(&rest), (4..=10).collect::<Vec<_>>());
 }
 
 #[tokio::test]
 async fn a_limited_page_resumes_exactly_after_its_last_item() {
     let client = seeded().await;
-    let first = Event::query(&client, "a").descending().limit(2).page().await.unwrap();
+    let first = Event::query(&client, "a")
+        .descending()
+        .limit(2)
+        .page()
+        .await
+        .unwrap();
     assert_eq!(seqs(&first.items), [10, 9]);
     let next = Event::query(&client, "a")
         .descending()
@@ -149,10 +180,28 @@ async fn a_limited_page_resumes_exactly_after_its_last_item() {
 #[tokio::test]
 async fn a_hash_only_model_queries_by_hash_key() {
     let client = dynox_tests::client_with::<Account>().await;
-    client.save(&Account { id: "acc".into(), plan: "pro".into() }).await.unwrap();
-    client.save(&Account { id: "other".into(), plan: "free".into() }).await.unwrap();
+    client
+        .save(&Account {
+            id: "acc".into(),
+            plan: "pro".into(),
+        })
+        .await
+        .unwrap();
+    client
+        .save(&Account {
+            id: "other".into(),
+            plan: "free".into(),
+        })
+        .await
+        .unwrap();
     let found = Account::query(&client, "acc").all().await.unwrap();
-    assert_eq!(found, [Account { id: "acc".into(), plan: "pro".into() }]);
+    assert_eq!(
+        found,
+        [Account {
+            id: "acc".into(),
+            plan: "pro".into()
+        }]
+    );
 }
 
 #[tokio::test]
@@ -165,6 +214,13 @@ async fn errors_name_the_table() {
     assert!(matches!(err, Error::InvalidPageToken { .. }), "{err:?}");
 
     let client = dynox_tests::client_with::<File>().await;
-    let err = File::query(&client, "o").sort_key(SortKey::eq("")).all().await.unwrap_err();
-    assert!(matches!(err, Error::InvalidField { field: "path", .. }), "{err:?}");
+    let err = File::query(&client, "o")
+        .sort_key(SortKey::eq(""))
+        .all()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidField { field: "path", .. }),
+        "{err:?}"
+    );
 }

@@ -69,7 +69,8 @@ pub use client::{Client, ClientBuilder};
 pub use error::{BoxError, Error, Result};
 pub use expr::SortKey;
 pub use model::{
-    FieldError, IntoKey, Key, KeyAttr, KeyAttribute, KeySchema, Model, NoRangeKey, RangeKey, ScalarType,
+    FieldError, IntoKey, Key, KeyAttr, KeyAttribute, KeySchema, Model, NoRangeKey, RangeKey,
+    ScalarType,
 };
 pub use ops::delete::{Delete, DeleteReturning};
 pub use ops::get::Get;
@@ -123,7 +124,10 @@ impl Client {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::item::{Attribute, Item, SetAttribute};
-    pub use crate::model::{FieldError, IntoKey, Key, KeyAttr, KeyAttribute, KeySchema, Model, NoRangeKey, ScalarType};
+    pub use crate::model::{
+        FieldError, IntoKey, Key, KeyAttr, KeyAttribute, KeySchema, Model, NoRangeKey, RangeKey,
+        ScalarType,
+    };
     pub use crate::{Client, Delete, Get, Query};
     pub use core::result::Result;
     pub use serde;
@@ -140,42 +144,104 @@ pub mod __private {
         }
     }
 
-    /// Stores a key field (non-empty, of a key type).
+    /// The hash key's schema entry.
+    pub const fn hash_key_attr<M: Model>(name: &'static str) -> KeyAttr {
+        KeyAttr {
+            name,
+            scalar: <M::HashKey as KeyAttribute>::SCALAR,
+        }
+    }
+
+    /// The range key's schema entry.
+    pub const fn range_key_attr<M: Model>(name: &'static str) -> KeyAttr {
+        match <M::RangeKey as RangeKey>::SCALAR {
+            Some(scalar) => KeyAttr { name, scalar },
+            // Only called for models with a range key, whose `RangeKey` has a type.
+            None => KeyAttr {
+                name,
+                scalar: ScalarType::String,
+            },
+        }
+    }
+
+    /// Stores the hash key field (non-empty).
     #[inline]
-    pub fn put_key<T: KeyAttribute>(item: &mut Item, name: &'static str, value: &T) -> Result<(), FieldError> {
+    pub fn put_hash_key<M: Model>(
+        item: &mut Item,
+        name: &'static str,
+        value: &M::HashKey,
+    ) -> Result<(), FieldError> {
         let value = value.to_key_attribute().map_err(at(name))?;
         item.insert(name.to_owned(), value);
         Ok(())
     }
 
+    /// Stores the range key field (non-empty).
+    #[inline]
+    pub fn put_range_key<M: Model>(
+        item: &mut Item,
+        name: &'static str,
+        value: &M::RangeKey,
+    ) -> Result<(), FieldError> {
+        insert(item, name, value.to_range_attribute().map_err(at(name))?);
+        Ok(())
+    }
+
     /// Stores a scalar field.
     #[inline]
-    pub fn put_attr<T: Attribute>(item: &mut Item, name: &'static str, value: &T) -> Result<(), FieldError> {
+    pub fn put_attr<T: Attribute>(
+        item: &mut Item,
+        name: &'static str,
+        value: &T,
+    ) -> Result<(), FieldError> {
         insert(item, name, value.to_attribute().map_err(at(name))?);
         Ok(())
     }
 
     /// Stores a `#[dynamo(set)]` field.
     #[inline]
-    pub fn put_set<T: SetAttribute>(item: &mut Item, name: &'static str, value: &T) -> Result<(), FieldError> {
+    pub fn put_set<T: SetAttribute>(
+        item: &mut Item,
+        name: &'static str,
+        value: &T,
+    ) -> Result<(), FieldError> {
         insert(item, name, value.to_set_attribute().map_err(at(name))?);
         Ok(())
     }
 
     /// Stores a field through serde_dynamo.
     #[inline]
-    pub fn put_serde<T: serde::Serialize>(item: &mut Item, name: &'static str, value: &T) -> Result<(), FieldError> {
+    pub fn put_serde<T: serde::Serialize>(
+        item: &mut Item,
+        name: &'static str,
+        value: &T,
+    ) -> Result<(), FieldError> {
         insert(item, name, to_serde_attribute(value).map_err(at(name))?);
         Ok(())
     }
 
-    /// Reads a key field.
+    /// Reads the hash key field.
     #[inline]
-    pub fn take_key<T: KeyAttribute>(item: &mut Item, name: &'static str) -> Result<T, FieldError> {
+    pub fn take_hash_key<M: Model>(
+        item: &mut Item,
+        name: &'static str,
+    ) -> Result<M::HashKey, FieldError> {
         match item.remove(name) {
-            Some(v) => T::from_key_attribute(v).map_err(at(name)),
-            None => Err(FieldError { field: name, error: AttributeError::Missing }),
+            Some(v) => M::HashKey::from_key_attribute(v).map_err(at(name)),
+            None => Err(FieldError {
+                field: name,
+                error: AttributeError::Missing,
+            }),
         }
+    }
+
+    /// Reads the range key field.
+    #[inline]
+    pub fn take_range_key<M: Model>(
+        item: &mut Item,
+        name: &'static str,
+    ) -> Result<M::RangeKey, FieldError> {
+        M::RangeKey::from_range_attribute(item.remove(name)).map_err(at(name))
     }
 
     /// Reads a scalar field.
@@ -192,13 +258,10 @@ pub mod __private {
 
     /// Reads a field through serde_dynamo.
     #[inline]
-    pub fn take_serde<T: serde::de::DeserializeOwned>(item: &mut Item, name: &'static str) -> Result<T, FieldError> {
+    pub fn take_serde<T: serde::de::DeserializeOwned>(
+        item: &mut Item,
+        name: &'static str,
+    ) -> Result<T, FieldError> {
         from_serde_attribute(item.remove(name)).map_err(at(name))
     }
-
-    /// Compile-time check that a key field has a key type (the error is spanned on the field).
-    pub const fn assert_key<T: KeyAttribute>() {}
-
-    /// Compile-time check that a set field is a set type.
-    pub const fn assert_set<T: SetAttribute>() {}
 }

@@ -161,20 +161,37 @@ impl<const N: usize> IntoKey<Vec<u8>> for &[u8; N] {
 pub struct NoRangeKey;
 
 /// The range key slot of a [`Model`]: a [`KeyAttribute`], or [`NoRangeKey`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a DynamoDB key attribute",
+    label = "unsupported key type",
+    note = "a hash or range key must be `String`, an integer type (`u64`, `i32`, ...) or `Vec<u8>`"
+)]
 pub trait RangeKey: Clone + fmt::Debug + Send + Sync + 'static {
+    /// The key's DynamoDB type, `None` for [`NoRangeKey`].
+    const SCALAR: Option<ScalarType>;
     /// The attribute value, or `None` for [`NoRangeKey`].
     fn to_range_attribute(&self) -> Result<Option<AttributeValue>, AttributeError>;
+    /// Reads the range key back from its attribute (`None` when absent).
+    fn from_range_attribute(value: Option<AttributeValue>) -> Result<Self, AttributeError>;
 }
 
 impl<T: KeyAttribute> RangeKey for T {
+    const SCALAR: Option<ScalarType> = Some(T::SCALAR);
     fn to_range_attribute(&self) -> Result<Option<AttributeValue>, AttributeError> {
         self.to_key_attribute().map(Some)
+    }
+    fn from_range_attribute(value: Option<AttributeValue>) -> Result<Self, AttributeError> {
+        T::from_key_attribute(value.ok_or(AttributeError::Missing)?)
     }
 }
 
 impl RangeKey for NoRangeKey {
+    const SCALAR: Option<ScalarType> = None;
     fn to_range_attribute(&self) -> Result<Option<AttributeValue>, AttributeError> {
         Ok(None)
+    }
+    fn from_range_attribute(_: Option<AttributeValue>) -> Result<Self, AttributeError> {
+        Ok(NoRangeKey)
     }
 }
 
@@ -248,10 +265,13 @@ impl<M: Model> Key<M> {
         })?;
         item.insert(schema.hash.name.to_owned(), hash);
         if let Some(range_attr) = schema.range {
-            let range = self.range.to_range_attribute().map_err(|error| FieldError {
-                field: range_attr.name,
-                error,
-            })?;
+            let range = self
+                .range
+                .to_range_attribute()
+                .map_err(|error| FieldError {
+                    field: range_attr.name,
+                    error,
+                })?;
             if let Some(range) = range {
                 item.insert(range_attr.name.to_owned(), range);
             }

@@ -132,7 +132,10 @@ mod tests {
         let item: Item = [
             ("pk".to_string(), AttributeValue::S("a/b#ü".into())),
             ("sk".to_string(), AttributeValue::N("-12".into())),
-            ("bin".to_string(), AttributeValue::B(Blob::new(vec![0, 255]))),
+            (
+                "bin".to_string(),
+                AttributeValue::B(Blob::new(vec![0, 255])),
+            ),
         ]
         .into();
         let token = PageToken(item);

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, IndexStatus, KeySchemaElement, KeyType, ProvisionedThroughput,
-    ScalarAttributeType, TableStatus,
+    AttributeDefinition, BillingMode, IndexStatus, KeySchemaElement, KeyType,
+    ProvisionedThroughput, ScalarAttributeType, TableStatus,
 };
 use tracing::Instrument;
 
@@ -79,19 +79,21 @@ impl<M: Model> CreateTable<M> {
             .set_attribute_definitions(Some(definitions));
         request = match self.provisioned {
             None => request.billing_mode(BillingMode::PayPerRequest),
-            Some((read, write)) => request.billing_mode(BillingMode::Provisioned).provisioned_throughput(
-                ProvisionedThroughput::builder()
-                    .read_capacity_units(read)
-                    .write_capacity_units(write)
-                    .build()
-                    .map_err(|e| Error::Service {
-                        operation: "CreateTable",
-                        table: table.clone(),
-                        code: "InvalidRequest".into(),
-                        message: e.to_string(),
-                        source: Box::new(e),
-                    })?,
-            ),
+            Some((read, write)) => request
+                .billing_mode(BillingMode::Provisioned)
+                .provisioned_throughput(
+                    ProvisionedThroughput::builder()
+                        .read_capacity_units(read)
+                        .write_capacity_units(write)
+                        .build()
+                        .map_err(|e| Error::Service {
+                            operation: "CreateTable",
+                            table: table.clone(),
+                            code: "InvalidRequest".into(),
+                            message: e.to_string(),
+                            source: Box::new(e),
+                        })?,
+                ),
         };
         match request.send().instrument(span("CreateTable", &table)).await {
             Ok(_) => {}
@@ -183,8 +185,11 @@ async fn wait_for(client: &Client, table: &str, max_wait: Duration, exists: bool
                     .as_ref()
                     .and_then(|t| t.global_secondary_indexes.as_ref())
                     .is_none_or(|gsis| {
-                        gsis.iter()
-                            .all(|g| g.index_status.as_ref().is_none_or(|s| *s == IndexStatus::Active))
+                        gsis.iter().all(|g| {
+                            g.index_status
+                                .as_ref()
+                                .is_none_or(|s| *s == IndexStatus::Active)
+                        })
                     });
                 exists && status == Some(TableStatus::Active) && indexes_active
             }

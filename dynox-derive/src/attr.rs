@@ -56,12 +56,13 @@ fn path_name(meta: &ParseNestedMeta<'_>) -> String {
 /// Reads `key = "string"`, reporting the expected form on any other shape.
 fn string_value(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<Spanned<String>> {
     let form = format!("expected `{key} = \"...\"`");
-    let value = meta
-        .value()
-        .map_err(|e| syn::Error::new(e.span(), &form))?;
-    let lit: LitStr = value
-        .parse()
-        .map_err(|e| syn::Error::new(e.span(), format!("{form}: the value must be a string literal")))?;
+    let value = meta.value().map_err(|e| syn::Error::new(e.span(), &form))?;
+    let lit: LitStr = value.parse().map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            format!("{form}: the value must be a string literal"),
+        )
+    })?;
     Ok(Spanned {
         value: lit.value(),
         span: lit.span(),
@@ -73,7 +74,10 @@ fn flag(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<proc_macro2::Span>
     if meta.input.peek(syn::Token![=]) || meta.input.peek(syn::token::Paren) {
         return Err(meta.error(format!("`{key}` takes no value: write `#[dynamo({key})]`")));
     }
-    Ok(meta.path.get_ident().map_or_else(proc_macro2::Span::call_site, |i| i.span()))
+    Ok(meta
+        .path
+        .get_ident()
+        .map_or_else(proc_macro2::Span::call_site, |i| i.span()))
 }
 
 fn is_dynamo(attr: &Attribute) -> bool {
@@ -146,7 +150,9 @@ pub fn field(cx: &mut Ctxt, attrs: &[Attribute]) -> Field {
                     };
                     cx.error_spanned_by(
                         &meta.path,
-                        format!("unknown field attribute `{name}`{hint}; expected one of {FIELD_KEYS}"),
+                        format!(
+                            "unknown field attribute `{name}`{hint}; expected one of {FIELD_KEYS}"
+                        ),
                     );
                     skip_value(&meta)?;
                 }

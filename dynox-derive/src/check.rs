@@ -46,7 +46,10 @@ fn table_name(cx: &mut Ctxt, model: &Model<'_>) {
 
 /// Exactly one field is the hash key.
 fn exactly_one_hash_key(cx: &mut Ctxt, model: &Model<'_>) {
-    let mut keys = model.fields.iter().filter_map(|f| f.attrs.hash_key.map(|s| (f, s)));
+    let mut keys = model
+        .fields
+        .iter()
+        .filter_map(|f| f.attrs.hash_key.map(|s| (f, s)));
     match keys.next() {
         None => cx.error_spanned_by(
             model.ident,
@@ -71,7 +74,10 @@ fn exactly_one_hash_key(cx: &mut Ctxt, model: &Model<'_>) {
 
 /// At most one field is the range key.
 fn at_most_one_range_key(cx: &mut Ctxt, model: &Model<'_>) {
-    let mut keys = model.fields.iter().filter_map(|f| f.attrs.range_key.map(|s| (f, s)));
+    let mut keys = model
+        .fields
+        .iter()
+        .filter_map(|f| f.attrs.range_key.map(|s| (f, s)));
     if let Some((first, _)) = keys.next() {
         for (_, span) in keys {
             cx.syn_error(syn::Error::new(
@@ -92,14 +98,20 @@ fn key_fields_are_plain(cx: &mut Ctxt, model: &Model<'_>) {
         if let (Some(_), Some(span)) = (a.hash_key, a.range_key) {
             cx.syn_error(syn::Error::new(
                 span,
-                format!("`{}` cannot be both the hash key and the range key", f.ident),
+                format!(
+                    "`{}` cannot be both the hash key and the range key",
+                    f.ident
+                ),
             ));
         }
         if f.conv == Conv::Skip && (a.hash_key.is_some() || a.range_key.is_some()) {
             if let Some(span) = a.skip {
                 cx.syn_error(syn::Error::new(
                     span,
-                    format!("key field `{}` cannot be skipped: every item stores its key", f.ident),
+                    format!(
+                        "key field `{}` cannot be skipped: every item stores its key",
+                        f.ident
+                    ),
                 ));
             }
         }
@@ -107,12 +119,18 @@ fn key_fields_are_plain(cx: &mut Ctxt, model: &Model<'_>) {
             if a.hash_key.is_some() || a.range_key.is_some() {
                 cx.syn_error(syn::Error::new(
                     span,
-                    format!("key field `{}` cannot be a set: keys are a string, a number or bytes", f.ident),
+                    format!(
+                        "key field `{}` cannot be a set: keys are a string, a number or bytes",
+                        f.ident
+                    ),
                 ));
             } else if a.skip.is_some() {
                 cx.syn_error(syn::Error::new(
                     span,
-                    format!("`{}` is skipped, so `set` has no effect: remove one of them", f.ident),
+                    format!(
+                        "`{}` is skipped, so `set` has no effect: remove one of them",
+                        f.ident
+                    ),
                 ));
             }
         }

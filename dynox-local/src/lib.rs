@@ -240,9 +240,9 @@ impl Backend {
                 sdk_config: aws_config::load_defaults(BehaviorVersion::latest()).await,
             }),
             Ok(url) => {
-                let env_creds = std::env::var("AWS_ACCESS_KEY_ID").ok().zip(
-                    std::env::var("AWS_SECRET_ACCESS_KEY").ok(),
-                );
+                let env_creds = std::env::var("AWS_ACCESS_KEY_ID")
+                    .ok()
+                    .zip(std::env::var("AWS_SECRET_ACCESS_KEY").ok());
                 let creds = match env_creds {
                     Some((id, secret)) => Credentials::new(id, secret, None, None, "environment"),
                     None => static_credentials(),

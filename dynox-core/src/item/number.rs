@@ -11,10 +11,7 @@ use super::AttributeError;
 /// Formats an integer (any width) as an `N` string, checking DynamoDB's 38-digit limit.
 pub(crate) fn format_integer(value: impl std::fmt::Display) -> Result<String, AttributeError> {
     let text = value.to_string();
-    let significant = text
-        .trim_start_matches('-')
-        .trim_end_matches('0')
-        .len();
+    let significant = text.trim_start_matches('-').trim_end_matches('0').len();
     if significant > 38 {
         return Err(AttributeError::NumberOutOfRange { value: text });
     }
@@ -164,7 +161,9 @@ mod tests {
 
     #[test]
     fn integers_reject_fractions_overflow_and_junk() {
-        for bad in ["1.5", "256", "-1", "1e400", "", "-", "1e", "abc", "1..2", "0x10"] {
+        for bad in [
+            "1.5", "256", "-1", "1e400", "", "-", "1e", "abc", "1..2", "0x10",
+        ] {
             assert!(parse_integer::<u8>(bad).is_err(), "{bad:?} parsed");
         }
     }

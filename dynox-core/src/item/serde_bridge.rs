@@ -72,6 +72,8 @@ fn check_number(n: &str) -> Result<(), AttributeError> {
                 super::number::format_integer(n).map(|_| ())
             }
         }),
-        _ => Err(AttributeError::NotFinite { value: n.to_owned() }),
+        _ => Err(AttributeError::NotFinite {
+            value: n.to_owned(),
+        }),
     }
 }

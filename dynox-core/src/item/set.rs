@@ -79,6 +79,11 @@ integer_set!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
 /// );
 /// assert_eq!(BTreeSet::<String>::new().to_set_attribute().unwrap(), None);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be stored as a DynamoDB set",
+    label = "not a set of strings, integers or byte vectors",
+    note = "`#[dynamo(set)]` needs a `HashSet` or `BTreeSet` of `String`, an integer type or `Vec<u8>`; remove `set` to store a list"
+)]
 pub trait SetAttribute: Sized {
     /// The set attribute, or `None` for an empty set.
     fn to_set_attribute(&self) -> Result<Option<AttributeValue>, AttributeError>;

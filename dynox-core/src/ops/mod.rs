@@ -38,7 +38,8 @@ where
             key: key(),
             source: Some(Box::new(err)),
         },
-        "ProvisionedThroughputExceededException" | "ThrottlingException"
+        "ProvisionedThroughputExceededException"
+        | "ThrottlingException"
         | "RequestLimitExceeded" => Error::Throttled {
             operation,
             table,

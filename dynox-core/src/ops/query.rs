@@ -164,12 +164,15 @@ impl<M: Model> Query<M> {
         let table = self.client.table_name::<M>();
         let describe = || format!("{} = {:?}", M::SCHEMA.hash.name, self.hash);
         let span = super::span("Query", &table);
-        let hash = self.hash.to_key_attribute().map_err(|source| Error::InvalidField {
-            table: table.clone(),
-            key: describe(),
-            field: M::SCHEMA.hash.name,
-            source,
-        })?;
+        let hash = self
+            .hash
+            .to_key_attribute()
+            .map_err(|source| Error::InvalidField {
+                table: table.clone(),
+                key: describe(),
+                field: M::SCHEMA.hash.name,
+                source,
+            })?;
         let mut p = Placeholders::default();
         let mut expression = format!("{} = {}", p.name(M::SCHEMA.hash.name), p.value(hash));
         if let (Some(sort), Some(range)) = (&self.sort, M::SCHEMA.range) {

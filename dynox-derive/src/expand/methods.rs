@@ -56,7 +56,8 @@ pub fn expand(model: &Model<'_>, hash: &Field<'_>) -> TokenStream {
         .collect::<Vec<_>>()
         .join(" and ");
 
-    let get_doc = format!("Reads the `{ident}` with key {key_doc} (GetItem); `None` if there is none.");
+    let get_doc =
+        format!("Reads the `{ident}` with key {key_doc} (GetItem); `None` if there is none.");
     let delete_doc = format!("Deletes the `{ident}` with key {key_doc} (DeleteItem).");
     let query_doc = format!(
         "Queries the `{ident}` items with hash key `{}`, in sort-key order.",

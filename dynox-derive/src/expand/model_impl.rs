@@ -21,32 +21,29 @@ pub fn expand(model: &Model<'_>, table: &str, hash: &Field<'_>) -> TokenStream {
         }
         None => quote!(#private::NoRangeKey),
     };
-    let key_attr = |f: &Field<'_>| {
-        let name = &f.name;
-        let ty = f.ty;
-        quote! {
-            #private::KeyAttr {
-                name: #name,
-                scalar: <#ty as #private::KeyAttribute>::SCALAR,
-            }
-        }
-    };
-    let hash_attr = key_attr(hash);
+    // Key code goes through generic helpers over `Self`, so an unsupported key type is
+    // reported once, at `type HashKey`, instead of at every use.
+    let hash_name = &hash.name;
     let range_attr = match range {
         Some(r) => {
-            let a = key_attr(r);
-            quote!(::core::option::Option::Some(#a))
+            let name = &r.name;
+            quote!(::core::option::Option::Some(#private::range_key_attr::<Self>(#name)))
         }
         None => quote!(::core::option::Option::None),
     };
 
-    let stored: Vec<&Field<'_>> = model.fields.iter().filter(|f| f.conv != Conv::Skip).collect();
+    let stored: Vec<&Field<'_>> = model
+        .fields
+        .iter()
+        .filter(|f| f.conv != Conv::Skip)
+        .collect();
     let capacity = stored.len();
     let puts = stored.iter().map(|f| {
         let member = f.ident;
         let name = &f.name;
         let put = match f.conv {
-            Conv::Key => quote!(put_key),
+            Conv::Key if f.attrs.hash_key.is_some() => quote!(put_hash_key::<Self>),
+            Conv::Key => quote!(put_range_key::<Self>),
             Conv::Direct => quote!(put_attr),
             Conv::Set => quote!(put_set),
             _ => quote!(put_serde),
@@ -66,7 +63,8 @@ pub fn expand(model: &Model<'_>, table: &str, hash: &Field<'_>) -> TokenStream {
                     #member: ::core::default::Default::default(),
                 }
             }
-            Conv::Key => quote!(take_key),
+            Conv::Key if f.attrs.hash_key.is_some() => quote!(take_hash_key::<Self>),
+            Conv::Key => quote!(take_range_key::<Self>),
             Conv::Direct => quote!(take_attr),
             Conv::Set => quote!(take_set),
             Conv::Serde => quote!(take_serde),
@@ -91,7 +89,7 @@ pub fn expand(model: &Model<'_>, table: &str, hash: &Field<'_>) -> TokenStream {
             type RangeKey = #range_key_ty;
             const TABLE: &'static str = #table;
             const SCHEMA: #private::KeySchema = #private::KeySchema {
-                hash: #hash_attr,
+                hash: #private::hash_key_attr::<Self>(#hash_name),
                 range: #range_attr,
             };
 

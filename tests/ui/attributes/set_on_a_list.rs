@@ -1,0 +1,12 @@
+use dynox_core::DynamoModel;
+
+#[derive(DynamoModel)]
+#[dynamo(table = "users")]
+struct User {
+    #[dynamo(hash_key)]
+    id: String,
+    #[dynamo(set)]
+    tags: Vec<String>,
+}
+
+fn main() {}

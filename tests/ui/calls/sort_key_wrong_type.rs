@@ -1,0 +1,9 @@
+include!("models.rs");
+
+use dynox_core::SortKey;
+
+async fn run(client: &dynox_core::Client) {
+    let _ = Order::query(client, "cust-1").sort_key(SortKey::gt("100")).all().await;
+}
+
+fn main() {}

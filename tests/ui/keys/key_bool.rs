@@ -1,0 +1,10 @@
+use dynox_core::DynamoModel;
+
+#[derive(DynamoModel)]
+#[dynamo(table = "things")]
+struct Thing {
+    #[dynamo(hash_key)]
+    id: bool,
+}
+
+fn main() {}
