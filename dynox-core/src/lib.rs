@@ -3,10 +3,10 @@
 //! Put `#[derive(DynamoModel)]` on a plain struct and get typed `save`, `create`, `get`,
 //! `delete` and `query`, with key mistakes rejected at compile time:
 //!
-//! ```no_run
+//! ```
 //! use dynox_core::{Client, DynamoModel, SortKey};
 //!
-//! #[derive(Debug, DynamoModel)]
+//! #[derive(Debug, PartialEq, DynamoModel)]
 //! #[dynamo(table = "orders")]
 //! struct Order {
 //!     #[dynamo(hash_key)]
@@ -17,17 +17,23 @@
 //!     note: Option<String>, // None is stored as an absent attribute
 //! }
 //!
-//! # async fn demo() -> dynox_core::Result<()> {
-//! let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let servers = dynox_local::LocalServers::start().await?;
+//! # let config = servers.sdk_config().clone();
+//! // In production: let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
 //! let client = Client::new(&config);
 //! client.create_table::<Order>().if_not_exists().await?;
 //!
 //! let order = Order { customer: "cust-1".into(), order_id: 42, total_cents: 1999, note: None };
-//! client.create(&order).await?;                      // fails if the key exists
-//! let loaded = Order::get(&client, "cust-1", 42).await?; // Option<Order>
-//! let big = Order::query(&client, "cust-1").sort_key(SortKey::ge(40)).all().await?;
+//! client.create(&order).await?; // fails with Error::AlreadyExists if the key exists
+//! assert_eq!(Order::get(&client, "cust-1", 42).await?, Some(order));
+//!
+//! let from_40: Vec<Order> = Order::query(&client, "cust-1").sort_key(SortKey::ge(40)).all().await?;
+//! assert_eq!(from_40.len(), 1);
+//!
 //! Order::delete(&client, "cust-1", 42).await?;
-//! # let _ = (loaded, big);
+//! assert_eq!(Order::get(&client, "cust-1", 42).await?, None);
 //! # Ok(()) }
 //! ```
 //!

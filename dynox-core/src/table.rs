@@ -64,11 +64,11 @@ impl<M: Model> CreateTable<M> {
     async fn send(self) -> Result<()> {
         let table = self.client.table_name::<M>();
         let schema = M::SCHEMA;
-        let mut keys = vec![key_element(schema.hash, KeyType::Hash)];
-        let mut definitions = vec![definition(schema.hash)];
+        let mut keys = vec![key_element(&table, schema.hash, KeyType::Hash)?];
+        let mut definitions = vec![definition(&table, schema.hash)?];
         if let Some(range) = schema.range {
-            keys.push(key_element(range, KeyType::Range));
-            definitions.push(definition(range));
+            keys.push(key_element(&table, range, KeyType::Range)?);
+            definitions.push(definition(&table, range)?);
         }
         let mut request = self
             .client
@@ -216,15 +216,26 @@ async fn wait_for(client: &Client, table: &str, max_wait: Duration, exists: bool
     }
 }
 
-fn key_element(attr: KeyAttr, key_type: KeyType) -> KeySchemaElement {
+/// A request the SDK refused to build (a required field missing).
+fn build_error(table: &str, e: aws_sdk_dynamodb::error::BuildError) -> Error {
+    Error::Service {
+        operation: "CreateTable",
+        table: table.to_owned(),
+        code: "InvalidRequest".into(),
+        message: e.to_string(),
+        source: Box::new(e),
+    }
+}
+
+fn key_element(table: &str, attr: KeyAttr, key_type: KeyType) -> Result<KeySchemaElement> {
     KeySchemaElement::builder()
         .attribute_name(attr.name)
         .key_type(key_type)
         .build()
-        .expect("attribute name and key type are set")
+        .map_err(|e| build_error(table, e))
 }
 
-fn definition(attr: KeyAttr) -> AttributeDefinition {
+fn definition(table: &str, attr: KeyAttr) -> Result<AttributeDefinition> {
     AttributeDefinition::builder()
         .attribute_name(attr.name)
         .attribute_type(match attr.scalar {
@@ -233,5 +244,5 @@ fn definition(attr: KeyAttr) -> AttributeDefinition {
             ScalarType::Binary => ScalarAttributeType::B,
         })
         .build()
-        .expect("attribute name and type are set")
+        .map_err(|e| build_error(table, e))
 }

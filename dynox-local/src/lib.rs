@@ -20,6 +20,8 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::OnceLock;

@@ -3,7 +3,7 @@
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 
-use futures::stream::{self, Stream, TryStreamExt};
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use tracing::Instrument;
 
 use crate::error::{Error, Result};
@@ -94,15 +94,16 @@ impl<M: Model> Query<M> {
     }
 
     /// The items, fetched page by page as the stream is polled.
-    pub fn stream(self) -> impl Stream<Item = Result<M>> + Send + 'static {
+    pub fn stream(self) -> BoxStream<'static, Result<M>> {
         self.pages()
             .map_ok(|page| stream::iter(page.items.into_iter().map(Ok)))
             .try_flatten()
+            .boxed()
     }
 
     /// The pages, fetched one by one as the stream is polled. Each carries the token that
     /// resumes after it.
-    pub fn pages(self) -> impl Stream<Item = Result<Page<M>>> + Send + 'static {
+    pub fn pages(self) -> BoxStream<'static, Result<Page<M>>> {
         let start = self.start.clone().map(PageToken::into_item);
         let remaining = self.limit;
         let first = State::Next {
@@ -138,6 +139,7 @@ impl<M: Model> Query<M> {
             };
             Ok(Some((page, (query, next))))
         })
+        .boxed()
     }
 
     /// One page: at most [`page_size`](Self::page_size) (and [`limit`](Self::limit)) items,
