@@ -46,3 +46,76 @@ pub async fn client_with<M: Model>() -> Client {
         .expect("create the test table");
     client
 }
+
+/// A loopback HTTP server that answers every request with the same canned DynamoDB error,
+/// for error paths a real server cannot be made to take on demand (throttling).
+///
+/// Returns the endpoint URL; the server lives as long as the test's runtime.
+pub async fn canned_error_server(status: u16, error_type: &'static str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .expect("bind a loopback port");
+    let addr = listener.local_addr().expect("local address");
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buffer = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    // Read one request: headers, then Content-Length bytes of body.
+                    let Some(end) = find(&buffer, b"\r\n\r\n") else {
+                        match socket.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                        }
+                        continue;
+                    };
+                    let headers = String::from_utf8_lossy(&buffer[..end]).to_ascii_lowercase();
+                    let length = headers
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if buffer.len() < end + 4 + length {
+                        match socket.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                        }
+                        continue;
+                    }
+                    buffer.drain(..end + 4 + length);
+                    let body = format!(
+                        r#"{{"__type":"com.amazonaws.dynamodb.v20120810#{error_type}","message":"canned {error_type}"}}"#
+                    );
+                    let response = format!(
+                        "HTTP/1.1 {status} Error\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if socket.write_all(response.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// An `SdkConfig` for `endpoint` with local credentials and a single attempt per request
+/// (no retries), for error-path tests.
+pub fn single_attempt_config(endpoint: &str) -> aws_config::SdkConfig {
+    use aws_sdk_dynamodb::config::{Credentials, Region, SharedCredentialsProvider};
+    aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::for_tests()))
+        .endpoint_url(endpoint)
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
+        .build()
+}
