@@ -65,7 +65,7 @@ async fn run(client: &Client) -> Result<(), Box<dyn std::error::Error>> {
         ("alice", 1003, 799),
         ("bob", 2001, 45_000),
     ] {
-        let order = Order {
+        let mut order = Order {
             customer: customer.into(),
             order_id,
             status: Status::Placed,
@@ -73,15 +73,15 @@ async fn run(client: &Client) -> Result<(), Box<dyn std::error::Error>> {
             note: None,
             tags: BTreeSet::new(),
         };
-        client.create(&order).await?;
+        client.create(&mut order).await?;
         println!("created order {customer}/{order_id} for {total_cents} cents");
     }
 
     // `create` refuses to overwrite: the error names the table and the key.
-    let duplicate = Order::get(client, "alice", 1001)
+    let mut duplicate = Order::get(client, "alice", 1001)
         .await?
         .ok_or("order 1001 is missing")?;
-    match client.create(&duplicate).await {
+    match client.create(&mut duplicate).await {
         Err(e @ Error::AlreadyExists { .. }) => println!("refused a duplicate: {e}"),
         other => return Err(format!("expected AlreadyExists, got {other:?}").into()),
     }
@@ -95,7 +95,7 @@ async fn run(client: &Client) -> Result<(), Box<dyn std::error::Error>> {
     };
     order.note = Some("leave with the neighbour".into());
     order.tags.insert("express".into());
-    client.save(&order).await?;
+    client.save(&mut order).await?;
     println!(
         "shipped: {:?}",
         Order::get(client, "alice", 1002)

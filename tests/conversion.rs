@@ -284,14 +284,14 @@ fn a_missing_required_attribute_names_the_field() {
 #[tokio::test]
 async fn extremes_survive_a_real_write_and_read() {
     let client = dynox_tests::client_with::<Everything>().await;
-    let value = extremes();
-    client.save(&value).await.unwrap();
+    let mut value = extremes();
+    client.save(&mut value).await.unwrap();
     let back = Everything::get(&client, "édge 🚀", i64::MIN).await.unwrap();
     assert_eq!(back, Some(value));
 
     let mut nan = extremes();
     nan.f64_ = f64::NAN;
-    let err = client.save(&nan).await.unwrap_err();
+    let err = client.save(&mut nan).await.unwrap_err();
     assert!(
         matches!(err, Error::InvalidField { field: "f64_", .. }),
         "{err:?}"
@@ -306,8 +306,8 @@ async fn random_values_survive_a_real_write_and_read() {
     let client = dynox_tests::client_with::<Everything>().await;
     let mut runner = TestRunner::deterministic();
     for _ in 0..40 {
-        let value = everything().new_tree(&mut runner).unwrap().current();
-        client.save(&value).await.unwrap();
+        let mut value = everything().new_tree(&mut runner).unwrap().current();
+        client.save(&mut value).await.unwrap();
         let back = Everything::get(&client, value.id.clone(), value.version)
             .await
             .unwrap();

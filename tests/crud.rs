@@ -77,7 +77,7 @@ async fn save_then_get_round_trips_every_field_kind() {
     let client = dynox_tests::client_with::<Order>().await;
     let mut written = order("cust-1", 42);
     written.cached = vec![1, 2, 3];
-    client.save(&written).await.unwrap();
+    client.save(&mut written).await.unwrap();
 
     let loaded = Order::get(&client, "cust-1", 42).await.unwrap().unwrap();
     assert_eq!(
@@ -97,7 +97,7 @@ async fn stored_item_has_the_documented_shape() {
     o.note = None;
     o.tags.clear();
     o.cached = vec![9];
-    client.save(&o).await.unwrap();
+    client.save(&mut o).await.unwrap();
 
     let table = client.table_name::<Order>();
     let item = raw_item(
@@ -122,7 +122,7 @@ async fn stored_item_has_the_documented_shape() {
 async fn get_of_a_missing_key_is_none_and_consistent_read_works() {
     let client = dynox_tests::client_with::<Order>().await;
     assert_eq!(Order::get(&client, "nobody", 1).await.unwrap(), None);
-    client.save(&order("c", 1)).await.unwrap();
+    client.save(&mut order("c", 1)).await.unwrap();
     let got = Order::get(&client, "c", 1)
         .consistent_read(true)
         .await
@@ -133,11 +133,11 @@ async fn get_of_a_missing_key_is_none_and_consistent_read_works() {
 #[tokio::test]
 async fn save_replaces_the_whole_item() {
     let client = dynox_tests::client_with::<Order>().await;
-    client.save(&order("c", 1)).await.unwrap();
+    client.save(&mut order("c", 1)).await.unwrap();
     let mut replacement = order("c", 1);
     replacement.note = None;
     replacement.status = Status::Open;
-    client.save(&replacement).await.unwrap();
+    client.save(&mut replacement).await.unwrap();
     assert_eq!(
         Order::get(&client, "c", 1).await.unwrap(),
         Some(replacement)
@@ -147,12 +147,12 @@ async fn save_replaces_the_whole_item() {
 #[tokio::test]
 async fn create_refuses_an_existing_key_and_keeps_the_old_item() {
     let client = dynox_tests::client_with::<Order>().await;
-    let first = order("cust-9", 5);
-    client.create(&first).await.unwrap();
+    let mut first = order("cust-9", 5);
+    client.create(&mut first).await.unwrap();
 
     let mut second = order("cust-9", 5);
     second.total_cents = 1;
-    let err = client.create(&second).await.unwrap_err();
+    let err = client.create(&mut second).await.unwrap_err();
     assert!(matches!(err, Error::AlreadyExists { .. }), "{err:?}");
     assert!(err.is_condition_failed());
     let message = err.to_string();
@@ -164,14 +164,14 @@ async fn create_refuses_an_existing_key_and_keeps_the_old_item() {
     assert_eq!(Order::get(&client, "cust-9", 5).await.unwrap(), Some(first));
 
     // A different key is created normally.
-    client.create(&order("cust-9", 6)).await.unwrap();
+    client.create(&mut order("cust-9", 6)).await.unwrap();
 }
 
 #[tokio::test]
 async fn delete_removes_the_item_and_can_return_it() {
     let client = dynox_tests::client_with::<Order>().await;
-    client.save(&order("c", 1)).await.unwrap();
-    client.save(&order("c", 2)).await.unwrap();
+    client.save(&mut order("c", 1)).await.unwrap();
+    client.save(&mut order("c", 2)).await.unwrap();
 
     Order::delete(&client, "c", 1).await.unwrap();
     assert_eq!(Order::get(&client, "c", 1).await.unwrap(), None);
@@ -191,8 +191,8 @@ async fn delete_removes_the_item_and_can_return_it() {
 #[tokio::test]
 async fn generic_client_calls_match_the_generated_ones() {
     let client = dynox_tests::client_with::<Order>().await;
-    let o = order("g", 1);
-    client.save(&o).await.unwrap();
+    let mut o = order("g", 1);
+    client.save(&mut o).await.unwrap();
     let key = o.key_for_test();
     assert_eq!(client.get(key.clone()).await.unwrap(), Some(o));
     client.delete(key.clone()).await.unwrap();
@@ -213,12 +213,12 @@ impl KeyForTest for Order {
 #[tokio::test]
 async fn nan_is_rejected_before_any_request_naming_field_and_table() {
     let client = dynox_tests::client_with::<User>().await;
-    let user = User {
+    let mut user = User {
         id: "u1".into(),
         name: "Ada".into(),
         score: f64::NAN,
     };
-    let err = client.save(&user).await.unwrap_err();
+    let err = client.save(&mut user).await.unwrap_err();
     match &err {
         Error::InvalidField {
             field, table, key, ..
@@ -240,12 +240,12 @@ async fn nan_is_rejected_before_any_request_naming_field_and_table() {
 #[tokio::test]
 async fn an_empty_string_key_is_a_typed_error() {
     let client = dynox_tests::client_with::<User>().await;
-    let user = User {
+    let mut user = User {
         id: String::new(),
         name: "x".into(),
         score: 1.0,
     };
-    let err = client.save(&user).await.unwrap_err();
+    let err = client.save(&mut user).await.unwrap_err();
     assert!(
         matches!(err, Error::InvalidField { field: "id", .. }),
         "{err:?}"
@@ -284,12 +284,12 @@ async fn an_attribute_of_the_wrong_type_names_the_field() {
 #[tokio::test]
 async fn an_item_over_400_kb_is_item_too_large() {
     let client = dynox_tests::client_with::<User>().await;
-    let user = User {
+    let mut user = User {
         id: "big".into(),
         name: "x".repeat(500 * 1024),
         score: 0.0,
     };
-    let err = client.save(&user).await.unwrap_err();
+    let err = client.save(&mut user).await.unwrap_err();
     assert!(matches!(err, Error::ItemTooLarge { .. }), "{err:?}");
     assert!(err.to_string().contains(r#"id = "big""#), "{err}");
 }
@@ -308,7 +308,7 @@ async fn a_missing_table_is_table_not_found_with_its_source() {
         "the SDK error is kept as the source"
     );
     let err = client
-        .save(&User {
+        .save(&mut User {
             id: "u".into(),
             name: "n".into(),
             score: 0.5,
@@ -373,23 +373,23 @@ struct Counter {
 #[tokio::test]
 async fn binary_and_numeric_keys_work() {
     let client = dynox_tests::client_with::<Blob>().await;
-    let b = Blob {
+    let mut b = Blob {
         digest: vec![0, 1, 255],
         part: -3,
         data: vec![7; 10],
     };
-    client.create(&b).await.unwrap();
+    client.create(&mut b).await.unwrap();
     assert_eq!(
         Blob::get(&client, vec![0u8, 1, 255], -3).await.unwrap(),
         Some(b)
     );
 
     let client = dynox_tests::client_with::<Counter>().await;
-    let c = Counter {
+    let mut c = Counter {
         id: 10u128.pow(37),
         value: -(10i128.pow(37)),
     };
-    client.save(&c).await.unwrap();
+    client.save(&mut c).await.unwrap();
     assert_eq!(
         Counter::get(&client, 10u128.pow(37)).await.unwrap(),
         Some(c)
@@ -404,7 +404,7 @@ async fn clones_of_a_client_share_settings() {
     let clone = client.clone();
     let task = tokio::spawn(async move {
         clone
-            .save(&User {
+            .save(&mut User {
                 id: "from-task".into(),
                 name: "t".into(),
                 score: 2.5,

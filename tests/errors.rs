@@ -42,7 +42,10 @@ async fn throttling_is_a_typed_throttled_error() {
 async fn other_service_errors_keep_their_code_and_message() {
     let endpoint = dynox_tests::canned_error_server(500, "InternalServerError").await;
     let client = Client::new(&dynox_tests::single_attempt_config(&endpoint));
-    let err = client.save(&User { id: "u1".into() }).await.unwrap_err();
+    let err = client
+        .save(&mut User { id: "u1".into() })
+        .await
+        .unwrap_err();
     match &err {
         Error::Service {
             operation,

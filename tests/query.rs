@@ -35,7 +35,7 @@ async fn seeded() -> dynox_core::Client {
     let client = dynox_tests::client_with::<Event>().await;
     for seq in 1..=10 {
         client
-            .save(&Event {
+            .save(&mut Event {
                 stream: "a".into(),
                 seq,
                 kind: format!("k{seq}"),
@@ -45,7 +45,7 @@ async fn seeded() -> dynox_core::Client {
     }
     for seq in 1..=3 {
         client
-            .save(&Event {
+            .save(&mut Event {
                 stream: "b".into(),
                 seq,
                 kind: "other".into(),
@@ -97,7 +97,7 @@ async fn begins_with_selects_string_prefixes() {
     let client = dynox_tests::client_with::<File>().await;
     for path in ["docs/a", "docs/b", "img/c", "docs"] {
         client
-            .save(&File {
+            .save(&mut File {
                 owner: "o".into(),
                 path: path.into(),
             })
@@ -181,14 +181,14 @@ async fn a_limited_page_resumes_exactly_after_its_last_item() {
 async fn a_hash_only_model_queries_by_hash_key() {
     let client = dynox_tests::client_with::<Account>().await;
     client
-        .save(&Account {
+        .save(&mut Account {
             id: "acc".into(),
             plan: "pro".into(),
         })
         .await
         .unwrap();
     client
-        .save(&Account {
+        .save(&mut Account {
             id: "other".into(),
             plan: "free".into(),
         })

@@ -1,6 +1,8 @@
 //! [`Client`]: the handle every operation goes through.
 
-use std::sync::Arc;
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use aws_config::SdkConfig;
 
@@ -27,6 +29,7 @@ struct Inner {
     dynamodb: aws_sdk_dynamodb::Client,
     sdk_config: SdkConfig,
     table_prefix: String,
+    extensions: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -50,6 +53,7 @@ impl Client {
             sdk_config: config.clone(),
             dynamodb: None,
             table_prefix: String::new(),
+            extensions: HashMap::new(),
         }
     }
 
@@ -76,6 +80,37 @@ impl Client {
     pub fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {
         &self.inner.dynamodb
     }
+
+    /// The extension of type `T` given to [`ClientBuilder::extension`], or the one `init`
+    /// makes on first use (then kept for every clone of this client). Companion crates keep
+    /// their per-client state here (dynox-s3: its settings and S3 clients).
+    pub fn extension<T: Any + Send + Sync>(&self, init: impl FnOnce(&Client) -> T) -> Arc<T> {
+        let existing = self.extensions().get(&TypeId::of::<T>()).cloned();
+        let value = match existing {
+            Some(value) => value,
+            None => {
+                // Built outside the lock: `init` may itself look up other extensions.
+                let made: Arc<dyn Any + Send + Sync> = Arc::new(init(self));
+                self.extensions()
+                    .entry(TypeId::of::<T>())
+                    .or_insert(made)
+                    .clone()
+            }
+        };
+        match value.downcast::<T>() {
+            Ok(v) => v,
+            // The map is keyed by the value's own TypeId.
+            Err(_) => unreachable!("extension stored under the wrong type"),
+        }
+    }
+
+    fn extensions(&self) -> std::sync::MutexGuard<'_, HashMap<TypeId, Arc<dyn Any + Send + Sync>>> {
+        // A panic while holding this lock cannot leave the map inconsistent: recover it.
+        self.inner
+            .extensions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 /// Options for a [`Client`].
@@ -84,6 +119,7 @@ pub struct ClientBuilder {
     sdk_config: SdkConfig,
     dynamodb: Option<aws_sdk_dynamodb::Client>,
     table_prefix: String,
+    extensions: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
 }
 
 impl ClientBuilder {
@@ -100,6 +136,12 @@ impl ClientBuilder {
         self
     }
 
+    /// Settings of a companion crate, e.g. `dynox_s3::S3Settings`.
+    pub fn extension<T: Any + Send + Sync>(mut self, value: T) -> Self {
+        self.extensions.insert(TypeId::of::<T>(), Arc::new(value));
+        self
+    }
+
     /// Builds the client.
     pub fn build(self) -> Client {
         let dynamodb = self
@@ -110,6 +152,7 @@ impl ClientBuilder {
                 dynamodb,
                 sdk_config: self.sdk_config,
                 table_prefix: self.table_prefix,
+                extensions: Mutex::new(self.extensions),
             }),
         }
     }

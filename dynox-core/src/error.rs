@@ -130,6 +130,42 @@ pub enum Error {
         source: BoxError,
     },
 
+    /// A file field's external storage (S3) failed; nothing was written to the table, and
+    /// whatever this call had uploaded was removed.
+    #[error("file field `{field}` of item {key} in table `{table}`: {source}")]
+    File {
+        /// The (prefixed) table name.
+        table: String,
+        /// The item's key.
+        key: String,
+        /// The file field's attribute name.
+        field: &'static str,
+        /// The storage error (for S3 fields, a `dynox_s3::S3Error`).
+        #[source]
+        source: BoxError,
+    },
+
+    /// Objects that should have been deleted are still stored.
+    ///
+    /// `committed` says whether the item write (or delete) itself succeeded: `true` after a
+    /// committed write whose replaced objects could not all be deleted, `false` after a failed
+    /// write whose newly uploaded objects could not all be removed (the write error is then the
+    /// `source`). The objects left are named; the orphan sweep removes them later.
+    #[error("item {key} in table `{table}`: {} object(s) left behind ({}): {}", objects.len(), if *committed { "write committed" } else { "write failed" }, objects.join(", "))]
+    CleanupFailed {
+        /// The (prefixed) table name.
+        table: String,
+        /// The item's key.
+        key: String,
+        /// Whether the item write or delete succeeded.
+        committed: bool,
+        /// The objects left, as `field: location`.
+        objects: Vec<String>,
+        /// The first cleanup error, or the write error when `committed` is false.
+        #[source]
+        source: BoxError,
+    },
+
     /// A page token could not be decoded.
     #[error("invalid page token: {reason}")]
     InvalidPageToken {
@@ -163,7 +199,9 @@ impl Error {
             | Error::TableAlreadyExists { table }
             | Error::Throttled { table, .. }
             | Error::Transport { table, .. }
-            | Error::Service { table, .. } => table,
+            | Error::Service { table, .. }
+            | Error::File { table, .. }
+            | Error::CleanupFailed { table, .. } => table,
             Error::InvalidPageToken { .. } => "",
         }
     }

@@ -25,8 +25,8 @@
 //! let client = Client::new(&config);
 //! client.create_table::<Order>().if_not_exists().await?;
 //!
-//! let order = Order { customer: "cust-1".into(), order_id: 42, total_cents: 1999, note: None };
-//! client.create(&order).await?; // fails with Error::AlreadyExists if the key exists
+//! let mut order = Order { customer: "cust-1".into(), order_id: 42, total_cents: 1999, note: None };
+//! client.create(&mut order).await?; // fails with Error::AlreadyExists if the key exists
 //! assert_eq!(Order::get(&client, "cust-1", 42).await?, Some(order));
 //!
 //! let from_40: Vec<Order> = Order::query(&client, "cust-1").sort_key(SortKey::ge(40)).all().await?;
@@ -65,6 +65,7 @@
 mod client;
 mod error;
 pub mod expr;
+pub mod files;
 pub mod item;
 mod model;
 mod ops;
@@ -90,13 +91,15 @@ pub use dynox_derive::DynamoModel;
 
 impl Client {
     /// Writes `item`, replacing any item with the same key (PutItem).
-    pub fn save<'a, M: Model>(&'a self, item: &'a M) -> Save<'a, M> {
+    ///
+    /// Takes `&mut` because file fields change state: pending uploads become stored objects.
+    pub fn save<'a, M: Model>(&'a self, item: &'a mut M) -> Save<'a, M> {
         Save::new(self, item, false)
     }
 
     /// Writes `item` only if no item has its key; otherwise fails with
     /// [`Error::AlreadyExists`].
-    pub fn create<'a, M: Model>(&'a self, item: &'a M) -> Save<'a, M> {
+    pub fn create<'a, M: Model>(&'a self, item: &'a mut M) -> Save<'a, M> {
         Save::new(self, item, true)
     }
 
@@ -129,6 +132,7 @@ impl Client {
 /// What generated code calls. Not a public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::files::NoFiles;
     pub use crate::item::{Attribute, Item, SetAttribute};
     pub use crate::model::{
         FieldError, IntoKey, Key, KeyAttr, KeyAttribute, KeySchema, Model, NoRangeKey, RangeKey,

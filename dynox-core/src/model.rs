@@ -206,6 +206,9 @@ pub trait Model: Sized + Send + Sync + 'static {
     type HashKey: KeyAttribute;
     /// The range key's Rust type, or [`NoRangeKey`].
     type RangeKey: RangeKey;
+    /// Where the model's file fields are stored: [`NoFiles`](crate::files::NoFiles), or
+    /// dynox-s3's store for models with `#[s3]` fields.
+    type Files: crate::files::FileStore<Self>;
     /// The table name, before the client's table prefix.
     const TABLE: &'static str;
     /// The table's primary key.

@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::types::ReturnValue;
 use tracing::Instrument;
 
 use crate::error::Result;
+use crate::files::FileStore;
 use crate::model::{Key, Model};
 use crate::Client;
 
@@ -49,7 +50,7 @@ impl<M: Model> Delete<M> {
             .delete_item()
             .table_name(&table)
             .set_key(Some(key_item))
-            .return_values(if return_old {
+            .return_values(if return_old || M::Files::ENABLED {
                 ReturnValue::AllOld
             } else {
                 ReturnValue::None
@@ -58,12 +59,20 @@ impl<M: Model> Delete<M> {
             .instrument(span)
             .await
             .map_err(|e| super::sdk_error(e, "DeleteItem", &table, || key.to_string()))?;
-        match output.attributes {
-            Some(item) if return_old && !item.is_empty() => M::from_item(item)
-                .map(Some)
-                .map_err(|e| super::field_error(&table, key.to_string(), e)),
-            _ => Ok(None),
+        let Some(old) = output.attributes.filter(|a| !a.is_empty()) else {
+            return Ok(None);
+        };
+        if M::Files::ENABLED {
+            // The item is gone: its objects go too.
+            let refs = M::Files::references(&old);
+            super::save::remove_committed::<M>(&client, &table, &key.to_string(), refs).await?;
         }
+        if !return_old {
+            return Ok(None);
+        }
+        M::from_item(old)
+            .map(Some)
+            .map_err(|e| super::field_error(&table, key.to_string(), e))
     }
 }
 

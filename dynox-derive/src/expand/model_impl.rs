@@ -82,11 +82,14 @@ pub fn expand(model: &Model<'_>, table: &str, hash: &Field<'_>) -> TokenStream {
         None => quote!(#private::NoRangeKey),
     };
 
+    let files_ty = quote!(#private::NoFiles);
+
     quote! {
         #[automatically_derived]
         impl #private::Model for #ident {
             type HashKey = #hash_key_ty;
             type RangeKey = #range_key_ty;
+            type Files = #files_ty;
             const TABLE: &'static str = #table;
             const SCHEMA: #private::KeySchema = #private::KeySchema {
                 hash: #private::hash_key_attr::<Self>(#hash_name),
