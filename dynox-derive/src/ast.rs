@@ -42,6 +42,8 @@ pub enum Conv {
     Serde,
     /// `#[dynamo(skip)]`: not stored.
     Skip,
+    /// `#[s3(...)]`: a file in S3, its metadata stored through `Attribute`.
+    File,
 }
 
 impl<'a> Model<'a> {
@@ -92,6 +94,8 @@ impl<'a> Model<'a> {
                 };
                 let conv = if attrs.skip.is_some() {
                     Conv::Skip
+                } else if attrs.s3.is_some() {
+                    Conv::File
                 } else if attrs.hash_key.is_some() || attrs.range_key.is_some() {
                     Conv::Key
                 } else if attrs.set.is_some() {
@@ -126,6 +130,10 @@ impl<'a> Model<'a> {
     pub fn range_key(&self) -> Option<&Field<'a>> {
         self.fields.iter().find(|f| f.attrs.range_key.is_some())
     }
+
+    pub fn files(&self) -> impl Iterator<Item = &Field<'a>> {
+        self.fields.iter().filter(|f| f.conv == Conv::File)
+    }
 }
 
 /// The single generic argument of `ty` if its last path segment is `name`.
@@ -145,13 +153,18 @@ fn generic_arg<'t>(ty: &'t Type, name: &str) -> Option<&'t Type> {
 }
 
 /// Whether `ty` names `name` with no generic arguments.
-pub fn is_plain(ty: &Type, name: &str) -> bool {
+fn is_plain(ty: &Type, name: &str) -> bool {
     matches!(ty, Type::Path(p) if p.qself.is_none()
         && p.path.segments.last().is_some_and(|s| s.ident == name && s.arguments.is_none()))
 }
 
+/// `Option<...>`.
+pub fn is_option(ty: &Type) -> bool {
+    generic_arg(ty, "Option").is_some()
+}
+
 /// `Vec<u8>`.
-pub fn is_bytes(ty: &Type) -> bool {
+fn is_bytes(ty: &Type) -> bool {
     generic_arg(ty, "Vec").is_some_and(|t| is_plain(t, "u8"))
 }
 

@@ -25,7 +25,7 @@ pub struct Container {
     pub table: Option<Spanned<String>>,
 }
 
-/// `#[dynamo(...)]` on a field.
+/// `#[dynamo(...)]` and `#[s3(...)]` on a field.
 #[derive(Default)]
 pub struct Field {
     pub hash_key: Option<proc_macro2::Span>,
@@ -33,6 +33,20 @@ pub struct Field {
     pub rename: Option<Spanned<String>>,
     pub set: Option<proc_macro2::Span>,
     pub skip: Option<proc_macro2::Span>,
+    pub s3: Option<S3>,
+}
+
+/// Keys valid in `#[s3(...)]`.
+const S3_KEYS: &str = "`bucket = \"...\"`, `prefix = \"...\"`, `region = \"...\"`, `key = \"...\"`";
+
+/// `#[s3(...)]` on a field: a file kept in S3.
+pub struct S3 {
+    /// The attribute's span, for errors about the field as a whole.
+    pub span: proc_macro2::Span,
+    pub bucket: Option<Spanned<String>>,
+    pub prefix: Option<Spanned<String>>,
+    pub region: Option<Spanned<String>>,
+    pub key: Option<Spanned<String>>,
 }
 
 fn set_once<T>(cx: &mut Ctxt, slot: &mut Option<T>, value: T, meta: &ParseNestedMeta<'_>) {
@@ -115,9 +129,51 @@ pub fn container(cx: &mut Ctxt, attrs: &[Attribute]) -> Container {
     out
 }
 
-/// Parses every `#[dynamo(...)]` on a field.
+/// Parses every `#[dynamo(...)]` and `#[s3(...)]` on a field.
 pub fn field(cx: &mut Ctxt, attrs: &[Attribute]) -> Field {
     let mut out = Field::default();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("s3")) {
+        if out.s3.is_some() {
+            cx.error_spanned_by(
+                attr,
+                "duplicate `#[s3(...)]`: give the field's S3 settings once",
+            );
+            continue;
+        }
+        let mut s3 = S3 {
+            span: attr
+                .path()
+                .get_ident()
+                .map_or_else(proc_macro2::Span::call_site, |i| i.span()),
+            bucket: None,
+            prefix: None,
+            region: None,
+            key: None,
+        };
+        let result = attr.parse_nested_meta(|meta| {
+            let name = path_name(&meta);
+            let slot = match name.as_str() {
+                "bucket" => &mut s3.bucket,
+                "prefix" => &mut s3.prefix,
+                "region" => &mut s3.region,
+                "key" => &mut s3.key,
+                _ => {
+                    cx.error_spanned_by(
+                        &meta.path,
+                        format!("unknown `s3` attribute `{name}`; expected one of {S3_KEYS}"),
+                    );
+                    return skip_value(&meta);
+                }
+            };
+            let v = string_value(&meta, &name)?;
+            set_once(cx, slot, v, &meta);
+            Ok(())
+        });
+        if let Err(e) = result {
+            cx.syn_error(e);
+        }
+        out.s3 = Some(s3);
+    }
     for attr in attrs.iter().filter(|a| is_dynamo(a)) {
         let result = attr.parse_nested_meta(|meta| {
             let name = path_name(&meta);

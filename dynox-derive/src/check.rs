@@ -11,7 +11,89 @@ pub fn check(cx: &mut Ctxt, model: &Model<'_>) {
     at_most_one_range_key(cx, model);
     key_fields_are_plain(cx, model);
     names_are_unique(cx, model);
+    file_fields(cx, model);
 }
+
+/// A file field is not a key, set or skipped field; names its bucket (a valid bucket name);
+/// and a custom key template keeps objects unique with `{upload}`.
+fn file_fields(cx: &mut Ctxt, model: &Model<'_>) {
+    for f in &model.fields {
+        let Some(s3) = &f.attrs.s3 else { continue };
+        let a = &f.attrs;
+        if a.hash_key.is_some() || a.range_key.is_some() {
+            cx.syn_error(syn::Error::new(
+                s3.span,
+                format!(
+                    "`{}` cannot be both a key and an S3 file: keys must be stored in the item",
+                    f.ident
+                ),
+            ));
+        }
+        if a.set.is_some() || a.skip.is_some() {
+            cx.syn_error(syn::Error::new(
+                s3.span,
+                format!("`{}` is an S3 file: remove `set` / `skip` from it", f.ident),
+            ));
+        }
+        match &s3.bucket {
+            None => cx.syn_error(syn::Error::new(
+                s3.span,
+                format!(
+                    "S3 file field `{}` needs a bucket: `#[s3(bucket = \"...\")]`",
+                    f.ident
+                ),
+            )),
+            Some(bucket) => {
+                let name = &bucket.value;
+                let valid_chars = name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+                let valid_ends = name.starts_with(|c: char| c.is_ascii_alphanumeric())
+                    && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+                if !(3..=63).contains(&name.len()) || !valid_chars || !valid_ends {
+                    cx.syn_error(syn::Error::new(
+                        bucket.span,
+                        format!("`{name}` is not a valid S3 bucket name: 3 to 63 lowercase letters, digits, `-` and `.`, starting and ending with a letter or digit"),
+                    ));
+                }
+            }
+        }
+        if let Some(template) = &s3.key {
+            let mut rest = template.value.as_str();
+            let mut has_upload = false;
+            while let Some(open) = rest.find('{') {
+                let after = &rest[open + 1..];
+                let Some(close) = after.find('}') else {
+                    cx.syn_error(syn::Error::new(
+                        template.span,
+                        "unclosed `{` in the key template",
+                    ));
+                    break;
+                };
+                let placeholder = &after[..close];
+                has_upload |= placeholder == "upload";
+                if !PLACEHOLDERS.contains(&placeholder) {
+                    cx.syn_error(syn::Error::new(
+                        template.span,
+                        format!("unknown placeholder `{{{placeholder}}}` in the key template; expected {}", PLACEHOLDERS.iter().map(|p| format!("`{{{p}}}`")).collect::<Vec<_>>().join(", ")),
+                    ));
+                }
+                rest = &after[close + 1..];
+            }
+            if !has_upload {
+                cx.syn_error(syn::Error::new(
+                    template.span,
+                    "the key template must contain `{upload}`, so that no two uploads share a key and a save never overwrites the object an item points to",
+                ));
+            }
+        }
+    }
+}
+
+/// The placeholders of an S3 key template (kept in step with `dynox_s3::keys::PLACEHOLDERS`).
+const PLACEHOLDERS: &[&str] = &[
+    "prefix", "table", "field", "hash", "range", "upload", "file",
+];
 
 /// The table name is given, and is a valid DynamoDB table name (3-255 of `a-z A-Z 0-9 _ - .`).
 fn table_name(cx: &mut Ctxt, model: &Model<'_>) {

@@ -16,7 +16,7 @@ use syn::{parse_macro_input, DeriveInput};
 
 /// Derives `dynox_core::Model` and the typed `get`, `delete`, `query` and `key_of` functions.
 /// See the `dynox_core` documentation for the attributes.
-#[proc_macro_derive(DynamoModel, attributes(dynamo))]
+#[proc_macro_derive(DynamoModel, attributes(dynamo, s3))]
 pub fn derive_dynamo_model(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     expand::derive(&input).into()

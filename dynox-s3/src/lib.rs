@@ -1,8 +1,191 @@
-//! S3 file fields for dynox models: `#[s3(bucket = "...", prefix = "...")]`.
+//! # dynox-s3: file fields kept in S3
 //!
-//! This crate will hold the S3 side of dynox: upload sources, stored-object metadata,
-//! streaming multipart upload and download, presigned URLs, the two-store consistency protocol
-//! and the orphan sweep. It builds its S3 client from the same `SdkConfig` as
-//! [`dynox_core::Client`]. Nothing is implemented yet; see the project's issue tracker.
+//! DynamoDB refuses items over 400 KB. Mark a field `#[s3(bucket = "...", prefix = "...")]`
+//! and its file goes to S3, while the item keeps only the object's metadata (bucket, key,
+//! size, ETag, content type, last modified, version id, file name, user metadata and the
+//! content's SHA-256):
+//!
+//! ```
+//! use dynox_core::{Client, DynamoModel};
+//! use dynox_s3::S3Object;
+//!
+//! #[derive(Debug, DynamoModel)]
+//! #[dynamo(table = "documents")]
+//! struct Document {
+//!     #[dynamo(hash_key)]
+//!     pk: String,
+//!     #[dynamo(range_key)]
+//!     sk: String,
+//!     name: String,
+//!     #[s3(bucket = "company-docs", prefix = "documents/")]
+//!     content: Option<S3Object>, // an optional file
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let servers = dynox_local::LocalServers::start().await?;
+//! # let config = servers.sdk_config().clone();
+//! # let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
+//! # s3.create_bucket().bucket("company-docs").send().await?;
+//! let client = Client::new(&config);
+//! client.create_table::<Document>().await?;
+//!
+//! let mut doc = Document {
+//!     pk: "DOC#1".into(),
+//!     sk: "v1".into(),
+//!     name: "Contract".into(),
+//!     content: Some(S3Object::from_bytes(b"%PDF-1.7 ...".to_vec(), "contract.pdf")),
+//! };
+//! client.save(&mut doc).await?; // uploads the file, then writes the item
+//!
+//! let loaded = Document::get(&client, "DOC#1", "v1").await?.unwrap(); // no S3 request
+//! let file = loaded.content.as_ref().unwrap();
+//! assert_eq!(file.size(), Some(12));
+//! assert_eq!(file.get_bytes(&client).await?.as_ref(), b"%PDF-1.7 ...");
+//!
+//! Document::delete(&client, "DOC#1", "v1").await?; // deletes the item, then the object
+//! # Ok(()) }
+//! ```
+//!
+//! ## Field options
+//!
+//! - `bucket = "..."` (required): the bucket. [`S3Settings::bucket`] replaces it per
+//!   environment at run time.
+//! - `prefix = "..."`: prepended to every object key of the field.
+//! - `region = "..."`: the bucket's region, when it differs from the configuration's.
+//! - `key = "..."`: a custom key template; see [`keys`]. It must contain `{upload}`.
+//!
+//! The field's type is [`S3Object`] (a required file) or `Option<S3Object>`. A file field
+//! cannot be a key.
+//!
+//! ## What happens when
+//!
+//! - **save / create**: every pending file of the item is uploaded (concurrently), each under a
+//!   fresh key, then the item is written. If the write fails, the new objects are deleted. If
+//!   the write replaced an item whose file was different, the old object is deleted after the
+//!   write committed. Files above the multipart threshold (10 MiB) stream in parts, at most
+//!   `concurrency` at once, so memory stays at part size × concurrency; every failure aborts
+//!   the multipart upload.
+//! - **get / query**: metadata only; no S3 request.
+//! - **download**: [`S3Object::get_bytes`], [`S3Object::save_to`] (temporary file renamed into
+//!   place), [`S3Object::stream`], [`S3Object::range`]; full downloads verify size and SHA-256.
+//!   [`S3Object::presigned_url`] for links; [`presign_upload`] and [`attach`] for direct uploads.
+//! - **delete**: the item is deleted, then its objects. An object that could not be deleted
+//!   is reported as `dynox_core::Error::CleanupFailed` (with `committed: true`).
+//! - **setting an optional file to `None`** and saving removes the reference and **keeps the
+//!   object** in S3 (as pydynox does); delete the object yourself first if it should go.
+//!
+//! ## IAM permissions
+//!
+//! `s3:PutObject`, `s3:GetObject`, `s3:DeleteObject` on `arn:aws:s3:::BUCKET/PREFIX*`
+//! (plus `s3:AbortMultipartUpload` for large files, and `s3:GetObjectVersion` /
+//! `s3:DeleteObjectVersion` on versioned buckets). Presigned URLs carry the signer's
+//! permissions: the client that presigns needs `s3:GetObject` or `s3:PutObject` itself.
 
 #![warn(missing_docs)]
+
+mod checksum;
+mod download;
+mod error;
+pub mod keys;
+mod object;
+mod presign;
+mod settings;
+mod store;
+mod upload;
+
+use std::ops::Range;
+use std::path::Path;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::stream::{BoxStream, TryStreamExt};
+use tokio::io::AsyncRead;
+
+pub use error::S3Error;
+pub use object::{S3Object, StoredObject};
+pub use presign::{attach, presign_upload, PresignedUpload, MAX_EXPIRY, MIN_EXPIRY};
+pub use settings::{S3Settings, MAX_OBJECT_SIZE, MAX_PARTS, MIN_PART_SIZE};
+pub use store::{ObjectRef, S3Field, S3Files, S3Model};
+pub use upload::MARKER_METADATA;
+
+impl S3Object {
+    /// The whole content in memory, checked against the recorded size and SHA-256. For large
+    /// files prefer [`save_to`](Self::save_to) or [`stream`](Self::stream).
+    pub async fn get_bytes(&self, client: &dynox_core::Client) -> Result<Bytes, S3Error> {
+        download::get_bytes(client, self.require_stored()?).await
+    }
+
+    /// Streams the content into the file at `path` (through a temporary file in the same
+    /// folder, renamed into place once size and SHA-256 matched; a failed download leaves no
+    /// file). Returns the number of bytes written.
+    pub async fn save_to(
+        &self,
+        client: &dynox_core::Client,
+        path: impl AsRef<Path>,
+    ) -> Result<u64, S3Error> {
+        download::save_to(client, self.require_stored()?, path.as_ref()).await
+    }
+
+    /// The content as a stream of chunks, fetched as it is polled. If the content does not
+    /// match the recorded size and SHA-256, the last item is
+    /// [`S3Error::ChecksumMismatch`]: consume the stream to the end before trusting it.
+    pub fn stream(
+        &self,
+        client: &dynox_core::Client,
+    ) -> Result<BoxStream<'static, Result<Bytes, S3Error>>, S3Error> {
+        Ok(download::stream(
+            client.clone(),
+            self.require_stored()?.clone(),
+        ))
+    }
+
+    /// The content as an [`AsyncRead`], with the same checks as [`stream`](Self::stream) (a
+    /// mismatch is an `InvalidData` I/O error carrying the [`S3Error`]).
+    pub fn reader(
+        &self,
+        client: &dynox_core::Client,
+    ) -> Result<impl AsyncRead + Send + Unpin + 'static, S3Error> {
+        let stream = self
+            .stream(client)?
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e));
+        Ok(tokio_util::io::StreamReader::new(stream))
+    }
+
+    /// Bytes `range` of the content (clamped to its size). A partial read cannot be checked
+    /// against the whole file's SHA-256; its length is checked.
+    pub async fn range(
+        &self,
+        client: &dynox_core::Client,
+        range: Range<u64>,
+    ) -> Result<Bytes, S3Error> {
+        download::range(client, self.require_stored()?, range.start, range.end).await
+    }
+
+    /// A URL that downloads the object without credentials until it expires (1 second to
+    /// 7 days). No request is made: the URL is signed locally.
+    pub async fn presigned_url(
+        &self,
+        client: &dynox_core::Client,
+        expires: Duration,
+    ) -> Result<String, S3Error> {
+        presign::presigned_get(client, self.require_stored()?, expires).await
+    }
+}
+
+/// What generated code calls. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::object::S3Object;
+    pub use crate::store::{S3Field, S3Files, S3Model};
+
+    /// The slot of a required file field.
+    pub fn required(object: &mut S3Object) -> Option<&mut S3Object> {
+        Some(object)
+    }
+
+    /// The slot of an optional file field.
+    pub fn optional(object: &mut Option<S3Object>) -> Option<&mut S3Object> {
+        object.as_mut()
+    }
+}

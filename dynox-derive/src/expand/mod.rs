@@ -3,6 +3,7 @@
 //! Generated code names everything through `::dynox_core::__private` and prefixes its locals
 //! with `__`; the logic lives in generic runtime functions, so each model adds little code.
 
+mod files;
 mod methods;
 mod model_impl;
 
@@ -33,8 +34,10 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
     };
     let model_impl = model_impl::expand(&model, &table.value, hash);
     let methods = methods::expand(&model, hash);
+    let files = files::expand(&model);
     quote! {
         #model_impl
         #methods
+        #files
     }
 }

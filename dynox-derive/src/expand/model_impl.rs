@@ -44,7 +44,7 @@ pub fn expand(model: &Model<'_>, table: &str, hash: &Field<'_>) -> TokenStream {
         let put = match f.conv {
             Conv::Key if f.attrs.hash_key.is_some() => quote!(put_hash_key::<Self>),
             Conv::Key => quote!(put_range_key::<Self>),
-            Conv::Direct => quote!(put_attr),
+            Conv::Direct | Conv::File => quote!(put_attr),
             Conv::Set => quote!(put_set),
             _ => quote!(put_serde),
         };
@@ -65,7 +65,7 @@ pub fn expand(model: &Model<'_>, table: &str, hash: &Field<'_>) -> TokenStream {
             }
             Conv::Key if f.attrs.hash_key.is_some() => quote!(take_hash_key::<Self>),
             Conv::Key => quote!(take_range_key::<Self>),
-            Conv::Direct => quote!(take_attr),
+            Conv::Direct | Conv::File => quote!(take_attr),
             Conv::Set => quote!(take_set),
             Conv::Serde => quote!(take_serde),
         };
@@ -82,7 +82,11 @@ pub fn expand(model: &Model<'_>, table: &str, hash: &Field<'_>) -> TokenStream {
         None => quote!(#private::NoRangeKey),
     };
 
-    let files_ty = quote!(#private::NoFiles);
+    let files_ty = if model.files().next().is_some() {
+        quote!(::dynox_s3::__private::S3Files<Self>)
+    } else {
+        quote!(#private::NoFiles)
+    };
 
     quote! {
         #[automatically_derived]

@@ -1,0 +1,72 @@
+//! `impl S3Model` for models with `#[s3]` fields: each field's settings and its slot.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::ast::{is_option, Model};
+
+pub fn expand(model: &Model<'_>) -> TokenStream {
+    let ident = model.ident;
+    let s3 = quote!(::dynox_s3::__private);
+    let fields: Vec<TokenStream> = model
+        .files()
+        .filter_map(|f| {
+            let spec = f.attrs.s3.as_ref()?;
+            let name = &f.name;
+            let bucket = spec
+                .bucket
+                .as_ref()
+                .map(|b| b.value.clone())
+                .unwrap_or_default();
+            let prefix = spec
+                .prefix
+                .as_ref()
+                .map(|p| p.value.clone())
+                .unwrap_or_default();
+            let option = |v: &Option<crate::attr::Spanned<String>>| match v {
+                Some(v) => {
+                    let v = &v.value;
+                    quote!(::core::option::Option::Some(#v))
+                }
+                None => quote!(::core::option::Option::None),
+            };
+            let region = option(&spec.region);
+            let template = option(&spec.key);
+            let member = f.ident;
+            let accessor = if is_option(f.ty) {
+                quote!(optional)
+            } else {
+                quote!(required)
+            };
+            let slot = format_ident!("__slot");
+            // Spanned on the field's type: a type other than `S3Object` / `Option<S3Object>`
+            // is reported there.
+            let call = quote_spanned!(f.ty.span()=> #s3::#accessor(&mut model.#member));
+            Some(quote! {
+                #s3::S3Field {
+                    name: #name,
+                    bucket: #bucket,
+                    prefix: #prefix,
+                    region: #region,
+                    key_template: #template,
+                    slot: {
+                        fn #slot(model: &mut #ident) -> ::core::option::Option<&mut #s3::S3Object> {
+                            #call
+                        }
+                        #slot
+                    },
+                },
+            })
+        })
+        .collect();
+    if fields.is_empty() {
+        return TokenStream::new();
+    }
+    quote! {
+        #[automatically_derived]
+        impl #s3::S3Model for #ident {
+            const S3_FIELDS: &'static [#s3::S3Field<Self>] = &[#(#fields)*];
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! [`S3Error`]: what can go wrong with a file field, naming the bucket, key or field at fault.
+
+use std::path::PathBuf;
+
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+
+/// A boxed underlying cause.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// An error of a file field operation. Each variant names the bucket and key (or the field,
+/// path or setting) at fault; `source()` carries the AWS SDK or I/O error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum S3Error {
+    /// The bucket does not exist.
+    #[error("bucket `{bucket}` does not exist")]
+    NoSuchBucket {
+        /// The bucket.
+        bucket: String,
+        /// The service's error.
+        #[source]
+        source: BoxError,
+    },
+    /// The credentials may not do this (check the IAM permissions in the crate docs).
+    #[error("access denied to s3://{bucket}/{key}")]
+    AccessDenied {
+        /// The bucket.
+        bucket: String,
+        /// The object key.
+        key: String,
+        /// The service's error.
+        #[source]
+        source: BoxError,
+    },
+    /// The object does not exist (or the recorded version is gone).
+    #[error("object s3://{bucket}/{key} does not exist")]
+    NoSuchKey {
+        /// The bucket.
+        bucket: String,
+        /// The object key.
+        key: String,
+    },
+    /// The request timed out or the connection failed.
+    #[error("request for s3://{bucket}/{key} did not complete")]
+    Transport {
+        /// The bucket.
+        bucket: String,
+        /// The object key.
+        key: String,
+        /// The transport error.
+        #[source]
+        source: BoxError,
+    },
+    /// Any other error S3 returned.
+    #[error("{operation} on s3://{bucket}/{key} failed: {code}: {message}")]
+    Service {
+        /// The S3 operation.
+        operation: &'static str,
+        /// The bucket.
+        bucket: String,
+        /// The object key.
+        key: String,
+        /// The error code.
+        code: String,
+        /// The error message.
+        message: String,
+        /// The service's error.
+        #[source]
+        source: BoxError,
+    },
+    /// The downloaded bytes are not the ones the item recorded.
+    #[error("s3://{bucket}/{key} does not match the item: expected {expected}, got {actual}")]
+    ChecksumMismatch {
+        /// The bucket.
+        bucket: String,
+        /// The object key.
+        key: String,
+        /// What the item recorded (`sha256:<base64>` or `size:<n>`).
+        expected: String,
+        /// What was downloaded.
+        actual: String,
+    },
+    /// The object is still a pending upload: save the item first.
+    #[error("the file `{file_name}` has not been uploaded yet: save the item first")]
+    NotUploaded {
+        /// The pending file's name.
+        file_name: String,
+    },
+    /// The upload source was already used by another save (a reader or stream can be read
+    /// only once).
+    #[error("the upload source of `{file_name}` was already consumed by an earlier upload")]
+    SourceConsumed {
+        /// The file's name.
+        file_name: String,
+    },
+    /// A local file could not be read or written.
+    #[error("{action} `{}`", path.display())]
+    Io {
+        /// What was being done (`reading`, `writing`, ...).
+        action: &'static str,
+        /// The local path.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Reading the upload source failed.
+    #[error("reading the upload source of `{file_name}` failed")]
+    Source {
+        /// The file's name.
+        file_name: String,
+        /// The reader's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The object key would be invalid (too long, empty segment, ...).
+    #[error("invalid object key for field `{field}`: {reason}")]
+    InvalidKey {
+        /// The field.
+        field: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// The file is larger than S3 allows (5 TiB).
+    #[error("`{file_name}` is {size} bytes, more than S3's 5 TiB object limit")]
+    TooLarge {
+        /// The file's name.
+        file_name: String,
+        /// Its size.
+        size: u64,
+    },
+    /// A presigned URL's expiry must be between 1 second and 7 days.
+    #[error("presigned URL expiry {requested:?} is outside 1 second to 7 days")]
+    InvalidExpiry {
+        /// The requested expiry.
+        requested: std::time::Duration,
+    },
+    /// The item's file attribute is not a valid file reference.
+    #[error("invalid file reference: {reason}")]
+    InvalidReference {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl S3Error {
+    /// Maps an SDK error of `operation` on `bucket`/`key`.
+    pub(crate) fn from_sdk<E>(
+        err: SdkError<E, aws_smithy_runtime_api::http::Response>,
+        operation: &'static str,
+        bucket: &str,
+        key: &str,
+    ) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let bucket = bucket.to_owned();
+        let key = key.to_owned();
+        if !matches!(err, SdkError::ServiceError(_)) {
+            return S3Error::Transport {
+                bucket,
+                key,
+                source: Box::new(err),
+            };
+        }
+        let status = match &err {
+            SdkError::ServiceError(e) => e.raw().status().as_u16(),
+            _ => 0,
+        };
+        let code = err.code().unwrap_or_default().to_owned();
+        match code.as_str() {
+            "NoSuchBucket" => S3Error::NoSuchBucket {
+                bucket,
+                source: Box::new(err),
+            },
+            "NoSuchKey" | "NoSuchVersion" => S3Error::NoSuchKey { bucket, key },
+            "NotFound" | "" if status == 404 => S3Error::NoSuchKey { bucket, key },
+            "AccessDenied" | "Forbidden" => S3Error::AccessDenied {
+                bucket,
+                key,
+                source: Box::new(err),
+            },
+            "" if status == 403 => S3Error::AccessDenied {
+                bucket,
+                key,
+                source: Box::new(err),
+            },
+            _ => S3Error::Service {
+                operation,
+                bucket,
+                key,
+                message: err.message().unwrap_or_default().to_owned(),
+                code: if code.is_empty() {
+                    format!("HTTP {status}")
+                } else {
+                    code
+                },
+                source: Box::new(err),
+            },
+        }
+    }
+
+    /// The S3 error inside a dynox-core error, if there is one.
+    ///
+    /// ```
+    /// # fn handle(error: dynox_core::Error) {
+    /// if let Some(dynox_s3::S3Error::NoSuchBucket { bucket, .. }) = dynox_s3::S3Error::find(&error) {
+    ///     eprintln!("create bucket {bucket} first");
+    /// }
+    /// # }
+    /// ```
+    pub fn find(error: &dynox_core::Error) -> Option<&S3Error> {
+        let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+        while let Some(e) = current {
+            if let Some(s3) = e.downcast_ref::<S3Error>() {
+                return Some(s3);
+            }
+            current = e.source();
+        }
+        None
+    }
+}

@@ -1,0 +1,262 @@
+//! Object keys: `{prefix}{hash}/{range}/{upload}/{file}` by default.
+//!
+//! - Every upload gets a fresh random `{upload}` segment, so a key is never written twice and
+//!   saving a new file never overwrites the object the current item points to.
+//! - Hash key values are escaped before `#` becomes `/` (as the seeds' layout does), so `A#B`
+//!   (`A/B`) and `A/B` (`A%2FB`) cannot collide. The range key, upload id and file name are
+//!   one segment each (a `#` there is `%23`), so reading from the end always splits a key
+//!   back into its parts: `A#B` + `c` and `A` + `B#c` differ.
+//! - `%`, `/`, `\`, control characters and the characters S3 documents as needing care
+//!   (`{}^%`[]"<>~#|`, space) are percent-encoded in values and file names; a segment of `.` or
+//!   `..` is encoded too, so no key walks up a path. Other Unicode is kept (S3 keys are UTF-8).
+//! - A key longer than S3's 1024 bytes is an error naming the field.
+
+use std::fmt::Write;
+
+use crate::error::S3Error;
+
+/// S3's limit on key length, in bytes.
+pub const MAX_KEY_LEN: usize = 1024;
+
+/// The default key template.
+pub const DEFAULT_TEMPLATE: &str = "{prefix}{hash}/{range}/{upload}/{file}";
+
+/// The placeholders a key template may use.
+pub const PLACEHOLDERS: &[&str] = &[
+    "prefix", "table", "field", "hash", "range", "upload", "file",
+];
+
+/// The values a key is built from.
+#[derive(Debug, Clone)]
+pub struct KeyParts<'a> {
+    /// The field's prefix, used as given.
+    pub prefix: &'a str,
+    /// The model's table (without the client's prefix).
+    pub table: &'a str,
+    /// The field's attribute name.
+    pub field: &'static str,
+    /// The hash key value as text.
+    pub hash: &'a str,
+    /// The range key value as text, if the model has one.
+    pub range: Option<&'a str>,
+    /// The upload's unique id.
+    pub upload: &'a str,
+    /// The file name.
+    pub file: &'a str,
+}
+
+/// A new unique upload id: 16 random hex digits.
+pub fn new_upload_id() -> String {
+    format!("{:016x}", fastrand::u64(..))
+}
+
+/// Builds the object key of `parts` with `template` (or [`DEFAULT_TEMPLATE`]).
+///
+/// ```
+/// use dynox_s3::keys::{object_key, KeyParts};
+///
+/// let parts = KeyParts {
+///     prefix: "docs/", table: "documents", field: "content",
+///     hash: "DOC#1", range: Some("v1"), upload: "00ff", file: "report.pdf",
+/// };
+/// assert_eq!(object_key(None, &parts).unwrap(), "docs/DOC/1/v1/00ff/report.pdf");
+/// let slash = KeyParts { hash: "DOC/1", ..parts.clone() };
+/// assert_eq!(object_key(None, &slash).unwrap(), "docs/DOC%2F1/v1/00ff/report.pdf");
+/// ```
+pub fn object_key(template: Option<&str>, parts: &KeyParts<'_>) -> Result<String, S3Error> {
+    let template = template.unwrap_or(DEFAULT_TEMPLATE);
+    let mut key = String::with_capacity(template.len() + 64);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        key.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else {
+            return Err(invalid(parts.field, "unclosed `{` in the key template"));
+        };
+        match &after[..close] {
+            "prefix" => key.push_str(parts.prefix),
+            "table" => push_segment(&mut key, parts.table),
+            "field" => push_segment(&mut key, parts.field),
+            "hash" => push_value(&mut key, parts.hash),
+            "range" => match parts.range {
+                Some(range) => push_segment(&mut key, range),
+                // No range key: drop the placeholder and the `/` after it.
+                None => {
+                    rest = after[close + 1..]
+                        .strip_prefix('/')
+                        .unwrap_or(&after[close + 1..]);
+                    continue;
+                }
+            },
+            "upload" => key.push_str(parts.upload),
+            "file" => push_segment(
+                &mut key,
+                if parts.file.is_empty() {
+                    "file"
+                } else {
+                    parts.file
+                },
+            ),
+            other => {
+                return Err(invalid(
+                    parts.field,
+                    &format!("unknown placeholder `{{{other}}}` in the key template"),
+                ))
+            }
+        }
+        rest = &after[close + 1..];
+    }
+    key.push_str(rest);
+    if key.len() > MAX_KEY_LEN {
+        return Err(invalid(
+            parts.field,
+            &format!(
+                "the key is {} bytes, more than S3's {MAX_KEY_LEN}: shorten the file name or key values",
+                key.len()
+            ),
+        ));
+    }
+    Ok(key)
+}
+
+fn invalid(field: &'static str, reason: &str) -> S3Error {
+    S3Error::InvalidKey {
+        field,
+        reason: reason.to_owned(),
+    }
+}
+
+/// A hash key value: escaped, then `#` becomes `/` (each part a safe segment).
+fn push_value(key: &mut String, value: &str) {
+    for (i, part) in value.split('#').enumerate() {
+        if i > 0 {
+            key.push('/');
+        }
+        push_segment(key, part);
+    }
+}
+
+/// One path segment, percent-encoded so it contains no `/` and is never `.` or `..`.
+fn push_segment(key: &mut String, segment: &str) {
+    if segment == "." || segment == ".." {
+        for _ in 0..segment.len() {
+            key.push_str("%2E");
+        }
+        return;
+    }
+    if segment.is_empty() {
+        // An empty value would make `a//b`, which S3 keeps but many tools collapse.
+        key.push_str("%00");
+        return;
+    }
+    for c in segment.chars() {
+        let needs_escape = c.is_control()
+            || matches!(
+                c,
+                '%' | '/'
+                    | '\\'
+                    | ' '
+                    | '#'
+                    | '{'
+                    | '}'
+                    | '^'
+                    | '`'
+                    | '['
+                    | ']'
+                    | '"'
+                    | '<'
+                    | '>'
+                    | '~'
+                    | '|'
+                    | '?'
+                    | '\u{7f}'
+            );
+        if needs_escape {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                let _ = write!(key, "%{b:02X}");
+            }
+        } else {
+            key.push(c);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts<'a>(hash: &'a str, range: Option<&'a str>, file: &'a str) -> KeyParts<'a> {
+        KeyParts {
+            prefix: "p/",
+            table: "t",
+            field: "f",
+            hash,
+            range,
+            upload: "u1",
+            file,
+        }
+    }
+
+    #[test]
+    fn seeds_layout_with_upload_segment() {
+        assert_eq!(
+            object_key(None, &parts("DOC#1", Some("v1"), "report.pdf")).unwrap(),
+            "p/DOC/1/v1/u1/report.pdf"
+        );
+        assert_eq!(
+            object_key(None, &parts("u", None, "a.txt")).unwrap(),
+            "p/u/u1/a.txt"
+        );
+    }
+
+    #[test]
+    fn different_values_never_share_a_key() {
+        // Keys of one model (so all with a range key, or all without).
+        let keys: Vec<String> = [
+            ("A#B", Some("c")),
+            ("A/B", Some("c")),
+            ("A", Some("B/c")),
+            ("A", Some("B#c")),
+            ("A%2FB", Some("c")),
+            ("A#B#c", Some("d")),
+            ("A#B", Some("c#d")),
+        ]
+        .iter()
+        .map(|(h, r)| object_key(None, &parts(h, *r, "f")).unwrap())
+        .collect();
+        let unique: std::collections::HashSet<_> = keys.iter().collect();
+        assert_eq!(unique.len(), keys.len(), "{keys:?}");
+    }
+
+    #[test]
+    fn hostile_names_stay_inside_their_segment() {
+        let key = object_key(None, &parts("..", Some("."), "../../etc/passwd")).unwrap();
+        assert_eq!(key, "p/%2E%2E/%2E/u1/..%2F..%2Fetc%2Fpasswd");
+        assert!(!key.split('/').any(|s| s == ".." || s == "."));
+        let key = object_key(None, &parts("a b\n\u{0}", None, "ü 🚀.txt")).unwrap();
+        assert_eq!(key, "p/a%20b%0A%00/u1/ü%20🚀.txt");
+        assert_eq!(
+            object_key(None, &parts("", None, "")).unwrap(),
+            "p/%00/u1/file"
+        );
+    }
+
+    #[test]
+    fn over_long_keys_are_rejected() {
+        let long = "x".repeat(1100);
+        let err = object_key(None, &parts("h", None, &long)).unwrap_err();
+        assert!(err.to_string().contains("1024"), "{err}");
+    }
+
+    #[test]
+    fn custom_templates() {
+        let key = object_key(
+            Some("{table}/{field}/{upload}-{file}"),
+            &parts("h", None, "a"),
+        )
+        .unwrap();
+        assert_eq!(key, "t/f/u1-a");
+        assert!(object_key(Some("{nope}/{upload}"), &parts("h", None, "a")).is_err());
+    }
+}

@@ -1,0 +1,194 @@
+//! [`S3Settings`]: per-client options of file fields, and the S3 clients built from them.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use aws_config::{Region, SdkConfig};
+use aws_types::service_config::ServiceConfigKey;
+
+/// Options for file fields, given to a dynox client with
+/// `Client::builder(&config).extension(S3Settings::default()...)`. Without them, defaults apply.
+///
+/// ```
+/// use dynox_s3::S3Settings;
+///
+/// let settings = S3Settings::default()
+///     .multipart_threshold(16 * 1024 * 1024)
+///     .part_size(8 * 1024 * 1024)
+///     .concurrency(4)
+///     .bucket("company-docs", "company-docs-staging"); // per-environment bucket
+/// # let _ = settings;
+/// ```
+#[derive(Clone)]
+pub struct S3Settings {
+    pub(crate) multipart_threshold: u64,
+    pub(crate) part_size: u64,
+    pub(crate) concurrency: usize,
+    pub(crate) buckets: HashMap<String, String>,
+    pub(crate) client: Option<aws_sdk_s3::Client>,
+    pub(crate) path_style: Option<bool>,
+}
+
+impl std::fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("multipart_threshold", &self.multipart_threshold)
+            .field("part_size", &self.part_size)
+            .field("concurrency", &self.concurrency)
+            .field("buckets", &self.buckets)
+            .field("custom_client", &self.client.is_some())
+            .field("path_style", &self.path_style)
+            .finish()
+    }
+}
+
+/// S3's smallest part size (except the last part).
+pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
+/// S3's largest part size.
+pub const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+/// S3's largest number of parts.
+pub const MAX_PARTS: u64 = 10_000;
+/// S3's largest object.
+pub const MAX_OBJECT_SIZE: u64 = 5 * 1024 * 1024 * 1024 * 1024;
+
+impl Default for S3Settings {
+    fn default() -> Self {
+        Self {
+            multipart_threshold: 10 * 1024 * 1024,
+            part_size: 8 * 1024 * 1024,
+            concurrency: 4,
+            buckets: HashMap::new(),
+            client: None,
+            path_style: None,
+        }
+    }
+}
+
+impl S3Settings {
+    /// Files larger than this go by multipart upload (default 10 MiB). Smaller files are
+    /// sent in one PutObject, buffered in memory up to this size.
+    pub fn multipart_threshold(mut self, bytes: u64) -> Self {
+        self.multipart_threshold = bytes.max(1);
+        self
+    }
+
+    /// The size of multipart parts (default 8 MiB, at least 5 MiB). It grows as needed to
+    /// stay within 10,000 parts.
+    pub fn part_size(mut self, bytes: u64) -> Self {
+        self.part_size = bytes.clamp(MIN_PART_SIZE, MAX_PART_SIZE);
+        self
+    }
+
+    /// How many parts are uploaded or downloaded at once (default 4). Memory in use is about
+    /// part size × concurrency, whatever the file size.
+    pub fn concurrency(mut self, parts: usize) -> Self {
+        self.concurrency = parts.max(1);
+        self
+    }
+
+    /// Use bucket `actual` wherever a field declares bucket `declared` (per-environment
+    /// buckets: the declared name is the default).
+    pub fn bucket(mut self, declared: impl Into<String>, actual: impl Into<String>) -> Self {
+        self.buckets.insert(declared.into(), actual.into());
+        self
+    }
+
+    /// Use this S3 client instead of one built from the dynox client's `SdkConfig` (custom
+    /// interceptors, HTTP client or credentials). Fields with a `region` still get their own
+    /// client, built from its configuration with the region changed.
+    pub fn s3_client(mut self, client: aws_sdk_s3::Client) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// Force path-style (`endpoint/bucket/key`) addressing on or off. By default it is on
+    /// exactly when the configuration has an explicit S3 endpoint (local servers).
+    pub fn path_style(mut self, path_style: bool) -> Self {
+        self.path_style = Some(path_style);
+        self
+    }
+}
+
+/// The per-client state of dynox-s3: settings and an S3 client per region.
+pub(crate) struct Runtime {
+    pub(crate) settings: S3Settings,
+    base: aws_sdk_s3::Client,
+    by_region: Mutex<HashMap<String, aws_sdk_s3::Client>>,
+}
+
+impl Runtime {
+    pub(crate) fn of(client: &dynox_core::Client) -> Arc<Runtime> {
+        client.extension(|c| {
+            let settings = c.extension(|_| S3Settings::default()).as_ref().clone();
+            Runtime::new(settings, c.sdk_config())
+        })
+    }
+
+    fn new(settings: S3Settings, sdk_config: &SdkConfig) -> Self {
+        let path_style = settings
+            .path_style
+            .unwrap_or_else(|| has_explicit_endpoint(sdk_config));
+        let base = match &settings.client {
+            Some(client) => client.clone(),
+            None => aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(sdk_config)
+                    .force_path_style(path_style)
+                    .build(),
+            ),
+        };
+        Self {
+            settings,
+            base,
+            by_region: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The S3 client for `region` (the configuration's region when `None`).
+    pub(crate) fn client(&self, region: Option<&str>) -> aws_sdk_s3::Client {
+        let Some(region) = region else {
+            return self.base.clone();
+        };
+        if self.base.config().region().map(Region::as_ref) == Some(region) {
+            return self.base.clone();
+        }
+        let mut clients = self
+            .by_region
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        clients
+            .entry(region.to_owned())
+            .or_insert_with(|| {
+                let config = self
+                    .base
+                    .config()
+                    .to_builder()
+                    .region(Region::new(region.to_owned()))
+                    .build();
+                aws_sdk_s3::Client::from_conf(config)
+            })
+            .clone()
+    }
+
+    /// The bucket to use for a field declaring `declared`.
+    pub(crate) fn bucket<'a>(&'a self, declared: &'a str) -> &'a str {
+        self.settings
+            .buckets
+            .get(declared)
+            .map_or(declared, String::as_str)
+    }
+}
+
+fn has_explicit_endpoint(config: &SdkConfig) -> bool {
+    if config.endpoint_url().is_some() {
+        return true;
+    }
+    let key = ServiceConfigKey::builder()
+        .service_id("S3")
+        .env("AWS_ENDPOINT_URL")
+        .profile("endpoint_url")
+        .build();
+    match (config.service_config(), key) {
+        (Some(service_config), Ok(key)) => service_config.load_config(key).is_some(),
+        _ => false,
+    }
+}

@@ -1,0 +1,264 @@
+//! The [`FileStore`] of models with `#[s3]` fields: the S3 half of the two-store protocol.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use dynox_core::files::{BoxFuture, FileRef, FileStore};
+use dynox_core::item::{AttributeValue, Item};
+use dynox_core::{BoxError, Client, Error, Model};
+use futures::future::join_all;
+
+use crate::error::S3Error;
+use crate::keys::{self, KeyParts};
+use crate::object::{PendingUpload, S3Object, State, StoredObject};
+use crate::settings::Runtime;
+use crate::upload::{self, Target};
+
+/// Implemented by `#[derive(DynamoModel)]` for models with `#[s3]` fields: their settings and
+/// how to reach them.
+pub trait S3Model: Model {
+    /// The file fields, in declaration order.
+    const S3_FIELDS: &'static [S3Field<Self>];
+}
+
+/// One `#[s3(...)]` field, as the derive describes it.
+pub struct S3Field<M> {
+    /// The attribute name.
+    pub name: &'static str,
+    /// The declared bucket (see [`S3Settings::bucket`](crate::S3Settings::bucket) to change it
+    /// per environment).
+    pub bucket: &'static str,
+    /// The key prefix.
+    pub prefix: &'static str,
+    /// The bucket's region, when it differs from the configuration's.
+    pub region: Option<&'static str>,
+    /// A custom key template (see [`keys`](crate::keys)).
+    pub key_template: Option<&'static str>,
+    /// The field's value (`None` for an empty optional field).
+    pub slot: fn(&mut M) -> Option<&mut S3Object>,
+}
+
+/// Where an object is: what a stored item references.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectRef {
+    /// The bucket.
+    pub bucket: String,
+    /// The key.
+    pub key: String,
+    /// The version, on versioned buckets.
+    pub version_id: Option<String>,
+    /// The bucket's region, when the field sets one.
+    pub region: Option<String>,
+}
+
+impl fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.key)?;
+        if let Some(v) = &self.version_id {
+            write!(f, "?versionId={v}")?;
+        }
+        Ok(())
+    }
+}
+
+impl From<&StoredObject> for ObjectRef {
+    fn from(o: &StoredObject) -> Self {
+        ObjectRef {
+            bucket: o.bucket.clone(),
+            key: o.key.clone(),
+            version_id: o.version_id.clone(),
+            region: o.region.clone(),
+        }
+    }
+}
+
+/// The file store of an [`S3Model`].
+pub struct S3Files<M>(PhantomData<fn() -> M>);
+
+/// A key attribute as text for object keys: strings and numbers as they are, binary as
+/// URL-safe base64.
+fn key_text(value: Option<&AttributeValue>) -> String {
+    match value {
+        Some(AttributeValue::S(s)) | Some(AttributeValue::N(s)) => s.clone(),
+        Some(AttributeValue::B(b)) => URL_SAFE_NO_PAD.encode(b.as_ref()),
+        _ => String::new(),
+    }
+}
+
+impl<M: S3Model> FileStore<M> for S3Files<M> {
+    type Ref = ObjectRef;
+    const ENABLED: bool = true;
+
+    fn upload<'a>(
+        client: &'a Client,
+        item: &'a mut M,
+    ) -> BoxFuture<'a, dynox_core::Result<Vec<FileRef<ObjectRef>>>> {
+        Box::pin(async move {
+            let table = client.table_name::<M>();
+            let key = item.key();
+            let key_item = key.to_item().map_err(|e| Error::InvalidField {
+                table: table.clone(),
+                key: key.to_string(),
+                field: e.field,
+                source: e.error,
+            })?;
+            let hash = key_text(key_item.get(M::SCHEMA.hash.name));
+            let range = M::SCHEMA.range.map(|r| key_text(key_item.get(r.name)));
+            let runtime = Runtime::of(client);
+
+            // Which fields have a file to upload, and where each goes.
+            let mut jobs = Vec::new();
+            for (index, field) in M::S3_FIELDS.iter().enumerate() {
+                let Some(object) = (field.slot)(item) else {
+                    continue;
+                };
+                let State::Pending(pending) = &object.state else {
+                    continue;
+                };
+                let upload_id = keys::new_upload_id();
+                let parts = KeyParts {
+                    prefix: field.prefix,
+                    table: M::TABLE,
+                    field: field.name,
+                    hash: &hash,
+                    range: range.as_deref(),
+                    upload: &upload_id,
+                    file: &pending.file_name,
+                };
+                let file_error = |source: S3Error| Error::File {
+                    table: table.clone(),
+                    key: key.to_string(),
+                    field: field.name,
+                    source: Box::new(source),
+                };
+                let object_key =
+                    keys::object_key(field.key_template, &parts).map_err(file_error)?;
+                let target = Target {
+                    client: runtime.client(field.region),
+                    bucket: runtime.bucket(field.bucket).to_owned(),
+                    key: object_key,
+                    region: field.region.map(str::to_owned),
+                    upload_id,
+                };
+                jobs.push((index, target, pending.clone()));
+            }
+            if jobs.is_empty() {
+                return Ok(Vec::new());
+            }
+
+            // Upload them all at once.
+            let settings = &runtime.settings;
+            let results = join_all(jobs.into_iter().map(
+                |(index, target, pending): (usize, Target, PendingUpload)| async move {
+                    (index, upload::upload(settings, target, pending).await)
+                },
+            ))
+            .await;
+
+            let mut stored = Vec::new();
+            let mut failure = None;
+            for (index, result) in results {
+                match result {
+                    Ok(object) => stored.push((index, object)),
+                    Err(e) if failure.is_none() => failure = Some((index, e)),
+                    Err(_) => {}
+                }
+            }
+            if let Some((index, source)) = failure {
+                // Leave nothing behind: remove what the other fields uploaded.
+                let created: Vec<_> = stored
+                    .iter()
+                    .map(|(i, o)| FileRef {
+                        field: M::S3_FIELDS[*i].name,
+                        object: ObjectRef::from(o),
+                    })
+                    .collect();
+                let error = Error::File {
+                    table: table.clone(),
+                    key: key.to_string(),
+                    field: M::S3_FIELDS[index].name,
+                    source: Box::new(source),
+                };
+                let left = Self::remove(client, created).await;
+                if left.is_empty() {
+                    return Err(error);
+                }
+                return Err(Error::CleanupFailed {
+                    table,
+                    key: key.to_string(),
+                    committed: false,
+                    objects: left
+                        .iter()
+                        .map(|(r, _)| format!("{}: {}", r.field, r.object))
+                        .collect(),
+                    source: Box::new(error),
+                });
+            }
+
+            let mut created = Vec::with_capacity(stored.len());
+            for (index, object) in stored {
+                let field = &M::S3_FIELDS[index];
+                created.push(FileRef {
+                    field: field.name,
+                    object: ObjectRef::from(&object),
+                });
+                if let Some(slot) = (field.slot)(item) {
+                    slot.state = State::Stored(object);
+                }
+            }
+            Ok(created)
+        })
+    }
+
+    fn references(item: &Item) -> Vec<FileRef<ObjectRef>> {
+        M::S3_FIELDS
+            .iter()
+            .filter_map(|field| {
+                let value = item.get(field.name)?;
+                let stored = StoredObject::from_attribute_value(value).ok()?;
+                Some(FileRef {
+                    field: field.name,
+                    object: ObjectRef::from(&stored),
+                })
+            })
+            .collect()
+    }
+
+    fn remove<'a>(
+        client: &'a Client,
+        refs: Vec<FileRef<ObjectRef>>,
+    ) -> BoxFuture<'a, Vec<(FileRef<ObjectRef>, BoxError)>> {
+        Box::pin(async move {
+            let runtime = Runtime::of(client);
+            let results = join_all(refs.into_iter().map(|r| {
+                let s3 = runtime.client(r.object.region.as_deref());
+                async move {
+                    let deleted = s3
+                        .delete_object()
+                        .bucket(&r.object.bucket)
+                        .key(&r.object.key)
+                        .set_version_id(r.object.version_id.clone())
+                        .send()
+                        .await;
+                    match deleted {
+                        Ok(_) => None,
+                        Err(e) => match S3Error::from_sdk(
+                            e,
+                            "DeleteObject",
+                            &r.object.bucket,
+                            &r.object.key,
+                        ) {
+                            // Already gone is what we wanted.
+                            S3Error::NoSuchKey { .. } => None,
+                            other => Some((r, Box::new(other) as BoxError)),
+                        },
+                    }
+                }
+            }))
+            .await;
+            results.into_iter().flatten().collect()
+        })
+    }
+}

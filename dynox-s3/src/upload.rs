@@ -1,0 +1,432 @@
+//! Uploads: one PutObject up to the multipart threshold, streaming multipart above it.
+//!
+//! Memory stays bounded whatever the file size: at most the threshold for a single upload,
+//! and part size × concurrency for a multipart one. Every failure path of a multipart upload
+//! aborts it.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use aws_sdk_s3::primitives::{ByteStream, DateTime, DateTimeFormat};
+use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
+use bytes::{Bytes, BytesMut};
+use futures::stream::{FuturesUnordered, StreamExt};
+use tokio::io::AsyncReadExt;
+use tracing::Instrument;
+
+use crate::checksum::{self, Hasher};
+use crate::error::S3Error;
+use crate::object::{BoxReader, PendingUpload, Source, StoredObject};
+use crate::settings::{S3Settings, MAX_OBJECT_SIZE, MAX_PARTS, MAX_PART_SIZE};
+
+/// S3 user-metadata key marking objects dynox created, with the upload id as value (the orphan
+/// sweep recognises dynox objects by it).
+pub const MARKER_METADATA: &str = "dynox-upload";
+
+/// Where an upload goes.
+pub(crate) struct Target {
+    pub(crate) client: aws_sdk_s3::Client,
+    pub(crate) bucket: String,
+    pub(crate) key: String,
+    pub(crate) region: Option<String>,
+    pub(crate) upload_id: String,
+}
+
+/// The bytes of an upload, read part by part.
+enum Data {
+    Memory(Bytes),
+    Reader {
+        reader: BoxReader,
+        /// Bytes read ahead (to decide single vs multipart) and not yet handed out.
+        buffered: BytesMut,
+    },
+}
+
+impl Data {
+    /// The next `size` bytes (fewer at the end, empty when done).
+    async fn next_part(&mut self, size: usize, file_name: &str) -> Result<Bytes, S3Error> {
+        match self {
+            Data::Memory(bytes) => {
+                let n = size.min(bytes.len());
+                Ok(bytes.split_to(n))
+            }
+            Data::Reader { reader, buffered } => {
+                while buffered.len() < size {
+                    buffered.reserve(size - buffered.len());
+                    let limit = (size - buffered.len()) as u64;
+                    let read = (&mut *reader)
+                        .take(limit)
+                        .read_buf(buffered)
+                        .await
+                        .map_err(|source| S3Error::Source {
+                            file_name: file_name.to_owned(),
+                            source,
+                        })?;
+                    if read == 0 {
+                        break;
+                    }
+                }
+                let n = size.min(buffered.len());
+                Ok(buffered.split_to(n).freeze())
+            }
+        }
+    }
+}
+
+/// Uploads `file` to `target`, returning the stored object's metadata.
+pub(crate) async fn upload(
+    settings: &S3Settings,
+    target: Target,
+    file: PendingUpload,
+) -> Result<StoredObject, S3Error> {
+    let (data, size) = open(&file).await?;
+    if let Some(size) = size {
+        if size > MAX_OBJECT_SIZE {
+            return Err(S3Error::TooLarge {
+                file_name: file.file_name,
+                size,
+            });
+        }
+    }
+    let span = tracing::debug_span!(
+        "s3.upload",
+        otel.name = "s3.upload",
+        bucket = %target.bucket,
+        key = %target.key,
+        bytes = tracing::field::Empty,
+        parts = tracing::field::Empty,
+    );
+    let threshold = settings.multipart_threshold;
+    let single = matches!(size, Some(s) if s <= threshold);
+    let mut data = data;
+    async move {
+        // Read ahead up to the threshold: if the data ends there, one PutObject is enough.
+        let head = if single || size.is_none() {
+            let want = usize::try_from(threshold.saturating_add(1)).unwrap_or(usize::MAX);
+            Some(data.next_part(want, &file.file_name).await?)
+        } else {
+            None
+        };
+        match head {
+            Some(head) if head.len() as u64 <= threshold => put_single(target, file, head).await,
+            head => {
+                if let (Some(head), Data::Reader { buffered, .. }) = (head.as_ref(), &mut data) {
+                    // Put the read-ahead back in front of the rest.
+                    let mut joined = BytesMut::from(&head[..]);
+                    joined.extend_from_slice(buffered);
+                    *buffered = joined;
+                } else if let (Some(head), Data::Memory(rest)) = (head, &mut data) {
+                    let mut joined = BytesMut::from(&head[..]);
+                    joined.extend_from_slice(rest);
+                    *rest = joined.freeze();
+                }
+                put_multipart(settings, target, file, data, size).await
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+async fn open(file: &PendingUpload) -> Result<(Data, Option<u64>), S3Error> {
+    Ok(match &file.source {
+        Source::Bytes(bytes) => (Data::Memory(bytes.clone()), Some(bytes.len() as u64)),
+        Source::Path(path) => {
+            let io = |action, source| S3Error::Io {
+                action,
+                path: path.clone(),
+                source,
+            };
+            let handle = tokio::fs::File::open(path)
+                .await
+                .map_err(|e| io("opening", e))?;
+            let len = handle
+                .metadata()
+                .await
+                .map_err(|e| io("reading the size of", e))?
+                .len();
+            (
+                Data::Reader {
+                    reader: Box::new(handle),
+                    buffered: BytesMut::new(),
+                },
+                Some(len),
+            )
+        }
+        Source::Reader(shared, size) => {
+            let reader = shared
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .take()
+                .ok_or_else(|| S3Error::SourceConsumed {
+                    file_name: file.file_name.clone(),
+                })?;
+            (
+                Data::Reader {
+                    reader,
+                    buffered: BytesMut::new(),
+                },
+                *size,
+            )
+        }
+    })
+}
+
+fn content_type(file: &PendingUpload) -> String {
+    file.content_type
+        .clone()
+        .unwrap_or_else(|| "application/octet-stream".to_owned())
+}
+
+fn s3_metadata(file: &PendingUpload, upload_id: &str) -> std::collections::HashMap<String, String> {
+    let mut metadata: std::collections::HashMap<String, String> = file
+        .metadata
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    metadata.insert(MARKER_METADATA.to_owned(), upload_id.to_owned());
+    metadata
+}
+
+fn now() -> String {
+    DateTime::from(SystemTime::now())
+        .fmt(DateTimeFormat::DateTime)
+        .unwrap_or_default()
+}
+
+fn stored(
+    target: Target,
+    file: PendingUpload,
+    size: u64,
+    etag: Option<String>,
+    version_id: Option<String>,
+    sha256: String,
+) -> StoredObject {
+    StoredObject {
+        content_type: content_type(&file),
+        bucket: target.bucket,
+        key: target.key,
+        region: target.region,
+        size,
+        etag: etag.unwrap_or_default(),
+        last_modified: now(),
+        version_id,
+        file_name: file.file_name,
+        metadata: file.metadata,
+        sha256: Some(sha256),
+    }
+}
+
+async fn put_single(
+    target: Target,
+    file: PendingUpload,
+    body: Bytes,
+) -> Result<StoredObject, S3Error> {
+    let sha256 = checksum::sha256(&body);
+    let size = body.len() as u64;
+    tracing::Span::current().record("bytes", size);
+    let output = target
+        .client
+        .put_object()
+        .bucket(&target.bucket)
+        .key(&target.key)
+        .content_type(content_type(&file))
+        .set_metadata(Some(s3_metadata(&file, &target.upload_id)))
+        // S3 checks the bytes it received against this and refuses a mismatch.
+        .checksum_sha256(&sha256)
+        .body(ByteStream::from(body))
+        .send()
+        .await
+        .map_err(|e| S3Error::from_sdk(e, "PutObject", &target.bucket, &target.key))?;
+    Ok(stored(
+        target,
+        file,
+        size,
+        output.e_tag,
+        output.version_id,
+        sha256,
+    ))
+}
+
+/// The part size for part `number` (1-based): uniform when the size is known, growing every
+/// 1,000 parts when it is not, so 10,000 parts always reach S3's 5 TiB limit.
+fn part_size(settings: &S3Settings, size: Option<u64>, number: u64) -> u64 {
+    let base = settings.part_size;
+    match size {
+        Some(size) => base.max(size.div_ceil(MAX_PARTS)).min(MAX_PART_SIZE),
+        None => (base << ((number - 1) / 1000).min(10)).min(MAX_PART_SIZE),
+    }
+}
+
+async fn put_multipart(
+    settings: &S3Settings,
+    target: Target,
+    file: PendingUpload,
+    mut data: Data,
+    size: Option<u64>,
+) -> Result<StoredObject, S3Error> {
+    let created = target
+        .client
+        .create_multipart_upload()
+        .bucket(&target.bucket)
+        .key(&target.key)
+        .content_type(content_type(&file))
+        .set_metadata(Some(s3_metadata(&file, &target.upload_id)))
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .send()
+        .await
+        .map_err(|e| S3Error::from_sdk(e, "CreateMultipartUpload", &target.bucket, &target.key))?;
+    let Some(upload_id) = created.upload_id else {
+        return Err(S3Error::Service {
+            operation: "CreateMultipartUpload",
+            bucket: target.bucket.clone(),
+            key: target.key.clone(),
+            code: "MissingUploadId".into(),
+            message: "the response had no upload id".into(),
+            source: "no upload id".into(),
+        });
+    };
+    let result = send_parts(settings, &target, &file, &mut data, size, &upload_id).await;
+    match result {
+        Ok((parts, total, sha256)) => {
+            let completed = target
+                .client
+                .complete_multipart_upload()
+                .bucket(&target.bucket)
+                .key(&target.key)
+                .upload_id(&upload_id)
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(parts))
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|e| {
+                    S3Error::from_sdk(e, "CompleteMultipartUpload", &target.bucket, &target.key)
+                });
+            match completed {
+                Ok(output) => Ok(stored(
+                    target,
+                    file,
+                    total,
+                    output.e_tag,
+                    output.version_id,
+                    sha256,
+                )),
+                Err(e) => {
+                    abort(&target, &upload_id).await;
+                    Err(e)
+                }
+            }
+        }
+        Err(e) => {
+            abort(&target, &upload_id).await;
+            Err(e)
+        }
+    }
+}
+
+/// Reads and uploads the parts, at most `concurrency` at once. Returns the completed parts in
+/// order, the total size and the SHA-256 of the whole content.
+async fn send_parts(
+    settings: &S3Settings,
+    target: &Target,
+    file: &PendingUpload,
+    data: &mut Data,
+    size: Option<u64>,
+    upload_id: &str,
+) -> Result<(Vec<CompletedPart>, u64, String), S3Error> {
+    let mut hasher = Hasher::default();
+    let mut in_flight = FuturesUnordered::new();
+    let mut done = Vec::new();
+    let mut total = 0u64;
+    let mut number = 0u64;
+    loop {
+        number += 1;
+        let want = part_size(settings, size, number);
+        let part = data
+            .next_part(usize::try_from(want).unwrap_or(usize::MAX), &file.file_name)
+            .await?;
+        if part.is_empty() {
+            break;
+        }
+        if number > MAX_PARTS {
+            return Err(S3Error::TooLarge {
+                file_name: file.file_name.clone(),
+                size: total + part.len() as u64,
+            });
+        }
+        hasher.update(&part);
+        total += part.len() as u64;
+        if total > MAX_OBJECT_SIZE {
+            return Err(S3Error::TooLarge {
+                file_name: file.file_name.clone(),
+                size: total,
+            });
+        }
+        let request = target
+            .client
+            .upload_part()
+            .bucket(&target.bucket)
+            .key(&target.key)
+            .upload_id(upload_id)
+            .part_number(number as i32)
+            .checksum_algorithm(ChecksumAlgorithm::Crc32)
+            .body(ByteStream::from(part));
+        let part_number = number as i32;
+        in_flight.push(async move {
+            let output = request
+                .send()
+                .await
+                .map_err(|e| S3Error::from_sdk(e, "UploadPart", &target.bucket, &target.key))?;
+            Ok::<_, S3Error>(
+                CompletedPart::builder()
+                    .part_number(part_number)
+                    .set_e_tag(output.e_tag)
+                    .set_checksum_crc32(output.checksum_crc32)
+                    .build(),
+            )
+        });
+        if in_flight.len() >= settings.concurrency {
+            if let Some(result) = in_flight.next().await {
+                done.push(result?);
+            }
+        }
+        if matches!(data, Data::Memory(b) if b.is_empty()) {
+            break;
+        }
+    }
+    while let Some(result) = in_flight.next().await {
+        done.push(result?);
+    }
+    done.sort_by_key(|p| p.part_number);
+    tracing::Span::current().record("bytes", total);
+    tracing::Span::current().record("parts", done.len());
+    Ok((done, total, hasher.finish()))
+}
+
+async fn abort(target: &Target, upload_id: &str) {
+    let aborted = target
+        .client
+        .abort_multipart_upload()
+        .bucket(&target.bucket)
+        .key(&target.key)
+        .upload_id(upload_id)
+        .send()
+        .await;
+    if let Err(error) = aborted {
+        tracing::warn!(bucket = %target.bucket, key = %target.key, %upload_id, error = %S3Error::from_sdk(error, "AbortMultipartUpload", &target.bucket, &target.key), "could not abort a failed multipart upload; the orphan sweep will");
+    }
+}
+
+/// Metadata of an upload that never saw its bytes (attached after a presigned upload).
+pub(crate) fn metadata_map(
+    metadata: Option<std::collections::HashMap<String, String>>,
+) -> BTreeMap<String, String> {
+    metadata
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| k != MARKER_METADATA)
+        .collect()
+}
