@@ -119,3 +119,132 @@ pub fn single_attempt_config(endpoint: &str) -> aws_config::SdkConfig {
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
         .build()
 }
+
+/// Every HTTP request an S3 client sent, as `METHOD path?query`, recorded by an interceptor.
+#[derive(Debug, Clone, Default)]
+pub struct RequestLog(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl RequestLog {
+    /// The requests so far.
+    pub fn requests(&self) -> Vec<String> {
+        self.0.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Forgets the requests so far.
+    pub fn clear(&self) {
+        if let Ok(mut l) = self.0.lock() {
+            l.clear();
+        }
+    }
+}
+
+impl aws_sdk_s3::config::Intercept for RequestLog {
+    fn name(&self) -> &'static str {
+        "RequestLog"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_sdk_s3::config::RuntimeComponents,
+        _: &mut aws_sdk_s3::config::ConfigBag,
+    ) -> Result<(), aws_sdk_s3::error::BoxError> {
+        let request = context.request();
+        let uri = request.uri();
+        let path = uri
+            .find("://")
+            .and_then(|i| uri[i + 3..].find('/').map(|j| &uri[i + 3 + j..]));
+        if let Ok(mut l) = self.0.lock() {
+            l.push(format!("{} {}", request.method(), path.unwrap_or(uri)));
+        }
+        Ok(())
+    }
+}
+
+/// A test set-up for models with file fields: a client whose declared buckets are mapped to
+/// fresh buckets of this test, a raw S3 client to inspect them, and the log of the requests
+/// dynox sent to S3.
+pub struct FileEnv {
+    /// The dynox client (unique table prefix, unique buckets).
+    pub client: Client,
+    /// A plain S3 client for checking what is stored.
+    pub s3: aws_sdk_s3::Client,
+    /// Declared bucket → the bucket this test uses.
+    pub buckets: std::collections::HashMap<String, String>,
+    /// The requests dynox's S3 client sent.
+    pub log: RequestLog,
+    /// The backend.
+    pub backend: Backend,
+}
+
+impl FileEnv {
+    /// The actual bucket of a declared one.
+    pub fn bucket(&self, declared: &str) -> &str {
+        &self.buckets[declared]
+    }
+
+    /// The keys of every object in the bucket that stands for `declared`.
+    pub async fn keys(&self, declared: &str) -> Vec<String> {
+        let listed = self
+            .s3
+            .list_objects_v2()
+            .bucket(self.bucket(declared))
+            .send()
+            .await
+            .expect("list the test bucket");
+        let mut keys: Vec<String> = listed
+            .contents
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|o| o.key)
+            .collect();
+        keys.sort();
+        keys
+    }
+}
+
+/// A [`FileEnv`] with model `M`'s table and a fresh bucket for each of `declared`.
+pub async fn file_env<M: Model>(declared: &[&str], settings: dynox_s3::S3Settings) -> FileEnv {
+    let backend = backend().await;
+    let config = backend.sdk_config();
+    let path_style = backend.s3_path_style();
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(path_style)
+            .build(),
+    );
+    let log = RequestLog::default();
+    let logged = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(path_style)
+            .interceptor(log.clone())
+            .build(),
+    );
+    let mut settings = settings.s3_client(logged);
+    let mut buckets = std::collections::HashMap::new();
+    for name in declared {
+        let actual = unique_prefix().trim_end_matches('-').to_lowercase() + "-bkt";
+        s3.create_bucket()
+            .bucket(&actual)
+            .send()
+            .await
+            .expect("create the test bucket");
+        settings = settings.bucket(*name, actual.clone());
+        buckets.insert((*name).to_owned(), actual);
+    }
+    let client = Client::builder(config)
+        .table_prefix(unique_prefix())
+        .extension(settings)
+        .build();
+    client
+        .create_table::<M>()
+        .await
+        .expect("create the test table");
+    FileEnv {
+        client,
+        s3,
+        buckets,
+        log,
+        backend,
+    }
+}
