@@ -11,4 +11,5 @@ fn compile_fail() {
     cases.compile_fail("ui/attributes/*.rs");
     cases.compile_fail("ui/input/*.rs");
     cases.compile_fail("ui/calls/[!m]*.rs");
+    cases.compile_fail("ui/s3/*.rs");
 }

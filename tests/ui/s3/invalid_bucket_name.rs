@@ -1,0 +1,13 @@
+use dynox_core::DynamoModel;
+use dynox_s3::S3Object;
+
+#[derive(DynamoModel)]
+#[dynamo(table = "documents")]
+struct Document {
+    #[dynamo(hash_key)]
+    pk: String,
+    #[s3(bucket = "Company_Docs")]
+    content: S3Object,
+}
+
+fn main() {}
