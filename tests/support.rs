@@ -205,6 +205,16 @@ impl FileEnv {
 
 /// A [`FileEnv`] with model `M`'s table and a fresh bucket for each of `declared`.
 pub async fn file_env<M: Model>(declared: &[&str], settings: dynox_s3::S3Settings) -> FileEnv {
+    file_env_with::<M>(declared, settings, None).await
+}
+
+/// A [`FileEnv`] whose DynamoDB and S3 clients carry the fault injector `faults` and make a
+/// single attempt per request (so every injected fault reaches dynox).
+pub async fn file_env_with<M: Model>(
+    declared: &[&str],
+    settings: dynox_s3::S3Settings,
+    faults: Option<dynox_local::faults::Faults>,
+) -> FileEnv {
     let backend = backend().await;
     let config = backend.sdk_config();
     let path_style = backend.s3_path_style();
@@ -214,12 +224,19 @@ pub async fn file_env<M: Model>(declared: &[&str], settings: dynox_s3::S3Setting
             .build(),
     );
     let log = RequestLog::default();
-    let logged = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(config)
-            .force_path_style(path_style)
-            .interceptor(log.clone())
-            .build(),
-    );
+    let mut s3_config = aws_sdk_s3::config::Builder::from(config)
+        .force_path_style(path_style)
+        .interceptor(log.clone());
+    let mut dynamodb_config = aws_sdk_dynamodb::config::Builder::from(config);
+    if let Some(faults) = &faults {
+        s3_config = s3_config
+            .interceptor(faults.clone())
+            .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled());
+        dynamodb_config = dynamodb_config
+            .interceptor(faults.clone())
+            .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled());
+    }
+    let logged = aws_sdk_s3::Client::from_conf(s3_config.build());
     let mut settings = settings.s3_client(logged);
     let mut buckets = std::collections::HashMap::new();
     for name in declared {
@@ -235,6 +252,7 @@ pub async fn file_env<M: Model>(declared: &[&str], settings: dynox_s3::S3Setting
     let client = Client::builder(config)
         .table_prefix(unique_prefix())
         .extension(settings)
+        .dynamodb_client(aws_sdk_dynamodb::Client::from_conf(dynamodb_config.build()))
         .build();
     client
         .create_table::<M>()

@@ -31,6 +31,7 @@ use aws_sdk_dynamodb::config::Credentials;
 use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 use tokio::net::TcpListener;
 
+pub mod faults;
 mod s3_server;
 
 /// Access key id that the embedded S3 server accepts (it verifies every signature).

@@ -162,42 +162,50 @@ pub(crate) fn stream(
     object: StoredObject,
 ) -> BoxStream<'static, Result<Bytes, S3Error>> {
     enum State {
-        Start(dynox_core::Client, StoredObject),
+        Start(Box<(dynox_core::Client, StoredObject)>),
         Reading(
-            aws_sdk_s3::primitives::ByteStream,
-            StoredObject,
-            Hasher,
-            u64,
+            Box<(
+                aws_sdk_s3::primitives::ByteStream,
+                StoredObject,
+                Hasher,
+                u64,
+            )>,
         ),
         Done,
     }
-    stream::unfold(State::Start(client, object), |state| async move {
-        let (mut body, object, mut hasher, mut size) = match state {
-            State::Start(client, object) => match get(&client, &object, None).await {
-                Ok(out) => (out.body, object, Hasher::default(), 0),
-                Err(e) => return Some((Err(e), State::Done)),
-            },
-            State::Reading(body, object, hasher, size) => (body, object, hasher, size),
-            State::Done => return None,
-        };
-        match body.next().await {
-            Some(Ok(chunk)) => {
-                hasher.update(&chunk);
-                size += chunk.len() as u64;
-                Some((Ok(chunk), State::Reading(body, object, hasher, size)))
-            }
-            Some(Err(e)) => Some((Err(body_error(&object, e)), State::Done)),
-            None => {
-                let mut verifier = Verifier::new(&object);
-                verifier.hasher = hasher;
-                verifier.size = size;
-                match verifier.finish() {
-                    Ok(()) => None,
-                    Err(e) => Some((Err(e), State::Done)),
+    stream::unfold(
+        State::Start(Box::new((client, object))),
+        |state| async move {
+            let (mut body, object, mut hasher, mut size) = match state {
+                State::Start(start) => match get(&start.0, &start.1, None).await {
+                    Ok(out) => (out.body, start.1, Hasher::default(), 0),
+                    Err(e) => return Some((Err(e), State::Done)),
+                },
+                State::Reading(reading) => *reading,
+                State::Done => return None,
+            };
+            match body.next().await {
+                Some(Ok(chunk)) => {
+                    hasher.update(&chunk);
+                    size += chunk.len() as u64;
+                    Some((
+                        Ok(chunk),
+                        State::Reading(Box::new((body, object, hasher, size))),
+                    ))
+                }
+                Some(Err(e)) => Some((Err(body_error(&object, e)), State::Done)),
+                None => {
+                    let mut verifier = Verifier::new(&object);
+                    verifier.hasher = hasher;
+                    verifier.size = size;
+                    match verifier.finish() {
+                        Ok(()) => None,
+                        Err(e) => Some((Err(e), State::Done)),
+                    }
                 }
             }
-        }
-    })
+        },
+    )
     .boxed()
 }
 

@@ -21,7 +21,8 @@ pub enum S3Error {
         #[source]
         source: BoxError,
     },
-    /// The credentials may not do this (check the IAM permissions in the crate docs).
+    /// The credentials may not do this, or were refused (check the IAM permissions in the
+    /// crate docs, and the access key and secret).
     #[error("access denied to s3://{bucket}/{key}")]
     AccessDenied {
         /// The bucket.
@@ -175,11 +176,13 @@ impl S3Error {
             },
             "NoSuchKey" | "NoSuchVersion" => S3Error::NoSuchKey { bucket, key },
             "NotFound" | "" if status == 404 => S3Error::NoSuchKey { bucket, key },
-            "AccessDenied" | "Forbidden" => S3Error::AccessDenied {
-                bucket,
-                key,
-                source: Box::new(err),
-            },
+            "AccessDenied" | "Forbidden" | "InvalidAccessKeyId" | "SignatureDoesNotMatch" => {
+                S3Error::AccessDenied {
+                    bucket,
+                    key,
+                    source: Box::new(err),
+                }
+            }
             "" if status == 403 => S3Error::AccessDenied {
                 bucket,
                 key,

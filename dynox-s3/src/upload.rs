@@ -430,3 +430,23 @@ pub(crate) fn metadata_map(
         .filter(|(k, _)| k != MARKER_METADATA)
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn part_sizes_stay_within_s3_limits() {
+        let settings = S3Settings::default();
+        let mib = 1024 * 1024;
+        assert_eq!(part_size(&settings, Some(100 * mib), 1), 8 * mib);
+        // 5 TiB in at most 10,000 parts.
+        let huge = MAX_OBJECT_SIZE;
+        let size = part_size(&settings, Some(huge), 1);
+        assert!(size * MAX_PARTS >= huge && size <= MAX_PART_SIZE, "{size}");
+        // Unknown length: parts grow every 1,000, and 10,000 of them reach 5 TiB.
+        let total: u64 = (1..=MAX_PARTS).map(|n| part_size(&settings, None, n)).sum();
+        assert!(total >= huge, "{total}");
+        assert!((1..=MAX_PARTS).all(|n| part_size(&settings, None, n) <= MAX_PART_SIZE));
+    }
+}

@@ -1,0 +1,324 @@
+//! Fault injection on top of the real servers: an SDK interceptor that fails a chosen request.
+//!
+//! [`Faults`] is an interceptor for both the DynamoDB and the S3 SDK clients. Arm it with
+//! [`Faults::fail_nth`] and the Nth request after that (optionally only among requests of one
+//! operation) fails with a [`FaultKind`]:
+//!
+//! - faults the server never sees ([`FaultKind::ServerError`], [`FaultKind::Throttle`],
+//!   [`FaultKind::ConditionFailed`], [`FaultKind::ConnectionReset`]): the request is diverted
+//!   to a loopback server of this module that answers with the canned error in the service's
+//!   own format (or drops the connection), so nothing is changed on the real server;
+//! - [`FaultKind::LostResponse`]: the request reaches the real server and takes effect, then
+//!   its response is lost, as with a timeout after the fact. The caller cannot tell whether
+//!   it happened: the hardest case for a two-store protocol.
+//!
+//! Every request is recorded ([`Faults::requests`]), so a test can first count the requests an
+//! operation makes, then fail each of them in turn.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeDeserializationInterceptorContextMut, BeforeTransmitInterceptorContextMut,
+};
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+use crate::LocalError;
+
+/// How an injected fault fails a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FaultKind {
+    /// HTTP 500 (`InternalServerError` / `InternalError`); the server did nothing.
+    ServerError,
+    /// Throttling (DynamoDB `ThrottlingException`, S3 `503 SlowDown`); the server did nothing.
+    Throttle,
+    /// A conditional request refused (DynamoDB `ConditionalCheckFailedException`, S3
+    /// `412 PreconditionFailed`); the server did nothing.
+    ConditionFailed,
+    /// The connection drops before the request arrives.
+    ConnectionReset,
+    /// The request takes effect on the real server, but its response is lost.
+    LostResponse,
+}
+
+impl FaultKind {
+    /// Every kind, for test matrices.
+    pub const ALL: [FaultKind; 5] = [
+        FaultKind::ServerError,
+        FaultKind::Throttle,
+        FaultKind::ConditionFailed,
+        FaultKind::ConnectionReset,
+        FaultKind::LostResponse,
+    ];
+
+    fn tag(self) -> &'static str {
+        match self {
+            FaultKind::ServerError => "server-error",
+            FaultKind::Throttle => "throttle",
+            FaultKind::ConditionFailed => "condition",
+            FaultKind::ConnectionReset => "reset",
+            FaultKind::LostResponse => "lost",
+        }
+    }
+}
+
+impl std::fmt::Display for FaultKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.tag())
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    rule: Option<Rule>,
+    requests: Vec<String>,
+    injected: Vec<(String, FaultKind)>,
+}
+
+#[derive(Debug)]
+struct Rule {
+    operation: Option<String>,
+    remaining: usize,
+    kind: FaultKind,
+}
+
+/// The fault injector: clone it into every SDK client under test (it is an [`Intercept`]).
+#[derive(Debug, Clone)]
+pub struct Faults {
+    state: Arc<Mutex<State>>,
+    server: SocketAddr,
+}
+
+#[derive(Debug, Clone)]
+struct Injected;
+
+impl Storable for Injected {
+    type Storer = StoreReplace<Self>;
+}
+
+impl Faults {
+    /// Starts the loopback server that answers diverted requests, on the current runtime.
+    pub async fn start() -> Result<Self, LocalError> {
+        let listener = TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(|source| LocalError::Io {
+                server: "faults",
+                source,
+            })?;
+        let server = listener.local_addr().map_err(|source| LocalError::Io {
+            server: "faults",
+            source,
+        })?;
+        tokio::spawn(serve(listener));
+        Ok(Self {
+            state: Arc::new(Mutex::new(State::default())),
+            server,
+        })
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Fails the `n`th request (1-based) from now, counting only requests of `operation`
+    /// (`"PutItem"`, `"PutObject"`, ...) when given. Replaces any armed fault.
+    pub fn fail_nth(&self, n: usize, operation: Option<&str>, kind: FaultKind) {
+        self.state().rule = Some(Rule {
+            operation: operation.map(str::to_owned),
+            remaining: n.max(1),
+            kind,
+        });
+    }
+
+    /// Disarms the fault (if it has not fired) and forgets the recorded requests.
+    pub fn reset(&self) {
+        let mut state = self.state();
+        state.rule = None;
+        state.requests.clear();
+        state.injected.clear();
+    }
+
+    /// The requests sent since the last [`reset`](Self::reset), as `Service.Operation`.
+    pub fn requests(&self) -> Vec<String> {
+        self.state().requests.clone()
+    }
+
+    /// The faults injected since the last reset: the request and the kind.
+    pub fn injected(&self) -> Vec<(String, FaultKind)> {
+        self.state().injected.clone()
+    }
+}
+
+fn operation_name(cfg: &ConfigBag) -> (String, String) {
+    cfg.load::<Metadata>()
+        .map(|m| (m.service().to_owned(), m.name().to_owned()))
+        .unwrap_or_default()
+}
+
+impl Intercept for Faults {
+    fn name(&self) -> &'static str {
+        "dynox_local::Faults"
+    }
+
+    fn modify_before_transmit(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let (service, operation) = operation_name(cfg);
+        let label = format!("{service}.{operation}");
+        let fire = {
+            let mut state = self.state();
+            state.requests.push(label.clone());
+            let mut fire = None;
+            if let Some(rule) = &mut state.rule {
+                if rule.operation.as_deref().is_none_or(|o| o == operation) {
+                    rule.remaining -= 1;
+                    if rule.remaining == 0 {
+                        fire = Some(rule.kind);
+                    }
+                }
+            }
+            if let Some(kind) = fire {
+                state.rule = None;
+                state.injected.push((label, kind));
+            }
+            fire
+        };
+        let Some(kind) = fire else { return Ok(()) };
+        if kind == FaultKind::LostResponse {
+            cfg.interceptor_state().store_put(Injected);
+            return Ok(());
+        }
+        // Divert the request to the loopback fault server: the real server never sees it.
+        let request = context.request_mut();
+        let path = {
+            let uri = request.uri();
+            match uri.find("://") {
+                Some(i) => uri[i + 3..]
+                    .find('/')
+                    .map_or("/".to_owned(), |j| uri[i + 3 + j..].to_owned()),
+                None => uri.to_owned(),
+            }
+        };
+        request.set_uri(format!("http://{}{path}", self.server))?;
+        let is_s3 = service.eq_ignore_ascii_case("s3");
+        request.headers_mut().insert(
+            "x-dynox-fault",
+            format!("{};{}", kind.tag(), if is_s3 { "s3" } else { "json" }),
+        );
+        Ok(())
+    }
+
+    fn modify_before_deserialization(
+        &self,
+        _: &mut BeforeDeserializationInterceptorContextMut<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if cfg.load::<Injected>().is_some() {
+            return Err("injected fault: the response was lost".into());
+        }
+        Ok(())
+    }
+}
+
+async fn serve(listener: TcpListener) {
+    while let Ok((socket, _)) = listener.accept().await {
+        tokio::spawn(answer(socket));
+    }
+}
+
+/// Reads one request and answers it with the canned error its `x-dynox-fault` header asks for.
+async fn answer(mut socket: tokio::net::TcpStream) {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    let header_end = loop {
+        if let Some(end) = find(&buffer, b"\r\n\r\n") {
+            break end;
+        }
+        match socket.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+        }
+    };
+    let headers = String::from_utf8_lossy(&buffer[..header_end]).to_ascii_lowercase();
+    let header = |name: &str| {
+        headers.lines().find_map(|l| {
+            l.strip_prefix(name)
+                .and_then(|v| v.strip_prefix(':'))
+                .map(|v| v.trim().to_owned())
+        })
+    };
+    let fault = header("x-dynox-fault").unwrap_or_default();
+    let (kind, format) = fault.split_once(';').unwrap_or(("server-error", "json"));
+    if kind == "reset" {
+        return; // dropping the socket closes the connection unanswered
+    }
+    // Drain the body so the client is not cut off while still sending it.
+    let body_start = header_end + 4;
+    if let Some(length) = header("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        while buffer.len() < body_start + length {
+            match socket.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+            }
+        }
+    } else if header("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+        while !buffer[body_start..].windows(5).any(|w| w == b"0\r\n\r\n") {
+            match socket.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+    let (status, content_type, body) = canned(kind, format);
+    let response = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = socket.write_all(response.as_bytes()).await;
+    let _ = socket.shutdown().await;
+}
+
+fn canned(kind: &str, format: &str) -> (&'static str, &'static str, String) {
+    let s3 = |status, code: &str| {
+        (
+            status,
+            "application/xml",
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>injected {code}</Message></Error>"
+            ),
+        )
+    };
+    let json = |status, code: &str| {
+        (
+            status,
+            "application/x-amz-json-1.0",
+            format!(
+                "{{\"__type\":\"com.amazonaws.dynamodb.v20120810#{code}\",\"message\":\"injected {code}\"}}"
+            ),
+        )
+    };
+    match (kind, format) {
+        ("throttle", "s3") => s3("503 Slow Down", "SlowDown"),
+        ("condition", "s3") => s3("412 Precondition Failed", "PreconditionFailed"),
+        (_, "s3") => s3("500 Internal Server Error", "InternalError"),
+        ("throttle", _) => json("400 Bad Request", "ThrottlingException"),
+        ("condition", _) => json("400 Bad Request", "ConditionalCheckFailedException"),
+        _ => json("500 Internal Server Error", "InternalServerError"),
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
