@@ -432,7 +432,11 @@ async fn presigned_urls_download_without_credentials_and_expire() {
         .unwrap();
     let status = reqwest::get(expired.uri()).await.unwrap().status();
     if env.backend.name() == "endpoint" && status == 200 {
-        println!("NOTE: this endpoint (moto) does not check presigned URL expiry; covered on the embedded server");
+        dynox_tests::capability_note(
+            &env.backend,
+            "presigned_urls_download_without_credentials_and_expire",
+            "this endpoint does not check presigned URL expiry; checked on the embedded s3s-fs",
+        );
     } else {
         assert_eq!(status, 403, "an expired URL must be refused");
     }
@@ -605,9 +609,10 @@ async fn a_missing_bucket_fails_before_the_write_and_names_it() {
         .build();
     let mut d = doc("NOB#1", Some(S3Object::from_bytes(vec![1], "a.txt")));
     if env.backend.name() == "embedded" {
-        println!(
-            "NOTE: s3s-fs creates a missing bucket on PutObject instead of answering NoSuchBucket; \
-             this test runs on moto (scripts/test's second pass)"
+        dynox_tests::capability_note(
+            &env.backend,
+            "a_missing_bucket_fails_before_the_write_and_names_it",
+            "s3s-fs creates a missing bucket on PutObject; checked on moto",
         );
         return;
     }
@@ -852,7 +857,11 @@ async fn every_failed_multipart_upload_is_aborted() {
         }
     }
     if env.backend.name() == "embedded" {
-        println!("NOTE: s3s-fs cannot list multipart uploads; the listing check runs on moto");
+        dynox_tests::capability_note(
+            &env.backend,
+            "every_failed_multipart_upload_is_aborted",
+            "s3s-fs cannot list multipart uploads (aborts are still checked by request); listing checked on moto",
+        );
         return;
     }
     let uploads = env
@@ -873,8 +882,10 @@ async fn every_failed_multipart_upload_is_aborted() {
 async fn refused_credentials_are_access_denied_naming_the_object() {
     let env = env().await;
     if env.backend.name() != "embedded" {
-        println!(
-            "NOTE: this endpoint does not verify signatures; covered on the embedded s3s-fs server"
+        dynox_tests::capability_note(
+            &env.backend,
+            "refused_credentials_are_access_denied_naming_the_object",
+            "this endpoint does not verify signatures; checked on the embedded s3s-fs",
         );
         return;
     }

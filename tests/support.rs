@@ -266,3 +266,23 @@ pub async fn file_env_with<M: Model>(
         backend,
     }
 }
+
+/// Records that a test could not check something on this backend, and why. The notes are
+/// printed by `scripts/test` after the run (it sets `DYNOX_NOTES_FILE`; here too, for
+/// `--nocapture`), so a capability a
+/// server lacks is never passed silently; the other backend covers it.
+pub fn capability_note(backend: &Backend, test: &str, reason: &str) {
+    use std::io::Write;
+    let line = format!("NOTE [{}] {test}: {reason}", backend.name());
+    println!("{line}");
+    let Ok(path) = std::env::var("DYNOX_NOTES_FILE") else {
+        return;
+    };
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = writeln!(file, "{line}");
+    }
+}
