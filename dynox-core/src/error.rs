@@ -39,6 +39,18 @@ pub enum Error {
         source: Option<BoxError>,
     },
 
+    /// Optimistic locking: the item is no longer at the version this write expected (another
+    /// writer got there first). Reload it and try again.
+    #[error("item {key} in table `{table}` is no longer at version {expected}")]
+    VersionConflict {
+        /// The (prefixed) table name.
+        table: String,
+        /// The item's key.
+        key: String,
+        /// The version the write expected.
+        expected: u64,
+    },
+
     /// `create` found an item with the same key already in the table.
     #[error("item {key} already exists in table `{table}`")]
     AlreadyExists {
@@ -175,11 +187,14 @@ pub enum Error {
 }
 
 impl Error {
-    /// Whether a conditional write failed (including [`Error::AlreadyExists`]).
+    /// Whether a conditional write failed (including [`Error::AlreadyExists`] and
+    /// [`Error::VersionConflict`]).
     pub fn is_condition_failed(&self) -> bool {
         matches!(
             self,
-            Error::ConditionFailed { .. } | Error::AlreadyExists { .. }
+            Error::ConditionFailed { .. }
+                | Error::AlreadyExists { .. }
+                | Error::VersionConflict { .. }
         )
     }
 
@@ -193,6 +208,7 @@ impl Error {
         match self {
             Error::ConditionFailed { table, .. }
             | Error::AlreadyExists { table, .. }
+            | Error::VersionConflict { table, .. }
             | Error::ItemTooLarge { table, .. }
             | Error::InvalidField { table, .. }
             | Error::TableNotFound { table, .. }

@@ -50,6 +50,9 @@ pub trait FileStore<M>: Send + Sync + 'static {
     /// The objects a stored item references.
     fn references(item: &Item) -> Vec<FileRef<Self::Ref>>;
 
+    /// The attribute names of the file fields.
+    fn attribute_names() -> Vec<&'static str>;
+
     /// Deletes objects; returns those that could not be deleted, with the reason.
     fn remove<'a>(
         client: &'a Client,
@@ -80,6 +83,10 @@ impl<M: Send + 'static> FileStore<M> for NoFiles {
     }
 
     fn references(_: &Item) -> Vec<FileRef<NoRef>> {
+        Vec::new()
+    }
+
+    fn attribute_names() -> Vec<&'static str> {
         Vec::new()
     }
 

@@ -77,7 +77,7 @@ pub use error::{BoxError, Error, Result};
 pub use expr::SortKey;
 pub use model::{
     FieldError, IntoKey, Key, KeyAttr, KeyAttribute, KeySchema, Model, NoRangeKey, RangeKey,
-    ScalarType,
+    ScalarType, VersionNumber,
 };
 pub use ops::delete::{Delete, DeleteReturning};
 pub use ops::get::Get;
@@ -113,6 +113,16 @@ impl Client {
         Delete::new(self, key)
     }
 
+    /// Deletes `item` (by its key); for models with `#[dynamo(version)]`, only if the stored
+    /// item is still at `item`'s version ([`Error::VersionConflict`] otherwise).
+    pub fn delete_item<M: Model>(&self, item: &M) -> Delete<M> {
+        let delete = Delete::new(self, item.key());
+        match M::VERSION {
+            Some(_) => delete.expect_version(item.version()),
+            None => delete,
+        }
+    }
+
     /// Queries the items with hash key `hash`.
     pub fn query<M: Model>(&self, hash: impl IntoKey<M::HashKey>) -> Query<M> {
         Query::new(self, hash.into_key())
@@ -136,7 +146,7 @@ pub mod __private {
     pub use crate::item::{Attribute, Item, SetAttribute};
     pub use crate::model::{
         FieldError, IntoKey, Key, KeyAttr, KeyAttribute, KeySchema, Model, NoRangeKey, RangeKey,
-        ScalarType,
+        ScalarType, VersionNumber,
     };
     pub use crate::{Client, Delete, Get, Query};
     pub use core::result::Result;

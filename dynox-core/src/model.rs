@@ -96,6 +96,33 @@ macro_rules! integer_key {
 }
 integer_key!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
 
+/// An integer type usable as a `#[dynamo(version)]` field.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a version field",
+    label = "not an integer type",
+    note = "`#[dynamo(version)]` needs an integer field (`u64`, `u32`, `i64`, ...)"
+)]
+pub trait VersionNumber: Copy {
+    /// The value as a version (negative values count as 0).
+    fn to_version(self) -> u64;
+    /// The version as this type (saturating at its maximum).
+    fn from_version(version: u64) -> Self;
+}
+
+macro_rules! version_number {
+    ($($t:ty),*) => {$(
+        impl VersionNumber for $t {
+            fn to_version(self) -> u64 {
+                u64::try_from(self).unwrap_or(0)
+            }
+            fn from_version(version: u64) -> Self {
+                <$t>::try_from(version).unwrap_or(<$t>::MAX)
+            }
+        }
+    )*};
+}
+version_number!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize);
+
 /// A value that converts to a key of type `T`: `T` itself, and `&str`/`&String` for `String`
 /// keys, `&[u8]`/`&Vec<u8>` for binary keys.
 ///
@@ -213,6 +240,20 @@ pub trait Model: Sized + Send + Sync + 'static {
     const TABLE: &'static str;
     /// The table's primary key.
     const SCHEMA: KeySchema;
+
+    /// The attribute name of the `#[dynamo(version)]` field, if there is one: writes are then
+    /// conditional on the version read, which each write increments.
+    const VERSION: Option<&'static str> = None;
+
+    /// The value of the version field (0 for an item never saved).
+    fn version(&self) -> u64 {
+        0
+    }
+
+    /// Sets the version field (after a successful write).
+    fn set_version(&mut self, version: u64) {
+        let _ = version;
+    }
 
     /// Converts the struct to a DynamoDB item.
     fn to_item(&self) -> Result<Item, FieldError>;

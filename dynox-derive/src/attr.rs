@@ -11,7 +11,7 @@ use crate::ctxt::Ctxt;
 /// Keys valid on the struct.
 const CONTAINER_KEYS: &str = "`table = \"...\"`";
 /// Keys valid on a field.
-const FIELD_KEYS: &str = "`hash_key`, `range_key`, `rename = \"...\"`, `set`, `skip`";
+const FIELD_KEYS: &str = "`hash_key`, `range_key`, `rename = \"...\"`, `set`, `skip`, `version`";
 
 /// A value given in an attribute, with the span of where it was given.
 pub struct Spanned<T> {
@@ -33,6 +33,7 @@ pub struct Field {
     pub rename: Option<Spanned<String>>,
     pub set: Option<proc_macro2::Span>,
     pub skip: Option<proc_macro2::Span>,
+    pub version: Option<proc_macro2::Span>,
     pub s3: Option<S3>,
 }
 
@@ -109,7 +110,7 @@ pub fn container(cx: &mut Ctxt, attrs: &[Attribute]) -> Container {
             } else {
                 let name = path_name(&meta);
                 let hint = match name.as_str() {
-                    "hash_key" | "range_key" | "rename" | "set" | "skip" => {
+                    "hash_key" | "range_key" | "rename" | "set" | "skip" | "version" => {
                         format!("; `{name}` belongs on a field")
                     }
                     _ => String::new(),
@@ -193,6 +194,10 @@ pub fn field(cx: &mut Ctxt, attrs: &[Attribute]) -> Field {
                 "skip" => {
                     let span = flag(&meta, "skip")?;
                     set_once(cx, &mut out.skip, span, &meta);
+                }
+                "version" => {
+                    let span = flag(&meta, "version")?;
+                    set_once(cx, &mut out.version, span, &meta);
                 }
                 "rename" => {
                     let v = string_value(&meta, "rename")?;

@@ -12,6 +12,45 @@ pub fn check(cx: &mut Ctxt, model: &Model<'_>) {
     key_fields_are_plain(cx, model);
     names_are_unique(cx, model);
     file_fields(cx, model);
+    version_field(cx, model);
+}
+
+/// At most one field is the version, and it is a plain stored field (not a key, set, file or
+/// skipped field).
+fn version_field(cx: &mut Ctxt, model: &Model<'_>) {
+    let mut versions = model
+        .fields
+        .iter()
+        .filter_map(|f| f.attrs.version.map(|s| (f, s)));
+    let Some((first, _)) = versions.next() else {
+        return;
+    };
+    for (_, span) in versions {
+        cx.syn_error(syn::Error::new(
+            span,
+            format!(
+                "a model has at most one version field, and `{}` is already it",
+                first.ident
+            ),
+        ));
+    }
+    for f in &model.fields {
+        let Some(span) = f.attrs.version else {
+            continue;
+        };
+        let a = &f.attrs;
+        if a.hash_key.is_some()
+            || a.range_key.is_some()
+            || a.set.is_some()
+            || a.skip.is_some()
+            || a.s3.is_some()
+        {
+            cx.syn_error(syn::Error::new(
+                span,
+                format!("version field `{}` must be a plain integer field: remove `hash_key`, `range_key`, `set`, `skip` or `#[s3]` from it", f.ident),
+            ));
+        }
+    }
 }
 
 /// A file field is not a key, set or skipped field; names its bucket (a valid bucket name);

@@ -30,6 +30,9 @@ use tokio::io::AsyncRead;
 #[derive(Clone)]
 pub struct S3Object {
     pub(crate) state: State,
+    /// A stored object not yet referenced by any item (attached after a presigned upload): the
+    /// next save treats it like an upload, removing it if the write fails.
+    pub(crate) fresh: bool,
 }
 
 #[derive(Clone)]
@@ -99,6 +102,7 @@ impl S3Object {
                 content_type,
                 metadata: BTreeMap::new(),
             }),
+            fresh: false,
         }
     }
 
@@ -162,6 +166,7 @@ impl S3Object {
     pub fn from_stored(stored: StoredObject) -> Self {
         S3Object {
             state: State::Stored(stored),
+            fresh: false,
         }
     }
 

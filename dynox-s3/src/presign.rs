@@ -187,7 +187,7 @@ pub async fn attach(client: &Client, upload: &PresignedUpload) -> Result<S3Objec
         .unwrap_or(0);
     // Only a full-object SHA-256 (not a multipart checksum of checksums, which ends in `-N`).
     let sha256 = head.checksum_sha256.filter(|c| !c.contains('-'));
-    Ok(S3Object::from_stored(StoredObject {
+    let mut object = S3Object::from_stored(StoredObject {
         bucket: upload.bucket.clone(),
         key: upload.key.clone(),
         region: upload.region.clone(),
@@ -204,5 +204,7 @@ pub async fn attach(client: &Client, upload: &PresignedUpload) -> Result<S3Objec
         file_name: upload.file_name.clone(),
         metadata: metadata_map(head.metadata),
         sha256,
-    }))
+    });
+    object.fresh = true;
+    Ok(object)
 }

@@ -108,14 +108,25 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
             let range = M::SCHEMA.range.map(|r| key_text(key_item.get(r.name)));
             let runtime = Runtime::of(client);
 
-            // Which fields have a file to upload, and where each goes.
+            // Which fields have a file to upload, and where each goes. Attached objects are
+            // new to the item too: they count as created by this save.
             let mut jobs = Vec::new();
+            let mut attached = Vec::new();
             for (index, field) in M::S3_FIELDS.iter().enumerate() {
                 let Some(object) = (field.slot)(item) else {
                     continue;
                 };
-                let State::Pending(pending) = &object.state else {
-                    continue;
+                let pending = match &object.state {
+                    State::Pending(pending) => pending,
+                    State::Stored(stored) => {
+                        if object.fresh {
+                            attached.push(FileRef {
+                                field: field.name,
+                                object: ObjectRef::from(stored),
+                            });
+                        }
+                        continue;
+                    }
                 };
                 let upload_id = keys::new_upload_id();
                 let parts = KeyParts {
@@ -145,7 +156,12 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
                 jobs.push((index, target, pending.clone()));
             }
             if jobs.is_empty() {
-                return Ok(Vec::new());
+                for field in M::S3_FIELDS {
+                    if let Some(object) = (field.slot)(item) {
+                        object.fresh = false;
+                    }
+                }
+                return Ok(attached);
             }
 
             // Upload them all at once.
@@ -197,7 +213,12 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
                 });
             }
 
-            let mut created = Vec::with_capacity(stored.len());
+            let mut created = attached;
+            for field in M::S3_FIELDS {
+                if let Some(object) = (field.slot)(item) {
+                    object.fresh = false;
+                }
+            }
             for (index, object) in stored {
                 let field = &M::S3_FIELDS[index];
                 created.push(FileRef {
@@ -210,6 +231,10 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
             }
             Ok(created)
         })
+    }
+
+    fn attribute_names() -> Vec<&'static str> {
+        M::S3_FIELDS.iter().map(|f| f.name).collect()
     }
 
     fn references(item: &Item) -> Vec<FileRef<ObjectRef>> {

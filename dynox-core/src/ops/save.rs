@@ -1,17 +1,31 @@
-//! `save` (PutItem) and `create` (PutItem unless the key exists), with file fields uploaded
-//! first and cleaned up after (see [`crate::files`]).
+//! `save` (PutItem) and `create` (PutItem unless the key exists): the write path of the
+//! two-store protocol (see [`crate::files`]).
+//!
+//! For a model with file fields, a save:
+//! 1. reads the item's current file references (consistent GetItem, file attributes only);
+//! 2. uploads the pending files under fresh keys;
+//! 3. writes the item on condition that its file attributes (and version) are still what
+//!    step 1 read, so a concurrent writer can never have its objects re-referenced or lost;
+//! 4. on success, deletes the objects the new item replaced;
+//! 5. on failure, reads the item back: if the write did take effect (its response was lost),
+//!    it goes on as in 4; otherwise it deletes what step 2 uploaded.
+//!
+//! Models without file fields skip steps 1, 2, 4 and 5.
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 
-use aws_sdk_dynamodb::types::ReturnValue;
+use aws_sdk_dynamodb::types::AttributeValue;
 use tracing::Instrument;
 
 use crate::error::{Error, Result};
+use crate::expr::Placeholders;
 use crate::files::{self, FileRef, FileStore};
 use crate::item::Item;
 use crate::model::Model;
 use crate::Client;
+
+type Refs<M> = Vec<FileRef<<<M as Model>::Files as FileStore<M>>::Ref>>;
 
 /// A PutItem of one item: [`Client::save`] or [`Client::create`]. Await it to send.
 #[must_use = "a save does nothing until awaited"]
@@ -42,73 +56,210 @@ impl<'a, M: Model> IntoFuture for Save<'a, M> {
 
 async fn put<M: Model>(client: &Client, item: &mut M, create: bool) -> Result<()> {
     let table = client.table_name::<M>();
+    let key = item.key();
+    let key_item = key
+        .to_item()
+        .map_err(|e| super::field_error(&table, key.to_string(), e))?;
+    let version = item.version();
+
+    // 1. The file references the write will replace.
+    let current = if M::Files::ENABLED && !create {
+        read_files::<M>(client, &table, &key_item, &key.to_string()).await?
+    } else {
+        None
+    };
+
+    // 2. Upload the pending files.
     let uploaded = M::Files::upload(client, item).await?;
-    let attributes = match item.to_item() {
+
+    let mut attributes = match item.to_item() {
         Ok(attributes) => attributes,
         Err(e) => {
-            let error = super::field_error(&table, item.key().to_string(), e);
-            return Err(rollback::<M>(client, &table, item, uploaded, error).await);
+            let error = super::field_error(&table, key.to_string(), e);
+            return Err(rollback::<M>(client, &table, &key.to_string(), uploaded, error).await);
         }
     };
-    let new_refs = if M::Files::ENABLED {
-        M::Files::references(&attributes)
-    } else {
-        Vec::new()
-    };
-    match write(client, &table, item, attributes, create).await {
-        Err(error) => Err(rollback::<M>(client, &table, item, uploaded, error).await),
-        Ok(old) => {
-            let Some(old) = old else { return Ok(()) };
-            let replaced = files::replaced(M::Files::references(&old), &new_refs);
-            remove_committed::<M>(client, &table, &item.key().to_string(), replaced).await
+    if let Some(name) = M::VERSION {
+        attributes.insert(
+            name.to_owned(),
+            AttributeValue::N((version + 1).to_string()),
+        );
+    }
+    let new_refs = M::Files::references(&attributes);
+    let current_refs = current
+        .as_ref()
+        .map(M::Files::references)
+        .unwrap_or_default();
+
+    // A file the item keeps must still be the one stored: writing back a reference another
+    // writer replaced (and deleted) would leave the item pointing at nothing.
+    if M::Files::ENABLED && !create {
+        let stale = new_refs
+            .iter()
+            .any(|n| !uploaded.contains(n) && !current_refs.contains(n));
+        if stale {
+            let error = conflict::<M>(&table, &key.to_string(), version);
+            return Err(rollback::<M>(client, &table, &key.to_string(), uploaded, error).await);
         }
     }
-}
 
-/// PutItem; returns the old item when the model has file fields (to find replaced objects).
-async fn write<M: Model>(
-    client: &Client,
-    table: &str,
-    item: &M,
-    attributes: Item,
-    create: bool,
-) -> Result<Option<Item>> {
-    let mut request = client
+    // 3. Write, on condition that nothing changed since step 1.
+    let mut p = Placeholders::default();
+    let condition = condition::<M>(&mut p, create, current.as_ref(), version);
+    let (names, values) = p.into_maps();
+    let request = client
         .dynamodb()
         .put_item()
-        .table_name(table)
-        .set_item(Some(attributes));
-    if M::Files::ENABLED {
-        request = request.return_values(ReturnValue::AllOld);
-    }
-    if create {
-        request = request
-            .condition_expression("attribute_not_exists(#h)")
-            .expression_attribute_names("#h", M::SCHEMA.hash.name);
-    }
-    match request
+        .table_name(&table)
+        .set_item(Some(attributes))
+        .set_condition_expression(condition)
+        .set_expression_attribute_names(names)
+        .set_expression_attribute_values(values);
+    let written = request
         .send()
-        .instrument(super::span("PutItem", table))
-        .await
-    {
-        Ok(output) => Ok(output.attributes.filter(|a| !a.is_empty())),
-        Err(e) => Err(
-            match super::sdk_error(e, "PutItem", table, || item.key().to_string()) {
+        .instrument(super::span("PutItem", &table))
+        .await;
+    let error = match written {
+        Ok(_) => None,
+        Err(e) => Some(
+            match super::sdk_error(e, "PutItem", &table, || key.to_string()) {
                 Error::ConditionFailed { table, key, .. } if create => {
                     Error::AlreadyExists { table, key }
                 }
+                Error::ConditionFailed { .. } => conflict::<M>(&table, &key.to_string(), version),
                 other => other,
             },
         ),
+    };
+
+    if let Some(error) = error {
+        // 5. Did it take effect anyway? Only our write can have stored our new object keys.
+        if uploaded.is_empty() {
+            return Err(error);
+        }
+        match read_files::<M>(client, &table, &key_item, &key.to_string()).await {
+            Ok(now) => {
+                let now_refs = now.as_ref().map(M::Files::references).unwrap_or_default();
+                if !uploaded.iter().all(|u| now_refs.contains(u)) {
+                    return Err(
+                        rollback::<M>(client, &table, &key.to_string(), uploaded, error).await,
+                    );
+                }
+                // The write committed; its response was lost.
+            }
+            Err(_) => {
+                // Cannot tell: keep the uploads (the sweep removes them if unreferenced).
+                return Err(Error::CleanupFailed {
+                    table,
+                    key: key.to_string(),
+                    committed: false,
+                    objects: uploaded
+                        .iter()
+                        .map(|r| {
+                            format!("{}: {} (the write may have committed)", r.field, r.object)
+                        })
+                        .collect(),
+                    source: Box::new(error),
+                });
+            }
+        }
+    }
+
+    // 4. Committed: the replaced objects go.
+    item.set_version(version + 1);
+    let replaced = files::replaced(current_refs, &new_refs);
+    remove_committed::<M>(client, &table, &key.to_string(), replaced).await
+}
+
+/// The condition of a write: the item is new (`create`), or its file attributes are the ones
+/// `current` holds, and it is at `version`.
+pub(crate) fn condition<M: Model>(
+    p: &mut Placeholders,
+    create: bool,
+    current: Option<&Item>,
+    version: u64,
+) -> Option<String> {
+    let mut parts = Vec::new();
+    let hash = M::SCHEMA.hash.name;
+    if create || (M::Files::ENABLED && current.is_none()) {
+        parts.push(format!("attribute_not_exists({})", p.name(hash)));
+    } else if let Some(current) = current {
+        for name in M::Files::attribute_names() {
+            let n = p.name(name);
+            parts.push(match current.get(name) {
+                Some(value) => format!("{n} = {}", p.value(value.clone())),
+                None => format!("attribute_not_exists({n})"),
+            });
+        }
+    }
+    if let Some(name) = M::VERSION {
+        let n = p.name(name);
+        if version == 0 {
+            if !create {
+                parts.push(format!("attribute_not_exists({n})"));
+            }
+        } else {
+            parts.push(format!(
+                "{n} = {}",
+                p.value(AttributeValue::N(version.to_string()))
+            ));
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join(" AND "))
+}
+
+/// A failed condition: a [`Error::VersionConflict`] for versioned models.
+pub(crate) fn conflict<M: Model>(table: &str, key: &str, version: u64) -> Error {
+    if M::VERSION.is_some() {
+        Error::VersionConflict {
+            table: table.to_owned(),
+            key: key.to_owned(),
+            expected: version,
+        }
+    } else {
+        Error::ConditionFailed {
+            table: table.to_owned(),
+            key: key.to_owned(),
+            source: None,
+        }
     }
 }
 
-/// After a failed write: removes what this call uploaded, and returns the error to report.
-async fn rollback<M: Model>(
+/// The item's file attributes (and key), read with strong consistency; `None` if absent.
+pub(crate) async fn read_files<M: Model>(
     client: &Client,
     table: &str,
-    item: &M,
-    uploaded: Vec<FileRef<<M::Files as FileStore<M>>::Ref>>,
+    key_item: &Item,
+    key: &str,
+) -> Result<Option<Item>> {
+    let mut p = Placeholders::default();
+    let mut projection: Vec<String> = vec![p.name(M::SCHEMA.hash.name)];
+    projection.extend(M::Files::attribute_names().into_iter().map(|n| p.name(n)));
+    if let Some(version) = M::VERSION {
+        projection.push(p.name(version));
+    }
+    let (names, _) = p.into_maps();
+    let output = client
+        .dynamodb()
+        .get_item()
+        .table_name(table)
+        .set_key(Some(key_item.clone()))
+        .consistent_read(true)
+        .projection_expression(projection.join(", "))
+        .set_expression_attribute_names(names)
+        .send()
+        .instrument(super::span("GetItem", table))
+        .await
+        .map_err(|e| super::sdk_error(e, "GetItem", table, || key.to_owned()))?;
+    Ok(output.item.filter(|i| !i.is_empty()))
+}
+
+/// After a failed write: removes what this call uploaded, and returns the error to report.
+pub(crate) async fn rollback<M: Model>(
+    client: &Client,
+    table: &str,
+    key: &str,
+    uploaded: Refs<M>,
     error: Error,
 ) -> Error {
     if uploaded.is_empty() {
@@ -120,7 +271,7 @@ async fn rollback<M: Model>(
     }
     Error::CleanupFailed {
         table: table.to_owned(),
-        key: item.key().to_string(),
+        key: key.to_owned(),
         committed: false,
         objects: left
             .iter()
@@ -135,7 +286,7 @@ pub(crate) async fn remove_committed<M: Model>(
     client: &Client,
     table: &str,
     key: &str,
-    refs: Vec<FileRef<<M::Files as FileStore<M>>::Ref>>,
+    refs: Refs<M>,
 ) -> Result<()> {
     if refs.is_empty() {
         return Ok(());

@@ -88,6 +88,26 @@ pub fn expand(model: &Model<'_>, table: &str, hash: &Field<'_>) -> TokenStream {
         quote!(#private::NoFiles)
     };
 
+    let version = match model.fields.iter().find(|f| f.attrs.version.is_some()) {
+        Some(f) => {
+            let name = &f.name;
+            let member = f.ident;
+            let ty = f.ty;
+            let to = quote_spanned!(ty.span()=> <#ty as #private::VersionNumber>::to_version(self.#member));
+            let from = quote_spanned!(ty.span()=> <#ty as #private::VersionNumber>::from_version(__version));
+            quote! {
+                const VERSION: ::core::option::Option<&'static str> = ::core::option::Option::Some(#name);
+                fn version(&self) -> u64 {
+                    #to
+                }
+                fn set_version(&mut self, __version: u64) {
+                    self.#member = #from;
+                }
+            }
+        }
+        None => TokenStream::new(),
+    };
+
     quote! {
         #[automatically_derived]
         impl #private::Model for #ident {
@@ -99,6 +119,8 @@ pub fn expand(model: &Model<'_>, table: &str, hash: &Field<'_>) -> TokenStream {
                 hash: #private::hash_key_attr::<Self>(#hash_name),
                 range: #range_attr,
             };
+
+            #version
 
             fn to_item(&self) -> #private::Result<#private::Item, #private::FieldError> {
                 let mut __item = #private::Item::with_capacity(#capacity);
