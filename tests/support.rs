@@ -185,19 +185,22 @@ impl FileEnv {
 
     /// The keys of every object in the bucket that stands for `declared`.
     pub async fn keys(&self, declared: &str) -> Vec<String> {
-        let listed = self
+        let mut pages = self
             .s3
             .list_objects_v2()
             .bucket(self.bucket(declared))
-            .send()
-            .await
-            .expect("list the test bucket");
-        let mut keys: Vec<String> = listed
-            .contents
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|o| o.key)
-            .collect();
+            .into_paginator()
+            .send();
+        let mut keys = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.expect("list the test bucket");
+            keys.extend(
+                page.contents
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|o| o.key),
+            );
+        }
         keys.sort();
         keys
     }

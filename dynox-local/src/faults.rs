@@ -45,6 +45,10 @@ pub enum FaultKind {
     ConnectionReset,
     /// The request takes effect on the real server, but its response is lost.
     LostResponse,
+    /// The request never arrives and never gets an answer: the caller waits forever.
+    /// [`Faults::hung`] resolves when it is sent, so a test can drop the caller's future
+    /// there, as if the process had crashed between two requests.
+    Hang,
 }
 
 impl FaultKind {
@@ -64,6 +68,7 @@ impl FaultKind {
             FaultKind::ConditionFailed => "condition",
             FaultKind::ConnectionReset => "reset",
             FaultKind::LostResponse => "lost",
+            FaultKind::Hang => "hang",
         }
     }
 }
@@ -86,6 +91,8 @@ struct Rule {
     operation: Option<String>,
     remaining: usize,
     kind: FaultKind,
+    /// Keep failing every matching request after the first (until reset).
+    every: bool,
 }
 
 /// The fault injector: clone it into every SDK client under test (it is an [`Intercept`]).
@@ -93,6 +100,7 @@ struct Rule {
 pub struct Faults {
     state: Arc<Mutex<State>>,
     server: SocketAddr,
+    hung: Arc<tokio::sync::Notify>,
 }
 
 #[derive(Debug, Clone)]
@@ -119,7 +127,13 @@ impl Faults {
         Ok(Self {
             state: Arc::new(Mutex::new(State::default())),
             server,
+            hung: Arc::new(tokio::sync::Notify::new()),
         })
+    }
+
+    /// Resolves once a request armed with [`FaultKind::Hang`] has been sent.
+    pub async fn hung(&self) {
+        self.hung.notified().await;
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -135,6 +149,17 @@ impl Faults {
             operation: operation.map(str::to_owned),
             remaining: n.max(1),
             kind,
+            every: false,
+        });
+    }
+
+    /// Fails every request of `operation` from now until [`reset`](Self::reset).
+    pub fn fail_every(&self, operation: &str, kind: FaultKind) {
+        self.state().rule = Some(Rule {
+            operation: Some(operation.to_owned()),
+            remaining: 1,
+            kind,
+            every: true,
         });
     }
 
@@ -180,16 +205,20 @@ impl Intercept for Faults {
             let mut state = self.state();
             state.requests.push(label.clone());
             let mut fire = None;
+            let mut every = false;
             if let Some(rule) = &mut state.rule {
                 if rule.operation.as_deref().is_none_or(|o| o == operation) {
-                    rule.remaining -= 1;
+                    rule.remaining = rule.remaining.saturating_sub(1);
                     if rule.remaining == 0 {
                         fire = Some(rule.kind);
+                        every = rule.every;
                     }
                 }
             }
             if let Some(kind) = fire {
-                state.rule = None;
+                if !every {
+                    state.rule = None;
+                }
                 state.injected.push((label, kind));
             }
             fire
@@ -198,6 +227,9 @@ impl Intercept for Faults {
         if kind == FaultKind::LostResponse {
             cfg.interceptor_state().store_put(Injected);
             return Ok(());
+        }
+        if kind == FaultKind::Hang {
+            self.hung.notify_one();
         }
         // Divert the request to the loopback fault server: the real server never sees it.
         let request = context.request_mut();
@@ -263,6 +295,11 @@ async fn answer(mut socket: tokio::net::TcpStream) {
     let (kind, format) = fault.split_once(';').unwrap_or(("server-error", "json"));
     if kind == "reset" {
         return; // dropping the socket closes the connection unanswered
+    }
+    if kind == "hang" {
+        // Never answer; stop when the caller goes away.
+        while !matches!(socket.read(&mut chunk).await, Ok(0) | Err(_)) {}
+        return;
     }
     // Drain the body so the client is not cut off while still sending it.
     let body_start = header_end + 4;

@@ -95,6 +95,7 @@ mod object;
 mod presign;
 mod settings;
 mod store;
+pub mod sweep;
 mod upload;
 
 use std::ops::Range;
@@ -110,6 +111,7 @@ pub use object::{S3Object, StoredObject};
 pub use presign::{attach, presign_upload, PresignedUpload, MAX_EXPIRY, MIN_EXPIRY};
 pub use settings::{S3Settings, MAX_OBJECT_SIZE, MAX_PARTS, MIN_PART_SIZE};
 pub use store::{ObjectRef, S3Field, S3Files, S3Model};
+pub use sweep::{sweep, Sweep, SweepError, SweepReport};
 pub use upload::MARKER_METADATA;
 
 impl S3Object {

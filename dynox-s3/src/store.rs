@@ -16,6 +16,9 @@ use crate::object::{PendingUpload, S3Object, State, StoredObject};
 use crate::settings::Runtime;
 use crate::upload::{self, Target};
 
+/// Waits before each attempt to delete an object (the first is immediate).
+const DELETE_RETRY_DELAYS_MS: [u64; 3] = [0, 50, 200];
+
 /// Implemented by `#[derive(DynamoModel)]` for models with `#[s3]` fields: their settings and
 /// how to reach them.
 pub trait S3Model: Model {
@@ -168,29 +171,50 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
             let settings = &runtime.settings;
             let results = join_all(jobs.into_iter().map(
                 |(index, target, pending): (usize, Target, PendingUpload)| async move {
-                    (index, upload::upload(settings, target, pending).await)
+                    let attempted = FileRef {
+                        field: M::S3_FIELDS[index].name,
+                        object: ObjectRef {
+                            bucket: target.bucket.clone(),
+                            key: target.key.clone(),
+                            version_id: None,
+                            region: target.region.clone(),
+                        },
+                    };
+                    (
+                        index,
+                        attempted,
+                        upload::upload(settings, target, pending).await,
+                    )
                 },
             ))
             .await;
 
             let mut stored = Vec::new();
             let mut failure = None;
-            for (index, result) in results {
+            let mut attempted_keys = Vec::new();
+            for (index, attempted, result) in results {
                 match result {
                     Ok(object) => stored.push((index, object)),
-                    Err(e) if failure.is_none() => failure = Some((index, e)),
-                    Err(_) => {}
+                    Err(e) => {
+                        // The upload may have taken effect even though it failed (a lost
+                        // response): its key is ours alone, so delete it to be sure.
+                        attempted_keys.push(attempted);
+                        if failure.is_none() {
+                            failure = Some((index, e));
+                        }
+                    }
                 }
             }
             if let Some((index, source)) = failure {
-                // Leave nothing behind: remove what the other fields uploaded.
-                let created: Vec<_> = stored
+                // Leave nothing behind: remove what every field of this save uploaded.
+                let mut created: Vec<_> = stored
                     .iter()
                     .map(|(i, o)| FileRef {
                         field: M::S3_FIELDS[*i].name,
                         object: ObjectRef::from(o),
                     })
                     .collect();
+                created.extend(attempted_keys);
                 let error = Error::File {
                     table: table.clone(),
                     key: key.to_string(),
@@ -260,26 +284,37 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
             let results = join_all(refs.into_iter().map(|r| {
                 let s3 = runtime.client(r.object.region.as_deref());
                 async move {
-                    let deleted = s3
-                        .delete_object()
-                        .bucket(&r.object.bucket)
-                        .key(&r.object.key)
-                        .set_version_id(r.object.version_id.clone())
-                        .send()
-                        .await;
-                    match deleted {
-                        Ok(_) => None,
-                        Err(e) => match S3Error::from_sdk(
-                            e,
-                            "DeleteObject",
-                            &r.object.bucket,
-                            &r.object.key,
-                        ) {
-                            // Already gone is what we wanted.
-                            S3Error::NoSuchKey { .. } => None,
-                            other => Some((r, Box::new(other) as BoxError)),
-                        },
+                    // A few quick attempts: a cleanup that gives up leaves an orphan until the
+                    // next sweep, so it is worth more than the SDK's own retries.
+                    let mut last = None;
+                    for delay_ms in DELETE_RETRY_DELAYS_MS {
+                        if delay_ms > 0 {
+                            tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+                        }
+                        let deleted = s3
+                            .delete_object()
+                            .bucket(&r.object.bucket)
+                            .key(&r.object.key)
+                            .set_version_id(r.object.version_id.clone())
+                            .send()
+                            .await;
+                        match deleted {
+                            Ok(_) => return None,
+                            Err(e) => match S3Error::from_sdk(
+                                e,
+                                "DeleteObject",
+                                &r.object.bucket,
+                                &r.object.key,
+                            ) {
+                                // Already gone (or never could have been) is what we wanted.
+                                S3Error::NoSuchKey { .. } | S3Error::NoSuchBucket { .. } => {
+                                    return None
+                                }
+                                other => last = Some(other),
+                            },
+                        }
                     }
+                    last.map(|e| (r, Box::new(e) as BoxError))
                 }
             }))
             .await;

@@ -1,0 +1,459 @@
+//! The two-store promise, proven on real servers:
+//!
+//! For save (new item; replacing, keeping or removing a file) and delete, under any single
+//! failed request (every request the operation makes, each fault kind) and under a crash
+//! between any two requests:
+//! 1. no committed item references an object that does not exist, or bytes other than the
+//!    ones whose size and checksum it recorded;
+//! 2. every object dynox created that no item references is deleted before the failing call
+//!    returns, or, after a crash only, by the orphan sweep;
+//! 3. the caller gets a typed error.
+//!
+//! Plus optimistic locking, a concurrency test, and the sweep on seeded orphans.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, SystemTime};
+
+use dynox_core::{DynamoModel, Error};
+use dynox_local::faults::{FaultKind, Faults};
+use dynox_s3::{S3Object, S3Settings};
+use dynox_tests::{file_env, file_env_with, FileEnv};
+use futures::StreamExt;
+
+#[derive(Debug, Clone, PartialEq, DynamoModel)]
+#[dynamo(table = "records")]
+struct Record {
+    #[dynamo(hash_key)]
+    pk: String,
+    name: String,
+    #[s3(bucket = "records", prefix = "content/")]
+    content: Option<S3Object>,
+    #[s3(bucket = "records", prefix = "thumbs/")]
+    thumb: S3Object,
+}
+
+fn record(pk: &str, seed: u8) -> Record {
+    Record {
+        pk: pk.into(),
+        name: "original".into(),
+        content: Some(S3Object::from_bytes(vec![seed; 3000], "content.bin")),
+        thumb: S3Object::from_bytes(vec![seed.wrapping_add(1); 100], "thumb.png"),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Op {
+    SaveNew,
+    SaveReplace,
+    SaveKeep,
+    SaveRemove,
+    Delete,
+}
+
+const OPS: [Op; 5] = [
+    Op::SaveNew,
+    Op::SaveReplace,
+    Op::SaveKeep,
+    Op::SaveRemove,
+    Op::Delete,
+];
+
+/// Puts item `pk` in the state `op` starts from (no faults armed).
+async fn prepare(env: &FileEnv, op: Op, pk: &str) -> Option<Record> {
+    if op == Op::SaveNew {
+        return None;
+    }
+    let mut r = record(pk, 1);
+    env.client.save(&mut r).await.expect("setup save");
+    Some(r)
+}
+
+/// Runs `op` on item `pk`.
+async fn run(env: &FileEnv, op: Op, pk: &str, existing: Option<Record>) -> Result<(), Error> {
+    match op {
+        Op::SaveNew => env.client.save(&mut record(pk, 7)).await,
+        Op::SaveReplace => {
+            let mut r = existing.expect("existing item");
+            r.content = Some(S3Object::from_bytes(vec![9; 4000], "replacement.bin"));
+            env.client.save(&mut r).await
+        }
+        Op::SaveKeep => {
+            let mut r = existing.expect("existing item");
+            r.name = "renamed".into();
+            env.client.save(&mut r).await
+        }
+        Op::SaveRemove => {
+            let mut r = existing.expect("existing item");
+            r.content = None;
+            env.client.save(&mut r).await
+        }
+        Op::Delete => Record::delete(&env.client, pk).await,
+    }
+}
+
+/// Checks the promise for item `pk`; returns the violations found.
+async fn violations(env: &FileEnv, pk: &str, kept: &BTreeSet<String>) -> Vec<String> {
+    let mut found = Vec::new();
+    let item = match Record::get(&env.client, pk).consistent_read(true).await {
+        Ok(item) => item,
+        Err(e) => return vec![format!("cannot read the item: {e}")],
+    };
+    let mut referenced = BTreeSet::new();
+    if let Some(item) = &item {
+        for file in item.content.iter().chain([&item.thumb]) {
+            let stored = file.stored().expect("a loaded file is stored");
+            referenced.insert(stored.key.clone());
+            // 1. The object exists and holds the recorded bytes (size and SHA-256 checked).
+            if let Err(e) = file.get_bytes(&env.client).await {
+                found.push(format!("item references {}: {e}", stored.key));
+            }
+        }
+    }
+    // 2. No object of this item is left unreferenced (except one a `None` save keeps).
+    let segment = format!("/{pk}/");
+    for key in env.keys("records").await {
+        if key.contains(&segment) && !referenced.contains(&key) && !kept.contains(&key) {
+            found.push(format!("orphan {key}"));
+        }
+    }
+    found
+}
+
+#[derive(Default)]
+struct Tally {
+    cases: usize,
+    errors: usize,
+    violations: Vec<String>,
+}
+
+#[tokio::test]
+async fn no_fault_or_crash_breaks_the_promise() {
+    let faults = Faults::start().await.unwrap();
+    let env =
+        file_env_with::<Record>(&["records"], S3Settings::default(), Some(faults.clone())).await;
+    let mut table: std::collections::BTreeMap<(Op, String), Tally> = Default::default();
+    let mut case = 0;
+
+    for op in OPS {
+        // How many requests does the operation make when nothing fails?
+        let pk = format!("count-{op:?}");
+        let existing = prepare(&env, op, &pk).await;
+        faults.reset();
+        run(&env, op, &pk, existing).await.expect("fault-free run");
+        let requests = faults.requests();
+        let count = requests.len();
+        assert!(count >= 2, "{op:?}: {requests:?}");
+
+        for n in 1..=count {
+            for kind in FaultKind::ALL.into_iter().map(Some).chain([None]) {
+                case += 1;
+                let pk = format!("c{case}");
+                let existing = prepare(&env, op, &pk).await;
+                let kept: BTreeSet<String> = match (&existing, op) {
+                    (Some(r), Op::SaveRemove) => r
+                        .content
+                        .iter()
+                        .filter_map(|c| c.stored())
+                        .map(|s| s.key.clone())
+                        .collect(),
+                    _ => BTreeSet::new(),
+                };
+                faults.reset();
+                let label = match kind {
+                    Some(kind) => {
+                        faults.fail_nth(n, None, kind);
+                        kind.to_string()
+                    }
+                    None => {
+                        faults.fail_nth(n, None, FaultKind::Hang);
+                        "crash".to_owned()
+                    }
+                };
+                let outcome = tokio::select! {
+                    result = run(&env, op, &pk, existing) => Some(result),
+                    () = faults.hung() => None, // the "process" dies here: no more requests
+                };
+                let tally = table.entry((op, label.clone())).or_default();
+                tally.cases += 1;
+                match outcome {
+                    Some(Err(e)) => {
+                        tally.errors += 1;
+                        // 3. A typed error naming what happened.
+                        assert!(
+                            e.to_string().contains(&env.client.table_name::<Record>())
+                                || e.to_string().contains("s3://"),
+                            "{e}"
+                        );
+                    }
+                    Some(Ok(())) => {}
+                    None => {
+                        // After a crash, the sweep finds what the dead process left.
+                        faults.reset();
+                        let report = dynox_s3::sweep::<Record>(&env.client)
+                            .delete()
+                            .as_of(SystemTime::now() + Duration::from_secs(48 * 3600))
+                            .run()
+                            .await
+                            .expect("sweep");
+                        assert!(report.failed.is_empty(), "{report}");
+                    }
+                }
+                faults.reset();
+                for v in violations(&env, &pk, &kept).await {
+                    tally
+                        .violations
+                        .push(format!("{op:?} request {n} {label}: {v}"));
+                }
+            }
+        }
+    }
+
+    let mut summary = String::from(
+        "| operation | fault | cases | failed calls | violations |\n|---|---|---|---|---|\n",
+    );
+    let mut all = Vec::new();
+    let mut total = 0;
+    for ((op, kind), tally) in &table {
+        summary.push_str(&format!(
+            "| {op:?} | {kind} | {} | {} | {} |\n",
+            tally.cases,
+            tally.errors,
+            tally.violations.len()
+        ));
+        total += tally.cases;
+        all.extend(tally.violations.iter().cloned());
+    }
+    summary.push_str(&format!("| all | all | {total} | | {} |\n", all.len()));
+    println!("{summary}");
+    if let Ok(path) = std::env::var("DYNOX_MATRIX_FILE") {
+        let _ = std::fs::write(path, &summary);
+    }
+    assert!(
+        all.is_empty(),
+        "{} violations:\n{}",
+        all.len(),
+        all.join("\n")
+    );
+}
+
+#[derive(Debug, Clone, PartialEq, DynamoModel)]
+#[dynamo(table = "locked")]
+struct Locked {
+    #[dynamo(hash_key)]
+    pk: String,
+    #[dynamo(version)]
+    version: u64,
+    note: String,
+    #[s3(bucket = "locked", prefix = "files/")]
+    file: Option<S3Object>,
+}
+
+#[tokio::test]
+async fn versions_increment_and_stale_writes_are_version_conflicts() {
+    let env = file_env::<Locked>(&["locked"], S3Settings::default()).await;
+    let mut a = Locked {
+        pk: "k".into(),
+        version: 0,
+        note: "first".into(),
+        file: None,
+    };
+    env.client.save(&mut a).await.unwrap();
+    assert_eq!(a.version, 1);
+    let mut stale = a.clone();
+    a.note = "second".into();
+    env.client.save(&mut a).await.unwrap();
+    assert_eq!(a.version, 2);
+    assert_eq!(
+        Locked::get(&env.client, "k")
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        2
+    );
+
+    stale.note = "lost update".into();
+    stale.file = Some(S3Object::from_bytes(vec![1; 10], "x.bin"));
+    let err = env.client.save(&mut stale).await.unwrap_err();
+    assert!(
+        matches!(err, Error::VersionConflict { expected: 1, .. }),
+        "{err:?}"
+    );
+    assert!(err.is_condition_failed());
+    assert_eq!(
+        env.keys("locked").await,
+        Vec::<String>::new(),
+        "the loser's upload was removed"
+    );
+
+    // A new item at version 0 must not overwrite an existing one.
+    let mut fresh = Locked {
+        pk: "k".into(),
+        version: 0,
+        note: "again".into(),
+        file: None,
+    };
+    assert!(matches!(
+        env.client.save(&mut fresh).await,
+        Err(Error::VersionConflict { expected: 0, .. })
+    ));
+
+    let err = env.client.delete_item(&stale).await.unwrap_err();
+    assert!(matches!(err, Error::VersionConflict { .. }), "{err:?}");
+    env.client.delete_item(&a).await.unwrap();
+    assert_eq!(Locked::get(&env.client, "k").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn concurrent_replacements_have_one_winner_per_round_and_leave_no_orphan() {
+    const TASKS: usize = 6;
+    const ROUNDS: usize = 4;
+    let env = file_env::<Locked>(&["locked"], S3Settings::default()).await;
+    let mut item = Locked {
+        pk: "shared".into(),
+        version: 0,
+        note: "start".into(),
+        file: None,
+    };
+    env.client.save(&mut item).await.unwrap();
+
+    for round in 0..ROUNDS {
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(TASKS));
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|t| {
+                let client = env.client.clone();
+                let barrier = barrier.clone();
+                tokio::spawn(async move {
+                    let mut mine = Locked::get(&client, "shared")
+                        .consistent_read(true)
+                        .await?
+                        .expect("item");
+                    // Everyone has read the same version before anyone writes.
+                    barrier.wait().await;
+                    mine.note = format!("round {round} task {t}");
+                    mine.file = Some(S3Object::from_bytes(
+                        vec![(round * TASKS + t) as u8; 2048],
+                        "f.bin",
+                    ));
+                    client.save(&mut mine).await
+                })
+            })
+            .collect();
+        let mut winners = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(()) => winners += 1,
+                Err(Error::VersionConflict { .. }) => {}
+                Err(other) => panic!("round {round}: {other:?}"),
+            }
+        }
+        assert_eq!(winners, 1, "round {round}");
+    }
+
+    let final_item = Locked::get(&env.client, "shared")
+        .consistent_read(true)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(final_item.version, 1 + ROUNDS as u64);
+    let file = final_item.file.as_ref().unwrap();
+    let bytes = file.get_bytes(&env.client).await.unwrap(); // checksum verified
+    assert_eq!(bytes.len(), 2048);
+    assert_eq!(
+        env.keys("locked").await,
+        vec![file.stored().unwrap().key.clone()],
+        "no orphan remains"
+    );
+}
+
+#[tokio::test]
+async fn the_sweep_removes_old_orphans_only() {
+    let env = file_env::<Record>(&["records"], S3Settings::default()).await;
+    let bucket = env.bucket("records").to_owned();
+    let mut kept = record("live", 3);
+    env.client.save(&mut kept).await.unwrap();
+
+    // Orphans under the model's prefixes (more than one DeleteObjects batch), and an object
+    // outside them that must never be touched.
+    const ORPHANS: usize = 1_050;
+    let started = std::time::Instant::now();
+    futures::stream::iter(0..ORPHANS)
+        .map(|i| {
+            let s3 = env.s3.clone();
+            let bucket = bucket.clone();
+            async move {
+                let prefix = if i % 2 == 0 { "content" } else { "thumbs" };
+                s3.put_object()
+                    .bucket(bucket)
+                    .key(format!("{prefix}/orphan/{i}/x.bin"))
+                    .body(vec![1u8; 16].into())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await;
+    env.s3
+        .put_object()
+        .bucket(&bucket)
+        .key("elsewhere/keep.bin")
+        .body(vec![1u8].into())
+        .send()
+        .await
+        .unwrap();
+    let seeded_in = started.elapsed();
+
+    // Just made: inside the grace period, so nothing is an orphan yet.
+    let report = dynox_s3::sweep::<Record>(&env.client)
+        .delete()
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(report.orphans.len(), 0, "{report}");
+    assert_eq!(report.too_young, ORPHANS as u64);
+    assert_eq!(report.referenced, 2);
+
+    // A day and a half later, as a dry run: found, not deleted.
+    let later = SystemTime::now() + Duration::from_secs(36 * 3600);
+    let report = dynox_s3::sweep::<Record>(&env.client)
+        .as_of(later)
+        .run()
+        .await
+        .unwrap();
+    assert!(report.dry_run);
+    assert_eq!(report.orphans.len(), ORPHANS);
+    assert_eq!(report.deleted, 0);
+    assert_eq!(env.keys("records").await.len(), ORPHANS + 3);
+
+    let report = dynox_s3::sweep::<Record>(&env.client)
+        .as_of(later)
+        .segments(3)
+        .delete()
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(report.deleted, ORPHANS as u64, "{report}");
+    assert!(report.failed.is_empty(), "{report}");
+    println!(
+        "sweep: seeded {ORPHANS} orphans in {seeded_in:.2?}; found {}, deleted {} in {:.2?} ({} items scanned, {} objects listed)",
+        report.orphans.len(),
+        report.deleted,
+        report.duration,
+        report.items_scanned,
+        report.objects_listed
+    );
+    let mut left = env.keys("records").await;
+    left.sort();
+    let mut expected = vec![
+        "elsewhere/keep.bin".to_owned(),
+        kept.content.as_ref().unwrap().stored().unwrap().key.clone(),
+        kept.thumb.stored().unwrap().key.clone(),
+    ];
+    expected.sort();
+    assert_eq!(left, expected);
+    // The live item is intact.
+    let live = Record::get(&env.client, "live").await.unwrap().unwrap();
+    live.content.unwrap().get_bytes(&env.client).await.unwrap();
+}
