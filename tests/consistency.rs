@@ -457,3 +457,122 @@ async fn the_sweep_removes_old_orphans_only() {
     let live = Record::get(&env.client, "live").await.unwrap().unwrap();
     live.content.unwrap().get_bytes(&env.client).await.unwrap();
 }
+
+#[tokio::test]
+async fn reads_of_a_versioned_bucket_pin_the_recorded_version() {
+    let env = file_env::<Record>(&["records"], S3Settings::default()).await;
+    let bucket = env.bucket("records").to_owned();
+    let versioning = env
+        .s3
+        .put_bucket_versioning()
+        .bucket(&bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await;
+    if versioning.is_err() {
+        dynox_tests::capability_note(
+            &env.backend,
+            "reads_of_a_versioned_bucket_pin_the_recorded_version",
+            "this server has no bucket versioning; checked on moto",
+        );
+        return;
+    }
+    let mut r = record("versioned", 5);
+    env.client.save(&mut r).await.unwrap();
+    let stored = r.content.as_ref().unwrap().stored().unwrap().clone();
+    let version = stored
+        .version_id
+        .clone()
+        .expect("a versioned bucket returns a version id");
+    // Someone overwrites the key: a new version with other bytes.
+    env.s3
+        .put_object()
+        .bucket(&bucket)
+        .key(&stored.key)
+        .body(vec![0u8; 10].into())
+        .send()
+        .await
+        .unwrap();
+    let loaded = Record::get(&env.client, "versioned")
+        .await
+        .unwrap()
+        .unwrap();
+    let file = loaded.content.as_ref().unwrap();
+    assert_eq!(
+        file.stored().unwrap().version_id.as_deref(),
+        Some(version.as_str())
+    );
+    assert_eq!(
+        file.get_bytes(&env.client).await.unwrap().as_ref(),
+        vec![5u8; 3000].as_slice()
+    );
+    let url = file
+        .presigned_url(&env.client, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(url.contains("versionId="), "{url}");
+}
+
+#[tokio::test]
+async fn the_sweep_aborts_stale_multipart_uploads_under_the_prefixes() {
+    let env = file_env::<Record>(&["records"], S3Settings::default()).await;
+    let bucket = env.bucket("records").to_owned();
+    let started = env
+        .s3
+        .create_multipart_upload()
+        .bucket(&bucket)
+        .key("content/crashed/upload/big.bin")
+        .send()
+        .await
+        .unwrap();
+    let outside = env
+        .s3
+        .create_multipart_upload()
+        .bucket(&bucket)
+        .key("elsewhere/big.bin")
+        .send()
+        .await
+        .unwrap();
+    let later = SystemTime::now() + Duration::from_secs(48 * 3600);
+    let report = dynox_s3::sweep::<Record>(&env.client)
+        .as_of(later)
+        .delete()
+        .run()
+        .await
+        .unwrap();
+    if !report.multipart_listing_unsupported.is_empty() {
+        dynox_tests::capability_note(
+            &env.backend,
+            "the_sweep_aborts_stale_multipart_uploads_under_the_prefixes",
+            "this server cannot list multipart uploads; checked on moto",
+        );
+        return;
+    }
+    assert_eq!(report.aborted, 1, "{report:?}");
+    assert_eq!(
+        report.stale_uploads[0].upload_id,
+        started.upload_id.clone().unwrap()
+    );
+    let left = env
+        .s3
+        .list_multipart_uploads()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<_> = left
+        .uploads
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|u| u.upload_id)
+        .collect();
+    assert_eq!(
+        ids,
+        vec![outside.upload_id.unwrap()],
+        "only the upload outside the prefixes is left"
+    );
+}
