@@ -73,7 +73,27 @@
 //! - **delete**: the item is deleted, then its objects. An object that could not be deleted
 //!   is reported as `dynox_core::Error::CleanupFailed` (with `committed: true`).
 //! - **setting an optional file to `None`** and saving removes the reference and **keeps the
-//!   object** in S3 (as pydynox does); delete the object yourself first if it should go.
+//!   object** in S3 (as pydynox does). It is then unreferenced: the orphan [`sweep`] removes
+//!   it after its grace period, so copy it elsewhere if it must outlive that.
+//!
+//! ## The two-store promise
+//!
+//! For save (new item; replacing, keeping or removing a file) and delete, under any single
+//! failed request (S3 or DynamoDB: 5xx, throttling, a lost response, a dropped connection, a
+//! condition failure) and under a crash between any two requests:
+//! 1. no committed item references an object that does not exist, or bytes other than the
+//!    ones whose size and SHA-256 it recorded;
+//! 2. every object dynox created that no item references is deleted before the failing call
+//!    returns, or, after a crash only, by the orphan [`sweep`];
+//! 3. the caller gets a typed error (`dynox_core::Error::File`, `ConditionFailed`,
+//!    `VersionConflict`, `CleanupFailed`, ...) saying which field, object or write failed and
+//!    whether cleanup succeeded.
+//!
+//! The mechanism: object keys are never reused; a save reads the item's file references,
+//! uploads, then writes the item on condition that they (and its `#[dynamo(version)]`) are
+//! unchanged; replaced objects are deleted only after the commit; a failed write deletes what
+//! it uploaded; a write whose response was lost is detected by reading the item back. The
+//! repository's `docs/consistency.md` has the details and the fault matrix that proves it.
 //!
 //! ## IAM permissions
 //!

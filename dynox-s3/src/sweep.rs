@@ -454,10 +454,11 @@ impl<M: S3Model> Sweep<'_, M> {
     }
 }
 
-fn group_by_bucket(
-    orphans: &[(Option<&'static str>, Orphan)],
-) -> Vec<((String, Option<&'static str>), Vec<String>)> {
-    let mut groups: Vec<((String, Option<&'static str>), Vec<String>)> = Vec::new();
+/// A bucket and its region.
+type Place = (String, Option<&'static str>);
+
+fn group_by_bucket(orphans: &[(Option<&'static str>, Orphan)]) -> Vec<(Place, Vec<String>)> {
+    let mut groups: Vec<(Place, Vec<String>)> = Vec::new();
     for (region, orphan) in orphans {
         let place = (orphan.bucket.clone(), *region);
         match groups.iter_mut().find(|(p, _)| *p == place) {
