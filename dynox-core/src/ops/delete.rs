@@ -15,10 +15,11 @@ use tracing::Instrument;
 use crate::error::{Error, Result};
 use crate::expr::Placeholders;
 use crate::files::FileStore;
+use crate::item::Item;
 use crate::model::{Key, Model};
 use crate::Client;
 
-use super::save::{conflict, read_files, remove_committed};
+use super::save::{conflict, read_files, remove_committed, Outcome};
 
 /// A DeleteItem: [`Client::delete`], [`Client::delete_item`], or `Model::delete(&client, ...)`
 /// from the derive. Deleting a key that does not exist succeeds.
@@ -62,91 +63,156 @@ impl<M: Model> Delete<M> {
             key,
             version,
         } = self;
-        let table = client.table_name::<M>();
-        let key_text = key.to_string();
-        let key_item = key
-            .to_item()
-            .map_err(|e| super::field_error(&table, key_text.clone(), e))?;
-
-        let current = if M::Files::ENABLED {
-            match read_files::<M>(&client, &table, &key_item, &key_text).await? {
-                Some(current) => Some(current),
-                // Nothing to delete, and no objects to remove.
-                None if version.is_none() => return Ok(None),
-                None => None,
-            }
-        } else {
-            None
+        let Some(plan) = plan_delete::<M>(&client, &key, version).await? else {
+            return Ok(None); // nothing there: nothing to delete, no objects to remove
         };
-
-        let mut p = Placeholders::default();
-        let mut parts = Vec::new();
-        if let Some(current) = &current {
-            for name in M::Files::attribute_names() {
-                let n = p.name(name);
-                parts.push(match current.get(name) {
-                    Some(value) => format!("{n} = {}", p.value(value.clone())),
-                    None => format!("attribute_not_exists({n})"),
-                });
-            }
-        }
-        if let (Some(name), Some(v)) = (M::VERSION, version) {
-            let n = p.name(name);
-            parts.push(format!(
-                "{n} = {}",
-                p.value(AttributeValue::N(v.to_string()))
-            ));
-        }
-        let (names, values) = p.into_maps();
         let output = client
             .dynamodb()
             .delete_item()
-            .table_name(&table)
-            .set_key(Some(key_item.clone()))
-            .set_condition_expression((!parts.is_empty()).then(|| parts.join(" AND ")))
-            .set_expression_attribute_names(names)
-            .set_expression_attribute_values(values)
+            .table_name(&plan.table)
+            .set_key(Some(plan.key_item.clone()))
+            .set_condition_expression(plan.condition.clone())
+            .set_expression_attribute_names(plan.names.clone())
+            .set_expression_attribute_values(plan.values.clone())
             .return_values(if return_old {
                 ReturnValue::AllOld
             } else {
                 ReturnValue::None
             })
             .send()
-            .instrument(super::span("DeleteItem", &table))
+            .instrument(super::span("DeleteItem", &plan.table))
             .await;
-        let old = match output {
-            Ok(output) => output.attributes.filter(|a| !a.is_empty()),
+        let (old, outcome) = match output {
+            Ok(output) => (
+                output.attributes.filter(|a| !a.is_empty()),
+                Outcome::Committed,
+            ),
             Err(e) => {
-                let error = match super::sdk_error(e, "DeleteItem", &table, || key_text.clone()) {
-                    Error::ConditionFailed { .. } => {
-                        conflict::<M>(&table, &key_text, version.unwrap_or(0))
-                    }
-                    other => other,
-                };
-                // Did it take effect anyway (response lost)? Gone means deleted.
-                let Some(current) = current else {
-                    return Err(error);
-                };
-                match read_files::<M>(&client, &table, &key_item, &key_text).await {
-                    Ok(None) => {}
-                    _ => return Err(error),
-                }
-                let refs = M::Files::references(&current);
-                remove_committed::<M>(&client, &table, &key_text, refs).await?;
-                return Ok(None);
+                let error =
+                    plan.write_error(super::sdk_error(e, "DeleteItem", &plan.table, || {
+                        plan.key.clone()
+                    }));
+                (None, plan.judge(&client, error).await)
             }
         };
-
-        if let Some(current) = &current {
-            // The item is gone: its objects go too.
-            let refs = M::Files::references(current);
-            remove_committed::<M>(&client, &table, &key_text, refs).await?;
-        }
+        let (table, key_text) = (plan.table.clone(), plan.key.clone());
+        plan.finish(&client, outcome).await?;
         match old {
             Some(old) if return_old => M::from_item(old)
                 .map(Some)
                 .map_err(|e| super::field_error(&table, key_text, e)),
             _ => Ok(None),
+        }
+    }
+}
+
+/// A delete of one item, ready to send: the file references it removes are read, its
+/// condition built.
+pub(crate) struct DeletePlan<M: Model> {
+    pub(crate) table: String,
+    pub(crate) key: String,
+    pub(crate) key_item: Item,
+    version: Option<u64>,
+    current: Option<Item>,
+    pub(crate) condition: Option<String>,
+    pub(crate) names: Option<std::collections::HashMap<String, String>>,
+    pub(crate) values: Option<std::collections::HashMap<String, AttributeValue>>,
+    model: std::marker::PhantomData<fn() -> M>,
+}
+
+/// Step 1 and the condition of step 2; `None` when a model with files has no such item (and
+/// no version is expected): there is nothing to delete.
+pub(crate) async fn plan_delete<M: Model>(
+    client: &Client,
+    key: &Key<M>,
+    version: Option<u64>,
+) -> Result<Option<DeletePlan<M>>> {
+    let table = client.table_name::<M>();
+    let key_text = key.to_string();
+    let key_item = key
+        .to_item()
+        .map_err(|e| super::field_error(&table, key_text.clone(), e))?;
+    let current = if M::Files::ENABLED {
+        match read_files::<M>(client, &table, &key_item, &key_text).await? {
+            Some(current) => Some(current),
+            None if version.is_none() => return Ok(None),
+            None => None,
+        }
+    } else {
+        None
+    };
+    let mut p = Placeholders::default();
+    let mut parts = Vec::new();
+    if let Some(current) = &current {
+        for name in M::Files::attribute_names() {
+            let n = p.name(name);
+            parts.push(match current.get(name) {
+                Some(value) => format!("{n} = {}", p.value(value.clone())),
+                None => format!("attribute_not_exists({n})"),
+            });
+        }
+    }
+    if let (Some(name), Some(v)) = (M::VERSION, version) {
+        let n = p.name(name);
+        parts.push(format!(
+            "{n} = {}",
+            p.value(AttributeValue::N(v.to_string()))
+        ));
+    }
+    let (names, values) = p.into_maps();
+    Ok(Some(DeletePlan {
+        table,
+        key: key_text,
+        key_item,
+        version,
+        current,
+        condition: (!parts.is_empty()).then(|| parts.join(" AND ")),
+        names,
+        values,
+        model: std::marker::PhantomData,
+    }))
+}
+
+impl<M: Model> DeletePlan<M> {
+    /// The error of a failed delete, in this delete's terms.
+    pub(crate) fn write_error(&self, error: Error) -> Error {
+        match error {
+            Error::ConditionFailed { .. } => {
+                conflict::<M>(&self.table, &self.key, self.version.unwrap_or(0))
+            }
+            other => other,
+        }
+    }
+
+    /// Whether a delete that reported `error` took effect anyway (its response lost).
+    pub(crate) async fn judge(&self, client: &Client, error: Error) -> Outcome {
+        match self.committed(client).await {
+            Some(true) => Outcome::Committed,
+            _ => Outcome::NotCommitted(error),
+        }
+    }
+
+    /// Reads the item back: gone means deleted. `None` when there were no files to track.
+    pub(crate) async fn committed(&self, client: &Client) -> Option<bool> {
+        self.current.as_ref()?;
+        let now = read_files::<M>(client, &self.table, &self.key_item, &self.key)
+            .await
+            .ok()?;
+        Some(now.is_none())
+    }
+
+    /// Step 3: after a committed delete, deletes the item's objects.
+    pub(crate) async fn finish(self, client: &Client, outcome: Outcome) -> Result<()> {
+        match outcome {
+            Outcome::Committed => {
+                let refs = self
+                    .current
+                    .as_ref()
+                    .map(M::Files::references)
+                    .unwrap_or_default();
+                remove_committed::<M>(client, &self.table, &self.key, refs).await
+            }
+            Outcome::NotCommitted(error) | Outcome::Unknown(error) => Err(error),
         }
     }
 }

@@ -55,28 +55,83 @@ impl<'a, M: Model> IntoFuture for Save<'a, M> {
 }
 
 async fn put<M: Model>(client: &Client, item: &mut M, create: bool) -> Result<()> {
+    let plan = plan_put(client, item, create).await?;
+    let written = client
+        .dynamodb()
+        .put_item()
+        .table_name(&plan.table)
+        .set_item(Some(plan.attributes.clone()))
+        .set_condition_expression(plan.condition.clone())
+        .set_expression_attribute_names(plan.names.clone())
+        .set_expression_attribute_values(plan.values.clone())
+        .send()
+        .instrument(super::span("PutItem", &plan.table))
+        .await
+        .map_err(|e| {
+            plan.write_error(super::sdk_error(e, "PutItem", &plan.table, || {
+                plan.key.clone()
+            }))
+        });
+    let outcome = match written {
+        Ok(_) => Outcome::Committed,
+        Err(error) => plan.judge(client, error).await,
+    };
+    plan.finish(client, item, outcome).await
+}
+
+/// What became of a write whose request may have failed.
+pub(crate) enum Outcome {
+    /// It took effect.
+    Committed,
+    /// It did not.
+    NotCommitted(Error),
+    /// It cannot be known (the read-back failed too).
+    Unknown(Error),
+}
+
+/// A put of one item, ready to send: its files are uploaded, its condition built.
+pub(crate) struct PutPlan<M: Model> {
+    pub(crate) table: String,
+    pub(crate) key: String,
+    key_item: Item,
+    create: bool,
+    version: u64,
+    current_refs: Refs<M>,
+    uploaded: Refs<M>,
+    new_refs: Refs<M>,
+    pub(crate) attributes: Item,
+    pub(crate) condition: Option<String>,
+    pub(crate) names: Option<std::collections::HashMap<String, String>>,
+    pub(crate) values: Option<std::collections::HashMap<String, AttributeValue>>,
+}
+
+/// Steps 1 and 2: reads the file references the write replaces, uploads the pending files and
+/// builds the item and its condition. On error, nothing it uploaded is left.
+pub(crate) async fn plan_put<M: Model>(
+    client: &Client,
+    item: &mut M,
+    create: bool,
+) -> Result<PutPlan<M>> {
     let table = client.table_name::<M>();
     let key = item.key();
+    let key_text = key.to_string();
     let key_item = key
         .to_item()
-        .map_err(|e| super::field_error(&table, key.to_string(), e))?;
+        .map_err(|e| super::field_error(&table, key_text.clone(), e))?;
     let version = item.version();
 
-    // 1. The file references the write will replace.
     let current = if M::Files::ENABLED && !create {
-        read_files::<M>(client, &table, &key_item, &key.to_string()).await?
+        read_files::<M>(client, &table, &key_item, &key_text).await?
     } else {
         None
     };
-
-    // 2. Upload the pending files.
     let uploaded = M::Files::upload(client, item).await?;
 
     let mut attributes = match item.to_item() {
         Ok(attributes) => attributes,
         Err(e) => {
-            let error = super::field_error(&table, key.to_string(), e);
-            return Err(rollback::<M>(client, &table, &key.to_string(), uploaded, error).await);
+            let error = super::field_error(&table, key_text.clone(), e);
+            return Err(rollback::<M>(client, &table, &key_text, uploaded, error).await);
         }
     };
     if let Some(name) = M::VERSION {
@@ -98,77 +153,96 @@ async fn put<M: Model>(client: &Client, item: &mut M, create: bool) -> Result<()
             .iter()
             .any(|n| !uploaded.contains(n) && !current_refs.contains(n));
         if stale {
-            let error = conflict::<M>(&table, &key.to_string(), version);
-            return Err(rollback::<M>(client, &table, &key.to_string(), uploaded, error).await);
+            let error = conflict::<M>(&table, &key_text, version);
+            return Err(rollback::<M>(client, &table, &key_text, uploaded, error).await);
         }
     }
 
-    // 3. Write, on condition that nothing changed since step 1.
     let mut p = Placeholders::default();
     let condition = condition::<M>(&mut p, create, current.as_ref(), version);
     let (names, values) = p.into_maps();
-    let request = client
-        .dynamodb()
-        .put_item()
-        .table_name(&table)
-        .set_item(Some(attributes))
-        .set_condition_expression(condition)
-        .set_expression_attribute_names(names)
-        .set_expression_attribute_values(values);
-    let written = request
-        .send()
-        .instrument(super::span("PutItem", &table))
-        .await;
-    let error = match written {
-        Ok(_) => None,
-        Err(e) => Some(
-            match super::sdk_error(e, "PutItem", &table, || key.to_string()) {
-                Error::ConditionFailed { table, key, .. } if create => {
-                    Error::AlreadyExists { table, key }
-                }
-                Error::ConditionFailed { .. } => conflict::<M>(&table, &key.to_string(), version),
-                other => other,
-            },
-        ),
-    };
+    Ok(PutPlan {
+        table,
+        key: key_text,
+        key_item,
+        create,
+        version,
+        current_refs,
+        uploaded,
+        new_refs,
+        attributes,
+        condition,
+        names,
+        values,
+    })
+}
 
-    if let Some(error) = error {
-        // 5. Did it take effect anyway? Only our write can have stored our new object keys.
-        if uploaded.is_empty() {
-            return Err(error);
-        }
-        match read_files::<M>(client, &table, &key_item, &key.to_string()).await {
-            Ok(now) => {
-                let now_refs = now.as_ref().map(M::Files::references).unwrap_or_default();
-                if !uploaded.iter().all(|u| now_refs.contains(u)) {
-                    return Err(
-                        rollback::<M>(client, &table, &key.to_string(), uploaded, error).await,
-                    );
-                }
-                // The write committed; its response was lost.
+impl<M: Model> PutPlan<M> {
+    /// The error of a failed write, in this write's terms.
+    pub(crate) fn write_error(&self, error: Error) -> Error {
+        match error {
+            Error::ConditionFailed { table, key, .. } if self.create => {
+                Error::AlreadyExists { table, key }
             }
-            Err(_) => {
-                // Cannot tell: keep the uploads (the sweep removes them if unreferenced).
-                return Err(Error::CleanupFailed {
-                    table,
-                    key: key.to_string(),
-                    committed: false,
-                    objects: uploaded
-                        .iter()
-                        .map(|r| {
-                            format!("{}: {} (the write may have committed)", r.field, r.object)
-                        })
-                        .collect(),
-                    source: Box::new(error),
-                });
-            }
+            Error::ConditionFailed { .. } => conflict::<M>(&self.table, &self.key, self.version),
+            other => other,
         }
     }
 
-    // 4. Committed: the replaced objects go.
-    item.set_version(version + 1);
-    let replaced = files::replaced(current_refs, &new_refs);
-    remove_committed::<M>(client, &table, &key.to_string(), replaced).await
+    /// Step 5: whether a write that reported `error` took effect anyway (its response lost).
+    /// Only this write can have stored its new object keys; without any, it cannot tell.
+    pub(crate) async fn judge(&self, client: &Client, error: Error) -> Outcome {
+        match self.committed(client).await {
+            Some(true) => Outcome::Committed,
+            Some(false) => Outcome::NotCommitted(error),
+            None if self.uploaded.is_empty() => Outcome::NotCommitted(error),
+            None => Outcome::Unknown(error),
+        }
+    }
+
+    /// Reads the item back: `Some(true)` if it holds this write's uploads, `Some(false)` if
+    /// not, `None` if this write uploaded nothing or the read failed.
+    pub(crate) async fn committed(&self, client: &Client) -> Option<bool> {
+        if self.uploaded.is_empty() {
+            return None;
+        }
+        let now = read_files::<M>(client, &self.table, &self.key_item, &self.key)
+            .await
+            .ok()?;
+        let now_refs = now.as_ref().map(M::Files::references).unwrap_or_default();
+        Some(self.uploaded.iter().all(|u| now_refs.contains(u)))
+    }
+
+    /// Steps 4 and 5: after a committed write, sets the new version and deletes the replaced
+    /// objects; after a failed one, deletes what this write uploaded.
+    pub(crate) async fn finish(
+        self,
+        client: &Client,
+        item: &mut M,
+        outcome: Outcome,
+    ) -> Result<()> {
+        match outcome {
+            Outcome::Committed => {
+                item.set_version(self.version + 1);
+                let replaced = files::replaced(self.current_refs, &self.new_refs);
+                remove_committed::<M>(client, &self.table, &self.key, replaced).await
+            }
+            Outcome::NotCommitted(error) => {
+                Err(rollback::<M>(client, &self.table, &self.key, self.uploaded, error).await)
+            }
+            Outcome::Unknown(error) => Err(Error::CleanupFailed {
+                table: self.table,
+                key: self.key,
+                committed: false,
+                objects: self
+                    .uploaded
+                    .iter()
+                    .map(|r| format!("{}: {} (the write may have committed)", r.field, r.object))
+                    .collect(),
+                source: Box::new(error),
+            }),
+        }
+    }
 }
 
 /// The condition of a write: the item is new (`create`), or its file attributes are the ones
