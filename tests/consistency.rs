@@ -48,20 +48,38 @@ enum Op {
     SaveKeep,
     SaveRemove,
     Delete,
+    /// One transaction: replace a file of item `a`, delete item `b`, create item `c`.
+    Transaction,
 }
 
-const OPS: [Op; 5] = [
+const OPS: [Op; 6] = [
     Op::SaveNew,
     Op::SaveReplace,
     Op::SaveKeep,
     Op::SaveRemove,
     Op::Delete,
+    Op::Transaction,
 ];
+
+/// The items an operation on `pk` touches.
+fn items(op: Op, pk: &str) -> Vec<String> {
+    match op {
+        Op::Transaction => vec![format!("{pk}a"), format!("{pk}b"), format!("{pk}c")],
+        _ => vec![pk.to_owned()],
+    }
+}
 
 /// Puts item `pk` in the state `op` starts from (no faults armed).
 async fn prepare(env: &FileEnv, op: Op, pk: &str) -> Option<Record> {
     if op == Op::SaveNew {
         return None;
+    }
+    if op == Op::Transaction {
+        let mut a = record(&format!("{pk}a"), 1);
+        let mut b = record(&format!("{pk}b"), 2);
+        env.client.save(&mut b).await.expect("setup save");
+        env.client.save(&mut a).await.expect("setup save");
+        return Some(a);
     }
     let mut r = record(pk, 1);
     env.client.save(&mut r).await.expect("setup save");
@@ -88,11 +106,30 @@ async fn run(env: &FileEnv, op: Op, pk: &str, existing: Option<Record>) -> Resul
             env.client.save(&mut r).await
         }
         Op::Delete => Record::delete(&env.client, pk).await,
+        Op::Transaction => {
+            let mut a = existing.expect("existing item");
+            a.content = Some(S3Object::from_bytes(vec![8; 2000], "replacement.bin"));
+            let mut c = record(&format!("{pk}c"), 4);
+            env.client
+                .transaction()
+                .save(&mut a)
+                .delete(Record::key_of(format!("{pk}b")))
+                .create(&mut c)
+                .await
+        }
     }
 }
 
-/// Checks the promise for item `pk`; returns the violations found.
-async fn violations(env: &FileEnv, pk: &str, kept: &BTreeSet<String>) -> Vec<String> {
+/// Checks the promise for the items `pks`; returns the violations found.
+async fn violations(env: &FileEnv, pks: &[String], kept: &BTreeSet<String>) -> Vec<String> {
+    let mut found = Vec::new();
+    for pk in pks {
+        found.extend(item_violations(env, pk, kept).await);
+    }
+    found
+}
+
+async fn item_violations(env: &FileEnv, pk: &str, kept: &BTreeSet<String>) -> Vec<String> {
     let mut found = Vec::new();
     let item = match Record::get(&env.client, pk).consistent_read(true).await {
         Ok(item) => item,
@@ -199,7 +236,7 @@ async fn no_fault_or_crash_breaks_the_promise() {
                     }
                 }
                 faults.reset();
-                for v in violations(&env, &pk, &kept).await {
+                for v in violations(&env, &items(op, &pk), &kept).await {
                     tally
                         .violations
                         .push(format!("{op:?} request {n} {label}: {v}"));
@@ -297,6 +334,16 @@ async fn versions_increment_and_stale_writes_are_version_conflicts() {
         env.client.save(&mut fresh).await,
         Err(Error::VersionConflict { expected: 0, .. })
     ));
+
+    let mut created = Locked {
+        pk: "new".into(),
+        version: 0,
+        note: "created".into(),
+        file: Some(S3Object::from_bytes(vec![4; 8], "c.bin")),
+    };
+    env.client.create(&mut created).await.unwrap();
+    assert_eq!(created.version, 1);
+    env.client.delete_item(&created).await.unwrap();
 
     let err = env.client.delete_item(&stale).await.unwrap_err();
     assert!(matches!(err, Error::VersionConflict { .. }), "{err:?}");

@@ -178,6 +178,21 @@ pub enum Error {
         source: BoxError,
     },
 
+    /// A transaction was canceled: nothing in it was written. One reason per item, in the
+    /// order the items were added.
+    #[error("transaction canceled: {}", reasons.iter().filter(|r| r.kind != ReasonKind::None).map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    TransactionCanceled {
+        /// Why each item was (or was not) the cause.
+        reasons: Vec<TransactionReason>,
+    },
+
+    /// The request cannot be sent as built (for example a transaction of more than 100 items).
+    #[error("invalid request: {reason}")]
+    InvalidRequest {
+        /// What is wrong.
+        reason: String,
+    },
+
     /// A page token could not be decoded.
     #[error("invalid page token: {reason}")]
     InvalidPageToken {
@@ -218,7 +233,56 @@ impl Error {
             | Error::Service { table, .. }
             | Error::File { table, .. }
             | Error::CleanupFailed { table, .. } => table,
-            Error::InvalidPageToken { .. } => "",
+            Error::InvalidPageToken { .. }
+            | Error::TransactionCanceled { .. }
+            | Error::InvalidRequest { .. } => "",
         }
+    }
+}
+
+/// Why one item of a canceled transaction was (or was not) its cause.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransactionReason {
+    /// The item's position in the transaction (0-based).
+    pub index: usize,
+    /// The (prefixed) table name.
+    pub table: String,
+    /// The item's key.
+    pub key: String,
+    /// What happened to it.
+    pub kind: ReasonKind,
+    /// DynamoDB's cancellation code (`None`, `ConditionalCheckFailed`, ...).
+    pub code: String,
+    /// DynamoDB's message, if any.
+    pub message: Option<String>,
+}
+
+/// What happened to one item of a canceled transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReasonKind {
+    /// Nothing: another item canceled the transaction.
+    None,
+    /// Its condition did not hold.
+    ConditionFailed,
+    /// It was not at the version the transaction expected.
+    VersionConflict,
+    /// It was to be created but already exists.
+    AlreadyExists,
+    /// Another transaction or write was working on it.
+    TransactionConflict,
+    /// Throttled.
+    Throttled,
+    /// Any other code.
+    Other,
+}
+
+impl std::fmt::Display for TransactionReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "item {} ({} in table `{}`): {:?}",
+            self.index, self.key, self.table, self.kind
+        )
     }
 }

@@ -73,7 +73,7 @@ mod page;
 mod table;
 
 pub use client::{Client, ClientBuilder};
-pub use error::{BoxError, Error, Result};
+pub use error::{BoxError, Error, ReasonKind, Result, TransactionReason};
 pub use expr::SortKey;
 pub use model::{
     FieldError, IntoKey, Key, KeyAttr, KeyAttribute, KeySchema, Model, NoRangeKey, RangeKey,
@@ -83,6 +83,7 @@ pub use ops::delete::{Delete, DeleteReturning};
 pub use ops::get::Get;
 pub use ops::query::Query;
 pub use ops::save::Save;
+pub use ops::transact::{Transaction, MAX_TRANSACTION_ITEMS};
 pub use page::{Page, PageToken};
 pub use table::{CreateTable, DeleteTable};
 
@@ -126,6 +127,12 @@ impl Client {
     /// Queries the items with hash key `hash`.
     pub fn query<M: Model>(&self, hash: impl IntoKey<M::HashKey>) -> Query<M> {
         Query::new(self, hash.into_key())
+    }
+
+    /// A transaction: saves, creates, deletes and checks across models, all or nothing
+    /// (TransactWriteItems, up to 100 items), file fields included.
+    pub fn transaction(&self) -> Transaction<'_> {
+        Transaction::new(self)
     }
 
     /// Creates model `M`'s table from its definition and waits until it is active.

@@ -78,7 +78,7 @@
 //!
 //! ## The two-store promise
 //!
-//! For save (new item; replacing, keeping or removing a file) and delete, under any single
+//! For save (new item; replacing, keeping or removing a file), delete and transactions, under any single
 //! failed request (S3 or DynamoDB: 5xx, throttling, a lost response, a dropped connection, a
 //! condition failure) and under a crash between any two requests:
 //! 1. no committed item references an object that does not exist, or bytes other than the

@@ -5,6 +5,7 @@ pub(crate) mod delete;
 pub(crate) mod get;
 pub(crate) mod query;
 pub(crate) mod save;
+pub(crate) mod transact;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 

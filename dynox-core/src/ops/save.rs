@@ -213,6 +213,16 @@ impl<M: Model> PutPlan<M> {
         Some(self.uploaded.iter().all(|u| now_refs.contains(u)))
     }
 
+    /// After a write that did not happen: deletes what this write uploaded; returns the
+    /// objects that could not be deleted.
+    pub(crate) async fn abandon(self, client: &Client) -> Vec<String> {
+        M::Files::remove(client, self.uploaded)
+            .await
+            .iter()
+            .map(|(r, _)| format!("{}: {}", r.field, r.object))
+            .collect()
+    }
+
     /// Steps 4 and 5: after a committed write, sets the new version and deletes the replaced
     /// objects; after a failed one, deletes what this write uploaded.
     pub(crate) async fn finish(
@@ -266,18 +276,20 @@ pub(crate) fn condition<M: Model>(
             });
         }
     }
-    if let Some(name) = M::VERSION {
-        let n = p.name(name);
-        if version == 0 {
-            if !create {
-                parts.push(format!("attribute_not_exists({n})"));
-            }
-        } else {
+    match M::VERSION {
+        // `create` already requires that there is no item at all.
+        _ if create => {}
+        Some(name) if version == 0 => {
+            parts.push(format!("attribute_not_exists({})", p.name(name)));
+        }
+        Some(name) => {
+            let n = p.name(name);
             parts.push(format!(
                 "{n} = {}",
                 p.value(AttributeValue::N(version.to_string()))
             ));
         }
+        _ => {}
     }
     (!parts.is_empty()).then(|| parts.join(" AND "))
 }

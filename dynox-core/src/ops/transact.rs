@@ -1,0 +1,516 @@
+//! Transactions (TransactWriteItems): saves, creates, deletes and condition checks across
+//! models, all or nothing, with file fields handled by the same protocol as single writes:
+//! every op's files are uploaded first; on commit the replaced objects and the deleted items'
+//! objects are removed; on cancellation every new object is removed.
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
+use tracing::Instrument;
+
+use crate::error::{Error, ReasonKind, Result, TransactionReason};
+use crate::expr::Placeholders;
+use crate::files::BoxFuture;
+use crate::model::{Key, Model};
+use crate::Client;
+
+use super::delete::{plan_delete, DeletePlan};
+use super::save::{plan_put, Outcome, PutPlan};
+
+/// DynamoDB's limit on the items of one transaction.
+pub const MAX_TRANSACTION_ITEMS: usize = 100;
+
+/// One item of a transaction, type-erased.
+trait TxOp: Send + Sync {
+    /// Uploads files and builds the request item.
+    fn plan<'s>(&'s mut self, client: &'s Client) -> BoxFuture<'s, Result<()>>;
+    /// The request item (after `plan`).
+    fn item(&self) -> Result<TransactWriteItem>;
+    /// Whether the transaction took effect, as this item can tell by reading back.
+    fn committed<'s>(&'s self, client: &'s Client) -> BoxFuture<'s, Option<bool>>;
+    /// After the transaction: cleans up. `Err` only for objects left behind.
+    fn finish<'s>(&'s mut self, client: &'s Client, committed: bool) -> BoxFuture<'s, Result<()>>;
+    /// The table and key, for errors.
+    fn describe(&self) -> (String, String);
+    /// What a `ConditionalCheckFailed` on this item means.
+    fn condition_kind(&self) -> ReasonKind;
+}
+
+struct SaveOp<'a, M: Model> {
+    item: &'a mut M,
+    create: bool,
+    plan: Option<PutPlan<M>>,
+}
+
+impl<M: Model> TxOp for SaveOp<'_, M> {
+    fn plan<'s>(&'s mut self, client: &'s Client) -> BoxFuture<'s, Result<()>> {
+        Box::pin(async move {
+            self.plan = Some(plan_put(client, self.item, self.create).await?);
+            Ok(())
+        })
+    }
+
+    fn item(&self) -> Result<TransactWriteItem> {
+        let plan = self.plan.as_ref().ok_or_else(unplanned)?;
+        let put = Put::builder()
+            .table_name(&plan.table)
+            .set_item(Some(plan.attributes.clone()))
+            .set_condition_expression(plan.condition.clone())
+            .set_expression_attribute_names(plan.names.clone())
+            .set_expression_attribute_values(plan.values.clone())
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn committed<'s>(&'s self, client: &'s Client) -> BoxFuture<'s, Option<bool>> {
+        Box::pin(async move { self.plan.as_ref()?.committed(client).await })
+    }
+
+    fn finish<'s>(&'s mut self, client: &'s Client, committed: bool) -> BoxFuture<'s, Result<()>> {
+        Box::pin(async move {
+            let Some(plan) = self.plan.take() else {
+                return Ok(());
+            };
+            if committed {
+                return plan.finish(client, self.item, Outcome::Committed).await;
+            }
+            let (table, key) = (plan.table.clone(), plan.key.clone());
+            let left = plan.abandon(client).await;
+            if left.is_empty() {
+                return Ok(());
+            }
+            Err(Error::CleanupFailed {
+                table,
+                key,
+                committed: false,
+                objects: left,
+                source: "the transaction did not commit".into(),
+            })
+        })
+    }
+
+    fn describe(&self) -> (String, String) {
+        match &self.plan {
+            Some(plan) => (plan.table.clone(), plan.key.clone()),
+            None => (M::TABLE.to_owned(), self.item.key().to_string()),
+        }
+    }
+
+    fn condition_kind(&self) -> ReasonKind {
+        if self.create {
+            ReasonKind::AlreadyExists
+        } else if M::VERSION.is_some() {
+            ReasonKind::VersionConflict
+        } else {
+            ReasonKind::ConditionFailed
+        }
+    }
+}
+
+struct DeleteOp<M: Model> {
+    key: Key<M>,
+    version: Option<u64>,
+    plan: Option<DeletePlan<M>>,
+    table: String,
+}
+
+impl<M: Model> TxOp for DeleteOp<M> {
+    fn plan<'s>(&'s mut self, client: &'s Client) -> BoxFuture<'s, Result<()>> {
+        Box::pin(async move {
+            self.table = client.table_name::<M>();
+            self.plan = plan_delete(client, &self.key, self.version).await?;
+            Ok(())
+        })
+    }
+
+    fn item(&self) -> Result<TransactWriteItem> {
+        let mut delete = Delete::builder().table_name(&self.table);
+        match &self.plan {
+            Some(plan) => {
+                delete = delete
+                    .set_key(Some(plan.key_item.clone()))
+                    .set_condition_expression(plan.condition.clone())
+                    .set_expression_attribute_names(plan.names.clone())
+                    .set_expression_attribute_values(plan.values.clone());
+            }
+            None => {
+                let key = self.key.to_item().map_err(|e| Error::InvalidField {
+                    table: self.table.clone(),
+                    key: self.key.to_string(),
+                    field: e.field,
+                    source: e.error,
+                })?;
+                delete = delete.set_key(Some(key));
+            }
+        }
+        Ok(TransactWriteItem::builder()
+            .delete(delete.build().map_err(build_error)?)
+            .build())
+    }
+
+    fn committed<'s>(&'s self, client: &'s Client) -> BoxFuture<'s, Option<bool>> {
+        Box::pin(async move { self.plan.as_ref()?.committed(client).await })
+    }
+
+    fn finish<'s>(&'s mut self, client: &'s Client, committed: bool) -> BoxFuture<'s, Result<()>> {
+        Box::pin(async move {
+            match self.plan.take() {
+                Some(plan) if committed => plan.finish(client, Outcome::Committed).await,
+                _ => Ok(()),
+            }
+        })
+    }
+
+    fn describe(&self) -> (String, String) {
+        (self.table.clone(), self.key.to_string())
+    }
+
+    fn condition_kind(&self) -> ReasonKind {
+        if self.version.is_some() {
+            ReasonKind::VersionConflict
+        } else {
+            ReasonKind::ConditionFailed
+        }
+    }
+}
+
+struct CheckOp<M: Model> {
+    key: Key<M>,
+    version: Option<u64>,
+    table: String,
+}
+
+impl<M: Model> TxOp for CheckOp<M> {
+    fn plan<'s>(&'s mut self, client: &'s Client) -> BoxFuture<'s, Result<()>> {
+        self.table = client.table_name::<M>();
+        Box::pin(async { Ok(()) })
+    }
+
+    fn item(&self) -> Result<TransactWriteItem> {
+        let key = self.key.to_item().map_err(|e| Error::InvalidField {
+            table: self.table.clone(),
+            key: self.key.to_string(),
+            field: e.field,
+            source: e.error,
+        })?;
+        let mut p = Placeholders::default();
+        let condition = match (M::VERSION, self.version) {
+            (Some(name), Some(v)) => {
+                let n = p.name(name);
+                format!("{n} = {}", p.value(AttributeValue::N(v.to_string())))
+            }
+            _ => format!("attribute_exists({})", p.name(M::SCHEMA.hash.name)),
+        };
+        let (names, values) = p.into_maps();
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .condition_expression(condition)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
+    fn committed<'s>(&'s self, _: &'s Client) -> BoxFuture<'s, Option<bool>> {
+        Box::pin(async { None })
+    }
+
+    fn finish<'s>(&'s mut self, _: &'s Client, _: bool) -> BoxFuture<'s, Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn describe(&self) -> (String, String) {
+        (self.table.clone(), self.key.to_string())
+    }
+
+    fn condition_kind(&self) -> ReasonKind {
+        if self.version.is_some() {
+            ReasonKind::VersionConflict
+        } else {
+            ReasonKind::ConditionFailed
+        }
+    }
+}
+
+fn unplanned() -> Error {
+    Error::InvalidRequest {
+        reason: "transaction item used before it was prepared".into(),
+    }
+}
+
+fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> Error {
+    Error::InvalidRequest {
+        reason: e.to_string(),
+    }
+}
+
+/// A transaction: [`Client::transaction`]. Add items, then await it.
+///
+/// ```no_run
+/// # use dynox_core::{Client, DynamoModel};
+/// # #[derive(DynamoModel)] #[dynamo(table = "accounts")]
+/// # struct Account { #[dynamo(hash_key)] id: String, #[dynamo(version)] version: u64, cents: i64 }
+/// # async fn demo(client: &Client, mut from: Account, mut to: Account) -> dynox_core::Result<()> {
+/// from.cents -= 500;
+/// to.cents += 500;
+/// client.transaction().save(&mut from).save(&mut to).await?; // both or neither
+/// # Ok(()) }
+/// ```
+#[must_use = "a transaction does nothing until awaited"]
+pub struct Transaction<'a> {
+    client: &'a Client,
+    ops: Vec<Box<dyn TxOp + 'a>>,
+    token: Option<String>,
+}
+
+impl<'a> Transaction<'a> {
+    pub(crate) fn new(client: &'a Client) -> Self {
+        Self {
+            client,
+            ops: Vec::new(),
+            token: None,
+        }
+    }
+
+    /// Writes `item` (replacing any item with its key; conditional on its version and file
+    /// references as [`Client::save`] is).
+    pub fn save<M: Model>(mut self, item: &'a mut M) -> Self {
+        self.ops.push(Box::new(SaveOp {
+            item,
+            create: false,
+            plan: None,
+        }));
+        self
+    }
+
+    /// Writes `item` only if its key is new.
+    pub fn create<M: Model>(mut self, item: &'a mut M) -> Self {
+        self.ops.push(Box::new(SaveOp {
+            item,
+            create: true,
+            plan: None,
+        }));
+        self
+    }
+
+    /// Deletes the item with `key` (its files go after the commit).
+    pub fn delete<M: Model>(mut self, key: Key<M>) -> Self {
+        self.ops.push(Box::new(DeleteOp {
+            key,
+            version: None,
+            plan: None,
+            table: String::new(),
+        }));
+        self
+    }
+
+    /// Deletes `item`; for versioned models, only at its version.
+    pub fn delete_item<M: Model>(mut self, item: &M) -> Self {
+        self.ops.push(Box::new(DeleteOp {
+            key: item.key(),
+            version: M::VERSION.map(|_| item.version()),
+            plan: None,
+            table: String::new(),
+        }));
+        self
+    }
+
+    /// Requires `item` to exist unchanged: at its version for versioned models, merely
+    /// existing otherwise. Nothing is written to it.
+    pub fn check<M: Model>(mut self, item: &M) -> Self {
+        self.ops.push(Box::new(CheckOp {
+            key: item.key(),
+            version: M::VERSION.map(|_| item.version()),
+            table: String::new(),
+        }));
+        self
+    }
+
+    /// Requires the item with `key` to exist.
+    pub fn check_exists<M: Model>(mut self, key: Key<M>) -> Self {
+        self.ops.push(Box::new(CheckOp {
+            key,
+            version: None,
+            table: String::new(),
+        }));
+        self
+    }
+
+    /// The idempotency token (by default a random one per transaction, so an SDK retry of a
+    /// transaction whose response was lost does not apply it twice).
+    pub fn idempotency_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    async fn send(mut self) -> Result<()> {
+        if self.ops.is_empty() {
+            return Ok(());
+        }
+        if self.ops.len() > MAX_TRANSACTION_ITEMS {
+            return Err(Error::InvalidRequest {
+                reason: format!(
+                    "a transaction has at most {MAX_TRANSACTION_ITEMS} items, this one {}",
+                    self.ops.len()
+                ),
+            });
+        }
+        let client = self.client;
+        // Upload every op's files; if one fails, remove what the others uploaded.
+        for i in 0..self.ops.len() {
+            if let Err(error) = self.ops[i].plan(client).await {
+                for op in &mut self.ops[..i] {
+                    let _ = op.finish(client, false).await;
+                }
+                return Err(error);
+            }
+        }
+        let items = self
+            .ops
+            .iter()
+            .map(|op| op.item())
+            .collect::<Result<Vec<_>>>();
+        let items = match items {
+            Ok(items) => items,
+            Err(error) => return Err(self.finish(false, error).await),
+        };
+        let token = self
+            .token
+            .clone()
+            .unwrap_or_else(|| format!("{:016x}{:016x}", random(), random()));
+        let sent = client
+            .dynamodb()
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .client_request_token(token)
+            .send()
+            .instrument(super::span("TransactWriteItems", ""))
+            .await;
+        match sent {
+            Ok(_) => self.finish_committed().await,
+            Err(e) => {
+                let error = self.error(e);
+                // A lost response? Any item that can tell says whether it happened.
+                let mut committed = None;
+                for op in &self.ops {
+                    if let Some(c) = op.committed(client).await {
+                        committed = Some(c);
+                        break;
+                    }
+                }
+                if committed == Some(true) {
+                    self.finish_committed().await
+                } else {
+                    Err(self.finish(false, error).await)
+                }
+            }
+        }
+    }
+
+    async fn finish_committed(mut self) -> Result<()> {
+        let mut first = Ok(());
+        for op in &mut self.ops {
+            let result = op.finish(self.client, true).await;
+            if first.is_ok() {
+                first = result;
+            }
+        }
+        first
+    }
+
+    /// After a transaction that did not commit: removes every op's uploads and returns
+    /// `error` (or the first cleanup failure, wrapping it).
+    async fn finish(mut self, committed: bool, error: Error) -> Error {
+        for op in &mut self.ops {
+            if let Err(Error::CleanupFailed {
+                table,
+                key,
+                objects,
+                ..
+            }) = op.finish(self.client, committed).await
+            {
+                return Error::CleanupFailed {
+                    table,
+                    key,
+                    committed,
+                    objects,
+                    source: Box::new(error),
+                };
+            }
+        }
+        error
+    }
+
+    fn error(
+        &self,
+        e: SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>,
+    ) -> Error {
+        if let SdkError::ServiceError(service) = &e {
+            if let TransactWriteItemsError::TransactionCanceledException(canceled) = service.err() {
+                let reasons = canceled
+                    .cancellation_reasons()
+                    .iter()
+                    .enumerate()
+                    .map(|(index, reason)| {
+                        let code = reason.code().unwrap_or("None").to_owned();
+                        let (table, key) = self
+                            .ops
+                            .get(index)
+                            .map(|op| op.describe())
+                            .unwrap_or_default();
+                        let kind = match code.as_str() {
+                            "None" => ReasonKind::None,
+                            "ConditionalCheckFailed" => self
+                                .ops
+                                .get(index)
+                                .map_or(ReasonKind::ConditionFailed, |op| op.condition_kind()),
+                            "TransactionConflict" => ReasonKind::TransactionConflict,
+                            "ThrottlingError" | "ProvisionedThroughputExceeded" => {
+                                ReasonKind::Throttled
+                            }
+                            _ => ReasonKind::Other,
+                        };
+                        TransactionReason {
+                            index,
+                            table,
+                            key,
+                            kind,
+                            code,
+                            message: reason.message().map(str::to_owned),
+                        }
+                    })
+                    .collect();
+                return Error::TransactionCanceled { reasons };
+            }
+        }
+        let (table, key) = self.ops.first().map(|op| op.describe()).unwrap_or_default();
+        super::sdk_error(e, "TransactWriteItems", &table, || key)
+    }
+}
+
+fn random() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    h.finish()
+}
+
+impl<'a> IntoFuture for Transaction<'a> {
+    type Output = Result<()>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}
