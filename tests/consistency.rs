@@ -146,7 +146,22 @@ async fn item_violations(env: &FileEnv, pk: &str, kept: &BTreeSet<String>) -> Ve
             }
         }
     }
-    // 2. No object of this item is left unreferenced (except one a `None` save keeps).
+    // 2. No object of this item is left unreferenced (except one a `None` save keeps), and no
+    //    multipart upload is left open (where the server can list them).
+    if let Ok(uploads) = env
+        .s3
+        .list_multipart_uploads()
+        .bucket(env.bucket("records"))
+        .send()
+        .await
+    {
+        for upload in uploads.uploads.unwrap_or_default() {
+            found.push(format!(
+                "open multipart upload {}",
+                upload.key.unwrap_or_default()
+            ));
+        }
+    }
     let segment = format!("/{pk}/");
     for key in env.keys("records").await {
         if key.contains(&segment) && !referenced.contains(&key) && !kept.contains(&key) {
@@ -622,4 +637,49 @@ async fn the_sweep_aborts_stale_multipart_uploads_under_the_prefixes() {
         vec![outside.upload_id.unwrap()],
         "only the upload outside the prefixes is left"
     );
+}
+
+#[tokio::test]
+async fn the_sweep_reports_objects_it_could_not_delete() {
+    let faults = Faults::start().await.unwrap();
+    let env =
+        file_env_with::<Record>(&["records"], S3Settings::default(), Some(faults.clone())).await;
+    let bucket = env.bucket("records").to_owned();
+    for i in 0..5 {
+        env.s3
+            .put_object()
+            .bucket(&bucket)
+            .key(format!("content/o/{i}/x.bin"))
+            .body(vec![1u8].into())
+            .send()
+            .await
+            .unwrap();
+    }
+    faults.reset();
+    faults.fail_nth(1, Some("DeleteObjects"), FaultKind::ServerError);
+    let later = SystemTime::now() + Duration::from_secs(48 * 3600);
+    let report = dynox_s3::sweep::<Record>(&env.client)
+        .as_of(later)
+        .delete()
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(report.orphans.len(), 5);
+    assert_eq!(report.deleted, 0);
+    assert_eq!(report.failed.len(), 5, "{report}");
+    assert!(
+        report
+            .failed
+            .iter()
+            .all(|(key, error)| key.starts_with("content/o/") && error.contains("InternalError")),
+        "{report}"
+    );
+    // The next sweep gets them.
+    let report = dynox_s3::sweep::<Record>(&env.client)
+        .as_of(later)
+        .delete()
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(report.deleted, 5, "{report}");
 }
