@@ -291,7 +291,22 @@ async fn an_item_over_400_kb_is_item_too_large() {
     };
     let err = client.save(&mut user).await.unwrap_err();
     assert!(matches!(err, Error::ItemTooLarge { .. }), "{err:?}");
-    assert!(err.to_string().contains(r#"id = "big""#), "{err}");
+    let message = err.to_string();
+    assert!(message.contains(r#"id = "big""#), "{message}");
+    assert!(message.contains("`name` (512004 bytes)"), "{message}");
+    assert!(message.contains("#[s3]"), "{message}");
+
+    // Checked before any request: an unreachable endpoint still gives ItemTooLarge.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let offline = dynox_core::Client::new(&dynox_tests::single_attempt_config(&endpoint));
+    let err = offline.save(&mut user).await.unwrap_err();
+    assert!(matches!(err, Error::ItemTooLarge { .. }), "{err:?}");
+
+    // Just under the limit is accepted by the server: the estimate is not stricter than it.
+    user.name = "x".repeat(400 * 1024 - 100);
+    client.save(&mut user).await.unwrap();
 }
 
 #[tokio::test]

@@ -13,6 +13,7 @@
 mod number;
 mod serde_bridge;
 mod set;
+mod size;
 
 use std::collections::HashMap;
 
@@ -21,6 +22,7 @@ pub use aws_sdk_dynamodb::types::AttributeValue;
 
 pub use serde_bridge::{from_serde_attribute, to_serde_attribute};
 pub use set::{SetAttribute, SetElement};
+pub use size::{item_size, largest_attributes, value_size, MAX_ITEM_SIZE};
 
 /// A DynamoDB item: attribute names to values.
 pub type Item = HashMap<String, AttributeValue>;

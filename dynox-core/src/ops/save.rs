@@ -140,6 +140,9 @@ pub(crate) async fn plan_put<M: Model>(
             AttributeValue::N((version + 1).to_string()),
         );
     }
+    if let Some(error) = too_large(&table, &key_text, &attributes) {
+        return Err(rollback::<M>(client, &table, &key_text, uploaded, error).await);
+    }
     let new_refs = M::Files::references(&attributes);
     let current_refs = current
         .as_ref()
@@ -253,6 +256,29 @@ impl<M: Model> PutPlan<M> {
             }),
         }
     }
+}
+
+/// An [`Error::ItemTooLarge`] if `item` exceeds DynamoDB's 400 KB, naming its largest
+/// attributes, so no request is sent for an item the service would refuse.
+fn too_large(table: &str, key: &str, item: &Item) -> Option<Error> {
+    let size = crate::item::item_size(item);
+    if size <= crate::item::MAX_ITEM_SIZE {
+        return None;
+    }
+    let largest: Vec<String> = crate::item::largest_attributes(item)
+        .into_iter()
+        .take(3)
+        .map(|(name, bytes)| format!("`{name}` ({bytes} bytes)"))
+        .collect();
+    Some(Error::ItemTooLarge {
+        table: table.to_owned(),
+        key: key.to_owned(),
+        message: format!(
+            "{size} bytes, over DynamoDB's {} byte limit; largest attributes: {}; keep large values in an #[s3] file field",
+            crate::item::MAX_ITEM_SIZE,
+            largest.join(", ")
+        ),
+    })
 }
 
 /// The condition of a write: the item is new (`create`), or its file attributes are the ones
