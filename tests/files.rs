@@ -973,3 +973,55 @@ async fn a_custom_key_template_lays_out_objects() {
     assert!(key.ends_with("-me.png"), "{key}");
     assert_eq!(env.keys("avatars").await, vec![key.clone()]);
 }
+
+#[tokio::test]
+async fn a_save_retried_after_a_failed_write_uploads_again() {
+    use dynox_local::faults::{FaultKind, Faults};
+    let faults = Faults::start().await.unwrap();
+    let env = dynox_tests::file_env_with::<Document>(
+        &["company-docs"],
+        S3Settings::default(),
+        Some(faults.clone()),
+    )
+    .await;
+    let mut d = doc("RETRY#1", Some(S3Object::from_bytes(vec![5; 64], "a.bin")));
+    faults.fail_nth(1, Some("PutItem"), FaultKind::Throttle);
+    let err = env.client.create(&mut d).await.unwrap_err();
+    assert!(err.is_throttled(), "{err:?}");
+    assert!(
+        d.content.as_ref().unwrap().is_pending(),
+        "the removed upload is pending again"
+    );
+    assert!(env.keys("company-docs").await.is_empty());
+
+    env.client.create(&mut d).await.unwrap();
+    let loaded = Document::get(&env.client, "RETRY#1", "v1")
+        .await
+        .unwrap()
+        .unwrap();
+    let bytes = loaded
+        .content
+        .unwrap()
+        .get_bytes(&env.client)
+        .await
+        .unwrap();
+    assert_eq!(bytes.as_ref(), &[5; 64]);
+}
+
+#[tokio::test]
+async fn an_object_of_another_item_cannot_be_referenced() {
+    let env = env().await;
+    let mut a = doc("OWN#A", Some(S3Object::from_bytes(vec![1; 10], "a.txt")));
+    env.client.save(&mut a).await.unwrap();
+    let mut b = doc("OWN#B", a.content.clone());
+    b.thumbnail = a.thumbnail.clone();
+    let err = env.client.create(&mut b).await.unwrap_err();
+    assert!(matches!(err, Error::StaleFile { .. }), "{err:?}");
+    assert_eq!(
+        Document::get(&env.client, "OWN#B", "v1").await.unwrap(),
+        None
+    );
+    let err = env.client.save(&mut b).await.unwrap_err();
+    assert!(err.is_condition_failed(), "{err:?}");
+    assert_eq!(env.keys("company-docs").await.len(), 2, "a's objects only");
+}

@@ -51,6 +51,20 @@ pub enum Error {
         expected: u64,
     },
 
+    /// A file field refers to a stored object this item does not hold: copied from another
+    /// item, or removed by an earlier failed save. Set a new file (or reload the item).
+    #[error("file field `{field}` of item {key} in table `{table}` refers to {object}, which the item does not hold: set a new file or reload the item")]
+    StaleFile {
+        /// The (prefixed) table name.
+        table: String,
+        /// The item's key.
+        key: String,
+        /// The file field.
+        field: &'static str,
+        /// The object referred to.
+        object: String,
+    },
+
     /// `create` found an item with the same key already in the table.
     #[error("item {key} already exists in table `{table}`")]
     AlreadyExists {
@@ -224,6 +238,7 @@ impl Error {
             Error::ConditionFailed { table, .. }
             | Error::AlreadyExists { table, .. }
             | Error::VersionConflict { table, .. }
+            | Error::StaleFile { table, .. }
             | Error::ItemTooLarge { table, .. }
             | Error::InvalidField { table, .. }
             | Error::TableNotFound { table, .. }

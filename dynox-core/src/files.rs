@@ -53,6 +53,18 @@ pub trait FileStore<M>: Send + Sync + 'static {
     /// The attribute names of the file fields.
     fn attribute_names() -> Vec<&'static str>;
 
+    /// Stored objects the item is to reference for the first time that this save did not
+    /// upload (attached after a direct, presigned upload). They may be written although the
+    /// item does not hold them yet; a failed write leaves them in place (the caller may retry;
+    /// the sweep removes them if they are never attached).
+    fn claimed(item: &mut M) -> Vec<FileRef<Self::Ref>>;
+
+    /// After the write that followed [`upload`](Self::upload): when it committed, the files
+    /// are settled as stored; when it did not (and the uploads were removed), they become
+    /// pending again, so a retried save uploads them anew instead of writing a reference to a
+    /// removed object.
+    fn settle(item: &mut M, committed: bool);
+
     /// Deletes objects; returns those that could not be deleted, with the reason.
     fn remove<'a>(
         client: &'a Client,
@@ -89,6 +101,12 @@ impl<M: Send + 'static> FileStore<M> for NoFiles {
     fn attribute_names() -> Vec<&'static str> {
         Vec::new()
     }
+
+    fn claimed(_: &mut M) -> Vec<FileRef<NoRef>> {
+        Vec::new()
+    }
+
+    fn settle(_: &mut M, _: bool) {}
 
     fn remove<'a>(
         _: &'a Client,

@@ -27,12 +27,25 @@ use tokio::io::AsyncRead;
 /// assert!(file.is_pending());
 /// assert_eq!(file.content_type(), Some("application/pdf")); // guessed from the name
 /// ```
-#[derive(Clone)]
 pub struct S3Object {
     pub(crate) state: State,
     /// A stored object not yet referenced by any item (attached after a presigned upload): the
-    /// next save treats it like an upload, removing it if the write fails.
+    /// next save treats it like an upload, removing it if the write fails. Not cloned: only
+    /// the value `attach` returned may claim the object.
     pub(crate) fresh: bool,
+    /// The file this object was uploaded from by a save that has not settled yet: restored
+    /// if that save's write fails (and its upload is removed).
+    pub(crate) uploaded_from: Option<PendingUpload>,
+}
+
+impl Clone for S3Object {
+    fn clone(&self) -> Self {
+        S3Object {
+            state: self.state.clone(),
+            fresh: false,
+            uploaded_from: self.uploaded_from.clone(),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -103,6 +116,7 @@ impl S3Object {
                 metadata: BTreeMap::new(),
             }),
             fresh: false,
+            uploaded_from: None,
         }
     }
 
@@ -167,6 +181,7 @@ impl S3Object {
         S3Object {
             state: State::Stored(stored),
             fresh: false,
+            uploaded_from: None,
         }
     }
 

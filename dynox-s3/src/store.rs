@@ -111,25 +111,14 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
             let range = M::SCHEMA.range.map(|r| key_text(key_item.get(r.name)));
             let runtime = Runtime::of(client);
 
-            // Which fields have a file to upload, and where each goes. Attached objects are
-            // new to the item too: they count as created by this save.
+            // Which fields have a file to upload, and where each goes.
             let mut jobs = Vec::new();
-            let mut attached = Vec::new();
             for (index, field) in M::S3_FIELDS.iter().enumerate() {
                 let Some(object) = (field.slot)(item) else {
                     continue;
                 };
-                let pending = match &object.state {
-                    State::Pending(pending) => pending,
-                    State::Stored(stored) => {
-                        if object.fresh {
-                            attached.push(FileRef {
-                                field: field.name,
-                                object: ObjectRef::from(stored),
-                            });
-                        }
-                        continue;
-                    }
+                let State::Pending(pending) = &object.state else {
+                    continue;
                 };
                 let upload_id = keys::new_upload_id();
                 let parts = KeyParts {
@@ -159,12 +148,7 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
                 jobs.push((index, target, pending.clone()));
             }
             if jobs.is_empty() {
-                for field in M::S3_FIELDS {
-                    if let Some(object) = (field.slot)(item) {
-                        object.fresh = false;
-                    }
-                }
-                return Ok(attached);
+                return Ok(Vec::new());
             }
 
             // Upload them all at once.
@@ -237,12 +221,7 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
                 });
             }
 
-            let mut created = attached;
-            for field in M::S3_FIELDS {
-                if let Some(object) = (field.slot)(item) {
-                    object.fresh = false;
-                }
-            }
+            let mut created = Vec::with_capacity(stored.len());
             for (index, object) in stored {
                 let field = &M::S3_FIELDS[index];
                 created.push(FileRef {
@@ -250,7 +229,10 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
                     object: ObjectRef::from(&object),
                 });
                 if let Some(slot) = (field.slot)(item) {
-                    slot.state = State::Stored(object);
+                    let previous = std::mem::replace(&mut slot.state, State::Stored(object));
+                    if let State::Pending(pending) = previous {
+                        slot.uploaded_from = Some(pending);
+                    }
                 }
             }
             Ok(created)
@@ -259,6 +241,37 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
 
     fn attribute_names() -> Vec<&'static str> {
         M::S3_FIELDS.iter().map(|f| f.name).collect()
+    }
+
+    fn claimed(item: &mut M) -> Vec<FileRef<ObjectRef>> {
+        M::S3_FIELDS
+            .iter()
+            .filter_map(|field| {
+                let object = (field.slot)(item)?;
+                match &object.state {
+                    State::Stored(stored) if object.fresh => Some(FileRef {
+                        field: field.name,
+                        object: ObjectRef::from(stored),
+                    }),
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
+    fn settle(item: &mut M, committed: bool) {
+        for field in M::S3_FIELDS {
+            let Some(object) = (field.slot)(item) else {
+                continue;
+            };
+            if committed {
+                object.fresh = false;
+            }
+            match object.uploaded_from.take() {
+                Some(pending) if !committed => object.state = State::Pending(pending),
+                _ => {}
+            }
+        }
     }
 
     fn references(item: &Item) -> Vec<FileRef<ObjectRef>> {

@@ -98,6 +98,7 @@ pub(crate) struct PutPlan<M: Model> {
     version: u64,
     current_refs: Refs<M>,
     uploaded: Refs<M>,
+    claimed: Refs<M>,
     new_refs: Refs<M>,
     pub(crate) attributes: Item,
     pub(crate) condition: Option<String>,
@@ -125,39 +126,60 @@ pub(crate) async fn plan_put<M: Model>(
     } else {
         None
     };
+    let Some(next_version) = version.checked_add(1) else {
+        return Err(Error::InvalidRequest {
+            reason: format!("item {key_text} of table `{table}` is at the largest version"),
+        });
+    };
     let uploaded = M::Files::upload(client, item).await?;
+
+    // Until the write's fate is known, a failure here removes the uploads and makes the files
+    // pending again.
+    macro_rules! give_up {
+        ($error:expr) => {{
+            let error = $error;
+            M::Files::settle(item, false);
+            return Err(rollback::<M>(client, &table, &key_text, uploaded, error).await);
+        }};
+    }
 
     let mut attributes = match item.to_item() {
         Ok(attributes) => attributes,
-        Err(e) => {
-            let error = super::field_error(&table, key_text.clone(), e);
-            return Err(rollback::<M>(client, &table, &key_text, uploaded, error).await);
-        }
+        Err(e) => give_up!(super::field_error(&table, key_text.clone(), e)),
     };
     if let Some(name) = M::VERSION {
-        attributes.insert(
-            name.to_owned(),
-            AttributeValue::N((version + 1).to_string()),
-        );
+        attributes.insert(name.to_owned(), AttributeValue::N(next_version.to_string()));
     }
     if let Some(error) = too_large(&table, &key_text, &attributes) {
-        return Err(rollback::<M>(client, &table, &key_text, uploaded, error).await);
+        give_up!(error);
     }
     let new_refs = M::Files::references(&attributes);
     let current_refs = current
         .as_ref()
         .map(M::Files::references)
         .unwrap_or_default();
+    let mut claimed = M::Files::claimed(item);
+    claimed.retain(|c| !current_refs.contains(c));
 
-    // A file the item keeps must still be the one stored: writing back a reference another
-    // writer replaced (and deleted) would leave the item pointing at nothing.
-    if M::Files::ENABLED && !create {
-        let stale = new_refs
+    // Every file the item is to reference must be one this save uploaded, one attached for
+    // it, or one the item already holds: writing back a reference another writer replaced
+    // (and deleted), or one copied from another item, would leave an item pointing at an
+    // object that is gone or not its own.
+    if M::Files::ENABLED {
+        let foreign = new_refs
             .iter()
-            .any(|n| !uploaded.contains(n) && !current_refs.contains(n));
-        if stale {
-            let error = conflict::<M>(&table, &key_text, version);
-            return Err(rollback::<M>(client, &table, &key_text, uploaded, error).await);
+            .find(|n| !uploaded.contains(n) && !claimed.contains(n) && !current_refs.contains(n));
+        if let Some(foreign) = foreign {
+            give_up!(if create {
+                Error::StaleFile {
+                    table: table.clone(),
+                    key: key_text.clone(),
+                    field: foreign.field,
+                    object: foreign.object.to_string(),
+                }
+            } else {
+                conflict::<M>(&table, &key_text, version)
+            });
         }
     }
 
@@ -172,6 +194,7 @@ pub(crate) async fn plan_put<M: Model>(
         version,
         current_refs,
         uploaded,
+        claimed,
         new_refs,
         attributes,
         condition,
@@ -198,7 +221,9 @@ impl<M: Model> PutPlan<M> {
         match self.committed(client).await {
             Some(true) => Outcome::Committed,
             Some(false) => Outcome::NotCommitted(error),
-            None if self.uploaded.is_empty() => Outcome::NotCommitted(error),
+            None if self.uploaded.is_empty() && self.claimed.is_empty() => {
+                Outcome::NotCommitted(error)
+            }
             None => Outcome::Unknown(error),
         }
     }
@@ -206,19 +231,30 @@ impl<M: Model> PutPlan<M> {
     /// Reads the item back: `Some(true)` if it holds this write's uploads, `Some(false)` if
     /// not, `None` if this write uploaded nothing or the read failed.
     pub(crate) async fn committed(&self, client: &Client) -> Option<bool> {
-        if self.uploaded.is_empty() {
+        if self.uploaded.is_empty() && self.claimed.is_empty() {
             return None;
         }
         let now = read_files::<M>(client, &self.table, &self.key_item, &self.key)
             .await
             .ok()?;
         let now_refs = now.as_ref().map(M::Files::references).unwrap_or_default();
-        Some(self.uploaded.iter().all(|u| now_refs.contains(u)))
+        Some(
+            self.uploaded
+                .iter()
+                .chain(&self.claimed)
+                .all(|u| now_refs.contains(u)),
+        )
+    }
+
+    /// Whether this write stores objects new to the item (whose keys prove it happened).
+    pub(crate) fn has_new_files(&self) -> bool {
+        !self.uploaded.is_empty() || !self.claimed.is_empty()
     }
 
     /// After a write that did not happen: deletes what this write uploaded; returns the
     /// objects that could not be deleted.
-    pub(crate) async fn abandon(self, client: &Client) -> Vec<String> {
+    pub(crate) async fn abandon(self, client: &Client, item: &mut M) -> Vec<String> {
+        M::Files::settle(item, false);
         M::Files::remove(client, self.uploaded)
             .await
             .iter()
@@ -236,24 +272,31 @@ impl<M: Model> PutPlan<M> {
     ) -> Result<()> {
         match outcome {
             Outcome::Committed => {
-                item.set_version(self.version + 1);
+                M::Files::settle(item, true);
+                item.set_version(self.version.saturating_add(1));
                 let replaced = files::replaced(self.current_refs, &self.new_refs);
                 remove_committed::<M>(client, &self.table, &self.key, replaced).await
             }
             Outcome::NotCommitted(error) => {
+                M::Files::settle(item, false);
                 Err(rollback::<M>(client, &self.table, &self.key, self.uploaded, error).await)
             }
-            Outcome::Unknown(error) => Err(Error::CleanupFailed {
-                table: self.table,
-                key: self.key,
-                committed: false,
-                objects: self
-                    .uploaded
-                    .iter()
-                    .map(|r| format!("{}: {} (the write may have committed)", r.field, r.object))
-                    .collect(),
-                source: Box::new(error),
-            }),
+            Outcome::Unknown(error) => {
+                M::Files::settle(item, false);
+                Err(Error::CleanupFailed {
+                    table: self.table,
+                    key: self.key,
+                    committed: false,
+                    objects: self
+                        .uploaded
+                        .iter()
+                        .map(|r| {
+                            format!("{}: {} (the write may have committed)", r.field, r.object)
+                        })
+                        .collect(),
+                    source: Box::new(error),
+                })
+            }
         }
     }
 }

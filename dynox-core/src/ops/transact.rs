@@ -23,6 +23,23 @@ use super::save::{plan_put, Outcome, PutPlan};
 /// DynamoDB's limit on the items of one transaction.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
 
+/// What became of a transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Decision {
+    Committed,
+    NotCommitted,
+    /// The response was lost and reading back could not tell: new objects are kept.
+    Unknown,
+}
+
+/// The objects a cleanup left, from the error a single-item finish reports.
+fn left_objects(result: Result<()>) -> Vec<String> {
+    match result {
+        Err(Error::CleanupFailed { objects, .. }) => objects,
+        _ => Vec::new(),
+    }
+}
+
 /// One item of a transaction, type-erased.
 trait TxOp: Send + Sync {
     /// Uploads files and builds the request item.
@@ -31,8 +48,14 @@ trait TxOp: Send + Sync {
     fn item(&self) -> Result<TransactWriteItem>;
     /// Whether the transaction took effect, as this item can tell by reading back.
     fn committed<'s>(&'s self, client: &'s Client) -> BoxFuture<'s, Option<bool>>;
-    /// After the transaction: cleans up. `Err` only for objects left behind.
-    fn finish<'s>(&'s mut self, client: &'s Client, committed: bool) -> BoxFuture<'s, Result<()>>;
+    /// Whether this item stores new objects, whose keys prove whether the transaction ran.
+    fn has_new_files(&self) -> bool;
+    /// After the transaction: cleans up. Returns the objects left behind.
+    fn finish<'s>(
+        &'s mut self,
+        client: &'s Client,
+        decision: Decision,
+    ) -> BoxFuture<'s, Vec<String>>;
     /// The table and key, for errors.
     fn describe(&self) -> (String, String);
     /// What a `ConditionalCheckFailed` on this item means.
@@ -70,26 +93,35 @@ impl<M: Model> TxOp for SaveOp<'_, M> {
         Box::pin(async move { self.plan.as_ref()?.committed(client).await })
     }
 
-    fn finish<'s>(&'s mut self, client: &'s Client, committed: bool) -> BoxFuture<'s, Result<()>> {
+    fn has_new_files(&self) -> bool {
+        self.plan.as_ref().is_some_and(PutPlan::has_new_files)
+    }
+
+    fn finish<'s>(
+        &'s mut self,
+        client: &'s Client,
+        decision: Decision,
+    ) -> BoxFuture<'s, Vec<String>> {
         Box::pin(async move {
             let Some(plan) = self.plan.take() else {
-                return Ok(());
+                return Vec::new();
             };
-            if committed {
-                return plan.finish(client, self.item, Outcome::Committed).await;
+            match decision {
+                Decision::Committed => {
+                    left_objects(plan.finish(client, self.item, Outcome::Committed).await)
+                }
+                Decision::NotCommitted => plan.abandon(client, self.item).await,
+                Decision::Unknown => left_objects(
+                    plan.finish(
+                        client,
+                        self.item,
+                        Outcome::Unknown(Error::InvalidRequest {
+                            reason: "the transaction's outcome is unknown".into(),
+                        }),
+                    )
+                    .await,
+                ),
             }
-            let (table, key) = (plan.table.clone(), plan.key.clone());
-            let left = plan.abandon(client).await;
-            if left.is_empty() {
-                return Ok(());
-            }
-            Err(Error::CleanupFailed {
-                table,
-                key,
-                committed: false,
-                objects: left,
-                source: "the transaction did not commit".into(),
-            })
         })
     }
 
@@ -156,11 +188,21 @@ impl<M: Model> TxOp for DeleteOp<M> {
         Box::pin(async move { self.plan.as_ref()?.committed(client).await })
     }
 
-    fn finish<'s>(&'s mut self, client: &'s Client, committed: bool) -> BoxFuture<'s, Result<()>> {
+    fn has_new_files(&self) -> bool {
+        false
+    }
+
+    fn finish<'s>(
+        &'s mut self,
+        client: &'s Client,
+        decision: Decision,
+    ) -> BoxFuture<'s, Vec<String>> {
         Box::pin(async move {
             match self.plan.take() {
-                Some(plan) if committed => plan.finish(client, Outcome::Committed).await,
-                _ => Ok(()),
+                Some(plan) if decision == Decision::Committed => {
+                    left_objects(plan.finish(client, Outcome::Committed).await)
+                }
+                _ => Vec::new(),
             }
         })
     }
@@ -221,8 +263,12 @@ impl<M: Model> TxOp for CheckOp<M> {
         Box::pin(async { None })
     }
 
-    fn finish<'s>(&'s mut self, _: &'s Client, _: bool) -> BoxFuture<'s, Result<()>> {
-        Box::pin(async { Ok(()) })
+    fn has_new_files(&self) -> bool {
+        false
+    }
+
+    fn finish<'s>(&'s mut self, _: &'s Client, _: Decision) -> BoxFuture<'s, Vec<String>> {
+        Box::pin(async { Vec::new() })
     }
 
     fn describe(&self) -> (String, String) {
@@ -365,10 +411,11 @@ impl<'a> Transaction<'a> {
         // Upload every op's files; if one fails, remove what the others uploaded.
         for i in 0..self.ops.len() {
             if let Err(error) = self.ops[i].plan(client).await {
+                let mut left = Vec::new();
                 for op in &mut self.ops[..i] {
-                    let _ = op.finish(client, false).await;
+                    left.extend(op.finish(client, Decision::NotCommitted).await);
                 }
-                return Err(error);
+                return Err(cleanup_error(left, false, error));
             }
         }
         let items = self
@@ -378,7 +425,10 @@ impl<'a> Transaction<'a> {
             .collect::<Result<Vec<_>>>();
         let items = match items {
             Ok(items) => items,
-            Err(error) => return Err(self.finish(false, error).await),
+            Err(error) => {
+                let left = self.cleanup(Decision::NotCommitted).await;
+                return Err(cleanup_error(left, false, error));
+            }
         };
         let token = self
             .token
@@ -392,59 +442,65 @@ impl<'a> Transaction<'a> {
             .send()
             .instrument(super::span("TransactWriteItems", ""))
             .await;
-        match sent {
-            Ok(_) => self.finish_committed().await,
-            Err(e) => {
-                let error = self.error(e);
-                // A lost response? Any item that can tell says whether it happened.
-                let mut committed = None;
-                for op in &self.ops {
-                    if let Some(c) = op.committed(client).await {
-                        committed = Some(c);
+        let error = match sent {
+            Ok(_) => return self.committed().await,
+            Err(e) => self.error(e),
+        };
+        let decision = if matches!(error, Error::TransactionCanceled { .. }) {
+            // DynamoDB said so: nothing was written.
+            Decision::NotCommitted
+        } else {
+            // Maybe a lost response: the items holding new objects prove it either way;
+            // a deleted item only suggests it.
+            let mut decision = None;
+            for strong in [true, false] {
+                for op in self.ops.iter().filter(|op| op.has_new_files() == strong) {
+                    if let Some(committed) = op.committed(client).await {
+                        decision = Some(committed);
                         break;
                     }
                 }
-                if committed == Some(true) {
-                    self.finish_committed().await
-                } else {
-                    Err(self.finish(false, error).await)
+                if decision.is_some() {
+                    break;
                 }
             }
+            match decision {
+                Some(true) => Decision::Committed,
+                Some(false) => Decision::NotCommitted,
+                None if self.ops.iter().any(|op| op.has_new_files()) => Decision::Unknown,
+                None => Decision::NotCommitted,
+            }
+        };
+        if decision == Decision::Committed {
+            return self.committed().await;
         }
+        let left = self.cleanup(decision).await;
+        Err(cleanup_error(left, false, error))
     }
 
-    async fn finish_committed(mut self) -> Result<()> {
-        let mut first = Ok(());
-        for op in &mut self.ops {
-            let result = op.finish(self.client, true).await;
-            if first.is_ok() {
-                first = result;
-            }
+    /// After a committed transaction: settles every item; reports objects left behind.
+    async fn committed(mut self) -> Result<()> {
+        let left = self.cleanup(Decision::Committed).await;
+        if left.is_empty() {
+            return Ok(());
         }
-        first
+        let (table, key) = self.ops.first().map(|op| op.describe()).unwrap_or_default();
+        Err(Error::CleanupFailed {
+            table,
+            key,
+            committed: true,
+            objects: left,
+            source: "objects could not be deleted after the transaction committed".into(),
+        })
     }
 
-    /// After a transaction that did not commit: removes every op's uploads and returns
-    /// `error` (or the first cleanup failure, wrapping it).
-    async fn finish(mut self, committed: bool, error: Error) -> Error {
+    /// Cleans up after every item; returns the objects left behind.
+    async fn cleanup(&mut self, decision: Decision) -> Vec<String> {
+        let mut left = Vec::new();
         for op in &mut self.ops {
-            if let Err(Error::CleanupFailed {
-                table,
-                key,
-                objects,
-                ..
-            }) = op.finish(self.client, committed).await
-            {
-                return Error::CleanupFailed {
-                    table,
-                    key,
-                    committed,
-                    objects,
-                    source: Box::new(error),
-                };
-            }
+            left.extend(op.finish(self.client, decision).await);
         }
-        error
+        left
     }
 
     fn error(
@@ -491,6 +547,24 @@ impl<'a> Transaction<'a> {
         }
         let (table, key) = self.ops.first().map(|op| op.describe()).unwrap_or_default();
         super::sdk_error(e, "TransactWriteItems", &table, || key)
+    }
+}
+
+/// `error`, or a [`Error::CleanupFailed`] naming `left` and wrapping it.
+fn cleanup_error(left: Vec<String>, committed: bool, error: Error) -> Error {
+    if left.is_empty() {
+        return error;
+    }
+    let (table, key) = match &error {
+        Error::CleanupFailed { table, key, .. } => (table.clone(), key.clone()),
+        _ => (String::new(), String::new()),
+    };
+    Error::CleanupFailed {
+        table,
+        key,
+        committed,
+        objects: left,
+        source: Box::new(error),
     }
 }
 
