@@ -82,12 +82,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map(|i| {
                 let s3 = s3.clone();
                 let bucket = bucket.clone();
+                let owner = format!("{}/content", client.table_name::<Document>());
                 async move {
+                    // As a save that crashed after its upload leaves it.
                     s3.put_object()
                         .bucket(bucket)
                         .key(format!(
                             "documents/DOC/crashed-{i}/v1/0000000000000000/file.bin"
                         ))
+                        .metadata(dynox_s3::OWNER_METADATA, owner)
                         .body(vec![0u8; 100].into())
                         .send()
                         .await

@@ -443,11 +443,18 @@ async fn the_sweep_removes_old_orphans_only() {
         .map(|i| {
             let s3 = env.s3.clone();
             let bucket = bucket.clone();
+            let table = env.client.table_name::<Record>();
             async move {
-                let prefix = if i % 2 == 0 { "content" } else { "thumbs" };
+                // As a crashed save leaves them: under the prefixes, owned by this model.
+                let (prefix, field) = if i % 2 == 0 {
+                    ("content", "content")
+                } else {
+                    ("thumbs", "thumb")
+                };
                 s3.put_object()
                     .bucket(bucket)
                     .key(format!("{prefix}/orphan/{i}/x.bin"))
+                    .metadata(dynox_s3::OWNER_METADATA, format!("{table}/{field}"))
                     .body(vec![1u8; 16].into())
                     .send()
                     .await
@@ -465,6 +472,23 @@ async fn the_sweep_removes_old_orphans_only() {
         .send()
         .await
         .unwrap();
+    // Under the prefix but not this model's: no owner, and another environment's table.
+    for (key, owner) in [
+        ("content/foreign/a.bin", None),
+        ("content/foreign/b.bin", Some("prod-records/content")),
+    ] {
+        env.s3
+            .put_object()
+            .bucket(&bucket)
+            .key(key)
+            .set_metadata(
+                owner.map(|o| [(dynox_s3::OWNER_METADATA.to_owned(), o.to_owned())].into()),
+            )
+            .body(vec![1u8].into())
+            .send()
+            .await
+            .unwrap();
+    }
     let seeded_in = started.elapsed();
 
     // Just made: inside the grace period, so nothing is an orphan yet.
@@ -474,7 +498,7 @@ async fn the_sweep_removes_old_orphans_only() {
         .await
         .unwrap();
     assert_eq!(report.orphans.len(), 0, "{report}");
-    assert_eq!(report.too_young, ORPHANS as u64);
+    assert_eq!(report.too_young, ORPHANS as u64 + 2);
     assert_eq!(report.referenced, 2);
 
     // A day and a half later, as a dry run: found, not deleted.
@@ -486,8 +510,12 @@ async fn the_sweep_removes_old_orphans_only() {
         .unwrap();
     assert!(report.dry_run);
     assert_eq!(report.orphans.len(), ORPHANS);
+    assert_eq!(
+        report.not_owned, 2,
+        "objects of no or another owner are left alone"
+    );
     assert_eq!(report.deleted, 0);
-    assert_eq!(env.keys("records").await.len(), ORPHANS + 3);
+    assert_eq!(env.keys("records").await.len(), ORPHANS + 5);
 
     let report = dynox_s3::sweep::<Record>(&env.client)
         .as_of(later)
@@ -509,6 +537,8 @@ async fn the_sweep_removes_old_orphans_only() {
     let mut left = env.keys("records").await;
     left.sort();
     let mut expected = vec![
+        "content/foreign/a.bin".to_owned(),
+        "content/foreign/b.bin".to_owned(),
         "elsewhere/keep.bin".to_owned(),
         kept.content.as_ref().unwrap().stored().unwrap().key.clone(),
         kept.thumb.stored().unwrap().key.clone(),
@@ -650,6 +680,10 @@ async fn the_sweep_reports_objects_it_could_not_delete() {
             .put_object()
             .bucket(&bucket)
             .key(format!("content/o/{i}/x.bin"))
+            .metadata(
+                dynox_s3::OWNER_METADATA,
+                format!("{}/content", env.client.table_name::<Record>()),
+            )
             .body(vec![1u8].into())
             .send()
             .await

@@ -84,6 +84,18 @@ struct State {
     rule: Option<Rule>,
     requests: Vec<String>,
     injected: Vec<(String, FaultKind)>,
+    /// A [`FaultKind::Hang`] fired: every later request hangs too, as in a dead process.
+    crashed: bool,
+    /// Requests sent to the real server whose response has not arrived yet.
+    in_flight: usize,
+}
+
+/// Marks a request that went to the real server (to count it back in when it returns).
+#[derive(Debug, Clone)]
+struct Sent;
+
+impl Storable for Sent {
+    type Storer = StoreReplace<Self>;
 }
 
 #[derive(Debug)]
@@ -131,9 +143,21 @@ impl Faults {
         })
     }
 
-    /// Resolves once a request armed with [`FaultKind::Hang`] has been sent.
+    /// Resolves once a request armed with [`FaultKind::Hang`] has been sent and every request
+    /// sent to the real server before it has been answered: from then on the caller can make
+    /// no more progress, and dropping its future leaves exactly what a process that died at
+    /// that point would have left.
     pub async fn hung(&self) {
-        self.hung.notified().await;
+        loop {
+            let notified = self.hung.notified();
+            {
+                let state = self.state();
+                if state.crashed && state.in_flight == 0 {
+                    return;
+                }
+            }
+            notified.await;
+        }
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -169,6 +193,8 @@ impl Faults {
         state.rule = None;
         state.requests.clear();
         state.injected.clear();
+        state.crashed = false;
+        state.in_flight = 0;
     }
 
     /// The requests sent since the last [`reset`](Self::reset), as `Service.Operation`.
@@ -204,50 +230,87 @@ impl Intercept for Faults {
         let fire = {
             let mut state = self.state();
             state.requests.push(label.clone());
-            let mut fire = None;
-            let mut every = false;
-            if let Some(rule) = &mut state.rule {
-                if rule.operation.as_deref().is_none_or(|o| o == operation) {
-                    rule.remaining = rule.remaining.saturating_sub(1);
-                    if rule.remaining == 0 {
-                        fire = Some(rule.kind);
-                        every = rule.every;
+            if state.crashed {
+                // The process is dead: nothing more reaches the server.
+                Some(FaultKind::Hang)
+            } else {
+                let mut fire = None;
+                let mut every = false;
+                if let Some(rule) = &mut state.rule {
+                    if rule.operation.as_deref().is_none_or(|o| o == operation) {
+                        rule.remaining = rule.remaining.saturating_sub(1);
+                        if rule.remaining == 0 {
+                            fire = Some(rule.kind);
+                            every = rule.every;
+                        }
                     }
                 }
-            }
-            if let Some(kind) = fire {
-                if !every {
-                    state.rule = None;
+                if let Some(kind) = fire {
+                    if !every {
+                        state.rule = None;
+                    }
+                    state.injected.push((label, kind));
+                    if kind == FaultKind::Hang {
+                        state.crashed = true;
+                    }
                 }
-                state.injected.push((label, kind));
-            }
-            fire
-        };
-        let Some(kind) = fire else { return Ok(()) };
-        if kind == FaultKind::LostResponse {
-            cfg.interceptor_state().store_put(Injected);
-            return Ok(());
-        }
-        if kind == FaultKind::Hang {
-            self.hung.notify_one();
-        }
-        // Divert the request to the loopback fault server: the real server never sees it.
-        let request = context.request_mut();
-        let path = {
-            let uri = request.uri();
-            match uri.find("://") {
-                Some(i) => uri[i + 3..]
-                    .find('/')
-                    .map_or("/".to_owned(), |j| uri[i + 3 + j..].to_owned()),
-                None => uri.to_owned(),
+                if matches!(fire, None | Some(FaultKind::LostResponse)) {
+                    state.in_flight += 1;
+                }
+                fire
             }
         };
-        request.set_uri(format!("http://{}{path}", self.server))?;
-        let is_s3 = service.eq_ignore_ascii_case("s3");
-        request.headers_mut().insert(
-            "x-dynox-fault",
-            format!("{};{}", kind.tag(), if is_s3 { "s3" } else { "json" }),
-        );
+        match fire {
+            None | Some(FaultKind::LostResponse) => {
+                if fire.is_some() {
+                    cfg.interceptor_state().store_put(Injected);
+                }
+                cfg.interceptor_state().store_put(Sent);
+                Ok(())
+            }
+            Some(kind) => {
+                if kind == FaultKind::Hang {
+                    self.hung.notify_waiters();
+                }
+                // Divert the request to the loopback fault server: the real server never
+                // sees it.
+                let request = context.request_mut();
+                let path = {
+                    let uri = request.uri();
+                    match uri.find("://") {
+                        Some(i) => uri[i + 3..]
+                            .find('/')
+                            .map_or("/".to_owned(), |j| uri[i + 3 + j..].to_owned()),
+                        None => uri.to_owned(),
+                    }
+                };
+                request.set_uri(format!("http://{}{path}", self.server))?;
+                let is_s3 = service.eq_ignore_ascii_case("s3");
+                request.headers_mut().insert(
+                    "x-dynox-fault",
+                    format!("{};{}", kind.tag(), if is_s3 { "s3" } else { "json" }),
+                );
+                Ok(())
+            }
+        }
+    }
+
+    /// Runs after every attempt, answered or failed (not when the caller's future is dropped).
+    fn read_after_attempt(
+        &self,
+        _: &aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef<
+            '_,
+        >,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if cfg.load::<Sent>().is_some() {
+            cfg.interceptor_state().unset::<Sent>();
+            let mut state = self.state();
+            state.in_flight = state.in_flight.saturating_sub(1);
+            drop(state);
+            self.hung.notify_waiters();
+        }
         Ok(())
     }
 

@@ -119,6 +119,18 @@ pub(crate) async fn get_bytes(
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| body_error(object, e))?;
             verifier.update(&chunk);
+            if verifier.size > object.size {
+                // More than the item recorded: stop now rather than read it all.
+                return Err(verifier
+                    .finish()
+                    .err()
+                    .unwrap_or_else(|| S3Error::ChecksumMismatch {
+                        bucket: object.bucket.clone(),
+                        key: object.key.clone(),
+                        expected: format!("size:{}", object.size),
+                        actual: "more".into(),
+                    }));
+            }
             out.extend_from_slice(&chunk);
         }
         verifier.finish()?;

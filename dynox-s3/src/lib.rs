@@ -132,7 +132,7 @@ pub use presign::{attach, presign_upload, PresignedUpload, MAX_EXPIRY, MIN_EXPIR
 pub use settings::{S3Settings, MAX_OBJECT_SIZE, MAX_PARTS, MIN_PART_SIZE};
 pub use store::{ObjectRef, S3Field, S3Files, S3Model};
 pub use sweep::{sweep, Sweep, SweepError, SweepReport};
-pub use upload::MARKER_METADATA;
+pub use upload::{MARKER_METADATA, OWNER_METADATA};
 
 impl S3Object {
     /// The whole content in memory, checked against the recorded size and SHA-256. For large

@@ -12,7 +12,7 @@ use crate::keys::{self, KeyParts};
 use crate::object::{S3Object, StoredObject};
 use crate::settings::Runtime;
 use crate::store::S3Model;
-use crate::upload::{metadata_map, MARKER_METADATA};
+use crate::upload::{metadata_map, MARKER_METADATA, OWNER_METADATA};
 
 /// The shortest presigned URL lifetime.
 pub const MIN_EXPIRY: Duration = Duration::from_secs(1);
@@ -148,6 +148,10 @@ pub async fn presign_upload<M: S3Model>(
         .key(&object_key)
         .content_type(content_type)
         .metadata(MARKER_METADATA, &upload_id)
+        .metadata(
+            OWNER_METADATA,
+            format!("{}/{}", client.table_name::<M>(), spec.name),
+        )
         .presigned(config)
         .await
         .map_err(|e| S3Error::from_sdk(e, "PutObject", &bucket, &object_key))?;

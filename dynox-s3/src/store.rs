@@ -144,6 +144,7 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
                     key: object_key,
                     region: field.region.map(str::to_owned),
                     upload_id,
+                    owner: format!("{table}/{}", field.name),
                 };
                 jobs.push((index, target, pending.clone()));
             }

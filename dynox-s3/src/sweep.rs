@@ -15,8 +15,11 @@
 //! longest save: an object uploaded by a save still in progress is younger than the grace
 //! period, so it is never taken for an orphan. Times are compared as absolute instants (S3's
 //! UTC timestamps against the system clock), never as local times. Nothing outside the
-//! model's prefixes is listed, let alone deleted; a field with an empty prefix only has
-//! objects carrying dynox's upload marker considered (one HEAD each).
+//! model's prefixes is listed, and an unreferenced object is deleted only if its
+//! `dynox-owner` metadata names this model's table (with the client's prefix) and one of its
+//! file fields (one HEAD per candidate): another model, environment or application sharing
+//! the bucket or prefix is never touched. Stale multipart uploads are aborted only under
+//! non-empty prefixes. An item whose file attribute cannot be read stops the sweep.
 //!
 //! Dry run by default: the report says what would be deleted.
 
@@ -31,7 +34,7 @@ use futures::future::try_join_all;
 use crate::error::S3Error;
 use crate::settings::Runtime;
 use crate::store::{S3Files, S3Model};
-use crate::upload::MARKER_METADATA;
+use crate::upload::OWNER_METADATA;
 
 /// An object no item references.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +78,8 @@ pub struct SweepReport {
     pub orphans: Vec<Orphan>,
     /// Unreferenced objects inside the grace period, left alone.
     pub too_young: u64,
+    /// Unreferenced objects another model, environment or application owns, left alone.
+    pub not_owned: u64,
     /// Orphans deleted.
     pub deleted: u64,
     /// Orphans that could not be deleted: the key and why.
@@ -93,13 +98,14 @@ impl std::fmt::Display for SweepReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "{} items scanned, {} objects listed, {} referenced, {} orphans{}, {} too young, {} failed; {} stale multipart uploads{} ({:.2?})",
+            "{} items scanned, {} objects listed, {} referenced, {} orphans{}, {} too young, {} not owned, {} failed; {} stale multipart uploads{} ({:.2?})",
             self.items_scanned,
             self.objects_listed,
             self.referenced,
             self.orphans.len(),
             if self.dry_run { " (dry run: none deleted)".to_owned() } else { format!(" ({} deleted)", self.deleted) },
             self.too_young,
+            self.not_owned,
             self.failed.len(),
             self.stale_uploads.len(),
             if self.dry_run { String::new() } else { format!(" ({} aborted)", self.aborted) },
@@ -227,6 +233,12 @@ impl<M: S3Model> Sweep<'_, M> {
                 places.push(place);
             }
         }
+        // The owners whose objects this sweep may delete.
+        let table = self.client.table_name::<M>();
+        let owners: Vec<String> = M::S3_FIELDS
+            .iter()
+            .map(|f| format!("{table}/{}", f.name))
+            .collect();
 
         // 1. List first (see the module docs for why the order matters).
         let mut listed = Vec::new();
@@ -249,7 +261,6 @@ impl<M: S3Model> Sweep<'_, M> {
                         .unwrap_or(now);
                     listed.push((
                         bucket.clone(),
-                        *prefix,
                         *region,
                         key,
                         object.size.unwrap_or(0).max(0) as u64,
@@ -266,7 +277,7 @@ impl<M: S3Model> Sweep<'_, M> {
 
         // 3. Orphans.
         let mut orphans: Vec<(Option<&'static str>, Orphan)> = Vec::new();
-        for (bucket, prefix, region, key, size, modified) in listed {
+        for (bucket, region, key, size, modified) in listed {
             if referenced.contains(&(bucket.clone(), key.clone())) {
                 report.referenced += 1;
                 continue;
@@ -275,8 +286,9 @@ impl<M: S3Model> Sweep<'_, M> {
                 report.too_young += 1;
                 continue;
             }
-            if prefix.is_empty() && !has_marker(&runtime.client(region), &bucket, &key).await? {
-                continue; // not an object dynox created
+            if !owned(&runtime.client(region), &bucket, &key, &owners).await? {
+                report.not_owned += 1;
+                continue; // not an object this model's dynox saves created
             }
             orphans.push((
                 region,
@@ -342,6 +354,9 @@ impl<M: S3Model> Sweep<'_, M> {
 
         // Stale multipart uploads under the same prefixes.
         for (bucket, prefix, region) in &places {
+            if prefix.is_empty() {
+                continue; // uploads carry no owner: abort only under a prefix of ours
+            }
             let s3 = runtime.client(*region);
             let listed = s3
                 .list_multipart_uploads()
@@ -435,8 +450,18 @@ impl<M: S3Model> Sweep<'_, M> {
                     })?;
                     for item in page.items.unwrap_or_default() {
                         items += 1;
-                        for r in <S3Files<M> as FileStore<M>>::references(&item) {
-                            refs.push((r.object.bucket, r.object.key));
+                        for name in &names {
+                            let Some(value) = item.get(*name) else { continue };
+                            match bucket_and_key(value) {
+                                Some(r) => refs.push(r),
+                                None => {
+                                    return Err(dynox_core::Error::InvalidRequest {
+                                        reason: format!(
+                                            "sweep stopped: file attribute `{name}` of an item in table `{table}` has no bucket and key, so its object cannot be told apart from orphans"
+                                        ),
+                                    })
+                                }
+                            }
                         }
                     }
                 }
@@ -451,6 +476,23 @@ impl<M: S3Model> Sweep<'_, M> {
             all.extend(refs);
         }
         Ok((all, items))
+    }
+}
+
+/// The bucket and key of a file attribute, read leniently: only those two must be there.
+fn bucket_and_key(value: &dynox_core::item::AttributeValue) -> Option<(String, String)> {
+    use dynox_core::item::AttributeValue;
+    let AttributeValue::M(map) = value else {
+        return match value {
+            AttributeValue::Null(_) => Some((String::new(), String::new())),
+            _ => None,
+        };
+    };
+    match (map.get("bucket"), map.get("key")) {
+        (Some(AttributeValue::S(bucket)), Some(AttributeValue::S(key))) => {
+            Some((bucket.clone(), key.clone()))
+        }
+        _ => None,
     }
 }
 
@@ -469,15 +511,22 @@ fn group_by_bucket(orphans: &[(Option<&'static str>, Orphan)]) -> Vec<(Place, Ve
     groups
 }
 
-async fn has_marker(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<bool, S3Error> {
-    let head = s3
-        .head_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(|e| S3Error::from_sdk(e, "HeadObject", bucket, key))?;
+/// Whether the object's `dynox-owner` metadata names one of `owners`.
+async fn owned(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    owners: &[String],
+) -> Result<bool, S3Error> {
+    let head = match s3.head_object().bucket(bucket).key(key).send().await {
+        Ok(head) => head,
+        Err(e) => match S3Error::from_sdk(e, "HeadObject", bucket, key) {
+            S3Error::NoSuchKey { .. } => return Ok(false), // gone meanwhile
+            other => return Err(other),
+        },
+    };
     Ok(head
         .metadata
-        .is_some_and(|m| m.contains_key(MARKER_METADATA)))
+        .and_then(|m| m.get(OWNER_METADATA).cloned())
+        .is_some_and(|owner| owners.contains(&owner)))
 }

@@ -10,7 +10,6 @@ use std::time::SystemTime;
 use aws_sdk_s3::primitives::{ByteStream, DateTime, DateTimeFormat};
 use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
 use bytes::{Bytes, BytesMut};
-use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::io::AsyncReadExt;
 use tracing::Instrument;
 
@@ -23,6 +22,10 @@ use crate::settings::{S3Settings, MAX_OBJECT_SIZE, MAX_PARTS, MAX_PART_SIZE};
 /// sweep recognises dynox objects by it).
 pub const MARKER_METADATA: &str = "dynox-upload";
 
+/// S3 user-metadata key naming the owner of an object dynox created: `{table}/{field}`, with
+/// the client's table prefix. The orphan sweep deletes only objects its model owns.
+pub const OWNER_METADATA: &str = "dynox-owner";
+
 /// Where an upload goes.
 pub(crate) struct Target {
     pub(crate) client: aws_sdk_s3::Client,
@@ -30,6 +33,8 @@ pub(crate) struct Target {
     pub(crate) key: String,
     pub(crate) region: Option<String>,
     pub(crate) upload_id: String,
+    /// `{table}/{field}`, stored as [`OWNER_METADATA`].
+    pub(crate) owner: String,
 }
 
 /// The bytes of an upload, read part by part.
@@ -52,7 +57,8 @@ impl Data {
             }
             Data::Reader { reader, buffered } => {
                 while buffered.len() < size {
-                    buffered.reserve(size - buffered.len());
+                    // Grow as data arrives: a small source never costs a whole part.
+                    buffered.reserve((size - buffered.len()).min(1 << 20));
                     let limit = (size - buffered.len()) as u64;
                     let read = (&mut *reader)
                         .take(limit)
@@ -178,13 +184,14 @@ fn content_type(file: &PendingUpload) -> String {
         .unwrap_or_else(|| "application/octet-stream".to_owned())
 }
 
-fn s3_metadata(file: &PendingUpload, upload_id: &str) -> std::collections::HashMap<String, String> {
+fn s3_metadata(file: &PendingUpload, target: &Target) -> std::collections::HashMap<String, String> {
     let mut metadata: std::collections::HashMap<String, String> = file
         .metadata
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    metadata.insert(MARKER_METADATA.to_owned(), upload_id.to_owned());
+    metadata.insert(MARKER_METADATA.to_owned(), target.upload_id.clone());
+    metadata.insert(OWNER_METADATA.to_owned(), target.owner.clone());
     metadata
 }
 
@@ -231,7 +238,7 @@ async fn put_single(
         .bucket(&target.bucket)
         .key(&target.key)
         .content_type(content_type(&file))
-        .set_metadata(Some(s3_metadata(&file, &target.upload_id)))
+        .set_metadata(Some(s3_metadata(&file, &target)))
         // S3 checks the bytes it received against this and refuses a mismatch.
         .checksum_sha256(&sha256)
         .body(ByteStream::from(body))
@@ -271,7 +278,7 @@ async fn put_multipart(
         .bucket(&target.bucket)
         .key(&target.key)
         .content_type(content_type(&file))
-        .set_metadata(Some(s3_metadata(&file, &target.upload_id)))
+        .set_metadata(Some(s3_metadata(&file, &target)))
         .checksum_algorithm(ChecksumAlgorithm::Crc32)
         .send()
         .await
@@ -338,7 +345,9 @@ async fn send_parts(
     upload_id: &str,
 ) -> Result<(Vec<CompletedPart>, u64, String), S3Error> {
     let mut hasher = Hasher::default();
-    let mut in_flight = FuturesUnordered::new();
+    // Parts upload as tasks of their own, so they go on while the next part is read; the set
+    // aborts them all if this upload fails or is dropped.
+    let mut in_flight = tokio::task::JoinSet::new();
     let mut done = Vec::new();
     let mut total = 0u64;
     let mut number = 0u64;
@@ -375,11 +384,12 @@ async fn send_parts(
             .checksum_algorithm(ChecksumAlgorithm::Crc32)
             .body(ByteStream::from(part));
         let part_number = number as i32;
-        in_flight.push(async move {
+        let (bucket, key) = (target.bucket.clone(), target.key.clone());
+        in_flight.spawn(async move {
             let output = request
                 .send()
                 .await
-                .map_err(|e| S3Error::from_sdk(e, "UploadPart", &target.bucket, &target.key))?;
+                .map_err(|e| S3Error::from_sdk(e, "UploadPart", &bucket, &key))?;
             Ok::<_, S3Error>(
                 CompletedPart::builder()
                     .part_number(part_number)
@@ -389,21 +399,35 @@ async fn send_parts(
             )
         });
         if in_flight.len() >= settings.concurrency {
-            if let Some(result) = in_flight.next().await {
-                done.push(result?);
+            if let Some(result) = in_flight.join_next().await {
+                done.push(joined(result, target)?);
             }
         }
         if matches!(data, Data::Memory(b) if b.is_empty()) {
             break;
         }
     }
-    while let Some(result) = in_flight.next().await {
-        done.push(result?);
+    while let Some(result) = in_flight.join_next().await {
+        done.push(joined(result, target)?);
     }
     done.sort_by_key(|p| p.part_number);
     tracing::Span::current().record("bytes", total);
     tracing::Span::current().record("parts", done.len());
     Ok((done, total, hasher.finish()))
+}
+
+/// The result of a part task (a panicked or cancelled task is a transport error).
+fn joined(
+    result: Result<Result<CompletedPart, S3Error>, tokio::task::JoinError>,
+    target: &Target,
+) -> Result<CompletedPart, S3Error> {
+    result.unwrap_or_else(|e| {
+        Err(S3Error::Transport {
+            bucket: target.bucket.clone(),
+            key: target.key.clone(),
+            source: Box::new(e),
+        })
+    })
 }
 
 async fn abort(target: &Target, upload_id: &str) {
@@ -427,7 +451,7 @@ pub(crate) fn metadata_map(
     metadata
         .unwrap_or_default()
         .into_iter()
-        .filter(|(k, _)| k != MARKER_METADATA)
+        .filter(|(k, _)| k != MARKER_METADATA && k != OWNER_METADATA)
         .collect()
 }
 
