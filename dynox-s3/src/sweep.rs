@@ -30,6 +30,10 @@ use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use dynox_core::files::FileStore;
 use dynox_core::Client;
 use futures::future::try_join_all;
+use futures::StreamExt;
+
+/// Ownership checks (HEAD requests) running at once.
+const OWNER_CHECKS_IN_FLIGHT: usize = 16;
 
 use crate::error::S3Error;
 use crate::settings::Runtime;
@@ -275,31 +279,46 @@ impl<M: S3Model> Sweep<'_, M> {
         let (referenced, items) = self.references().await?;
         report.items_scanned = items;
 
-        // 3. Orphans.
-        let mut orphans: Vec<(Option<&'static str>, Orphan)> = Vec::new();
+        // 3. Orphans: unreferenced, old enough, and owned by this model (HEADs in parallel).
+        let mut candidates = Vec::new();
         for (bucket, region, key, size, modified) in listed {
             if referenced.contains(&(bucket.clone(), key.clone())) {
                 report.referenced += 1;
-                continue;
-            }
-            if modified > cutoff {
+            } else if modified > cutoff {
                 report.too_young += 1;
-                continue;
+            } else {
+                candidates.push((
+                    region,
+                    Orphan {
+                        bucket,
+                        key,
+                        size,
+                        last_modified: modified,
+                    },
+                ));
             }
-            if !owned(&runtime.client(region), &bucket, &key, &owners).await? {
-                report.not_owned += 1;
-                continue; // not an object this model's dynox saves created
-            }
-            orphans.push((
-                region,
-                Orphan {
-                    bucket,
-                    key,
-                    size,
-                    last_modified: modified,
-                },
-            ));
         }
+        let checked: Vec<_> = futures::stream::iter(candidates)
+            .map(|(region, orphan)| {
+                let s3 = runtime.client(region);
+                let owners = &owners;
+                async move {
+                    let owned = owned(&s3, &orphan.bucket, &orphan.key, owners).await;
+                    (region, orphan, owned)
+                }
+            })
+            .buffer_unordered(OWNER_CHECKS_IN_FLIGHT)
+            .collect()
+            .await;
+        let mut orphans: Vec<(Option<&'static str>, Orphan)> = Vec::new();
+        for (region, orphan, owned) in checked {
+            if owned? {
+                orphans.push((region, orphan));
+            } else {
+                report.not_owned += 1; // not an object this model's saves created
+            }
+        }
+        orphans.sort_by(|a, b| (&a.1.bucket, &a.1.key).cmp(&(&b.1.bucket, &b.1.key)));
         report.orphans = orphans.iter().map(|(_, o)| o.clone()).collect();
 
         if !self.dry_run {

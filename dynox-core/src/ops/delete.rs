@@ -188,7 +188,9 @@ impl<M: Model> DeletePlan<M> {
     pub(crate) async fn judge(&self, client: &Client, error: Error) -> Outcome {
         match self.committed(client).await {
             Some(true) => Outcome::Committed,
-            _ => Outcome::NotCommitted(error),
+            Some(false) => Outcome::NotCommitted(error),
+            None if self.current.is_some() => Outcome::Unknown(error),
+            None => Outcome::NotCommitted(error),
         }
     }
 
@@ -212,7 +214,23 @@ impl<M: Model> DeletePlan<M> {
                     .unwrap_or_default();
                 remove_committed::<M>(client, &self.table, &self.key, refs).await
             }
-            Outcome::NotCommitted(error) | Outcome::Unknown(error) => Err(error),
+            Outcome::NotCommitted(error) => Err(error),
+            // The item may be gone while its objects stay: say so (the sweep removes them if
+            // it is).
+            Outcome::Unknown(error) => Err(Error::CleanupFailed {
+                objects: self
+                    .current
+                    .as_ref()
+                    .map(M::Files::references)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|r| format!("{}: {} (the delete may have committed)", r.field, r.object))
+                    .collect(),
+                table: self.table,
+                key: self.key,
+                committed: false,
+                source: Box::new(error),
+            }),
         }
     }
 }
