@@ -12,4 +12,5 @@ fn compile_fail() {
     cases.compile_fail("ui/input/*.rs");
     cases.compile_fail("ui/calls/[!m]*.rs");
     cases.compile_fail("ui/s3/*.rs");
+    cases.compile_fail("ui/expressions/*.rs");
 }

@@ -74,7 +74,7 @@ mod table;
 
 pub use client::{Client, ClientBuilder};
 pub use error::{BoxError, Error, ReasonKind, Result, TransactionReason};
-pub use expr::SortKey;
+pub use expr::{AttributeType, Condition, Path, SortKey};
 pub use model::{
     FieldError, IntoKey, Key, KeyAttr, KeyAttribute, KeySchema, Model, NoRangeKey, RangeKey,
     ScalarType, VersionNumber,
@@ -149,6 +149,7 @@ impl Client {
 /// What generated code calls. Not a public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::expr::{Direct, Path, Serde, Set};
     pub use crate::files::NoFiles;
     pub use crate::item::{Attribute, Item, SetAttribute};
     pub use crate::model::{

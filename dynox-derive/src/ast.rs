@@ -163,6 +163,11 @@ pub fn is_option(ty: &Type) -> bool {
     generic_arg(ty, "Option").is_some()
 }
 
+/// `X` of `Option<X>`.
+pub fn option_inner(ty: &Type) -> Option<&Type> {
+    generic_arg(ty, "Option")
+}
+
 /// `Vec<u8>`.
 fn is_bytes(ty: &Type) -> bool {
     generic_arg(ty, "Vec").is_some_and(|t| is_plain(t, "u8"))

@@ -5,12 +5,16 @@
 //! placeholder for a repeated name or value. The same builder calls therefore always give the
 //! same expression string, and reserved words (`status`, `name`, `size`, ...) never clash.
 
+mod condition;
 mod key_condition;
+mod path;
 
 use std::collections::HashMap;
 
+pub use condition::{AttributeType, Condition, Size};
 pub use key_condition::SortKey;
 pub(crate) use key_condition::SortKeyValues;
+pub use path::{Codec, Direct, IntoValue, Path, Serde, Set};
 
 use crate::item::AttributeValue;
 

@@ -13,13 +13,13 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use tracing::Instrument;
 
 use crate::error::{Error, Result};
-use crate::expr::Placeholders;
+use crate::expr::{Condition, Placeholders};
 use crate::files::FileStore;
 use crate::item::Item;
 use crate::model::{Key, Model};
 use crate::Client;
 
-use super::save::{conflict, read_files, remove_committed, Outcome};
+use super::save::{conflict, read_files, remove_committed, with_user_condition, Outcome};
 
 /// A DeleteItem: [`Client::delete`], [`Client::delete_item`], or `Model::delete(&client, ...)`
 /// from the derive. Deleting a key that does not exist succeeds.
@@ -28,6 +28,7 @@ pub struct Delete<M: Model> {
     client: Client,
     key: Key<M>,
     version: Option<u64>,
+    condition: Option<Condition<M>>,
 }
 
 /// A DeleteItem that returns the deleted item, if there was one: [`Delete::return_old`].
@@ -42,7 +43,15 @@ impl<M: Model> Delete<M> {
             client: client.clone(),
             key,
             version: None,
+            condition: None,
         }
+    }
+
+    /// Delete only if `condition` holds for the stored item; otherwise fail with
+    /// [`Error::ConditionFailed`]. (An item that does not exist fails it too.)
+    pub fn condition(mut self, condition: Condition<M>) -> Self {
+        self.condition = Some(condition);
+        self
     }
 
     /// Delete only if the item is at `version` (models with `#[dynamo(version)]`); otherwise
@@ -62,8 +71,9 @@ impl<M: Model> Delete<M> {
             client,
             key,
             version,
+            condition,
         } = self;
-        let Some(plan) = plan_delete::<M>(&client, &key, version).await? else {
+        let Some(plan) = plan_delete::<M>(&client, &key, version, condition.as_ref()).await? else {
             return Ok(None); // nothing there: nothing to delete, no objects to remove
         };
         let output = client
@@ -115,6 +125,7 @@ pub(crate) struct DeletePlan<M: Model> {
     version: Option<u64>,
     current: Option<Item>,
     pub(crate) condition: Option<String>,
+    user_condition: bool,
     pub(crate) names: Option<std::collections::HashMap<String, String>>,
     pub(crate) values: Option<std::collections::HashMap<String, AttributeValue>>,
     model: std::marker::PhantomData<fn() -> M>,
@@ -126,6 +137,7 @@ pub(crate) async fn plan_delete<M: Model>(
     client: &Client,
     key: &Key<M>,
     version: Option<u64>,
+    user: Option<&Condition<M>>,
 ) -> Result<Option<DeletePlan<M>>> {
     let table = client.table_name::<M>();
     let key_text = key.to_string();
@@ -135,7 +147,7 @@ pub(crate) async fn plan_delete<M: Model>(
     let current = if M::Files::ENABLED {
         match read_files::<M>(client, &table, &key_item, &key_text).await? {
             Some(current) => Some(current),
-            None if version.is_none() => return Ok(None),
+            None if version.is_none() && user.is_none() => return Ok(None),
             None => None,
         }
     } else {
@@ -159,6 +171,8 @@ pub(crate) async fn plan_delete<M: Model>(
             p.value(AttributeValue::N(v.to_string()))
         ));
     }
+    let own = (!parts.is_empty()).then(|| parts.join(" AND "));
+    let condition = with_user_condition(&mut p, own, user, &table)?;
     let (names, values) = p.into_maps();
     Ok(Some(DeletePlan {
         table,
@@ -166,7 +180,8 @@ pub(crate) async fn plan_delete<M: Model>(
         key_item,
         version,
         current,
-        condition: (!parts.is_empty()).then(|| parts.join(" AND ")),
+        condition,
+        user_condition: user.is_some(),
         names,
         values,
         model: std::marker::PhantomData,
@@ -177,6 +192,7 @@ impl<M: Model> DeletePlan<M> {
     /// The error of a failed delete, in this delete's terms.
     pub(crate) fn write_error(&self, error: Error) -> Error {
         match error {
+            error @ Error::ConditionFailed { .. } if self.user_condition => error,
             Error::ConditionFailed { .. } => {
                 conflict::<M>(&self.table, &self.key, self.version.unwrap_or(0))
             }

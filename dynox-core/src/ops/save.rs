@@ -19,7 +19,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use tracing::Instrument;
 
 use crate::error::{Error, Result};
-use crate::expr::Placeholders;
+use crate::expr::{Condition, Placeholders};
 use crate::files::{self, FileRef, FileStore};
 use crate::item::Item;
 use crate::model::Model;
@@ -33,6 +33,7 @@ pub struct Save<'a, M: Model> {
     client: &'a Client,
     item: &'a mut M,
     create: bool,
+    condition: Option<Condition<M>>,
 }
 
 impl<'a, M: Model> Save<'a, M> {
@@ -41,7 +42,15 @@ impl<'a, M: Model> Save<'a, M> {
             client,
             item,
             create,
+            condition: None,
         }
+    }
+
+    /// Write only if `condition` holds for the stored item (in addition to the conditions
+    /// dynox adds itself); otherwise fail with [`Error::ConditionFailed`].
+    pub fn condition(mut self, condition: Condition<M>) -> Self {
+        self.condition = Some(condition);
+        self
     }
 }
 
@@ -50,12 +59,17 @@ impl<'a, M: Model> IntoFuture for Save<'a, M> {
     type IntoFuture = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(put(self.client, self.item, self.create))
+        Box::pin(put(self.client, self.item, self.create, self.condition))
     }
 }
 
-async fn put<M: Model>(client: &Client, item: &mut M, create: bool) -> Result<()> {
-    let plan = plan_put(client, item, create).await?;
+async fn put<M: Model>(
+    client: &Client,
+    item: &mut M,
+    create: bool,
+    user: Option<Condition<M>>,
+) -> Result<()> {
+    let plan = plan_put(client, item, create, user.as_ref()).await?;
     let written = client
         .dynamodb()
         .put_item()
@@ -100,6 +114,8 @@ pub(crate) struct PutPlan<M: Model> {
     uploaded: Refs<M>,
     claimed: Refs<M>,
     new_refs: Refs<M>,
+    /// The caller added a condition: a failed condition is theirs, not a version conflict.
+    user_condition: bool,
     pub(crate) attributes: Item,
     pub(crate) condition: Option<String>,
     pub(crate) names: Option<std::collections::HashMap<String, String>>,
@@ -112,6 +128,7 @@ pub(crate) async fn plan_put<M: Model>(
     client: &Client,
     item: &mut M,
     create: bool,
+    user: Option<&Condition<M>>,
 ) -> Result<PutPlan<M>> {
     let table = client.table_name::<M>();
     let key = item.key();
@@ -185,6 +202,10 @@ pub(crate) async fn plan_put<M: Model>(
 
     let mut p = Placeholders::default();
     let condition = condition::<M>(&mut p, create, current.as_ref(), version);
+    let condition = match with_user_condition(&mut p, condition, user, &table) {
+        Ok(condition) => condition,
+        Err(error) => give_up!(error),
+    };
     let (names, values) = p.into_maps();
     Ok(PutPlan {
         table,
@@ -196,6 +217,7 @@ pub(crate) async fn plan_put<M: Model>(
         uploaded,
         claimed,
         new_refs,
+        user_condition: user.is_some(),
         attributes,
         condition,
         names,
@@ -210,6 +232,7 @@ impl<M: Model> PutPlan<M> {
             Error::ConditionFailed { table, key, .. } if self.create => {
                 Error::AlreadyExists { table, key }
             }
+            error @ Error::ConditionFailed { .. } if self.user_condition => error,
             Error::ConditionFailed { .. } => conflict::<M>(&self.table, &self.key, self.version),
             other => other,
         }
@@ -361,6 +384,25 @@ pub(crate) fn condition<M: Model>(
         _ => {}
     }
     (!parts.is_empty()).then(|| parts.join(" AND "))
+}
+
+/// dynox's own condition and the caller's, joined by `AND`.
+pub(crate) fn with_user_condition<M>(
+    p: &mut Placeholders,
+    own: Option<String>,
+    user: Option<&Condition<M>>,
+    table: &str,
+) -> Result<Option<String>> {
+    let Some(user) = user else { return Ok(own) };
+    let user = user
+        .render(p)
+        .map_err(|(path, error)| Error::InvalidRequest {
+            reason: format!("condition on `{path}` of table `{table}`: {error}"),
+        })?;
+    Ok(Some(match own {
+        Some(own) => format!("{own} AND {user}"),
+        None => user,
+    }))
 }
 
 /// A failed condition: a [`Error::VersionConflict`] for versioned models.

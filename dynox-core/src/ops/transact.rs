@@ -71,7 +71,7 @@ struct SaveOp<'a, M: Model> {
 impl<M: Model> TxOp for SaveOp<'_, M> {
     fn plan<'s>(&'s mut self, client: &'s Client) -> BoxFuture<'s, Result<()>> {
         Box::pin(async move {
-            self.plan = Some(plan_put(client, self.item, self.create).await?);
+            self.plan = Some(plan_put(client, self.item, self.create, None).await?);
             Ok(())
         })
     }
@@ -154,7 +154,7 @@ impl<M: Model> TxOp for DeleteOp<M> {
     fn plan<'s>(&'s mut self, client: &'s Client) -> BoxFuture<'s, Result<()>> {
         Box::pin(async move {
             self.table = client.table_name::<M>();
-            self.plan = plan_delete(client, &self.key, self.version).await?;
+            self.plan = plan_delete(client, &self.key, self.version, None).await?;
             Ok(())
         })
     }

@@ -3,6 +3,7 @@
 //! Generated code names everything through `::dynox_core::__private` and prefixes its locals
 //! with `__`; the logic lives in generic runtime functions, so each model adds little code.
 
+mod fields;
 mod files;
 mod methods;
 mod model_impl;
@@ -35,9 +36,11 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
     let model_impl = model_impl::expand(&model, &table.value, hash);
     let methods = methods::expand(&model, hash);
     let files = files::expand(&model);
+    let fields = fields::expand(&model);
     quote! {
         #model_impl
         #methods
         #files
+        #fields
     }
 }
