@@ -74,7 +74,7 @@ mod table;
 
 pub use client::{Client, ClientBuilder};
 pub use error::{BoxError, Error, ReasonKind, Result, TransactionReason};
-pub use expr::{AttributeType, Condition, Path, SortKey};
+pub use expr::{AttributeType, Condition, Path, SortKey, UpdateAction};
 pub use model::{
     FieldError, IntoKey, Key, KeyAttr, KeyAttribute, KeySchema, Model, NoRangeKey, RangeKey,
     ScalarType, VersionNumber,
@@ -84,6 +84,7 @@ pub use ops::get::Get;
 pub use ops::query::Query;
 pub use ops::save::Save;
 pub use ops::transact::{Transaction, MAX_TRANSACTION_ITEMS};
+pub use ops::update::{Update, UpdateReturning};
 pub use page::{Page, PageToken};
 pub use table::{CreateTable, DeleteTable};
 
@@ -124,6 +125,11 @@ impl Client {
         }
     }
 
+    /// Updates some attributes of the item with `key` (UpdateItem).
+    pub fn update<M: Model>(&self, key: Key<M>) -> Update<M> {
+        Update::new(self, key)
+    }
+
     /// Queries the items with hash key `hash`.
     pub fn query<M: Model>(&self, hash: impl IntoKey<M::HashKey>) -> Query<M> {
         Query::new(self, hash.into_key())
@@ -149,14 +155,14 @@ impl Client {
 /// What generated code calls. Not a public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::expr::{Direct, Path, Serde, Set};
+    pub use crate::expr::{Direct, File, Path, Serde, Set};
     pub use crate::files::NoFiles;
     pub use crate::item::{Attribute, Item, SetAttribute};
     pub use crate::model::{
         FieldError, IntoKey, Key, KeyAttr, KeyAttribute, KeySchema, Model, NoRangeKey, RangeKey,
         ScalarType, VersionNumber,
     };
-    pub use crate::{Client, Delete, Get, Query};
+    pub use crate::{Client, Delete, Get, Query, Update};
     pub use core::result::Result;
     pub use serde;
 

@@ -133,7 +133,7 @@ impl<M> Condition<M> {
     }
 }
 
-fn display(path: &[Step]) -> String {
+pub(crate) fn display(path: &[Step]) -> String {
     let mut out = String::new();
     for step in path {
         match step {

@@ -8,13 +8,16 @@
 mod condition;
 mod key_condition;
 mod path;
+mod update;
 
 use std::collections::HashMap;
 
 pub use condition::{AttributeType, Condition, Size};
 pub use key_condition::SortKey;
 pub(crate) use key_condition::SortKeyValues;
-pub use path::{Codec, Direct, IntoValue, Path, Serde, Set};
+pub use path::{Codec, Direct, File, IntoValue, Path, Serde, Set};
+pub(crate) use update::render as render_update;
+pub use update::{Numeric, UpdateAction};
 
 use crate::item::AttributeValue;
 

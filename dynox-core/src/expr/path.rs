@@ -24,6 +24,10 @@ pub struct Set;
 /// Any other type, through serde_dynamo.
 #[derive(Debug, Clone, Copy)]
 pub struct Serde;
+/// S3 file fields: no value can be compared or assigned (only `exists`, `not_exists`, and
+/// `remove` through a save); their objects are managed by saves.
+#[derive(Debug, Clone, Copy)]
+pub struct File;
 
 fn present(value: Option<AttributeValue>) -> Result<AttributeValue, AttributeError> {
     value.ok_or(AttributeError::Missing)

@@ -6,6 +6,7 @@ pub(crate) mod get;
 pub(crate) mod query;
 pub(crate) mod save;
 pub(crate) mod transact;
+pub(crate) mod update;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 

@@ -15,7 +15,7 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
     for f in &model.fields {
         let (ty, codec) = match f.conv {
             Conv::Skip => continue,
-            Conv::File => (quote!(()), quote!(Serde)),
+            Conv::File => (quote!(()), quote!(File)),
             Conv::Set => {
                 let ty = f.ty;
                 (quote!(#ty), quote!(Set))

@@ -59,6 +59,9 @@ pub fn expand(model: &Model<'_>, hash: &Field<'_>) -> TokenStream {
     let get_doc =
         format!("Reads the `{ident}` with key {key_doc} (GetItem); `None` if there is none.");
     let delete_doc = format!("Deletes the `{ident}` with key {key_doc} (DeleteItem).");
+    let update_doc = format!(
+        "Updates attributes of the `{ident}` with key {key_doc} (UpdateItem): add changes from `{ident}::fields()`."
+    );
     let query_doc = format!(
         "Queries the `{ident}` items with hash key `{}`, in sort-key order.",
         hash.name
@@ -76,6 +79,11 @@ pub fn expand(model: &Model<'_>, hash: &Field<'_>) -> TokenStream {
             #[doc = #delete_doc]
             #vis fn delete(#client: &#private::Client, #(#params),*) -> #private::Delete<Self> {
                 #client.delete(#key)
+            }
+
+            #[doc = #update_doc]
+            #vis fn update(#client: &#private::Client, #(#params),*) -> #private::Update<Self> {
+                #client.update(#key)
             }
 
             #[doc = #query_doc]

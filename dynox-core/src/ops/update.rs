@@ -1,0 +1,210 @@
+//! `update` (UpdateItem): typed changes to some attributes of an item, optionally returning
+//! the updated item. File fields are never touched by an update (their objects are managed by
+//! saves), except that removing one keeps its object, as clearing it in a save does.
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use tracing::Instrument;
+
+use crate::error::{Error, Result};
+use crate::expr::{render_update, Condition, Placeholders, UpdateAction};
+use crate::model::{Key, Model};
+use crate::Client;
+
+use super::save::{conflict, with_user_condition};
+
+/// An UpdateItem: [`Client::update`], or `Model::update(&client, ...)` from the derive. Add
+/// changes with [`apply`](Self::apply), then await it.
+///
+/// ```no_run
+/// # use dynox_core::{Client, DynamoModel};
+/// #[derive(DynamoModel)]
+/// #[dynamo(table = "orders")]
+/// struct Order {
+///     #[dynamo(hash_key)] customer: String,
+///     #[dynamo(range_key)] order_id: u64,
+///     status: String,
+///     total_cents: i64,
+/// }
+/// # async fn demo(client: &Client) -> dynox_core::Result<()> {
+/// let f = Order::fields();
+/// let order: Order = Order::update(client, "cust-1", 42)
+///     .apply(f.status.set("shipped"))
+///     .apply(f.total_cents.add(-500))
+///     .condition(f.status.eq("open"))
+///     .return_new()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[must_use = "an update does nothing until awaited"]
+pub struct Update<M: Model> {
+    client: Client,
+    key: Key<M>,
+    actions: Vec<UpdateAction<M>>,
+    condition: Option<Condition<M>>,
+    version: Option<u64>,
+    must_exist: bool,
+}
+
+/// An update that returns the item as it is after it: [`Update::return_new`].
+#[must_use = "an update does nothing until awaited"]
+pub struct UpdateReturning<M: Model> {
+    inner: Update<M>,
+}
+
+impl<M: Model> Update<M> {
+    pub(crate) fn new(client: &Client, key: Key<M>) -> Self {
+        Self {
+            client: client.clone(),
+            key,
+            actions: Vec::new(),
+            condition: None,
+            version: None,
+            must_exist: false,
+        }
+    }
+
+    /// Adds a change (from `Model::fields()`: `set`, `set_if_not_exists`, `add`, `remove`,
+    /// `insert`/`delete` on sets, `append`/`prepend` on lists).
+    pub fn apply(mut self, action: UpdateAction<M>) -> Self {
+        self.actions.push(action);
+        self
+    }
+
+    /// Update only if `condition` holds; otherwise fail with [`Error::ConditionFailed`].
+    pub fn condition(mut self, condition: Condition<M>) -> Self {
+        self.condition = Some(condition);
+        self
+    }
+
+    /// Update only an existing item (UpdateItem creates a missing one otherwise).
+    pub fn must_exist(mut self) -> Self {
+        self.must_exist = true;
+        self
+    }
+
+    /// For `#[dynamo(version)]` models: update only if the item is at `version`
+    /// ([`Error::VersionConflict`] otherwise). The version is incremented either way.
+    pub fn expect_version(mut self, version: u64) -> Self {
+        self.version = Some(version);
+        self
+    }
+
+    /// Return the updated item (`ALL_NEW`).
+    pub fn return_new(self) -> UpdateReturning<M> {
+        UpdateReturning { inner: self }
+    }
+
+    async fn send(self, return_new: bool) -> Result<Option<M>> {
+        let Update {
+            client,
+            key,
+            actions,
+            condition,
+            version,
+            must_exist,
+        } = self;
+        let table = client.table_name::<M>();
+        let key_text = key.to_string();
+        let invalid = |reason: String| Error::InvalidRequest {
+            reason: format!("update of item {key_text} in table `{table}`: {reason}"),
+        };
+        if actions.is_empty() {
+            return Err(invalid("no change to apply".into()));
+        }
+        let keys = [Some(M::SCHEMA.hash.name), M::SCHEMA.range.map(|r| r.name)];
+        if let Some(attribute) = actions
+            .iter()
+            .filter_map(|a| a.attribute())
+            .find(|a| keys.contains(&Some(a)) || Some(*a) == M::VERSION)
+        {
+            return Err(invalid(format!(
+                "`{attribute}` is a key or the version, which an update cannot change"
+            )));
+        }
+        let key_item = key
+            .to_item()
+            .map_err(|e| super::field_error(&table, key_text.clone(), e))?;
+
+        let mut p = Placeholders::default();
+        let mut extra_set = Vec::new();
+        let mut own = Vec::new();
+        if must_exist {
+            own.push(format!("attribute_exists({})", p.name(M::SCHEMA.hash.name)));
+        }
+        if let Some(name) = M::VERSION {
+            let n = p.name(name);
+            let zero = p.value(AttributeValue::N("0".into()));
+            let one = p.value(AttributeValue::N("1".into()));
+            extra_set.push(format!("{n} = if_not_exists({n}, {zero}) + {one}"));
+            if let Some(v) = version {
+                own.push(format!(
+                    "{n} = {}",
+                    p.value(AttributeValue::N(v.to_string()))
+                ));
+            }
+        }
+        let expression = render_update(&actions, &extra_set, &mut p)
+            .map_err(|(path, error)| invalid(format!("value for `{path}`: {error}")))?;
+        let own = (!own.is_empty()).then(|| own.join(" AND "));
+        let condition_expression = with_user_condition(&mut p, own, condition.as_ref(), &table)?;
+        let (names, values) = p.into_maps();
+        let output = client
+            .dynamodb()
+            .update_item()
+            .table_name(&table)
+            .set_key(Some(key_item))
+            .update_expression(expression)
+            .set_condition_expression(condition_expression)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .return_values(if return_new {
+                ReturnValue::AllNew
+            } else {
+                ReturnValue::None
+            })
+            .send()
+            .instrument(super::span("UpdateItem", &table))
+            .await
+            .map_err(
+                |e| match super::sdk_error(e, "UpdateItem", &table, || key_text.clone()) {
+                    Error::ConditionFailed { .. } if condition.is_none() && !must_exist => {
+                        conflict::<M>(&table, &key_text, version.unwrap_or(0))
+                    }
+                    other => other,
+                },
+            )?;
+        match output.attributes {
+            Some(item) if return_new => M::from_item(item)
+                .map(Some)
+                .map_err(|e| super::field_error(&table, key_text, e)),
+            _ => Ok(None),
+        }
+    }
+}
+
+impl<M: Model> IntoFuture for Update<M> {
+    type Output = Result<()>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<()>> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move { self.send(false).await.map(|_| ()) })
+    }
+}
+
+impl<M: Model> IntoFuture for UpdateReturning<M> {
+    type Output = Result<M>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<M>> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let table = self.inner.client.table_name::<M>();
+            let key = self.inner.key.to_string();
+            self.inner.send(true).await?.ok_or(Error::InvalidRequest {
+                reason: format!("update of item {key} in table `{table}` returned no item"),
+            })
+        })
+    }
+}
