@@ -83,6 +83,7 @@ pub use ops::delete::{Delete, DeleteReturning};
 pub use ops::get::Get;
 pub use ops::query::Query;
 pub use ops::save::Save;
+pub use ops::scan::Scan;
 pub use ops::transact::{Transaction, MAX_TRANSACTION_ITEMS};
 pub use ops::update::{Update, UpdateReturning};
 pub use page::{Page, PageToken};
@@ -130,6 +131,11 @@ impl Client {
         Update::new(self, key)
     }
 
+    /// Scans model `M`'s whole table.
+    pub fn scan<M: Model>(&self) -> Scan<M> {
+        Scan::new(self)
+    }
+
     /// Queries the items with hash key `hash`.
     pub fn query<M: Model>(&self, hash: impl IntoKey<M::HashKey>) -> Query<M> {
         Query::new(self, hash.into_key())
@@ -162,7 +168,7 @@ pub mod __private {
         FieldError, IntoKey, Key, KeyAttr, KeyAttribute, KeySchema, Model, NoRangeKey, RangeKey,
         ScalarType, VersionNumber,
     };
-    pub use crate::{Client, Delete, Get, Query, Update};
+    pub use crate::{Client, Delete, Get, Query, Scan, Update};
     pub use core::result::Result;
     pub use serde;
 

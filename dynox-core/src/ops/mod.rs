@@ -5,6 +5,7 @@ pub(crate) mod delete;
 pub(crate) mod get;
 pub(crate) mod query;
 pub(crate) mod save;
+pub(crate) mod scan;
 pub(crate) mod transact;
 pub(crate) mod update;
 

@@ -7,7 +7,7 @@ use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use tracing::Instrument;
 
 use crate::error::{Error, Result};
-use crate::expr::{Placeholders, SortKey, SortKeyValues};
+use crate::expr::{Condition, Placeholders, SortKey, SortKeyValues};
 use crate::item::{AttributeError, Item};
 use crate::model::{KeyAttribute, Model};
 use crate::page::{Page, PageToken};
@@ -41,6 +41,7 @@ pub struct Query<M: Model> {
     client: Client,
     hash: M::HashKey,
     sort: Option<std::result::Result<SortKeyValues, AttributeError>>,
+    filter: Option<Condition<M>>,
     descending: bool,
     limit: Option<usize>,
     page_size: Option<u32>,
@@ -54,12 +55,20 @@ impl<M: Model> Query<M> {
             client: client.clone(),
             hash,
             sort: None,
+            filter: None,
             descending: false,
             limit: None,
             page_size: None,
             consistent: false,
             start: None,
         }
+    }
+
+    /// Only items matching `condition` (applied by DynamoDB after the key condition: it
+    /// saves transfer, not read capacity).
+    pub fn filter(mut self, condition: Condition<M>) -> Self {
+        self.filter = Some(condition);
+        self
     }
 
     /// Newest (highest sort key) first; ascending by default.
@@ -153,6 +162,29 @@ impl<M: Model> Query<M> {
         })
     }
 
+    /// The number of matching items (`Select: COUNT`, over every page; no item is
+    /// transferred).
+    pub async fn count(self) -> Result<u64> {
+        let mut total = 0u64;
+        let mut start = self.start.clone().map(PageToken::into_item);
+        loop {
+            let (count, last) = self.fetch_count(start).await?;
+            total += count;
+            match last {
+                Some(last) => start = Some(last),
+                None => return Ok(total),
+            }
+        }
+    }
+
+    async fn fetch_count(&self, start: Option<Item>) -> Result<(u64, Option<Item>)> {
+        let output = self.request(start, None, true).await?;
+        Ok((
+            output.count.max(0) as u64,
+            output.last_evaluated_key.filter(|k| !k.is_empty()),
+        ))
+    }
+
     /// Every item, in one `Vec`.
     pub async fn all(self) -> Result<Vec<M>> {
         self.stream().try_collect().await
@@ -163,6 +195,24 @@ impl<M: Model> Query<M> {
         start: Option<Item>,
         remaining: Option<usize>,
     ) -> Result<(Vec<M>, Option<Item>)> {
+        let table = self.client.table_name::<M>();
+        let describe = || format!("{} = {:?}", M::SCHEMA.hash.name, self.hash);
+        let output = self.request(start, remaining, false).await?;
+        let items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| M::from_item(item).map_err(|e| super::field_error(&table, describe(), e)))
+            .collect::<Result<Vec<M>>>()?;
+        Ok((items, output.last_evaluated_key))
+    }
+
+    async fn request(
+        &self,
+        start: Option<Item>,
+        remaining: Option<usize>,
+        count: bool,
+    ) -> Result<aws_sdk_dynamodb::operation::query::QueryOutput> {
         let table = self.client.table_name::<M>();
         let describe = || format!("{} = {:?}", M::SCHEMA.hash.name, self.hash);
         let span = super::span("Query", &table);
@@ -186,35 +236,42 @@ impl<M: Model> Query<M> {
             })?;
             values.write(range.name, &mut p, &mut expression);
         }
+        let filter = match &self.filter {
+            Some(f) => Some(
+                f.render(&mut p)
+                    .map_err(|(path, error)| Error::InvalidRequest {
+                        reason: format!("filter on `{path}` of table `{table}`: {error}"),
+                    })?,
+            ),
+            None => None,
+        };
         let (names, values) = p.into_maps();
         let limit = match (self.page_size, remaining) {
             (Some(size), Some(r)) => Some((size as usize).min(r)),
             (Some(size), None) => Some(size as usize),
             (None, r) => r,
         };
-        let output = self
+        let mut request = self
             .client
             .dynamodb()
             .query()
             .table_name(&table)
             .key_condition_expression(expression)
+            .set_filter_expression(filter)
             .set_expression_attribute_names(names)
             .set_expression_attribute_values(values)
             .scan_index_forward(!self.descending)
             .consistent_read(self.consistent)
             .set_limit(limit.map(|l| l.min(i32::MAX as usize) as i32))
-            .set_exclusive_start_key(start)
+            .set_exclusive_start_key(start);
+        if count {
+            request = request.select(aws_sdk_dynamodb::types::Select::Count);
+        }
+        request
             .send()
             .instrument(span)
             .await
-            .map_err(|e| super::sdk_error(e, "Query", &table, describe))?;
-        let items = output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|item| M::from_item(item).map_err(|e| super::field_error(&table, describe(), e)))
-            .collect::<Result<Vec<M>>>()?;
-        Ok((items, output.last_evaluated_key))
+            .map_err(|e| super::sdk_error(e, "Query", &table, describe))
     }
 }
 

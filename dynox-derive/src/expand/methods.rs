@@ -66,6 +66,7 @@ pub fn expand(model: &Model<'_>, hash: &Field<'_>) -> TokenStream {
         "Queries the `{ident}` items with hash key `{}`, in sort-key order.",
         hash.name
     );
+    let scan_doc = format!("Scans every `{ident}` item (Scan): filter, segments, count.");
     let key_of_doc = format!("The key {key_doc} of a `{ident}`.");
 
     quote! {
@@ -84,6 +85,11 @@ pub fn expand(model: &Model<'_>, hash: &Field<'_>) -> TokenStream {
             #[doc = #update_doc]
             #vis fn update(#client: &#private::Client, #(#params),*) -> #private::Update<Self> {
                 #client.update(#key)
+            }
+
+            #[doc = #scan_doc]
+            #vis fn scan(#client: &#private::Client) -> #private::Scan<Self> {
+                #client.scan()
             }
 
             #[doc = #query_doc]

@@ -1,0 +1,182 @@
+//! `scan` (Scan): every item of a model's table, optionally filtered, in parallel segments
+//! merged into one stream.
+
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use tracing::Instrument;
+
+use crate::error::{Error, Result};
+use crate::expr::{Condition, Placeholders};
+use crate::item::Item;
+use crate::model::Model;
+use crate::Client;
+
+/// A Scan of a model's table: [`Client::scan`] or `Model::scan(&client)`.
+///
+/// ```no_run
+/// # use dynox_core::{Client, DynamoModel};
+/// # use futures::TryStreamExt;
+/// #[derive(DynamoModel)]
+/// #[dynamo(table = "orders")]
+/// struct Order { #[dynamo(hash_key)] customer: String, total_cents: i64 }
+/// # async fn demo(client: &Client) -> dynox_core::Result<()> {
+/// let big: Vec<Order> = Order::scan(client)
+///     .filter(Order::fields().total_cents.gt(10_000))
+///     .segments(4)
+///     .all()
+///     .await?;
+/// let how_many = Order::scan(client).count().await?;
+/// # Ok(()) }
+/// ```
+#[must_use = "a scan does nothing until consumed"]
+pub struct Scan<M: Model> {
+    client: Client,
+    filter: Option<Condition<M>>,
+    segments: u32,
+    limit: Option<usize>,
+    page_size: Option<u32>,
+    consistent: bool,
+}
+
+impl<M: Model> Scan<M> {
+    pub(crate) fn new(client: &Client) -> Self {
+        Self {
+            client: client.clone(),
+            filter: None,
+            segments: 1,
+            limit: None,
+            page_size: None,
+            consistent: false,
+        }
+    }
+
+    /// Only items matching `condition` (applied by DynamoDB after reading: it saves transfer,
+    /// not read capacity).
+    pub fn filter(mut self, condition: Condition<M>) -> Self {
+        self.filter = Some(condition);
+        self
+    }
+
+    /// Scan in `n` parallel segments, merged into one stream (in no particular order).
+    pub fn segments(mut self, n: u32) -> Self {
+        self.segments = n.clamp(1, 1_000_000);
+        self
+    }
+
+    /// Stop after `limit` items in total.
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// Items read per request (DynamoDB's `Limit`, counted before the filter).
+    pub fn page_size(mut self, size: u32) -> Self {
+        self.page_size = Some(size.max(1));
+        self
+    }
+
+    /// Read with strong consistency.
+    pub fn consistent_read(mut self, consistent: bool) -> Self {
+        self.consistent = consistent;
+        self
+    }
+
+    /// The items, as a stream.
+    pub fn stream(self) -> BoxStream<'static, Result<M>> {
+        let limit = self.limit;
+        let segments = self.segments;
+        let merged = stream::select_all(
+            (0..segments).map(|segment| self.segment_pages(segment, false).boxed()),
+        )
+        .map_ok(|(items, _)| stream::iter(items.into_iter().map(Ok)))
+        .try_flatten();
+        match limit {
+            Some(n) => merged.take(n).boxed(),
+            None => merged.boxed(),
+        }
+    }
+
+    /// Every item, in one `Vec`.
+    pub async fn all(self) -> Result<Vec<M>> {
+        self.stream().try_collect().await
+    }
+
+    /// The number of matching items (`Select: COUNT`: no item is transferred).
+    pub async fn count(self) -> Result<u64> {
+        let segments = self.segments;
+        let counts: Vec<u64> = stream::select_all(
+            (0..segments).map(|segment| self.segment_pages(segment, true).boxed()),
+        )
+        .map_ok(|(_, count)| count)
+        .try_collect()
+        .await?;
+        Ok(counts.into_iter().sum())
+    }
+
+    /// The pages of one segment: its items (none when counting) and the page's count.
+    fn segment_pages(
+        &self,
+        segment: u32,
+        count: bool,
+    ) -> impl futures::Stream<Item = Result<(Vec<M>, u64)>> + Send + 'static {
+        let client = self.client.clone();
+        let table = client.table_name::<M>();
+        let mut p = Placeholders::default();
+        let filter = self.filter.as_ref().map(|f| {
+            f.render(&mut p)
+                .map_err(|(path, error)| Error::InvalidRequest {
+                    reason: format!("filter on `{path}` of table `{table}`: {error}"),
+                })
+        });
+        let (names, values) = p.into_maps();
+        let segments = self.segments;
+        let page_size = self.page_size;
+        let consistent = self.consistent;
+        stream::try_unfold((Some(None::<Item>), filter), move |(start, filter)| {
+            let client = client.clone();
+            let table = table.clone();
+            let (names, values) = (names.clone(), values.clone());
+            async move {
+                let Some(start) = start else { return Ok(None) };
+                let filter = match filter {
+                    Some(Ok(f)) => Some(f),
+                    Some(Err(e)) => return Err(e),
+                    None => None,
+                };
+                let mut request = client
+                    .dynamodb()
+                    .scan()
+                    .table_name(&table)
+                    .set_filter_expression(filter.clone())
+                    .set_expression_attribute_names(names)
+                    .set_expression_attribute_values(values)
+                    .consistent_read(consistent)
+                    .set_limit(page_size.map(|s| s.min(i32::MAX as u32) as i32))
+                    .set_exclusive_start_key(start);
+                if segments > 1 {
+                    request = request
+                        .segment(segment as i32)
+                        .total_segments(segments as i32);
+                }
+                if count {
+                    request = request.select(aws_sdk_dynamodb::types::Select::Count);
+                }
+                let output = request
+                    .send()
+                    .instrument(super::span("Scan", &table))
+                    .await
+                    .map_err(|e| super::sdk_error(e, "Scan", &table, String::new))?;
+                let items = output
+                    .items
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|item| {
+                        M::from_item(item).map_err(|e| super::field_error(&table, String::new(), e))
+                    })
+                    .collect::<Result<Vec<M>>>()?;
+                let next = output.last_evaluated_key.filter(|k| !k.is_empty());
+                let page = (items, output.count.max(0) as u64);
+                Ok(Some((page, (next.map(Some), filter.map(Ok)))))
+            }
+        })
+    }
+}
