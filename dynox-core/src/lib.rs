@@ -79,6 +79,9 @@ pub use model::{
     FieldError, IntoKey, Key, KeyAttr, KeyAttribute, KeySchema, Model, NoRangeKey, RangeKey,
     ScalarType, VersionNumber,
 };
+pub use ops::batch::{
+    BatchGetOutput, BatchRetry, BatchWrite, BatchWriteOutput, BATCH_GET_SIZE, BATCH_WRITE_SIZE,
+};
 pub use ops::delete::{Delete, DeleteReturning};
 pub use ops::get::Get;
 pub use ops::query::Query;

@@ -45,6 +45,9 @@ pub enum FaultKind {
     ConnectionReset,
     /// The request takes effect on the real server, but its response is lost.
     LostResponse,
+    /// A DynamoDB batch request takes effect, but its response says nothing was processed
+    /// (every item or key comes back as unprocessed), as under throttling.
+    Unprocessed,
     /// The request never arrives and never gets an answer: the caller waits forever.
     /// [`Faults::hung`] resolves when it is sent, so a test can drop the caller's future
     /// there, as if the process had crashed between two requests.
@@ -68,6 +71,7 @@ impl FaultKind {
             FaultKind::ConditionFailed => "condition",
             FaultKind::ConnectionReset => "reset",
             FaultKind::LostResponse => "lost",
+            FaultKind::Unprocessed => "unprocessed",
             FaultKind::Hang => "hang",
         }
     }
@@ -117,6 +121,14 @@ pub struct Faults {
 
 #[derive(Debug, Clone)]
 struct Injected;
+
+/// The body of a request whose response is to say "nothing processed".
+#[derive(Debug, Clone)]
+struct Unprocessed(Vec<u8>);
+
+impl Storable for Unprocessed {
+    type Storer = StoreReplace<Self>;
+}
 
 impl Storable for Injected {
     type Storer = StoreReplace<Self>;
@@ -254,16 +266,28 @@ impl Intercept for Faults {
                         state.crashed = true;
                     }
                 }
-                if matches!(fire, None | Some(FaultKind::LostResponse)) {
+                if matches!(
+                    fire,
+                    None | Some(FaultKind::LostResponse) | Some(FaultKind::Unprocessed)
+                ) {
                     state.in_flight += 1;
                 }
                 fire
             }
         };
         match fire {
-            None | Some(FaultKind::LostResponse) => {
-                if fire.is_some() {
+            None | Some(FaultKind::LostResponse) | Some(FaultKind::Unprocessed) => {
+                if fire == Some(FaultKind::LostResponse) {
                     cfg.interceptor_state().store_put(Injected);
+                }
+                if fire == Some(FaultKind::Unprocessed) {
+                    let body = context
+                        .request()
+                        .body()
+                        .bytes()
+                        .unwrap_or_default()
+                        .to_vec();
+                    cfg.interceptor_state().store_put(Unprocessed(body));
                 }
                 cfg.interceptor_state().store_put(Sent);
                 Ok(())
@@ -316,12 +340,27 @@ impl Intercept for Faults {
 
     fn modify_before_deserialization(
         &self,
-        _: &mut BeforeDeserializationInterceptorContextMut<'_>,
+        context: &mut BeforeDeserializationInterceptorContextMut<'_>,
         _: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         if cfg.load::<Injected>().is_some() {
             return Err("injected fault: the response was lost".into());
+        }
+        if let Some(Unprocessed(body)) = cfg.load::<Unprocessed>() {
+            // `{"RequestItems":{...}}` back as what was not processed.
+            let request = String::from_utf8_lossy(body);
+            let (_, operation) = operation_name(cfg);
+            let field = if operation == "BatchGetItem" {
+                "\"Responses\":{},\"UnprocessedKeys\":"
+            } else {
+                "\"UnprocessedItems\":"
+            };
+            let body = request.replacen("\"RequestItems\":", field, 1);
+            let response = context.response_mut();
+            *response.body_mut() = aws_smithy_types::body::SdkBody::from(body);
+            response.headers_mut().remove("x-amz-crc32");
+            response.headers_mut().remove("content-length");
         }
         Ok(())
     }

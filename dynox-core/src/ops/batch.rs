@@ -1,0 +1,346 @@
+//! `batch_get` (BatchGetItem, 100 keys a request) and `batch_write` (BatchWriteItem, 25 items a
+//! request), with unprocessed keys and items resent under jittered exponential backoff, a
+//! bound on attempts, and leftovers returned to the caller, never an endless loop.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest};
+use futures::stream::{self, StreamExt};
+use tracing::Instrument;
+
+use crate::error::{Error, Result};
+use crate::files::{FileStore, NoFiles};
+use crate::item::Item;
+use crate::model::{Key, Model};
+use crate::Client;
+
+/// BatchGetItem's limit on keys per request.
+pub const BATCH_GET_SIZE: usize = 100;
+/// BatchWriteItem's limit on items per request.
+pub const BATCH_WRITE_SIZE: usize = 25;
+
+/// How batches retry what DynamoDB left unprocessed.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchRetry {
+    /// Requests per chunk at most, the first included (default 8).
+    pub max_attempts: u32,
+    /// The first backoff (default 50 ms); it doubles each time, with full jitter.
+    pub base_delay: Duration,
+    /// The longest backoff (default 5 s).
+    pub max_delay: Duration,
+    /// Chunks in flight at once (default 4).
+    pub concurrency: usize,
+}
+
+impl Default for BatchRetry {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            base_delay: Duration::from_millis(50),
+            max_delay: Duration::from_secs(5),
+            concurrency: 4,
+        }
+    }
+}
+
+impl BatchRetry {
+    /// The wait before attempt `attempt` (2 and up): random in `[0, base × 2^(attempt-2)]`.
+    fn delay(&self, attempt: u32) -> Duration {
+        let exp = self
+            .base_delay
+            .saturating_mul(1u32 << (attempt.saturating_sub(2)).min(16))
+            .min(self.max_delay);
+        exp.mul_f64(jitter())
+    }
+}
+
+/// A number in [0, 1) that differs between calls (for backoff jitter).
+fn jitter() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// What a [`batch_get`](Client::batch_get) found.
+#[derive(Debug)]
+pub struct BatchGetOutput<M: Model> {
+    /// The items found (missing keys are simply absent), in no particular order.
+    pub items: Vec<M>,
+    /// Keys DynamoDB still had not processed after every attempt.
+    pub unprocessed: Vec<Key<M>>,
+}
+
+/// What a [`batch_write`](Client::batch_write) left undone.
+#[derive(Debug)]
+pub struct BatchWriteOutput<M: Model> {
+    /// Items not written after every attempt.
+    pub unprocessed_puts: Vec<M>,
+    /// Keys not deleted after every attempt.
+    pub unprocessed_deletes: Vec<Key<M>>,
+}
+
+impl<M: Model> BatchWriteOutput<M> {
+    /// Whether everything was written.
+    pub fn is_complete(&self) -> bool {
+        self.unprocessed_puts.is_empty() && self.unprocessed_deletes.is_empty()
+    }
+}
+
+impl Client {
+    /// Reads the items with `keys` (BatchGetItem in chunks of 100, at most 4 chunks at once).
+    pub async fn batch_get<M: Model>(
+        &self,
+        keys: impl IntoIterator<Item = Key<M>>,
+    ) -> Result<BatchGetOutput<M>> {
+        self.batch_get_with(keys, BatchRetry::default()).await
+    }
+
+    /// [`batch_get`](Self::batch_get) with explicit retry settings.
+    pub async fn batch_get_with<M: Model>(
+        &self,
+        keys: impl IntoIterator<Item = Key<M>>,
+        retry: BatchRetry,
+    ) -> Result<BatchGetOutput<M>> {
+        let table = self.table_name::<M>();
+        let keys: Vec<(Item, Key<M>)> = keys
+            .into_iter()
+            .map(|k| {
+                k.to_item()
+                    .map(|item| (item, k.clone()))
+                    .map_err(|e| super::field_error(&table, k.to_string(), e))
+            })
+            .collect::<Result<_>>()?;
+        let chunks: Vec<Vec<(Item, Key<M>)>> =
+            keys.chunks(BATCH_GET_SIZE).map(<[_]>::to_vec).collect();
+        let results: Vec<Result<(Vec<M>, Vec<Key<M>>)>> = stream::iter(chunks)
+            .map(|chunk| self.get_chunk(&table, chunk, retry))
+            .buffer_unordered(retry.concurrency.max(1))
+            .collect()
+            .await;
+        let mut out = BatchGetOutput {
+            items: Vec::new(),
+            unprocessed: Vec::new(),
+        };
+        for result in results {
+            let (items, unprocessed) = result?;
+            out.items.extend(items);
+            out.unprocessed.extend(unprocessed);
+        }
+        Ok(out)
+    }
+
+    async fn get_chunk<M: Model>(
+        &self,
+        table: &str,
+        chunk: Vec<(Item, Key<M>)>,
+        retry: BatchRetry,
+    ) -> Result<(Vec<M>, Vec<Key<M>>)> {
+        let mut pending: Vec<Item> = chunk.iter().map(|(item, _)| item.clone()).collect();
+        let mut found = Vec::new();
+        for attempt in 1..=retry.max_attempts.max(1) {
+            if attempt > 1 {
+                tokio::time::sleep(retry.delay(attempt)).await;
+            }
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(pending.clone()))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| Error::InvalidRequest {
+                    reason: e.to_string(),
+                })?;
+            let output = self
+                .dynamodb()
+                .batch_get_item()
+                .request_items(table, request)
+                .send()
+                .instrument(super::span("BatchGetItem", table))
+                .await
+                .map_err(|e| super::sdk_error(e, "BatchGetItem", table, String::new))?;
+            for item in output
+                .responses
+                .and_then(|mut r| r.remove(table))
+                .unwrap_or_default()
+            {
+                found.push(
+                    M::from_item(item).map_err(|e| super::field_error(table, String::new(), e))?,
+                );
+            }
+            pending = output
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(table))
+                .map(|k| k.keys)
+                .unwrap_or_default();
+            if pending.is_empty() {
+                return Ok((found, Vec::new()));
+            }
+        }
+        let unprocessed = chunk
+            .into_iter()
+            .filter(|(item, _)| pending.contains(item))
+            .map(|(_, key)| key)
+            .collect();
+        Ok((found, unprocessed))
+    }
+
+    /// Writes and deletes items of a model without file fields in batches (BatchWriteItem, 25
+    /// a request, unconditional). Models with `#[s3]` fields do not compile here: a batch
+    /// write cannot carry the conditions their consistency needs; use a transaction.
+    pub fn batch_write<M: Model<Files = NoFiles>>(&self) -> BatchWrite<'_, M> {
+        BatchWrite {
+            client: self,
+            puts: Vec::new(),
+            deletes: Vec::new(),
+            retry: BatchRetry::default(),
+        }
+    }
+}
+
+/// A batch of unconditional puts and deletes: [`Client::batch_write`].
+#[must_use = "a batch does nothing until sent"]
+pub struct BatchWrite<'a, M: Model> {
+    client: &'a Client,
+    puts: Vec<M>,
+    deletes: Vec<Key<M>>,
+    retry: BatchRetry,
+}
+
+enum Op<M: Model> {
+    Put(M),
+    Delete(Key<M>),
+}
+
+impl<'a, M: Model<Files = NoFiles>> BatchWrite<'a, M> {
+    /// Writes `item` (replacing any item with its key).
+    pub fn put(mut self, item: M) -> Self {
+        self.puts.push(item);
+        self
+    }
+
+    /// Writes every item of `items`.
+    pub fn put_all(mut self, items: impl IntoIterator<Item = M>) -> Self {
+        self.puts.extend(items);
+        self
+    }
+
+    /// Deletes the item with `key`.
+    pub fn delete(mut self, key: Key<M>) -> Self {
+        self.deletes.push(key);
+        self
+    }
+
+    /// Retry settings.
+    pub fn retry(mut self, retry: BatchRetry) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sends the batch. Versioned models are refused: a batch write cannot check versions.
+    pub async fn send(self) -> Result<BatchWriteOutput<M>> {
+        let table = self.client.table_name::<M>();
+        if M::VERSION.is_some() || <M::Files as FileStore<M>>::ENABLED {
+            return Err(Error::InvalidRequest {
+                reason: format!(
+                    "table `{table}`: a versioned model cannot be batch-written (BatchWriteItem cannot check versions); use a transaction"
+                ),
+            });
+        }
+        let mut ops = Vec::with_capacity(self.puts.len() + self.deletes.len());
+        for item in self.puts {
+            let attributes = item
+                .to_item()
+                .map_err(|e| super::field_error(&table, item.key().to_string(), e))?;
+            let request = WriteRequest::builder()
+                .put_request(
+                    PutRequest::builder()
+                        .set_item(Some(attributes))
+                        .build()
+                        .map_err(|e| Error::InvalidRequest {
+                            reason: e.to_string(),
+                        })?,
+                )
+                .build();
+            ops.push((request, Op::Put(item)));
+        }
+        for key in self.deletes {
+            let key_item = key
+                .to_item()
+                .map_err(|e| super::field_error(&table, key.to_string(), e))?;
+            let request = WriteRequest::builder()
+                .delete_request(
+                    DeleteRequest::builder()
+                        .set_key(Some(key_item))
+                        .build()
+                        .map_err(|e| Error::InvalidRequest {
+                            reason: e.to_string(),
+                        })?,
+                )
+                .build();
+            ops.push((request, Op::Delete(key)));
+        }
+        let client = self.client;
+        let retry = self.retry;
+        let mut chunks: Vec<Vec<(WriteRequest, Op<M>)>> = Vec::new();
+        for op in ops {
+            match chunks.last_mut() {
+                Some(chunk) if chunk.len() < BATCH_WRITE_SIZE => chunk.push(op),
+                _ => chunks.push(vec![op]),
+            }
+        }
+        let results: Vec<Result<Vec<Op<M>>>> = stream::iter(chunks)
+            .map(|chunk| write_chunk(client, &table, chunk, retry))
+            .buffer_unordered(retry.concurrency.max(1))
+            .collect()
+            .await;
+        let mut out = BatchWriteOutput {
+            unprocessed_puts: Vec::new(),
+            unprocessed_deletes: Vec::new(),
+        };
+        for result in results {
+            for op in result? {
+                match op {
+                    Op::Put(item) => out.unprocessed_puts.push(item),
+                    Op::Delete(key) => out.unprocessed_deletes.push(key),
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+async fn write_chunk<M: Model>(
+    client: &Client,
+    table: &str,
+    mut chunk: Vec<(WriteRequest, Op<M>)>,
+    retry: BatchRetry,
+) -> Result<Vec<Op<M>>> {
+    for attempt in 1..=retry.max_attempts.max(1) {
+        if attempt > 1 {
+            tokio::time::sleep(retry.delay(attempt)).await;
+        }
+        let requests: Vec<WriteRequest> = chunk.iter().map(|(r, _)| r.clone()).collect();
+        let output = client
+            .dynamodb()
+            .batch_write_item()
+            .set_request_items(Some(HashMap::from([(table.to_owned(), requests)])))
+            .send()
+            .instrument(super::span("BatchWriteItem", table))
+            .await
+            .map_err(|e| super::sdk_error(e, "BatchWriteItem", table, String::new))?;
+        let unprocessed = output
+            .unprocessed_items
+            .and_then(|mut u| u.remove(table))
+            .unwrap_or_default();
+        chunk.retain(|(request, _)| unprocessed.contains(request));
+        if chunk.is_empty() {
+            return Ok(Vec::new());
+        }
+    }
+    Ok(chunk.into_iter().map(|(_, op)| op).collect())
+}
