@@ -68,6 +68,9 @@ fn jitter() -> f64 {
     (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// The items one BatchGetItem chunk found, and its keys left unprocessed.
+type GotChunk<M> = (Vec<M>, Vec<Key<M>>);
+
 /// What a [`batch_get`](Client::batch_get) found.
 #[derive(Debug)]
 pub struct BatchGetOutput<M: Model> {
@@ -119,7 +122,7 @@ impl Client {
             .collect::<Result<_>>()?;
         let chunks: Vec<Vec<(Item, Key<M>)>> =
             keys.chunks(BATCH_GET_SIZE).map(<[_]>::to_vec).collect();
-        let results: Vec<Result<(Vec<M>, Vec<Key<M>>)>> = stream::iter(chunks)
+        let results: Vec<Result<GotChunk<M>>> = stream::iter(chunks)
             .map(|chunk| self.get_chunk(&table, chunk, retry))
             .buffer_unordered(retry.concurrency.max(1))
             .collect()
@@ -141,7 +144,7 @@ impl Client {
         table: &str,
         chunk: Vec<(Item, Key<M>)>,
         retry: BatchRetry,
-    ) -> Result<(Vec<M>, Vec<Key<M>>)> {
+    ) -> Result<GotChunk<M>> {
         let mut pending: Vec<Item> = chunk.iter().map(|(item, _)| item.clone()).collect();
         let mut found = Vec::new();
         for attempt in 1..=retry.max_attempts.max(1) {
