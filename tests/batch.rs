@@ -31,7 +31,7 @@ async fn batches_are_chunked_and_complete() {
     assert!(output.is_complete());
 
     // 150 keys (two BatchGetItem requests), ten of them missing.
-    let keys: Vec<Key<Thing>> = (0..150).map(|i| Thing::key_of(i)).collect();
+    let keys: Vec<Key<Thing>> = (0..150).map(Thing::key_of).collect();
     let mut got = client.batch_get(keys).await.unwrap();
     assert!(got.unprocessed.is_empty());
     got.items.sort_by_key(|t| t.id);
@@ -107,7 +107,7 @@ async fn unprocessed_items_are_retried_then_returned() {
     faults.reset();
     faults.fail_every("BatchGetItem", FaultKind::Unprocessed);
     let got = client
-        .batch_get_with((0..5).map(|i| Thing::key_of(i)), quick)
+        .batch_get_with((0..5).map(Thing::key_of), quick)
         .await
         .unwrap();
     assert!(got.items.is_empty());
