@@ -77,7 +77,7 @@ pub use error::{BoxError, Error, ReasonKind, Result, TransactionReason};
 pub use expr::{AttributeType, Condition, Path, SortKey, UpdateAction};
 pub use model::{
     FieldError, IntoKey, Key, KeyAttr, KeyAttribute, KeySchema, Model, NoRangeKey, RangeKey,
-    ScalarType, VersionNumber,
+    ScalarType, TtlAttribute, VersionNumber,
 };
 pub use ops::batch::{
     BatchGetOutput, BatchRetry, BatchWrite, BatchWriteOutput, BATCH_GET_SIZE, BATCH_WRITE_SIZE,
@@ -169,7 +169,7 @@ pub mod __private {
     pub use crate::item::{Attribute, Item, SetAttribute};
     pub use crate::model::{
         FieldError, IntoKey, Key, KeyAttr, KeyAttribute, KeySchema, Model, NoRangeKey, RangeKey,
-        ScalarType, VersionNumber,
+        ScalarType, TtlAttribute, VersionNumber,
     };
     pub use crate::{Client, Delete, Get, Query, Scan, Update};
     pub use core::result::Result;
@@ -186,6 +186,9 @@ pub mod __private {
             item.insert(name.to_owned(), value);
         }
     }
+
+    /// Compile-time check that a `#[dynamo(ttl)]` field holds a point in time.
+    pub const fn assert_ttl<T: TtlAttribute>() {}
 
     /// The hash key's schema entry.
     pub const fn hash_key_attr<M: Model>(name: &'static str) -> KeyAttr {

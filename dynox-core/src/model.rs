@@ -123,6 +123,16 @@ macro_rules! version_number {
 }
 version_number!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize);
 
+/// A type usable as a `#[dynamo(ttl)]` field: `SystemTime` or `Option<SystemTime>`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a time-to-live field",
+    label = "not a point in time",
+    note = "`#[dynamo(ttl)]` needs a `std::time::SystemTime` or `Option<SystemTime>` field"
+)]
+pub trait TtlAttribute {}
+impl TtlAttribute for std::time::SystemTime {}
+impl TtlAttribute for Option<std::time::SystemTime> {}
+
 /// A value that converts to a key of type `T`: `T` itself, and `&str`/`&String` for `String`
 /// keys, `&[u8]`/`&Vec<u8>` for binary keys.
 ///
@@ -244,6 +254,10 @@ pub trait Model: Sized + Send + Sync + 'static {
     /// The attribute name of the `#[dynamo(version)]` field, if there is one: writes are then
     /// conditional on the version read, which each write increments.
     const VERSION: Option<&'static str> = None;
+
+    /// The attribute name of the `#[dynamo(ttl)]` field, if there is one: `create_table`
+    /// enables DynamoDB's time to live on it.
+    const TTL: Option<&'static str> = None;
 
     /// The value of the version field (0 for an item never saved).
     fn version(&self) -> u64 {

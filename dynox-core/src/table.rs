@@ -104,7 +104,11 @@ impl<M: Model> CreateTable<M> {
             }
             Err(e) => return Err(sdk_error(e, "CreateTable", &table, String::new)),
         }
-        wait_for(&self.client, &table, self.max_wait, true).await
+        wait_for(&self.client, &table, self.max_wait, true).await?;
+        if let Some(attribute) = M::TTL {
+            enable_ttl(&self.client, &table, attribute).await?;
+        }
+        Ok(())
     }
 }
 
@@ -160,6 +164,45 @@ impl<M: Model> IntoFuture for DeleteTable<M> {
             wait_for(&self.client, &table, self.max_wait, false).await
         })
     }
+}
+
+/// Turns on DynamoDB's time to live on `attribute` (already on is fine).
+async fn enable_ttl(client: &Client, table: &str, attribute: &str) -> Result<()> {
+    let described = client
+        .dynamodb()
+        .describe_time_to_live()
+        .table_name(table)
+        .send()
+        .instrument(span("DescribeTimeToLive", table))
+        .await
+        .map_err(|e| sdk_error(e, "DescribeTimeToLive", table, String::new))?;
+    let current = described.time_to_live_description;
+    let enabled = current.as_ref().is_some_and(|d| {
+        d.attribute_name.as_deref() == Some(attribute)
+            && matches!(
+                d.time_to_live_status,
+                Some(aws_sdk_dynamodb::types::TimeToLiveStatus::Enabled)
+                    | Some(aws_sdk_dynamodb::types::TimeToLiveStatus::Enabling)
+            )
+    });
+    if enabled {
+        return Ok(());
+    }
+    let specification = aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+        .enabled(true)
+        .attribute_name(attribute)
+        .build()
+        .map_err(|e| build_error(table, e))?;
+    client
+        .dynamodb()
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(specification)
+        .send()
+        .instrument(span("UpdateTimeToLive", table))
+        .await
+        .map_err(|e| sdk_error(e, "UpdateTimeToLive", table, String::new))?;
+    Ok(())
 }
 
 /// Polls DescribeTable until the table is `ACTIVE` (`exists`) or gone (`!exists`).

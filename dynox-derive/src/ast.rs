@@ -176,8 +176,23 @@ fn is_bytes(ty: &Type) -> bool {
 /// Types converted directly by `Attribute` (everything else goes through serde).
 fn is_direct(ty: &Type) -> bool {
     const SCALARS: &[&str] = &[
-        "String", "bool", "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64",
-        "u128", "usize", "f32", "f64",
+        "String",
+        "bool",
+        "i8",
+        "i16",
+        "i32",
+        "i64",
+        "i128",
+        "isize",
+        "u8",
+        "u16",
+        "u32",
+        "u64",
+        "u128",
+        "usize",
+        "f32",
+        "f64",
+        "SystemTime",
     ];
     SCALARS.iter().any(|s| is_plain(ty, s))
         || is_bytes(ty)

@@ -11,7 +11,8 @@ use crate::ctxt::Ctxt;
 /// Keys valid on the struct.
 const CONTAINER_KEYS: &str = "`table = \"...\"`";
 /// Keys valid on a field.
-const FIELD_KEYS: &str = "`hash_key`, `range_key`, `rename = \"...\"`, `set`, `skip`, `version`";
+const FIELD_KEYS: &str =
+    "`hash_key`, `range_key`, `rename = \"...\"`, `set`, `skip`, `ttl`, `version`";
 
 /// A value given in an attribute, with the span of where it was given.
 pub struct Spanned<T> {
@@ -34,6 +35,7 @@ pub struct Field {
     pub set: Option<proc_macro2::Span>,
     pub skip: Option<proc_macro2::Span>,
     pub version: Option<proc_macro2::Span>,
+    pub ttl: Option<proc_macro2::Span>,
     pub s3: Option<S3>,
 }
 
@@ -110,7 +112,7 @@ pub fn container(cx: &mut Ctxt, attrs: &[Attribute]) -> Container {
             } else {
                 let name = path_name(&meta);
                 let hint = match name.as_str() {
-                    "hash_key" | "range_key" | "rename" | "set" | "skip" | "version" => {
+                    "hash_key" | "range_key" | "rename" | "set" | "skip" | "version" | "ttl" => {
                         format!("; `{name}` belongs on a field")
                     }
                     _ => String::new(),
@@ -198,6 +200,10 @@ pub fn field(cx: &mut Ctxt, attrs: &[Attribute]) -> Field {
                 "version" => {
                     let span = flag(&meta, "version")?;
                     set_once(cx, &mut out.version, span, &meta);
+                }
+                "ttl" => {
+                    let span = flag(&meta, "ttl")?;
+                    set_once(cx, &mut out.ttl, span, &meta);
                 }
                 "rename" => {
                     let v = string_value(&meta, "rename")?;

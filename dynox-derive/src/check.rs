@@ -13,6 +13,46 @@ pub fn check(cx: &mut Ctxt, model: &Model<'_>) {
     names_are_unique(cx, model);
     file_fields(cx, model);
     version_field(cx, model);
+    ttl_field(cx, model);
+}
+
+/// At most one field is the time to live, and it is a plain stored field.
+fn ttl_field(cx: &mut Ctxt, model: &Model<'_>) {
+    let mut ttls = model
+        .fields
+        .iter()
+        .filter_map(|f| f.attrs.ttl.map(|s| (f, s)));
+    let Some((first, _)) = ttls.next() else {
+        return;
+    };
+    for (_, span) in ttls {
+        cx.syn_error(syn::Error::new(
+            span,
+            format!(
+                "a model has at most one ttl field, and `{}` is already it",
+                first.ident
+            ),
+        ));
+    }
+    for f in &model.fields {
+        let Some(span) = f.attrs.ttl else { continue };
+        let a = &f.attrs;
+        if a.hash_key.is_some()
+            || a.range_key.is_some()
+            || a.set.is_some()
+            || a.skip.is_some()
+            || a.s3.is_some()
+            || a.version.is_some()
+        {
+            cx.syn_error(syn::Error::new(
+                span,
+                format!(
+                    "ttl field `{}` must be a plain `SystemTime` field: remove the other flags",
+                    f.ident
+                ),
+            ));
+        }
+    }
 }
 
 /// At most one field is the version, and it is a plain stored field (not a key, set, file or

@@ -192,6 +192,30 @@ macro_rules! float_attribute {
 }
 float_attribute!(f32, f64);
 
+/// A point in time, stored as whole seconds since the Unix epoch (`N`), the format DynamoDB's
+/// time to live reads; the sub-second part is not stored.
+impl Attribute for std::time::SystemTime {
+    fn to_attribute(&self) -> Result<Option<AttributeValue>, AttributeError> {
+        let seconds = match self.duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => i128::from(d.as_secs()),
+            Err(e) => -i128::from(e.duration().as_secs()),
+        };
+        Ok(Some(AttributeValue::N(seconds.to_string())))
+    }
+    fn from_attribute(value: Option<AttributeValue>) -> Result<Self, AttributeError> {
+        let seconds: i64 = number::parse_integer(&number_text(value)?)?;
+        let offset = std::time::Duration::from_secs(seconds.unsigned_abs());
+        let time = if seconds >= 0 {
+            std::time::UNIX_EPOCH.checked_add(offset)
+        } else {
+            std::time::UNIX_EPOCH.checked_sub(offset)
+        };
+        time.ok_or(AttributeError::NumberOutOfRange {
+            value: seconds.to_string(),
+        })
+    }
+}
+
 impl<T: Attribute> Attribute for Option<T> {
     fn to_attribute(&self) -> Result<Option<AttributeValue>, AttributeError> {
         match self {

@@ -108,9 +108,25 @@ pub fn expand(model: &Model<'_>, table: &str, hash: &Field<'_>) -> TokenStream {
         None => TokenStream::new(),
     };
 
+    let ttl = match model.fields.iter().find(|f| f.attrs.ttl.is_some()) {
+        Some(f) => {
+            let name = &f.name;
+            let ty = f.ty;
+            let check = quote_spanned!(ty.span()=> #private::assert_ttl::<#ty>());
+            quote! {
+                const TTL: ::core::option::Option<&'static str> = {
+                    #check;
+                    ::core::option::Option::Some(#name)
+                };
+            }
+        }
+        None => TokenStream::new(),
+    };
+
     quote! {
         #[automatically_derived]
         impl #private::Model for #ident {
+            #ttl
             type HashKey = #hash_key_ty;
             type RangeKey = #range_key_ty;
             type Files = #files_ty;
