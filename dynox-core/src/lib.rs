@@ -46,6 +46,7 @@
 //! | integers, `f32`, `f64` | `N`, exactly (NaN, infinities and numbers outside DynamoDB's range are errors) |
 //! | `Vec<u8>` | `B` |
 //! | `Option<T>` | `T`, or no attribute for `None` |
+//! | `SystemTime` | `N`, whole seconds since the Unix epoch |
 //! | `HashSet<T>` / `BTreeSet<T>` with `#[dynamo(set)]` | `SS` / `NS` / `BS`, no attribute when empty |
 //! | any other `Serialize + Deserialize` type | via `serde_dynamo` (`M`, `L`, ...) |
 //!
@@ -57,6 +58,10 @@
 //! - `#[dynamo(rename = "name")]`: store under another attribute name.
 //! - `#[dynamo(set)]`: store a `HashSet`/`BTreeSet` as a DynamoDB set.
 //! - `#[dynamo(skip)]`: not stored; filled with `Default::default()` when read.
+//! - `#[dynamo(version)]` on an integer field: optimistic locking (writes are conditional on
+//!   the version read and increment it; a stale write is [`Error::VersionConflict`]).
+//! - `#[dynamo(ttl)]` on a `SystemTime` (or `Option<SystemTime>`) field: stored as epoch
+//!   seconds; `create_table` turns on DynamoDB's time to live for it.
 //!
 //! Errors are one [`enum@Error`] type whose variants name the table, key and field.
 
