@@ -203,3 +203,26 @@ async fn more_than_100_items_is_rejected_before_sending() {
     assert!(matches!(err, Error::InvalidRequest { .. }), "{err:?}");
     assert!(err.to_string().contains("100"), "{err}");
 }
+
+#[tokio::test]
+async fn a_read_transaction_returns_typed_items_across_models() {
+    let env = file_env::<Attachment>(&["attachments"], S3Settings::default()).await;
+    let client = &env.client;
+    client.create_table::<Account>().await.unwrap();
+    let mut a = account("alice", 7);
+    client.save(&mut a).await.unwrap();
+    let mut file = Attachment {
+        id: "f".into(),
+        file: S3Object::from_bytes(vec![1; 10], "f.bin"),
+    };
+    client.save(&mut file).await.unwrap();
+
+    let mut read = client.transact_get();
+    let alice = read.add(Account::key_of("alice"));
+    let nobody = read.add(Account::key_of("nobody"));
+    let attachment = read.add(Attachment::key_of("f"));
+    let mut items = read.send().await.unwrap();
+    assert_eq!(items.take(alice).unwrap(), Some(a));
+    assert_eq!(items.take(nobody).unwrap(), None);
+    assert_eq!(items.take(attachment).unwrap(), Some(file));
+}

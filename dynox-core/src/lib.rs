@@ -93,6 +93,7 @@ pub use ops::query::Query;
 pub use ops::save::Save;
 pub use ops::scan::Scan;
 pub use ops::transact::{Transaction, MAX_TRANSACTION_ITEMS};
+pub use ops::transact_get::{Slot, TransactGet, TransactGetOutput};
 pub use ops::update::{Update, UpdateReturning};
 pub use page::{Page, PageToken};
 pub use table::{CreateTable, DeleteTable};
@@ -153,6 +154,12 @@ impl Client {
     /// (TransactWriteItems, up to 100 items), file fields included.
     pub fn transaction(&self) -> Transaction<'_> {
         Transaction::new(self)
+    }
+
+    /// A read transaction: up to 100 items of any models, read as one consistent snapshot
+    /// (TransactGetItems).
+    pub fn transact_get(&self) -> TransactGet<'_> {
+        TransactGet::new(self)
     }
 
     /// Creates model `M`'s table from its definition and waits until it is active.

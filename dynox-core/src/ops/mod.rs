@@ -8,6 +8,7 @@ pub(crate) mod query;
 pub(crate) mod save;
 pub(crate) mod scan;
 pub(crate) mod transact;
+pub(crate) mod transact_get;
 pub(crate) mod update;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
