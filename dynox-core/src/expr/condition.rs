@@ -6,7 +6,7 @@ use std::ops::{BitAnd, BitOr, Not};
 
 use crate::item::{Attribute, AttributeError, AttributeValue};
 
-use super::path::{Codec, IntoValue, Path, Step};
+use super::path::{display, path_expr, Codec, IntoValue, Path, Step};
 use super::Placeholders;
 
 /// A DynamoDB attribute type, for [`Path::is_type`].
@@ -131,37 +131,6 @@ impl<M> Condition<M> {
     pub fn expression(&self) -> Result<String, (String, AttributeError)> {
         self.render(&mut Placeholders::default())
     }
-}
-
-pub(crate) fn display(path: &[Step]) -> String {
-    let mut out = String::new();
-    for step in path {
-        match step {
-            Step::Name(n) if out.is_empty() => out.push_str(n),
-            Step::Name(n) => {
-                out.push('.');
-                out.push_str(n);
-            }
-            Step::Index(i) => out.push_str(&format!("[{i}]")),
-        }
-    }
-    out
-}
-
-fn path_expr(path: &[Step], p: &mut Placeholders) -> String {
-    let mut out = String::new();
-    for step in path {
-        match step {
-            Step::Name(n) => {
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                out.push_str(&p.name(n));
-            }
-            Step::Index(i) => out.push_str(&format!("[{i}]")),
-        }
-    }
-    out
 }
 
 fn render(node: &Node, p: &mut Placeholders) -> String {

@@ -81,6 +81,39 @@ impl IntoValue<Vec<u8>> for &[u8] {
     }
 }
 
+/// The expression of path `steps`, its names as placeholders from `p`: `#n0.#n1[2]`.
+pub(crate) fn path_expr(steps: &[Step], p: &mut super::Placeholders) -> String {
+    let mut out = String::new();
+    for step in steps {
+        match step {
+            Step::Name(n) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(&p.name(n));
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// Path `steps` as text: `a.b[2].c`.
+pub(crate) fn display(steps: &[Step]) -> String {
+    let mut out = String::new();
+    for step in steps {
+        match step {
+            Step::Name(n) if out.is_empty() => out.push_str(n),
+            Step::Name(n) => {
+                out.push('.');
+                out.push_str(n);
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
 /// One step of a path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Step {
@@ -116,14 +149,7 @@ impl<M, T, C> fmt::Debug for Path<M, T, C> {
 /// `a.b[2].c`
 impl<M, T, C> fmt::Display for Path<M, T, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, step) in self.steps.iter().enumerate() {
-            match step {
-                Step::Name(n) if i == 0 => write!(f, "{n}")?,
-                Step::Name(n) => write!(f, ".{n}")?,
-                Step::Index(x) => write!(f, "[{x}]")?,
-            }
-        }
-        Ok(())
+        f.write_str(&display(&self.steps))
     }
 }
 

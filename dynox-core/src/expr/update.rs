@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 
 use crate::item::{AttributeError, AttributeValue, SetAttribute};
 
-use super::path::{Codec, IntoValue, Path, Step};
+use super::path::{display, path_expr, Codec, IntoValue, Path, Step};
 use super::Placeholders;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -150,22 +150,6 @@ impl<M, E, C: Codec<Vec<E>>> Path<M, Vec<E>, C> {
     }
 }
 
-fn path_expr(steps: &[Step], p: &mut Placeholders) -> String {
-    let mut out = String::new();
-    for step in steps {
-        match step {
-            Step::Name(n) => {
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                out.push_str(&p.name(n));
-            }
-            Step::Index(i) => out.push_str(&format!("[{i}]")),
-        }
-    }
-    out
-}
-
 /// Renders actions as one update expression (`SET ... REMOVE ... ADD ... DELETE ...`).
 pub(crate) fn render<M>(
     actions: &[UpdateAction<M>],
@@ -186,10 +170,10 @@ pub(crate) fn render<M>(
             .find(|s| s.starts_with(steps) || steps.starts_with(s))
         {
             return Err((
-                super::condition::display(steps),
+                display(steps),
                 AttributeError::Serde(format!(
                     "changed twice in one update (overlaps `{}`): split it into two updates",
-                    super::condition::display(other)
+                    display(other)
                 )),
             ));
         }

@@ -57,15 +57,7 @@ impl BatchRetry {
 
 /// A number in [0, 1) that differs between calls (for backoff jitter).
 fn jitter() -> f64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default(),
-    );
-    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+    (super::random() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// The items one BatchGetItem chunk found, and its keys left unprocessed.

@@ -19,7 +19,9 @@ use crate::item::Item;
 use crate::model::{Key, Model};
 use crate::Client;
 
-use super::save::{conflict, read_files, remove_committed, with_user_condition, Outcome};
+use super::save::{
+    conflict, files_unchanged, read_files, remove_committed, with_user_condition, Outcome,
+};
 
 /// A DeleteItem: [`Client::delete`], [`Client::delete_item`], or `Model::delete(&client, ...)`
 /// from the derive. Deleting a key that does not exist succeeds.
@@ -156,13 +158,7 @@ pub(crate) async fn plan_delete<M: Model>(
     let mut p = Placeholders::default();
     let mut parts = Vec::new();
     if let Some(current) = &current {
-        for name in M::Files::attribute_names() {
-            let n = p.name(name);
-            parts.push(match current.get(name) {
-                Some(value) => format!("{n} = {}", p.value(value.clone())),
-                None => format!("attribute_not_exists({n})"),
-            });
-        }
+        parts.extend(files_unchanged::<M>(&mut p, current));
     }
     if let (Some(name), Some(v)) = (M::VERSION, version) {
         let n = p.name(name);

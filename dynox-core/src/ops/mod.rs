@@ -69,6 +69,19 @@ where
     }
 }
 
+/// 64 bits that differ between calls (idempotency tokens, backoff jitter): not for secrets.
+pub(crate) fn random() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    h.finish()
+}
+
 /// A field conversion error of an item of `table`.
 pub(crate) fn field_error(table: &str, key: String, e: FieldError) -> Error {
     Error::InvalidField {

@@ -360,13 +360,7 @@ pub(crate) fn condition<M: Model>(
     if create || (M::Files::ENABLED && current.is_none()) {
         parts.push(format!("attribute_not_exists({})", p.name(hash)));
     } else if let Some(current) = current {
-        for name in M::Files::attribute_names() {
-            let n = p.name(name);
-            parts.push(match current.get(name) {
-                Some(value) => format!("{n} = {}", p.value(value.clone())),
-                None => format!("attribute_not_exists({n})"),
-            });
-        }
+        parts.extend(files_unchanged::<M>(p, current));
     }
     match M::VERSION {
         // `create` already requires that there is no item at all.
@@ -403,6 +397,20 @@ pub(crate) fn with_user_condition<M>(
         Some(own) => format!("{own} AND {user}"),
         None => user,
     }))
+}
+
+/// Conditions that the item's file attributes are still those of `current`.
+pub(crate) fn files_unchanged<M: Model>(p: &mut Placeholders, current: &Item) -> Vec<String> {
+    M::Files::attribute_names()
+        .into_iter()
+        .map(|name| {
+            let n = p.name(name);
+            match current.get(name) {
+                Some(value) => format!("{n} = {}", p.value(value.clone())),
+                None => format!("attribute_not_exists({n})"),
+            }
+        })
+        .collect()
 }
 
 /// A failed condition: a [`Error::VersionConflict`] for versioned models.

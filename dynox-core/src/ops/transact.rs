@@ -170,12 +170,10 @@ impl<M: Model> TxOp for DeleteOp<M> {
                     .set_expression_attribute_values(plan.values.clone());
             }
             None => {
-                let key = self.key.to_item().map_err(|e| Error::InvalidField {
-                    table: self.table.clone(),
-                    key: self.key.to_string(),
-                    field: e.field,
-                    source: e.error,
-                })?;
+                let key = self
+                    .key
+                    .to_item()
+                    .map_err(|e| super::field_error(&self.table, self.key.to_string(), e))?;
                 delete = delete.set_key(Some(key));
             }
         }
@@ -233,12 +231,10 @@ impl<M: Model> TxOp for CheckOp<M> {
     }
 
     fn item(&self) -> Result<TransactWriteItem> {
-        let key = self.key.to_item().map_err(|e| Error::InvalidField {
-            table: self.table.clone(),
-            key: self.key.to_string(),
-            field: e.field,
-            source: e.error,
-        })?;
+        let key = self
+            .key
+            .to_item()
+            .map_err(|e| super::field_error(&self.table, self.key.to_string(), e))?;
         let mut p = Placeholders::default();
         let condition = match (M::VERSION, self.version) {
             (Some(name), Some(v)) => {
@@ -433,7 +429,7 @@ impl<'a> Transaction<'a> {
         let token = self
             .token
             .clone()
-            .unwrap_or_else(|| format!("{:016x}{:016x}", random(), random()));
+            .unwrap_or_else(|| format!("{:016x}{:016x}", super::random(), super::random()));
         let sent = client
             .dynamodb()
             .transact_write_items()
@@ -566,18 +562,6 @@ fn cleanup_error(left: Vec<String>, committed: bool, error: Error) -> Error {
         objects: left,
         source: Box::new(error),
     }
-}
-
-fn random() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default(),
-    );
-    h.finish()
 }
 
 impl<'a> IntoFuture for Transaction<'a> {
