@@ -71,15 +71,18 @@ mod client;
 mod error;
 pub mod expr;
 pub mod files;
+mod index;
 pub mod item;
 mod model;
 mod ops;
 mod page;
+mod projection;
 mod table;
 
 pub use client::{Client, ClientBuilder};
 pub use error::{BoxError, Error, ReasonKind, Result, TransactionReason};
 pub use expr::{AttributeType, Condition, Path, SortKey, UpdateAction};
+pub use index::{Index, IndexKeyField, IndexKind, IndexProjection, IndexSchema};
 pub use model::{
     FieldError, IntoKey, Key, KeyAttr, KeyAttribute, KeySchema, Model, NoRangeKey, RangeKey,
     ScalarType, TtlAttribute, VersionNumber,
@@ -96,10 +99,15 @@ pub use ops::transact::{Transaction, MAX_TRANSACTION_ITEMS};
 pub use ops::transact_get::{Slot, TransactGet, TransactGetOutput};
 pub use ops::update::{Update, UpdateReturning};
 pub use page::{Page, PageToken};
+pub use projection::Projection;
 pub use table::{CreateTable, DeleteTable};
 
 /// Derives [`Model`] for a struct with named fields. See the [crate documentation](crate).
 pub use dynox_derive::DynamoModel;
+
+/// Derives [`Projection`] for a partial type: some fields of a model, read alone
+/// (`#[dynamo(model = Order)]`). See [`Projection`].
+pub use dynox_derive::DynamoProjection;
 
 impl Client {
     /// Writes `item`, replacing any item with the same key (PutItem).
@@ -178,11 +186,13 @@ impl Client {
 pub mod __private {
     pub use crate::expr::{Direct, File, Path, Serde, Set};
     pub use crate::files::NoFiles;
+    pub use crate::index::{Index, IndexKeyField, IndexKind, IndexProjection, IndexSchema};
     pub use crate::item::{Attribute, Item, SetAttribute};
     pub use crate::model::{
         FieldError, IntoKey, Key, KeyAttr, KeyAttribute, KeySchema, Model, NoRangeKey, RangeKey,
         ScalarType, TtlAttribute, VersionNumber,
     };
+    pub use crate::projection::{FieldReader, Projection};
     pub use crate::{Client, Delete, Get, Query, Scan, Update};
     pub use core::result::Result;
     pub use serde;
@@ -207,6 +217,14 @@ pub mod __private {
         KeyAttr {
             name,
             scalar: <M::HashKey as KeyAttribute>::SCALAR,
+        }
+    }
+
+    /// An index key's schema entry, from its field's type.
+    pub const fn index_key_attr<T: IndexKeyField>(name: &'static str) -> KeyAttr {
+        KeyAttr {
+            name,
+            scalar: <T as IndexKeyField>::SCALAR,
         }
     }
 

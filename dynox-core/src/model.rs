@@ -259,6 +259,10 @@ pub trait Model: Sized + Send + Sync + 'static {
     /// enables DynamoDB's time to live on it.
     const TTL: Option<&'static str> = None;
 
+    /// The secondary indexes declared with `#[dynamo(global_index(...))]` and
+    /// `#[dynamo(local_index(...))]`: `create_table` creates them.
+    const INDEXES: &'static [crate::index::IndexSchema] = &[];
+
     /// The value of the version field (0 for an item never saved).
     fn version(&self) -> u64 {
         0

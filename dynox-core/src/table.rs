@@ -7,12 +7,14 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, IndexStatus, KeySchemaElement, KeyType,
-    ProvisionedThroughput, ScalarAttributeType, TableStatus,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, IndexStatus, KeySchemaElement, KeyType,
+    LocalSecondaryIndex, Projection, ProjectionType, ProvisionedThroughput, ScalarAttributeType,
+    TableStatus,
 };
 use tracing::Instrument;
 
 use crate::error::{Error, Result};
+use crate::index::{IndexKind, IndexProjection, IndexSchema};
 use crate::model::{KeyAttr, Model, ScalarType};
 use crate::ops::{sdk_error, span};
 use crate::Client;
@@ -21,7 +23,9 @@ const DEFAULT_WAIT: Duration = Duration::from_secs(300);
 
 /// Creates model `M`'s table ([`Client::create_table`]) and waits until it is `ACTIVE`.
 ///
-/// On-demand billing unless [`provisioned`](Self::provisioned) is called.
+/// On-demand billing unless [`provisioned`](Self::provisioned) is called. The model's
+/// secondary indexes are created with the table (global ones with the same billing), and
+/// its time-to-live attribute is enabled.
 #[must_use = "create_table does nothing until awaited"]
 pub struct CreateTable<M: Model> {
     client: Client,
@@ -64,11 +68,57 @@ impl<M: Model> CreateTable<M> {
     async fn send(self) -> Result<()> {
         let table = self.client.table_name::<M>();
         let schema = M::SCHEMA;
-        let mut keys = vec![key_element(&table, schema.hash, KeyType::Hash)?];
-        let mut definitions = vec![definition(&table, schema.hash)?];
-        if let Some(range) = schema.range {
-            keys.push(key_element(&table, range, KeyType::Range)?);
-            definitions.push(definition(&table, range)?);
+        let keys = key_schema(&table, schema.hash, schema.range)?;
+        // Every key attribute of the table and its indexes, each defined once.
+        let mut attributes: Vec<KeyAttr> = Vec::new();
+        let index_keys = M::INDEXES.iter().flat_map(|i| [Some(i.hash), i.range]);
+        for attr in [Some(schema.hash), schema.range]
+            .into_iter()
+            .chain(index_keys)
+            .flatten()
+        {
+            if !attributes.iter().any(|a| a.name == attr.name) {
+                attributes.push(attr);
+            }
+        }
+        let definitions = attributes
+            .into_iter()
+            .map(|a| definition(&table, a))
+            .collect::<Result<Vec<_>>>()?;
+        let throughput = self
+            .provisioned
+            .map(|(read, write)| {
+                ProvisionedThroughput::builder()
+                    .read_capacity_units(read)
+                    .write_capacity_units(write)
+                    .build()
+                    .map_err(|e| build_error(&table, e))
+            })
+            .transpose()?;
+        let mut globals = Vec::new();
+        let mut locals = Vec::new();
+        for index in M::INDEXES {
+            let keys = key_schema(&table, index.hash, index.range)?;
+            let projection = projection(index);
+            match index.kind {
+                IndexKind::Global => globals.push(
+                    GlobalSecondaryIndex::builder()
+                        .index_name(index.name)
+                        .set_key_schema(Some(keys))
+                        .projection(projection)
+                        .set_provisioned_throughput(throughput.clone())
+                        .build()
+                        .map_err(|e| build_error(&table, e))?,
+                ),
+                IndexKind::Local => locals.push(
+                    LocalSecondaryIndex::builder()
+                        .index_name(index.name)
+                        .set_key_schema(Some(keys))
+                        .projection(projection)
+                        .build()
+                        .map_err(|e| build_error(&table, e))?,
+                ),
+            }
         }
         let mut request = self
             .client
@@ -76,24 +126,14 @@ impl<M: Model> CreateTable<M> {
             .create_table()
             .table_name(&table)
             .set_key_schema(Some(keys))
-            .set_attribute_definitions(Some(definitions));
-        request = match self.provisioned {
+            .set_attribute_definitions(Some(definitions))
+            .set_global_secondary_indexes((!globals.is_empty()).then_some(globals))
+            .set_local_secondary_indexes((!locals.is_empty()).then_some(locals));
+        request = match throughput {
             None => request.billing_mode(BillingMode::PayPerRequest),
-            Some((read, write)) => request
+            Some(throughput) => request
                 .billing_mode(BillingMode::Provisioned)
-                .provisioned_throughput(
-                    ProvisionedThroughput::builder()
-                        .read_capacity_units(read)
-                        .write_capacity_units(write)
-                        .build()
-                        .map_err(|e| Error::Service {
-                            operation: "CreateTable",
-                            table: table.clone(),
-                            code: "InvalidRequest".into(),
-                            message: e.to_string(),
-                            source: Box::new(e),
-                        })?,
-                ),
+                .provisioned_throughput(throughput),
         };
         match request.send().instrument(span("CreateTable", &table)).await {
             Ok(_) => {}
@@ -267,6 +307,31 @@ fn build_error(table: &str, e: aws_sdk_dynamodb::error::BuildError) -> Error {
         code: "InvalidRequest".into(),
         message: e.to_string(),
         source: Box::new(e),
+    }
+}
+
+/// The key schema of a table or index.
+fn key_schema(table: &str, hash: KeyAttr, range: Option<KeyAttr>) -> Result<Vec<KeySchemaElement>> {
+    let mut keys = vec![key_element(table, hash, KeyType::Hash)?];
+    if let Some(range) = range {
+        keys.push(key_element(table, range, KeyType::Range)?);
+    }
+    Ok(keys)
+}
+
+/// The attributes an index copies.
+fn projection(index: &IndexSchema) -> Projection {
+    match index.projection {
+        IndexProjection::All => Projection::builder()
+            .projection_type(ProjectionType::All)
+            .build(),
+        IndexProjection::KeysOnly => Projection::builder()
+            .projection_type(ProjectionType::KeysOnly)
+            .build(),
+        IndexProjection::Include(attributes) => Projection::builder()
+            .projection_type(ProjectionType::Include)
+            .set_non_key_attributes(Some(attributes.iter().map(|a| (*a).to_owned()).collect()))
+            .build(),
     }
 }
 

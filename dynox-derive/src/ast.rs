@@ -14,6 +14,10 @@ pub struct Model<'a> {
     pub vis: &'a Visibility,
     /// The table name, with the span it was given at (the struct name when missing).
     pub table: Option<attr::Spanned<String>>,
+    /// The secondary indexes, in declaration order.
+    pub indexes: Vec<attr::Index>,
+    /// `model = Path`: only for `DynamoProjection`.
+    pub source: Option<syn::Path>,
     pub fields: Vec<Field<'a>>,
 }
 
@@ -119,6 +123,8 @@ impl<'a> Model<'a> {
             ident: &input.ident,
             vis: &input.vis,
             table: container.table,
+            indexes: container.indexes,
+            source: container.model,
             fields,
         })
     }
@@ -129,6 +135,11 @@ impl<'a> Model<'a> {
 
     pub fn range_key(&self) -> Option<&Field<'a>> {
         self.fields.iter().find(|f| f.attrs.range_key.is_some())
+    }
+
+    /// The stored (not skipped) field named `ident`.
+    pub fn field(&self, ident: &syn::Ident) -> Option<&Field<'a>> {
+        self.fields.iter().find(|f| f.ident == ident)
     }
 
     pub fn files(&self) -> impl Iterator<Item = &Field<'a>> {

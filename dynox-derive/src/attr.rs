@@ -9,7 +9,9 @@ use syn::{Attribute, LitStr};
 use crate::ctxt::Ctxt;
 
 /// Keys valid on the struct.
-const CONTAINER_KEYS: &str = "`table = \"...\"`";
+const CONTAINER_KEYS: &str = "`table = \"...\"`, `global_index(...)`, `local_index(...)`";
+/// Keys valid in `global_index(...)` / `local_index(...)`.
+const INDEX_KEYS: &str = "`name = \"...\"`, `hash_key = field`, `range_key = field`, `projection = \"all\" | \"keys_only\"`, `include(field, ...)`";
 /// Keys valid on a field.
 const FIELD_KEYS: &str =
     "`hash_key`, `range_key`, `rename = \"...\"`, `set`, `skip`, `ttl`, `version`";
@@ -24,6 +26,29 @@ pub struct Spanned<T> {
 #[derive(Default)]
 pub struct Container {
     pub table: Option<Spanned<String>>,
+    pub indexes: Vec<Index>,
+    /// `model = Path`: the model a `DynamoProjection` reads from.
+    pub model: Option<syn::Path>,
+}
+
+/// Global or local secondary index.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum IndexKind {
+    Global,
+    Local,
+}
+
+/// `global_index(...)` or `local_index(...)` on the struct.
+pub struct Index {
+    pub kind: IndexKind,
+    /// The span of `global_index` / `local_index`.
+    pub span: proc_macro2::Span,
+    pub name: Option<Spanned<String>>,
+    pub hash_key: Option<syn::Ident>,
+    pub range_key: Option<syn::Ident>,
+    /// `"all"` or `"keys_only"`.
+    pub projection: Option<Spanned<String>>,
+    pub include: Option<Vec<syn::Ident>>,
 }
 
 /// `#[dynamo(...)]` and `#[s3(...)]` on a field.
@@ -109,6 +134,19 @@ pub fn container(cx: &mut Ctxt, attrs: &[Attribute]) -> Container {
             if meta.path.is_ident("table") {
                 let v = string_value(&meta, "table")?;
                 set_once(cx, &mut out.table, v, &meta);
+            } else if meta.path.is_ident("global_index") || meta.path.is_ident("local_index") {
+                let kind = if meta.path.is_ident("global_index") {
+                    IndexKind::Global
+                } else {
+                    IndexKind::Local
+                };
+                out.indexes.push(index(cx, &meta, kind)?);
+            } else if meta.path.is_ident("model") {
+                let value = meta.value()?;
+                let path: syn::Path = value
+                    .parse()
+                    .map_err(|e| syn::Error::new(e.span(), "expected `model = ModelType`"))?;
+                set_once(cx, &mut out.model, path, &meta);
             } else {
                 let name = path_name(&meta);
                 let hint = match name.as_str() {
@@ -130,6 +168,78 @@ pub fn container(cx: &mut Ctxt, attrs: &[Attribute]) -> Container {
         }
     }
     out
+}
+
+/// Reads `key = field_name`.
+fn ident_value(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<syn::Ident> {
+    let form = format!("expected `{key} = field_name`");
+    let value = meta.value().map_err(|e| syn::Error::new(e.span(), &form))?;
+    value.parse().map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            format!("{form}: the value is a field of the struct"),
+        )
+    })
+}
+
+/// Parses `global_index(...)` / `local_index(...)`.
+fn index(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>, kind: IndexKind) -> syn::Result<Index> {
+    let mut out = Index {
+        kind,
+        span: meta
+            .path
+            .get_ident()
+            .map_or_else(proc_macro2::Span::call_site, |i| i.span()),
+        name: None,
+        hash_key: None,
+        range_key: None,
+        projection: None,
+        include: None,
+    };
+    if !meta.input.peek(syn::token::Paren) {
+        return Err(meta.error(format!("expected `{}({INDEX_KEYS})`", path_name(meta))));
+    }
+    meta.parse_nested_meta(|inner| {
+        let name = path_name(&inner);
+        match name.as_str() {
+            "name" => {
+                let v = string_value(&inner, "name")?;
+                set_once(cx, &mut out.name, v, &inner);
+            }
+            "hash_key" => {
+                let v = ident_value(&inner, "hash_key")?;
+                set_once(cx, &mut out.hash_key, v, &inner);
+            }
+            "range_key" => {
+                let v = ident_value(&inner, "range_key")?;
+                set_once(cx, &mut out.range_key, v, &inner);
+            }
+            "projection" => {
+                let v = string_value(&inner, "projection")?;
+                set_once(cx, &mut out.projection, v, &inner);
+            }
+            "include" => {
+                let mut fields = Vec::new();
+                inner.parse_nested_meta(|field| {
+                    match field.path.get_ident() {
+                        Some(ident) => fields.push(ident.clone()),
+                        None => cx.error_spanned_by(&field.path, "expected a field name"),
+                    }
+                    Ok(())
+                })?;
+                set_once(cx, &mut out.include, fields, &inner);
+            }
+            _ => {
+                cx.error_spanned_by(
+                    &inner.path,
+                    format!("unknown index attribute `{name}`; expected {INDEX_KEYS}"),
+                );
+                skip_value(&inner)?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(out)
 }
 
 /// Parses every `#[dynamo(...)]` and `#[s3(...)]` on a field.

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use crate::ast::{Conv, Model};
+use crate::attr::IndexKind;
 use crate::ctxt::Ctxt;
 
 pub fn check(cx: &mut Ctxt, model: &Model<'_>) {
@@ -14,6 +15,162 @@ pub fn check(cx: &mut Ctxt, model: &Model<'_>) {
     file_fields(cx, model);
     version_field(cx, model);
     ttl_field(cx, model);
+    indexes(cx, model);
+    if let Some(source) = &model.source {
+        cx.error_spanned_by(
+            source,
+            "`model = ...` names the model of a `#[derive(DynamoProjection)]`; a `DynamoModel` has its own `table`",
+        );
+    }
+}
+
+/// DynamoDB's limits on secondary indexes per table.
+const MAX_GLOBAL_INDEXES: usize = 20;
+const MAX_LOCAL_INDEXES: usize = 5;
+
+/// Each index has a valid, unique name and keys that are stored fields; a local index has
+/// only a range key, on a table with a range key; projections name stored non-key fields.
+fn indexes(cx: &mut Ctxt, model: &Model<'_>) {
+    let mut names: HashMap<&str, ()> = HashMap::new();
+    let table_range = model.range_key();
+    for (kind, max, what) in [
+        (IndexKind::Global, MAX_GLOBAL_INDEXES, "global"),
+        (IndexKind::Local, MAX_LOCAL_INDEXES, "local"),
+    ] {
+        if let Some(extra) = model.indexes.iter().filter(|i| i.kind == kind).nth(max) {
+            cx.syn_error(syn::Error::new(
+                extra.span,
+                format!("a table has at most {max} {what} secondary indexes"),
+            ));
+        }
+    }
+    for index in &model.indexes {
+        let Some(name) = &index.name else {
+            cx.syn_error(syn::Error::new(
+                index.span,
+                "the index needs a name: `name = \"...\"`",
+            ));
+            continue;
+        };
+        let n = &name.value;
+        if !(3..=255).contains(&n.len())
+            || !n
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        {
+            cx.syn_error(syn::Error::new(
+                name.span,
+                format!("index name `{n}` must be 3 to 255 letters, digits, `_`, `-` and `.`"),
+            ));
+        } else if n.starts_with(|c: char| c.is_ascii_digit()) {
+            cx.syn_error(syn::Error::new(
+                name.span,
+                format!("index name `{n}` must start with a letter or `_`: it also names the index's handle in `indexes()`"),
+            ));
+        } else if names.insert(n, ()).is_some() {
+            cx.syn_error(syn::Error::new(
+                name.span,
+                format!("two indexes are named `{n}`: index names are unique per table"),
+            ));
+        }
+        let key_field = |cx: &mut Ctxt, ident: &syn::Ident, role: &str| {
+            match model.field(ident) {
+            None => cx.syn_error(syn::Error::new(
+                ident.span(),
+                format!("no field `{ident}` in `{}` for the index {role}", model.ident),
+            )),
+            Some(f) if matches!(f.conv, Conv::Set | Conv::File | Conv::Skip) => {
+                cx.syn_error(syn::Error::new(
+                    ident.span(),
+                    format!("`{ident}` cannot be an index key: index keys are stored `String`, integer or `Vec<u8>` fields, not sets, files or skipped fields"),
+                ))
+            }
+            Some(_) => {}
+        }
+        };
+        match index.kind {
+            IndexKind::Global => match &index.hash_key {
+                None => cx.syn_error(syn::Error::new(
+                    index.span,
+                    format!("global index `{n}` needs a hash key: `hash_key = field`"),
+                )),
+                Some(hash) => {
+                    key_field(cx, hash, "hash key");
+                    if index.range_key.as_ref() == Some(hash) {
+                        cx.syn_error(syn::Error::new(
+                            hash.span(),
+                            format!("`{hash}` cannot be both the hash key and the range key of index `{n}`"),
+                        ));
+                    }
+                }
+            },
+            IndexKind::Local => {
+                if let Some(hash) = &index.hash_key {
+                    cx.syn_error(syn::Error::new(
+                        hash.span(),
+                        format!("local index `{n}` shares the table's hash key: remove `hash_key` (or make it a `global_index`)"),
+                    ));
+                }
+                match (&index.range_key, table_range) {
+                    (None, _) => cx.syn_error(syn::Error::new(
+                        index.span,
+                        format!("local index `{n}` needs a range key: `range_key = field`"),
+                    )),
+                    (Some(range), None) => cx.syn_error(syn::Error::new(
+                        range.span(),
+                        format!("local index `{n}` needs a table with a range key: `{}` has only a hash key (use a `global_index`)", model.ident),
+                    )),
+                    (Some(range), Some(table_range)) if range == table_range.ident => {
+                        cx.syn_error(syn::Error::new(
+                            range.span(),
+                            format!("local index `{n}` must sort by another field than the table's range key `{range}`"),
+                        ))
+                    }
+                    (Some(_), Some(_)) => {}
+                }
+            }
+        }
+        if let Some(range) = &index.range_key {
+            key_field(cx, range, "range key");
+        }
+        if let Some(projection) = &index.projection {
+            if !matches!(projection.value.as_str(), "all" | "keys_only") {
+                cx.syn_error(syn::Error::new(
+                    projection.span,
+                    format!("unknown projection `{}`: expected `\"all\"` or `\"keys_only\"`, or `include(field, ...)` for some attributes", projection.value),
+                ));
+            } else if index.include.is_some() {
+                cx.syn_error(syn::Error::new(
+                    projection.span,
+                    "give either `projection = ...` or `include(...)`, not both",
+                ));
+            }
+        }
+        if let Some(include) = &index.include {
+            if include.is_empty() {
+                cx.syn_error(syn::Error::new(
+                    index.span,
+                    format!("`include()` of index `{n}` names no field: list fields, or use `projection = \"keys_only\"`"),
+                ));
+            }
+            for ident in include {
+                match model.field(ident) {
+                    None => cx.syn_error(syn::Error::new(
+                        ident.span(),
+                        format!(
+                            "no field `{ident}` in `{}` to include in index `{n}`",
+                            model.ident
+                        ),
+                    )),
+                    Some(f) if f.conv == Conv::Skip => cx.syn_error(syn::Error::new(
+                        ident.span(),
+                        format!("`{ident}` is skipped, so index `{n}` cannot include it"),
+                    )),
+                    Some(_) => {}
+                }
+            }
+        }
+    }
 }
 
 /// At most one field is the time to live, and it is a plain stored field.

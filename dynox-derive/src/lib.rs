@@ -21,3 +21,11 @@ pub fn derive_dynamo_model(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     expand::derive(&input).into()
 }
+
+/// Derives `dynox_core::Projection` for a partial type of a model (`#[dynamo(model = Order)]`):
+/// reads fetch only its fields' attributes and decode into it.
+#[proc_macro_derive(DynamoProjection, attributes(dynamo))]
+pub fn derive_dynamo_projection(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    expand::projection::derive(&input).into()
+}

@@ -1,6 +1,7 @@
 //! `query` by hash key with a typed sort-key condition, as a stream of items or pages.
 
 use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
 use std::pin::Pin;
 
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
@@ -8,14 +9,20 @@ use tracing::Instrument;
 
 use crate::error::{Error, Result};
 use crate::expr::{Condition, Placeholders, SortKey, SortKeyValues};
-use crate::item::{AttributeError, Item};
+use crate::index::{IndexKind, IndexProjection, IndexSchema};
+use crate::item::{AttributeError, AttributeValue, Item};
 use crate::model::{KeyAttribute, Model};
 use crate::page::{Page, PageToken};
+use crate::projection::Projection;
 use crate::Client;
 
 /// A Query on a model's table: [`Client::query`], or `Model::query(&client, hash)` from the
 /// derive. Consume it as a stream of items ([`Query::stream`]), of pages ([`Query::pages`]),
 /// one page ([`Query::page`]) or everything at once (await it, or [`Query::all`]).
+///
+/// `R` is the sort key the query can filter on (the table's, or an index's: see
+/// [`Index::query`](crate::Index::query)); `P` is what items decode into (`M`, or a partial
+/// type chosen with [`Query::project`]).
 ///
 /// ```no_run
 /// # use dynox_core::{Client, DynamoModel, SortKey};
@@ -37,9 +44,15 @@ use crate::Client;
 /// # Ok(()) }
 /// ```
 #[must_use = "a query does nothing until consumed"]
-pub struct Query<M: Model> {
+pub struct Query<M: Model, R = <M as Model>::RangeKey, P = M> {
     client: Client,
-    hash: M::HashKey,
+    /// The index queried, `None` for the table.
+    index: Option<&'static IndexSchema>,
+    hash_name: &'static str,
+    hash: std::result::Result<AttributeValue, AttributeError>,
+    /// The hash key value as the user gave it, for errors.
+    hash_debug: String,
+    range_name: Option<&'static str>,
     sort: Option<std::result::Result<SortKeyValues, AttributeError>>,
     filter: Option<Condition<M>>,
     descending: bool,
@@ -47,13 +60,55 @@ pub struct Query<M: Model> {
     page_size: Option<u32>,
     consistent: bool,
     start: Option<PageToken>,
+    marker: PhantomData<fn() -> (R, P)>,
 }
 
 impl<M: Model> Query<M> {
     pub(crate) fn new(client: &Client, hash: M::HashKey) -> Self {
+        let schema = M::SCHEMA;
+        Self::build(
+            client,
+            None,
+            schema.hash.name,
+            hash.to_key_attribute(),
+            format!("{hash:?}"),
+            schema.range.map(|r| r.name),
+        )
+    }
+}
+
+impl<M: Model, R> Query<M, R> {
+    pub(crate) fn on_index(
+        client: &Client,
+        index: &'static IndexSchema,
+        hash: std::result::Result<AttributeValue, AttributeError>,
+        hash_debug: String,
+    ) -> Self {
+        Self::build(
+            client,
+            Some(index),
+            index.hash.name,
+            hash,
+            hash_debug,
+            index.range.map(|r| r.name),
+        )
+    }
+
+    fn build(
+        client: &Client,
+        index: Option<&'static IndexSchema>,
+        hash_name: &'static str,
+        hash: std::result::Result<AttributeValue, AttributeError>,
+        hash_debug: String,
+        range_name: Option<&'static str>,
+    ) -> Self {
         Self {
             client: client.clone(),
+            index,
+            hash_name,
             hash,
+            hash_debug,
+            range_name,
             sort: None,
             filter: None,
             descending: false,
@@ -61,6 +116,30 @@ impl<M: Model> Query<M> {
             page_size: None,
             consistent: false,
             start: None,
+            marker: PhantomData,
+        }
+    }
+}
+
+impl<M: Model, R: 'static, P: Projection<M>> Query<M, R, P> {
+    /// Reads only the attributes of partial type `Q` (`ProjectionExpression`) and decodes
+    /// items into it.
+    pub fn project<Q: Projection<M>>(self) -> Query<M, R, Q> {
+        Query {
+            client: self.client,
+            index: self.index,
+            hash_name: self.hash_name,
+            hash: self.hash,
+            hash_debug: self.hash_debug,
+            range_name: self.range_name,
+            sort: self.sort,
+            filter: self.filter,
+            descending: self.descending,
+            limit: self.limit,
+            page_size: self.page_size,
+            consistent: self.consistent,
+            start: self.start,
+            marker: PhantomData,
         }
     }
 
@@ -90,7 +169,9 @@ impl<M: Model> Query<M> {
         self
     }
 
-    /// Read with strong consistency (eventually consistent by default).
+    /// Read with strong consistency (eventually consistent by default). Global secondary
+    /// indexes cannot be read consistently: such a query fails with
+    /// [`Error::InvalidRequest`] before any request is sent.
     pub fn consistent_read(mut self, consistent: bool) -> Self {
         self.consistent = consistent;
         self
@@ -103,7 +184,7 @@ impl<M: Model> Query<M> {
     }
 
     /// The items, fetched page by page as the stream is polled.
-    pub fn stream(self) -> BoxStream<'static, Result<M>> {
+    pub fn stream(self) -> BoxStream<'static, Result<P>> {
         self.pages()
             .map_ok(|page| stream::iter(page.items.into_iter().map(Ok)))
             .try_flatten()
@@ -112,7 +193,7 @@ impl<M: Model> Query<M> {
 
     /// The pages, fetched one by one as the stream is polled. Each carries the token that
     /// resumes after it.
-    pub fn pages(self) -> BoxStream<'static, Result<Page<M>>> {
+    pub fn pages(self) -> BoxStream<'static, Result<Page<P>>> {
         let start = self.start.clone().map(PageToken::into_item);
         let remaining = self.limit;
         let first = State::Next {
@@ -153,7 +234,7 @@ impl<M: Model> Query<M> {
 
     /// One page: at most [`page_size`](Self::page_size) (and [`limit`](Self::limit)) items,
     /// and the token for the next page.
-    pub async fn page(self) -> Result<Page<M>> {
+    pub async fn page(self) -> Result<Page<P>> {
         let start = self.start.clone().map(PageToken::into_item);
         let (items, last) = self.fetch(start, self.limit).await?;
         Ok(Page {
@@ -186,7 +267,7 @@ impl<M: Model> Query<M> {
     }
 
     /// Every item, in one `Vec`.
-    pub async fn all(self) -> Result<Vec<M>> {
+    pub async fn all(self) -> Result<Vec<P>> {
         self.stream().try_collect().await
     }
 
@@ -194,17 +275,43 @@ impl<M: Model> Query<M> {
         &self,
         start: Option<Item>,
         remaining: Option<usize>,
-    ) -> Result<(Vec<M>, Option<Item>)> {
+    ) -> Result<(Vec<P>, Option<Item>)> {
         let table = self.client.table_name::<M>();
-        let describe = || format!("{} = {:?}", M::SCHEMA.hash.name, self.hash);
         let output = self.request(start, remaining, false).await?;
         let items = output
             .items
             .unwrap_or_default()
             .into_iter()
-            .map(|item| M::from_item(item).map_err(|e| super::field_error(&table, describe(), e)))
-            .collect::<Result<Vec<M>>>()?;
+            .map(|item| P::from_item(item).map_err(|e| self.decode_error(&table, e)))
+            .collect::<Result<Vec<P>>>()?;
         Ok((items, output.last_evaluated_key))
+    }
+
+    /// `hash = "value"` (and the index): the items queried, for errors.
+    fn describe(&self) -> String {
+        match self.index {
+            Some(index) => format!(
+                "{} = {} on index `{}`",
+                self.hash_name, self.hash_debug, index.name
+            ),
+            None => format!("{} = {}", self.hash_name, self.hash_debug),
+        }
+    }
+
+    /// A field that did not decode; on an index that leaves it out, says so.
+    fn decode_error(&self, table: &str, e: crate::model::FieldError) -> Error {
+        if let (Some(index), None, AttributeError::Missing) = (self.index, P::ATTRIBUTES, &e.error)
+        {
+            if index.projection != IndexProjection::All {
+                return Error::InvalidRequest {
+                    reason: format!(
+                        "index `{}` of table `{table}` does not project attribute `{}`: read it into a partial type of the projected attributes with `.project::<T>()`",
+                        index.name, e.field
+                    ),
+                };
+            }
+        }
+        super::field_error(table, self.describe(), e)
     }
 
     async fn request(
@@ -214,27 +321,34 @@ impl<M: Model> Query<M> {
         count: bool,
     ) -> Result<aws_sdk_dynamodb::operation::query::QueryOutput> {
         let table = self.client.table_name::<M>();
-        let describe = || format!("{} = {:?}", M::SCHEMA.hash.name, self.hash);
+        let describe = || self.describe();
         let span = super::span("Query", &table);
-        let hash = self
-            .hash
-            .to_key_attribute()
-            .map_err(|source| Error::InvalidField {
-                table: table.clone(),
-                key: describe(),
-                field: M::SCHEMA.hash.name,
-                source,
-            })?;
+        if let Some(index) = self.index {
+            if self.consistent && index.kind == IndexKind::Global {
+                return Err(Error::InvalidRequest {
+                    reason: format!(
+                        "global secondary index `{}` of table `{table}` cannot be read with strong consistency",
+                        index.name
+                    ),
+                });
+            }
+        }
+        let hash = self.hash.clone().map_err(|source| Error::InvalidField {
+            table: table.clone(),
+            key: describe(),
+            field: self.hash_name,
+            source,
+        })?;
         let mut p = Placeholders::default();
-        let mut expression = format!("{} = {}", p.name(M::SCHEMA.hash.name), p.value(hash));
-        if let (Some(sort), Some(range)) = (&self.sort, M::SCHEMA.range) {
+        let mut expression = format!("{} = {}", p.name(self.hash_name), p.value(hash));
+        if let (Some(sort), Some(range)) = (&self.sort, self.range_name) {
             let values = sort.clone().map_err(|source| Error::InvalidField {
                 table: table.clone(),
                 key: describe(),
-                field: range.name,
+                field: range,
                 source,
             })?;
-            values.write(range.name, &mut p, &mut expression);
+            values.write(range, &mut p, &mut expression);
         }
         let filter = match &self.filter {
             Some(f) => Some(
@@ -244,6 +358,16 @@ impl<M: Model> Query<M> {
                     })?,
             ),
             None => None,
+        };
+        let projection = match (count, P::ATTRIBUTES) {
+            (false, Some(attributes)) => Some(
+                attributes
+                    .iter()
+                    .map(|a| p.name(a))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            _ => None,
         };
         let (names, values) = p.into_maps();
         let limit = match (self.page_size, remaining) {
@@ -256,7 +380,9 @@ impl<M: Model> Query<M> {
             .dynamodb()
             .query()
             .table_name(&table)
+            .set_index_name(self.index.map(|i| i.name.to_owned()))
             .key_condition_expression(expression)
+            .set_projection_expression(projection)
             .set_filter_expression(filter)
             .set_expression_attribute_names(names)
             .set_expression_attribute_values(values)
@@ -275,12 +401,9 @@ impl<M: Model> Query<M> {
     }
 }
 
-impl<M: Model> Query<M>
-where
-    M::RangeKey: KeyAttribute,
-{
-    /// Only items whose sort key matches `condition`.
-    pub fn sort_key(mut self, condition: SortKey<M::RangeKey>) -> Self {
+impl<M: Model, R: KeyAttribute, P> Query<M, R, P> {
+    /// Only items whose sort key (the table's, or the index's) matches `condition`.
+    pub fn sort_key(mut self, condition: SortKey<R>) -> Self {
         self.sort = Some(condition.to_values());
         self
     }
@@ -295,9 +418,9 @@ enum State {
     Done,
 }
 
-impl<M: Model> IntoFuture for Query<M> {
-    type Output = Result<Vec<M>>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Result<Vec<M>>> + Send>>;
+impl<M: Model, R: 'static, P: Projection<M>> IntoFuture for Query<M, R, P> {
+    type Output = Result<Vec<P>>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<Vec<P>>> + Send>>;
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.all())

@@ -1,16 +1,22 @@
 //! `scan` (Scan): every item of a model's table, optionally filtered, in parallel segments
 //! merged into one stream.
 
+use std::marker::PhantomData;
+
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use tracing::Instrument;
 
 use crate::error::{Error, Result};
 use crate::expr::{Condition, Placeholders};
+use crate::index::{IndexKind, IndexSchema};
 use crate::item::Item;
 use crate::model::Model;
+use crate::projection::Projection;
 use crate::Client;
 
-/// A Scan of a model's table: [`Client::scan`] or `Model::scan(&client)`.
+/// A Scan of a model's table: [`Client::scan`] or `Model::scan(&client)` (or of one of its
+/// indexes: [`Index::scan`](crate::Index::scan)). Items decode into `P`: the model, or a
+/// partial type chosen with [`Scan::project`].
 ///
 /// ```no_run
 /// # use dynox_core::{Client, DynamoModel};
@@ -28,24 +34,50 @@ use crate::Client;
 /// # Ok(()) }
 /// ```
 #[must_use = "a scan does nothing until consumed"]
-pub struct Scan<M: Model> {
+pub struct Scan<M: Model, P = M> {
     client: Client,
+    index: Option<&'static IndexSchema>,
     filter: Option<Condition<M>>,
     segments: u32,
     limit: Option<usize>,
     page_size: Option<u32>,
     consistent: bool,
+    marker: PhantomData<fn() -> P>,
 }
 
 impl<M: Model> Scan<M> {
     pub(crate) fn new(client: &Client) -> Self {
         Self {
             client: client.clone(),
+            index: None,
             filter: None,
             segments: 1,
             limit: None,
             page_size: None,
             consistent: false,
+            marker: PhantomData,
+        }
+    }
+
+    pub(crate) fn index(mut self, index: &'static IndexSchema) -> Self {
+        self.index = Some(index);
+        self
+    }
+}
+
+impl<M: Model, P: Projection<M>> Scan<M, P> {
+    /// Reads only the attributes of partial type `Q` (`ProjectionExpression`) and decodes
+    /// items into it.
+    pub fn project<Q: Projection<M>>(self) -> Scan<M, Q> {
+        Scan {
+            client: self.client,
+            index: self.index,
+            filter: self.filter,
+            segments: self.segments,
+            limit: self.limit,
+            page_size: self.page_size,
+            consistent: self.consistent,
+            marker: PhantomData,
         }
     }
 
@@ -81,7 +113,7 @@ impl<M: Model> Scan<M> {
     }
 
     /// The items, as a stream.
-    pub fn stream(self) -> BoxStream<'static, Result<M>> {
+    pub fn stream(self) -> BoxStream<'static, Result<P>> {
         let limit = self.limit;
         let segments = self.segments;
         let merged = stream::select_all(
@@ -96,7 +128,7 @@ impl<M: Model> Scan<M> {
     }
 
     /// Every item, in one `Vec`.
-    pub async fn all(self) -> Result<Vec<M>> {
+    pub async fn all(self) -> Result<Vec<P>> {
         self.stream().try_collect().await
     }
 
@@ -117,16 +149,38 @@ impl<M: Model> Scan<M> {
         &self,
         segment: u32,
         count: bool,
-    ) -> impl futures::Stream<Item = Result<(Vec<M>, u64)>> + Send + 'static {
+    ) -> impl futures::Stream<Item = Result<(Vec<P>, u64)>> + Send + 'static {
         let client = self.client.clone();
         let table = client.table_name::<M>();
         let mut p = Placeholders::default();
-        let filter = self.filter.as_ref().map(|f| {
+        let mut filter = self.filter.as_ref().map(|f| {
             f.render(&mut p)
                 .map_err(|(path, error)| Error::InvalidRequest {
                     reason: format!("filter on `{path}` of table `{table}`: {error}"),
                 })
         });
+        if let Some(index) = self
+            .index
+            .filter(|i| self.consistent && i.kind == IndexKind::Global)
+        {
+            filter = Some(Err(Error::InvalidRequest {
+                reason: format!(
+                    "global secondary index `{}` of table `{table}` cannot be read with strong consistency",
+                    index.name
+                ),
+            }));
+        }
+        let projection = match (count, P::ATTRIBUTES) {
+            (false, Some(attributes)) => Some(
+                attributes
+                    .iter()
+                    .map(|a| p.name(a))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            _ => None,
+        };
+        let index = self.index.map(|i| i.name.to_owned());
         let (names, values) = p.into_maps();
         let segments = self.segments;
         let page_size = self.page_size;
@@ -135,6 +189,7 @@ impl<M: Model> Scan<M> {
             let client = client.clone();
             let table = table.clone();
             let (names, values) = (names.clone(), values.clone());
+            let (index, projection) = (index.clone(), projection.clone());
             async move {
                 let Some(start) = start else { return Ok(None) };
                 let filter = match filter {
@@ -146,6 +201,8 @@ impl<M: Model> Scan<M> {
                     .dynamodb()
                     .scan()
                     .table_name(&table)
+                    .set_index_name(index)
+                    .set_projection_expression(projection)
                     .set_filter_expression(filter.clone())
                     .set_expression_attribute_names(names)
                     .set_expression_attribute_values(values)
@@ -170,9 +227,9 @@ impl<M: Model> Scan<M> {
                     .unwrap_or_default()
                     .into_iter()
                     .map(|item| {
-                        M::from_item(item).map_err(|e| super::field_error(&table, String::new(), e))
+                        P::from_item(item).map_err(|e| super::field_error(&table, String::new(), e))
                     })
-                    .collect::<Result<Vec<M>>>()?;
+                    .collect::<Result<Vec<P>>>()?;
                 let next = output.last_evaluated_key.filter(|k| !k.is_empty());
                 let page = (items, output.count.max(0) as u64);
                 Ok(Some((page, (next.map(Some), filter.map(Ok)))))

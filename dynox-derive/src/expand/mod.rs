@@ -5,8 +5,11 @@
 
 mod fields;
 mod files;
+mod indexes;
 mod methods;
 mod model_impl;
+pub mod projection;
+mod readers;
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -37,10 +40,14 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
     let methods = methods::expand(&model, hash);
     let files = files::expand(&model);
     let fields = fields::expand(&model);
+    let indexes = indexes::handles(&model);
+    let readers = readers::expand(&model);
     quote! {
         #model_impl
         #methods
         #files
         #fields
+        #indexes
+        #readers
     }
 }

@@ -123,10 +123,13 @@ pub fn expand(model: &Model<'_>, table: &str, hash: &Field<'_>) -> TokenStream {
         None => TokenStream::new(),
     };
 
+    let indexes = super::indexes::schema(model);
+
     quote! {
         #[automatically_derived]
         impl #private::Model for #ident {
             #ttl
+            #indexes
             type HashKey = #hash_key_ty;
             type RangeKey = #range_key_ty;
             type Files = #files_ty;
