@@ -13,4 +13,6 @@ fn compile_fail() {
     cases.compile_fail("ui/calls/[!m]*.rs");
     cases.compile_fail("ui/s3/*.rs");
     cases.compile_fail("ui/expressions/*.rs");
+    cases.compile_fail("ui/indexes/[!m]*.rs");
+    cases.compile_fail("ui/projections/[!m]*.rs");
 }

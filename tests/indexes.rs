@@ -45,7 +45,12 @@ fn order(customer: &str, order_id: u64, status: Option<&str>, placed_at: u64) ->
         order_id,
         status: status.map(Into::into),
         placed_at,
-        region: if order_id % 2 == 0 { "eu" } else { "us" }.into(),
+        region: if order_id.is_multiple_of(2) {
+            "eu"
+        } else {
+            "us"
+        }
+        .into(),
         total_cents: 1000 - order_id as i64 * 10,
         notes: vec![format!("note {order_id}")],
     }

@@ -29,6 +29,7 @@ struct Inner {
     dynamodb: aws_sdk_dynamodb::Client,
     sdk_config: SdkConfig,
     table_prefix: String,
+    consumed_capacity: bool,
     extensions: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
 }
 
@@ -53,8 +54,16 @@ impl Client {
             sdk_config: config.clone(),
             dynamodb: None,
             table_prefix: String::new(),
+            consumed_capacity: false,
             extensions: HashMap::new(),
         }
+    }
+
+    /// `ReturnConsumedCapacity` for every request: `TOTAL` when capacity is recorded.
+    pub(crate) fn capacity(&self) -> Option<aws_sdk_dynamodb::types::ReturnConsumedCapacity> {
+        self.inner
+            .consumed_capacity
+            .then_some(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total)
     }
 
     /// The table name of model `M`: the client's prefix followed by the model's table.
@@ -119,6 +128,7 @@ pub struct ClientBuilder {
     sdk_config: SdkConfig,
     dynamodb: Option<aws_sdk_dynamodb::Client>,
     table_prefix: String,
+    consumed_capacity: bool,
     extensions: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
 }
 
@@ -126,6 +136,22 @@ impl ClientBuilder {
     /// A prefix put before every table name, e.g. `"dev-"` for per-environment tables.
     pub fn table_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.table_prefix = prefix.into();
+        self
+    }
+
+    /// Ask DynamoDB for the capacity each request consumes and record it (in capacity
+    /// units, summed over tables and indexes) as `aws.dynamodb.consumed_capacity` on the
+    /// request's `dynamodb` tracing span. Off by default.
+    ///
+    /// ```no_run
+    /// # async fn demo() {
+    /// # let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    /// let client = dynox_core::Client::builder(&config).consumed_capacity(true).build();
+    /// # let _ = client;
+    /// # }
+    /// ```
+    pub fn consumed_capacity(mut self, record: bool) -> Self {
+        self.consumed_capacity = record;
         self
     }
 
@@ -152,6 +178,7 @@ impl ClientBuilder {
                 dynamodb,
                 sdk_config: self.sdk_config,
                 table_prefix: self.table_prefix,
+                consumed_capacity: self.consumed_capacity,
                 extensions: Mutex::new(self.extensions),
             }),
         }

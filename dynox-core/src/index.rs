@@ -97,8 +97,11 @@ impl<T: KeyAttribute> IndexKeyField for Option<T> {
 /// index: `Order::indexes().by_status`.
 pub struct Index<M, H, R> {
     schema: &'static IndexSchema,
-    marker: PhantomData<fn() -> (M, H, R)>,
+    marker: PhantomData<Marker<M, H, R>>,
 }
+
+/// Ties a handle to its model and key types without owning any of them.
+type Marker<M, H, R> = fn() -> (M, H, R);
 
 impl<M, H, R> Clone for Index<M, H, R> {
     fn clone(&self) -> Self {
@@ -114,7 +117,7 @@ impl<M, H, R> fmt::Debug for Index<M, H, R> {
     }
 }
 
-impl<M: Model, H: KeyAttribute, R: RangeKey> Index<M, H, R> {
+impl<M, H, R> Index<M, H, R> {
     /// The handle of `schema` (generated code calls this with an entry of `M::INDEXES`).
     #[doc(hidden)]
     pub const fn new(schema: &'static IndexSchema) -> Self {
@@ -123,7 +126,9 @@ impl<M: Model, H: KeyAttribute, R: RangeKey> Index<M, H, R> {
             marker: PhantomData,
         }
     }
+}
 
+impl<M: Model, H: KeyAttribute, R: RangeKey> Index<M, H, R> {
     /// The index's schema.
     pub fn schema(&self) -> &'static IndexSchema {
         self.schema

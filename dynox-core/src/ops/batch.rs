@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use super::Traced;
 use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest};
 use futures::stream::{self, StreamExt};
-use tracing::Instrument;
 
 use crate::error::{Error, Result};
 use crate::files::{FileStore, NoFiles};
@@ -154,8 +154,12 @@ impl Client {
                 .dynamodb()
                 .batch_get_item()
                 .request_items(table, request)
+                .set_return_consumed_capacity(self.capacity())
                 .send()
-                .instrument(super::span("BatchGetItem", table))
+                .traced(
+                    super::span("BatchGetItem", table),
+                    self.capacity().is_some(),
+                )
                 .await
                 .map_err(|e| super::sdk_error(e, "BatchGetItem", table, String::new))?;
             for item in output
@@ -324,8 +328,12 @@ async fn write_chunk<M: Model>(
             .dynamodb()
             .batch_write_item()
             .set_request_items(Some(HashMap::from([(table.to_owned(), requests)])))
+            .set_return_consumed_capacity(client.capacity())
             .send()
-            .instrument(super::span("BatchWriteItem", table))
+            .traced(
+                super::span("BatchWriteItem", table),
+                client.capacity().is_some(),
+            )
             .await
             .map_err(|e| super::sdk_error(e, "BatchWriteItem", table, String::new))?;
         let unprocessed = output

@@ -9,8 +9,8 @@
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 
+use super::Traced;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
-use tracing::Instrument;
 
 use crate::error::{Error, Result};
 use crate::expr::{Condition, Placeholders};
@@ -91,8 +91,12 @@ impl<M: Model> Delete<M> {
             } else {
                 ReturnValue::None
             })
+            .set_return_consumed_capacity(client.capacity())
             .send()
-            .instrument(super::span("DeleteItem", &plan.table))
+            .traced(
+                super::span("DeleteItem", &plan.table),
+                client.capacity().is_some(),
+            )
             .await;
         let (old, outcome) = match output {
             Ok(output) => (

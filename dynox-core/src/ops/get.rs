@@ -3,7 +3,7 @@
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 
-use tracing::Instrument;
+use super::Traced;
 
 use crate::error::Result;
 use crate::model::{Key, Model};
@@ -56,8 +56,9 @@ impl<M: Model> IntoFuture for Get<M> {
                 .table_name(&table)
                 .set_key(Some(key_item))
                 .consistent_read(consistent)
+                .set_return_consumed_capacity(client.capacity())
                 .send()
-                .instrument(span)
+                .traced(span, client.capacity().is_some())
                 .await
                 .map_err(|e| super::sdk_error(e, "GetItem", &table, || key.to_string()))?;
             match output.item {

@@ -93,6 +93,8 @@ pub(crate) fn field_error(table: &str, key: String, e: FieldError) -> Error {
 }
 
 /// The tracing span of one DynamoDB request, named after OpenTelemetry's conventions.
+/// `aws.dynamodb.consumed_capacity` (capacity units) is filled in when the client asks for
+/// it ([`ClientBuilder::consumed_capacity`](crate::ClientBuilder::consumed_capacity)).
 pub(crate) fn span(operation: &'static str, table: &str) -> tracing::Span {
     tracing::debug_span!(
         "dynamodb",
@@ -100,5 +102,62 @@ pub(crate) fn span(operation: &'static str, table: &str) -> tracing::Span {
         db.system = "dynamodb",
         db.operation.name = operation,
         db.collection.name = table,
+        aws.dynamodb.consumed_capacity = tracing::field::Empty,
     )
 }
+
+/// A response that may report consumed capacity.
+pub(crate) trait ConsumedUnits {
+    /// The capacity units consumed, summed over tables and indexes, if reported.
+    fn units(&self) -> Option<f64>;
+}
+
+fn sum<'a>(capacity: impl IntoIterator<Item = &'a ConsumedCapacity>) -> Option<f64> {
+    capacity
+        .into_iter()
+        .filter_map(|c| c.capacity_units)
+        .fold(None, |total, units| Some(total.unwrap_or(0.0) + units))
+}
+
+macro_rules! consumed_units {
+    ($($output:ty),* $(,)?) => {$(
+        impl ConsumedUnits for $output {
+            fn units(&self) -> Option<f64> {
+                sum(self.consumed_capacity())
+            }
+        }
+    )*};
+}
+use aws_sdk_dynamodb::operation as op;
+use aws_sdk_dynamodb::types::ConsumedCapacity;
+consumed_units!(
+    op::get_item::GetItemOutput,
+    op::put_item::PutItemOutput,
+    op::delete_item::DeleteItemOutput,
+    op::update_item::UpdateItemOutput,
+    op::query::QueryOutput,
+    op::scan::ScanOutput,
+    op::batch_get_item::BatchGetItemOutput,
+    op::batch_write_item::BatchWriteItemOutput,
+    op::transact_write_items::TransactWriteItemsOutput,
+    op::transact_get_items::TransactGetItemsOutput,
+);
+
+/// Runs a request inside its span and, if `capacity` (the client asked for it), records
+/// the capacity it consumed there.
+pub(crate) trait Traced: std::future::Future + Sized {
+    async fn traced<O: ConsumedUnits, E>(self, span: tracing::Span, capacity: bool) -> Result<O, E>
+    where
+        Self: std::future::Future<Output = Result<O, E>>,
+    {
+        use tracing::Instrument;
+        let result = self.instrument(span.clone()).await;
+        let units = result.as_ref().ok().and_then(ConsumedUnits::units);
+        if let Some(units) = units.filter(|_| capacity) {
+            span.record("aws.dynamodb.consumed_capacity", units);
+        }
+        result
+    }
+}
+
+impl<F: std::future::Future> Traced for F {}

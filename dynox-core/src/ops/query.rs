@@ -4,8 +4,8 @@ use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::pin::Pin;
 
+use super::Traced;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
-use tracing::Instrument;
 
 use crate::error::{Error, Result};
 use crate::expr::{Condition, Placeholders, SortKey, SortKeyValues};
@@ -394,8 +394,9 @@ impl<M: Model, R: 'static, P: Projection<M>> Query<M, R, P> {
             request = request.select(aws_sdk_dynamodb::types::Select::Count);
         }
         request
+            .set_return_consumed_capacity(self.client.capacity())
             .send()
-            .instrument(span)
+            .traced(span, self.client.capacity().is_some())
             .await
             .map_err(|e| super::sdk_error(e, "Query", &table, describe))
     }

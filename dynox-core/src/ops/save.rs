@@ -15,8 +15,8 @@
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 
+use super::Traced;
 use aws_sdk_dynamodb::types::AttributeValue;
-use tracing::Instrument;
 
 use crate::error::{Error, Result};
 use crate::expr::{Condition, Placeholders};
@@ -78,8 +78,12 @@ async fn put<M: Model>(
         .set_condition_expression(plan.condition.clone())
         .set_expression_attribute_names(plan.names.clone())
         .set_expression_attribute_values(plan.values.clone())
+        .set_return_consumed_capacity(client.capacity())
         .send()
-        .instrument(super::span("PutItem", &plan.table))
+        .traced(
+            super::span("PutItem", &plan.table),
+            client.capacity().is_some(),
+        )
         .await
         .map_err(|e| {
             plan.write_error(super::sdk_error(e, "PutItem", &plan.table, || {
@@ -452,8 +456,9 @@ pub(crate) async fn read_files<M: Model>(
         .consistent_read(true)
         .projection_expression(projection.join(", "))
         .set_expression_attribute_names(names)
+        .set_return_consumed_capacity(client.capacity())
         .send()
-        .instrument(super::span("GetItem", table))
+        .traced(super::span("GetItem", table), client.capacity().is_some())
         .await
         .map_err(|e| super::sdk_error(e, "GetItem", table, || key.to_owned()))?;
     Ok(output.item.filter(|i| !i.is_empty()))

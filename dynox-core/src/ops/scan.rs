@@ -3,8 +3,8 @@
 
 use std::marker::PhantomData;
 
+use super::Traced;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
-use tracing::Instrument;
 
 use crate::error::{Error, Result};
 use crate::expr::{Condition, Placeholders};
@@ -218,8 +218,9 @@ impl<M: Model, P: Projection<M>> Scan<M, P> {
                     request = request.select(aws_sdk_dynamodb::types::Select::Count);
                 }
                 let output = request
+                    .set_return_consumed_capacity(client.capacity())
                     .send()
-                    .instrument(super::span("Scan", &table))
+                    .traced(super::span("Scan", &table), client.capacity().is_some())
                     .await
                     .map_err(|e| super::sdk_error(e, "Scan", &table, String::new))?;
                 let items = output

@@ -6,10 +6,10 @@
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 
+use super::Traced;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
-use tracing::Instrument;
 
 use crate::error::{Error, ReasonKind, Result, TransactionReason};
 use crate::expr::Placeholders;
@@ -435,8 +435,12 @@ impl<'a> Transaction<'a> {
             .transact_write_items()
             .set_transact_items(Some(items))
             .client_request_token(token)
+            .set_return_consumed_capacity(client.capacity())
             .send()
-            .instrument(super::span("TransactWriteItems", ""))
+            .traced(
+                super::span("TransactWriteItems", ""),
+                client.capacity().is_some(),
+            )
             .await;
         let error = match sent {
             Ok(_) => return self.committed().await,

@@ -3,8 +3,8 @@
 
 use std::marker::PhantomData;
 
+use super::Traced;
 use aws_sdk_dynamodb::types::{Get, TransactGetItem};
-use tracing::Instrument;
 
 use crate::error::{Error, Result};
 use crate::item::Item;
@@ -125,8 +125,12 @@ impl<'a> TransactGet<'a> {
             .dynamodb()
             .transact_get_items()
             .set_transact_items(Some(items))
+            .set_return_consumed_capacity(self.client.capacity())
             .send()
-            .instrument(super::span("TransactGetItems", &first_table))
+            .traced(
+                super::span("TransactGetItems", &first_table),
+                self.client.capacity().is_some(),
+            )
             .await
             .map_err(|e| super::sdk_error(e, "TransactGetItems", &first_table, || first_key))?;
         let items = output

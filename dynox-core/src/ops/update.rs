@@ -5,8 +5,8 @@
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 
+use super::Traced;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
-use tracing::Instrument;
 
 use crate::error::{Error, Result};
 use crate::expr::{render_update, Condition, Placeholders, UpdateAction};
@@ -165,8 +165,12 @@ impl<M: Model> Update<M> {
             } else {
                 ReturnValue::None
             })
+            .set_return_consumed_capacity(client.capacity())
             .send()
-            .instrument(super::span("UpdateItem", &table))
+            .traced(
+                super::span("UpdateItem", &table),
+                client.capacity().is_some(),
+            )
             .await
             .map_err(
                 |e| match super::sdk_error(e, "UpdateItem", &table, || key_text.clone()) {

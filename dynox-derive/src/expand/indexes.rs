@@ -135,7 +135,6 @@ pub fn handles(model: &Model<'_>) -> TokenStream {
         #[doc = #struct_doc]
         #[automatically_derived]
         #[allow(dead_code, non_snake_case)]
-        #[derive(Clone, Copy, Debug)]
         #vis struct #struct_ident {
             #(#members)*
         }
