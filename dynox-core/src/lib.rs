@@ -62,6 +62,21 @@
 //!   the version read and increment it; a stale write is [`Error::VersionConflict`]).
 //! - `#[dynamo(ttl)]` on a `SystemTime` (or `Option<SystemTime>`) field: stored as epoch
 //!   seconds; `create_table` turns on DynamoDB's time to live for it.
+//! - `#[dynamo(created_at)]` / `#[dynamo(updated_at)]` on a `SystemTime` (or
+//!   `Option<SystemTime>`) field: every write (save, create, transaction, batch write, update)
+//!   sets `updated_at` to now, and `created_at` to now if it is unset (`None` or `UNIX_EPOCH`;
+//!   an update sets it only when it creates the item). See [`Timestamp`].
+//!
+//! ## Struct attributes
+//!
+//! - `#[dynamo(table = "name")]`: the table (before the client's table prefix).
+//! - `#[dynamo(global_index(name = "...", hash_key = field, range_key = field))]` and
+//!   `#[dynamo(local_index(name = "...", range_key = field))]`, each with an optional
+//!   `projection = "all" | "keys_only"` (all by default) or `include(field, ...)`: secondary
+//!   indexes, created by `create_table` and queried through typed handles
+//!   (`Order::indexes().by_status`, see [`Index`]).
+//!
+//! Partial types (`#[derive(DynamoProjection)]`, see [`Projection`]) read some fields only.
 //!
 //! Errors are one [`enum@Error`] type whose variants name the table, key and field.
 
@@ -85,7 +100,7 @@ pub use expr::{AttributeType, Condition, Path, SortKey, UpdateAction};
 pub use index::{Index, IndexKeyField, IndexKind, IndexProjection, IndexSchema};
 pub use model::{
     FieldError, IntoKey, Key, KeyAttr, KeyAttribute, KeySchema, Model, NoRangeKey, RangeKey,
-    ScalarType, TtlAttribute, VersionNumber,
+    ScalarType, Timestamp, TtlAttribute, VersionNumber,
 };
 pub use ops::batch::{
     BatchGetOutput, BatchRetry, BatchWrite, BatchWriteOutput, BATCH_GET_SIZE, BATCH_WRITE_SIZE,
@@ -190,7 +205,7 @@ pub mod __private {
     pub use crate::item::{Attribute, Item, SetAttribute};
     pub use crate::model::{
         FieldError, IntoKey, Key, KeyAttr, KeyAttribute, KeySchema, Model, NoRangeKey, RangeKey,
-        ScalarType, TtlAttribute, VersionNumber,
+        ScalarType, Timestamp, TtlAttribute, VersionNumber,
     };
     pub use crate::projection::{FieldReader, Projection};
     pub use crate::{Client, Delete, Get, Query, Scan, Update};

@@ -133,6 +133,41 @@ pub trait TtlAttribute {}
 impl TtlAttribute for std::time::SystemTime {}
 impl TtlAttribute for Option<std::time::SystemTime> {}
 
+/// A type usable as a `#[dynamo(created_at)]` or `#[dynamo(updated_at)]` field:
+/// `SystemTime` or `Option<SystemTime>`.
+///
+/// A created-at field is "unset" while it is `None` (or `UNIX_EPOCH` for a plain
+/// `SystemTime`): the first write sets it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a timestamp field",
+    label = "not a point in time",
+    note = "`#[dynamo(created_at)]` and `#[dynamo(updated_at)]` need a `std::time::SystemTime` or `Option<SystemTime>` field"
+)]
+pub trait Timestamp {
+    /// Sets the field to `now`.
+    fn stamp(&mut self, now: std::time::SystemTime);
+    /// Whether the field holds no time yet.
+    fn is_unset(&self) -> bool;
+}
+
+impl Timestamp for std::time::SystemTime {
+    fn stamp(&mut self, now: std::time::SystemTime) {
+        *self = now;
+    }
+    fn is_unset(&self) -> bool {
+        *self == std::time::UNIX_EPOCH
+    }
+}
+
+impl Timestamp for Option<std::time::SystemTime> {
+    fn stamp(&mut self, now: std::time::SystemTime) {
+        *self = Some(now);
+    }
+    fn is_unset(&self) -> bool {
+        self.is_none_or(|t| t == std::time::UNIX_EPOCH)
+    }
+}
+
 /// A value that converts to a key of type `T`: `T` itself, and `&str`/`&String` for `String`
 /// keys, `&[u8]`/`&Vec<u8>` for binary keys.
 ///
@@ -258,6 +293,18 @@ pub trait Model: Sized + Send + Sync + 'static {
     /// The attribute name of the `#[dynamo(ttl)]` field, if there is one: `create_table`
     /// enables DynamoDB's time to live on it.
     const TTL: Option<&'static str> = None;
+
+    /// The attribute name of the `#[dynamo(created_at)]` field: set on an item's first write.
+    const CREATED_AT: Option<&'static str> = None;
+
+    /// The attribute name of the `#[dynamo(updated_at)]` field: set on every write.
+    const UPDATED_AT: Option<&'static str> = None;
+
+    /// Sets the timestamp fields before a write: `updated_at` to `now`, and `created_at` to
+    /// `now` if it is unset.
+    fn stamp(&mut self, now: std::time::SystemTime) {
+        let _ = now;
+    }
 
     /// The secondary indexes declared with `#[dynamo(global_index(...))]` and
     /// `#[dynamo(local_index(...))]`: `create_table` creates them.

@@ -14,7 +14,7 @@ const CONTAINER_KEYS: &str = "`table = \"...\"`, `global_index(...)`, `local_ind
 const INDEX_KEYS: &str = "`name = \"...\"`, `hash_key = field`, `range_key = field`, `projection = \"all\" | \"keys_only\"`, `include(field, ...)`";
 /// Keys valid on a field.
 const FIELD_KEYS: &str =
-    "`hash_key`, `range_key`, `rename = \"...\"`, `set`, `skip`, `ttl`, `version`";
+    "`hash_key`, `range_key`, `rename = \"...\"`, `set`, `skip`, `ttl`, `version`, `created_at`, `updated_at`";
 
 /// A value given in an attribute, with the span of where it was given.
 pub struct Spanned<T> {
@@ -61,6 +61,8 @@ pub struct Field {
     pub skip: Option<proc_macro2::Span>,
     pub version: Option<proc_macro2::Span>,
     pub ttl: Option<proc_macro2::Span>,
+    pub created_at: Option<proc_macro2::Span>,
+    pub updated_at: Option<proc_macro2::Span>,
     pub s3: Option<S3>,
 }
 
@@ -150,7 +152,8 @@ pub fn container(cx: &mut Ctxt, attrs: &[Attribute]) -> Container {
             } else {
                 let name = path_name(&meta);
                 let hint = match name.as_str() {
-                    "hash_key" | "range_key" | "rename" | "set" | "skip" | "version" | "ttl" => {
+                    "hash_key" | "range_key" | "rename" | "set" | "skip" | "version" | "ttl"
+                    | "created_at" | "updated_at" => {
                         format!("; `{name}` belongs on a field")
                     }
                     _ => String::new(),
@@ -314,6 +317,14 @@ pub fn field(cx: &mut Ctxt, attrs: &[Attribute]) -> Field {
                 "ttl" => {
                     let span = flag(&meta, "ttl")?;
                     set_once(cx, &mut out.ttl, span, &meta);
+                }
+                "created_at" => {
+                    let span = flag(&meta, "created_at")?;
+                    set_once(cx, &mut out.created_at, span, &meta);
+                }
+                "updated_at" => {
+                    let span = flag(&meta, "updated_at")?;
+                    set_once(cx, &mut out.updated_at, span, &meta);
                 }
                 "rename" => {
                     let v = string_value(&meta, "rename")?;

@@ -15,12 +15,53 @@ pub fn check(cx: &mut Ctxt, model: &Model<'_>) {
     file_fields(cx, model);
     version_field(cx, model);
     ttl_field(cx, model);
+    timestamp_fields(cx, model);
     indexes(cx, model);
     if let Some(source) = &model.source {
         cx.error_spanned_by(
             source,
             "`model = ...` names the model of a `#[derive(DynamoProjection)]`; a `DynamoModel` has its own `table`",
         );
+    }
+}
+
+/// At most one `created_at` and one `updated_at` field, each a plain stored field, and not
+/// the same field.
+fn timestamp_fields(cx: &mut Ctxt, model: &Model<'_>) {
+    for (role, get) in [
+        (
+            "created_at",
+            (|a: &crate::attr::Field| a.created_at)
+                as fn(&crate::attr::Field) -> Option<proc_macro2::Span>,
+        ),
+        ("updated_at", |a: &crate::attr::Field| a.updated_at),
+    ] {
+        let mut first: Option<&syn::Ident> = None;
+        for f in &model.fields {
+            let Some(span) = get(&f.attrs) else { continue };
+            if let Some(first) = first {
+                cx.syn_error(syn::Error::new(
+                    span,
+                    format!("a model has at most one {role} field, and `{first}` is already it"),
+                ));
+            }
+            first.get_or_insert(f.ident);
+            let a = &f.attrs;
+            if a.hash_key.is_some()
+                || a.range_key.is_some()
+                || a.set.is_some()
+                || a.skip.is_some()
+                || a.s3.is_some()
+                || a.version.is_some()
+                || a.ttl.is_some()
+                || (role == "updated_at" && a.created_at.is_some())
+            {
+                cx.syn_error(syn::Error::new(
+                    span,
+                    format!("{role} field `{}` must be a plain `SystemTime` field: remove the other flags", f.ident),
+                ));
+            }
+        }
     }
 }
 

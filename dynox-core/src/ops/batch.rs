@@ -251,7 +251,9 @@ impl<'a, M: Model<Files = NoFiles>> BatchWrite<'a, M> {
             });
         }
         let mut ops = Vec::with_capacity(self.puts.len() + self.deletes.len());
-        for item in self.puts {
+        let now = std::time::SystemTime::now();
+        for mut item in self.puts {
+            item.stamp(now);
             let attributes = item
                 .to_item()
                 .map_err(|e| super::field_error(&table, item.key().to_string(), e))?;

@@ -164,6 +164,7 @@ pub(crate) async fn plan_put<M: Model>(
         }};
     }
 
+    item.stamp(std::time::SystemTime::now());
     let mut attributes = match item.to_item() {
         Ok(attributes) => attributes,
         Err(e) => give_up!(super::field_error(&table, key_text.clone(), e)),

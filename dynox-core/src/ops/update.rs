@@ -146,6 +146,21 @@ impl<M: Model> Update<M> {
                 ));
             }
         }
+        // Timestamps the caller does not set: `updated_at` is now, `created_at` is now if
+        // the update creates the item.
+        let set_by_caller = |name: &str| actions.iter().any(|a| a.attribute() == Some(name));
+        let now = std::time::SystemTime::now();
+        if let Some(name) = M::UPDATED_AT.filter(|n| !set_by_caller(n)) {
+            if let Ok(Some(value)) = crate::item::Attribute::to_attribute(&now) {
+                extra_set.push(format!("{} = {}", p.name(name), p.value(value)));
+            }
+        }
+        if let Some(name) = M::CREATED_AT.filter(|n| !set_by_caller(n)) {
+            if let Ok(Some(value)) = crate::item::Attribute::to_attribute(&now) {
+                let n = p.name(name);
+                extra_set.push(format!("{n} = if_not_exists({n}, {})", p.value(value)));
+            }
+        }
         let expression = render_update(&actions, &extra_set, &mut p)
             .map_err(|(path, error)| invalid(format!("value for `{path}`: {error}")))?;
         let own = (!own.is_empty()).then(|| own.join(" AND "));

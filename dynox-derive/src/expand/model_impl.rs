@@ -125,11 +125,55 @@ pub fn expand(model: &Model<'_>, table: &str, hash: &Field<'_>) -> TokenStream {
 
     let indexes = super::indexes::schema(model);
 
+    let mut stamps = Vec::new();
+    let mut stamp_consts = Vec::new();
+    for (role, konst) in [
+        ("created_at", quote!(CREATED_AT)),
+        ("updated_at", quote!(UPDATED_AT)),
+    ] {
+        let found = model.fields.iter().find(|f| {
+            if role == "created_at" {
+                f.attrs.created_at.is_some()
+            } else {
+                f.attrs.updated_at.is_some()
+            }
+        });
+        let Some(f) = found else { continue };
+        let name = &f.name;
+        let member = f.ident;
+        let ty = f.ty;
+        stamp_consts.push(quote! {
+            const #konst: ::core::option::Option<&'static str> = ::core::option::Option::Some(#name);
+        });
+        stamps.push(if role == "created_at" {
+            quote_spanned! {ty.span()=>
+                if <#ty as #private::Timestamp>::is_unset(&self.#member) {
+                    <#ty as #private::Timestamp>::stamp(&mut self.#member, __now);
+                }
+            }
+        } else {
+            quote_spanned! {ty.span()=>
+                <#ty as #private::Timestamp>::stamp(&mut self.#member, __now);
+            }
+        });
+    }
+    let stamp = if stamps.is_empty() {
+        TokenStream::new()
+    } else {
+        quote! {
+            #(#stamp_consts)*
+            fn stamp(&mut self, __now: ::std::time::SystemTime) {
+                #(#stamps)*
+            }
+        }
+    };
+
     quote! {
         #[automatically_derived]
         impl #private::Model for #ident {
             #ttl
             #indexes
+            #stamp
             type HashKey = #hash_key_ty;
             type RangeKey = #range_key_ty;
             type Files = #files_ty;
