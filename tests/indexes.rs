@@ -274,6 +274,17 @@ async fn projections_fetch_only_their_attributes() {
             },
         ]
     );
+    let line = Order::get(&client, "c1", 1)
+        .project::<OrderLine>()
+        .await
+        .unwrap();
+    assert_eq!(
+        line,
+        Some(OrderLine {
+            order_id: 1,
+            total_cents: 990
+        })
+    );
     let scanned = Order::scan(&client)
         .project::<OrderLine>()
         .filter(Order::fields().total_cents.lt(975))

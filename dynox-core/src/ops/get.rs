@@ -1,21 +1,25 @@
 //! `get` (GetItem).
 
 use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
 use std::pin::Pin;
 
 use super::Traced;
 
 use crate::error::Result;
+use crate::expr::Placeholders;
 use crate::model::{Key, Model};
+use crate::projection::Projection;
 use crate::Client;
 
 /// A GetItem: [`Client::get`], or `Model::get(&client, ...)` from the derive. Await it for
-/// `Option<M>`.
+/// `Option<P>`: the model, or a partial type chosen with [`Get::project`].
 #[must_use = "a get does nothing until awaited"]
-pub struct Get<M: Model> {
+pub struct Get<M: Model, P = M> {
     client: Client,
     key: Key<M>,
     consistent: bool,
+    marker: PhantomData<fn() -> P>,
 }
 
 impl<M: Model> Get<M> {
@@ -24,6 +28,20 @@ impl<M: Model> Get<M> {
             client: client.clone(),
             key,
             consistent: false,
+            marker: PhantomData,
+        }
+    }
+}
+
+impl<M: Model, P: Projection<M>> Get<M, P> {
+    /// Reads only the attributes of partial type `Q` (`ProjectionExpression`) and decodes
+    /// the item into it.
+    pub fn project<Q: Projection<M>>(self) -> Get<M, Q> {
+        Get {
+            client: self.client,
+            key: self.key,
+            consistent: self.consistent,
+            marker: PhantomData,
         }
     }
 
@@ -34,9 +52,9 @@ impl<M: Model> Get<M> {
     }
 }
 
-impl<M: Model> IntoFuture for Get<M> {
-    type Output = Result<Option<M>>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Result<Option<M>>> + Send>>;
+impl<M: Model, P: Projection<M>> IntoFuture for Get<M, P> {
+    type Output = Result<Option<P>>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<Option<P>>> + Send>>;
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
@@ -44,7 +62,11 @@ impl<M: Model> IntoFuture for Get<M> {
                 client,
                 key,
                 consistent,
+                ..
             } = self;
+            let mut p = Placeholders::default();
+            let projection = crate::projection::expression::<M, P>(&mut p);
+            let (names, _) = p.into_maps();
             let table = client.table_name::<M>();
             let span = super::span("GetItem", &table);
             let key_item = key
@@ -55,6 +77,8 @@ impl<M: Model> IntoFuture for Get<M> {
                 .get_item()
                 .table_name(&table)
                 .set_key(Some(key_item))
+                .set_projection_expression(projection)
+                .set_expression_attribute_names(names)
                 .consistent_read(consistent)
                 .set_return_consumed_capacity(client.capacity())
                 .send()
@@ -62,7 +86,7 @@ impl<M: Model> IntoFuture for Get<M> {
                 .await
                 .map_err(|e| super::sdk_error(e, "GetItem", &table, || key.to_string()))?;
             match output.item {
-                Some(item) => M::from_item(item)
+                Some(item) => P::from_item(item)
                     .map(Some)
                     .map_err(|e| super::field_error(&table, key.to_string(), e)),
                 None => Ok(None),

@@ -359,15 +359,10 @@ impl<M: Model, R: 'static, P: Projection<M>> Query<M, R, P> {
             ),
             None => None,
         };
-        let projection = match (count, P::ATTRIBUTES) {
-            (false, Some(attributes)) => Some(
-                attributes
-                    .iter()
-                    .map(|a| p.name(a))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            ),
-            _ => None,
+        let projection = if count {
+            None
+        } else {
+            crate::projection::expression::<M, P>(&mut p)
         };
         let (names, values) = p.into_maps();
         let limit = match (self.page_size, remaining) {

@@ -170,15 +170,10 @@ impl<M: Model, P: Projection<M>> Scan<M, P> {
                 ),
             }));
         }
-        let projection = match (count, P::ATTRIBUTES) {
-            (false, Some(attributes)) => Some(
-                attributes
-                    .iter()
-                    .map(|a| p.name(a))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            ),
-            _ => None,
+        let projection = if count {
+            None
+        } else {
+            crate::projection::expression::<M, P>(&mut p)
         };
         let index = self.index.map(|i| i.name.to_owned());
         let (names, values) = p.into_maps();
