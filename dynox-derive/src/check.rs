@@ -73,6 +73,7 @@ const MAX_LOCAL_INDEXES: usize = 5;
 /// only a range key, on a table with a range key; projections name stored non-key fields.
 fn indexes(cx: &mut Ctxt, model: &Model<'_>) {
     let mut names: HashMap<&str, ()> = HashMap::new();
+    let mut handles: HashMap<String, &str> = HashMap::new();
     let table_range = model.range_key();
     for (kind, max, what) in [
         (IndexKind::Global, MAX_GLOBAL_INDEXES, "global"),
@@ -112,6 +113,14 @@ fn indexes(cx: &mut Ctxt, model: &Model<'_>) {
             cx.syn_error(syn::Error::new(
                 name.span,
                 format!("two indexes are named `{n}`: index names are unique per table"),
+            ));
+        } else if let Some(other) = handles.insert(n.replace(['-', '.'], "_"), n) {
+            cx.syn_error(syn::Error::new(
+                name.span,
+                format!(
+                    "indexes `{other}` and `{n}` would share the handle `indexes().{}`: rename one",
+                    n.replace(['-', '.'], "_")
+                ),
             ));
         }
         let key_field = |cx: &mut Ctxt, ident: &syn::Ident, role: &str| {

@@ -7,6 +7,7 @@ use dynox_core::DynamoModel;
 #[dynamo(global_index(name = "no_hash", range_key = placed_at))]
 #[dynamo(global_index(name = "by_tags", hash_key = tags))]
 #[dynamo(global_index(name = "x", hash_key = status))]
+#[dynamo(global_index(name = "by.status", hash_key = status))]
 #[dynamo(local_index(name = "local_with_hash", hash_key = status, range_key = placed_at))]
 #[dynamo(local_index(name = "local_without_range"))]
 #[dynamo(local_index(name = "local_on_table_range", range_key = order_id))]
