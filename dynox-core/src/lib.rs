@@ -109,6 +109,7 @@ pub use ops::delete::{Delete, DeleteReturning};
 pub use ops::get::Get;
 pub use ops::query::Query;
 pub use ops::save::Save;
+pub use ops::save_all::{DeleteAll, SaveAll, BULK_CONCURRENCY};
 pub use ops::scan::Scan;
 pub use ops::transact::{Transaction, MAX_TRANSACTION_ITEMS};
 pub use ops::transact_get::{Slot, TransactGet, TransactGetOutput};

@@ -260,6 +260,17 @@ async fn write_file(
     object: &StoredObject,
     temp: &Path,
 ) -> Result<(), S3Error> {
+    let settings = &Runtime::of(client).settings;
+    if object.size > settings.multipart_threshold && settings.concurrency > 1 {
+        return write_file_ranges(
+            client,
+            object,
+            temp,
+            settings.part_size,
+            settings.concurrency,
+        )
+        .await;
+    }
     let io = |action: &'static str| {
         move |source| S3Error::Io {
             action,
@@ -279,5 +290,210 @@ async fn write_file(
     }
     verifier.finish()?;
     file.sync_all().await.map_err(io("syncing"))?;
+    Ok(())
+}
+
+/// Bytes a range download holds before writing them at their offset.
+const WRITE_BUFFER: usize = 1 << 20;
+
+/// A large object into `temp` by ranged GETs of `part_size` bytes, at most `concurrency` at
+/// once, each written at its offset as it arrives. A follower thread reads the file back in
+/// order as the downloaded prefix grows and hashes it, so the whole file's size and SHA-256
+/// are still checked end to end (against the bytes on disk) with memory bounded by
+/// `concurrency` write buffers and one read buffer.
+async fn write_file_ranges(
+    client: &dynox_core::Client,
+    object: &StoredObject,
+    temp: &Path,
+    part_size: u64,
+    concurrency: usize,
+) -> Result<(), S3Error> {
+    let io = |action: &'static str| {
+        move |source| S3Error::Io {
+            action,
+            path: temp.to_owned(),
+            source,
+        }
+    };
+    // Read as well as written: the follower hashes what is on disk.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(temp)
+        .map_err(io("creating"))?;
+    file.set_len(object.size).map_err(io("sizing"))?;
+    let file = std::sync::Arc::new(file);
+    let ranges: Vec<(u64, u64)> = (0..object.size.div_ceil(part_size))
+        .map(|i| (i * part_size, ((i + 1) * part_size).min(object.size)))
+        .collect();
+
+    // The follower: hashes the file up to each new end of the contiguous downloaded prefix.
+    let (prefix_tx, prefix_rx) = std::sync::mpsc::channel::<u64>();
+    let follower = {
+        let file = file.clone();
+        let object = object.clone();
+        tokio::task::spawn_blocking(move || -> std::io::Result<Result<(), S3Error>> {
+            let mut verifier = Verifier::new(&object);
+            let mut buffer = vec![0u8; WRITE_BUFFER];
+            while let Ok(end) = prefix_rx.recv() {
+                while verifier.size < end {
+                    let want = buffer
+                        .len()
+                        .min(usize::try_from(end - verifier.size).unwrap_or(usize::MAX));
+                    let n = read_at(&file, &mut buffer[..want], verifier.size)?;
+                    if n == 0 {
+                        return Err(std::io::ErrorKind::UnexpectedEof.into());
+                    }
+                    verifier.update(&buffer[..n]);
+                }
+            }
+            Ok(verifier.finish())
+        })
+    };
+
+    let mut done = vec![false; ranges.len()];
+    let mut prefix = 0usize;
+    let mut in_flight = tokio::task::JoinSet::new();
+    let mut next = ranges.iter().enumerate();
+    let result: Result<(), S3Error> = async {
+        loop {
+            while in_flight.len() < concurrency {
+                let Some((index, &(start, end))) = next.next() else {
+                    break;
+                };
+                let (client, object, file) = (client.clone(), object.clone(), file.clone());
+                let temp = temp.to_owned();
+                in_flight.spawn(async move {
+                    fetch_range(&client, &object, (&file, &temp), start, end)
+                        .await
+                        .map(|()| index)
+                });
+            }
+            let Some(joined) = in_flight.join_next().await else {
+                break;
+            };
+            let index = joined.map_err(|e| body_error(object, e))??;
+            done[index] = true;
+            let before = prefix;
+            while prefix < done.len() && done[prefix] {
+                prefix += 1;
+            }
+            if prefix > before {
+                // A closed channel means the follower failed: its error comes out below.
+                let _ = prefix_tx.send(ranges[prefix - 1].1);
+            }
+        }
+        Ok(())
+    }
+    .await;
+    drop(prefix_tx);
+    drop(in_flight);
+    let verified = follower.await.map_err(|e| body_error(object, e))?;
+    result?;
+    verified.map_err(io("reading back"))??;
+    file.sync_all().map_err(io("syncing"))?;
+    Ok(())
+}
+
+/// Downloads bytes `start..end` of `object` into `file` at their offset.
+async fn fetch_range(
+    client: &dynox_core::Client,
+    object: &StoredObject,
+    (file, path): (&std::sync::Arc<std::fs::File>, &Path),
+    start: u64,
+    end: u64,
+) -> Result<(), S3Error> {
+    let output = get(client, object, Some((start, end))).await?;
+    // The object must be the size the item recorded, whatever range was asked for.
+    let total = output
+        .content_range()
+        .and_then(|r| r.rsplit('/').next())
+        .and_then(|t| t.parse::<u64>().ok());
+    if total != Some(object.size) {
+        return Err(S3Error::ChecksumMismatch {
+            bucket: object.bucket.clone(),
+            key: object.key.clone(),
+            expected: format!("size:{}", object.size),
+            actual: total.map_or_else(|| "no content range".to_owned(), |t| format!("size:{t}")),
+        });
+    }
+    let mut body = output.body;
+    let mut buffer = BytesMut::with_capacity(WRITE_BUFFER);
+    let mut at = start;
+    let write = |buffer: BytesMut, at: u64| {
+        let file = file.clone();
+        async move {
+            tokio::task::spawn_blocking(move || write_at(&file, &buffer, at))
+                .await
+                .map_err(std::io::Error::other)
+                .and_then(|r| r)
+        }
+    };
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| body_error(object, e))?;
+        if at + (buffer.len() + chunk.len()) as u64 > end {
+            return Err(S3Error::ChecksumMismatch {
+                bucket: object.bucket.clone(),
+                key: object.key.clone(),
+                expected: format!("range of {} bytes", end - start),
+                actual: "more".into(),
+            });
+        }
+        buffer.extend_from_slice(&chunk);
+        if buffer.len() >= WRITE_BUFFER {
+            let full = std::mem::replace(&mut buffer, BytesMut::with_capacity(WRITE_BUFFER));
+            let n = full.len() as u64;
+            write(full, at).await.map_err(|source| S3Error::Io {
+                action: "writing",
+                path: path.to_owned(),
+                source,
+            })?;
+            at += n;
+        }
+    }
+    let n = buffer.len() as u64;
+    write(buffer, at).await.map_err(|source| S3Error::Io {
+        action: "writing",
+        path: path.to_owned(),
+        source,
+    })?;
+    if at + n != end {
+        return Err(S3Error::ChecksumMismatch {
+            bucket: object.bucket.clone(),
+            key: object.key.clone(),
+            expected: format!("range of {} bytes", end - start),
+            actual: format!("{} bytes", at + n - start),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn read_at(file: &std::fs::File, buffer: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buffer, offset)
+}
+
+#[cfg(windows)]
+fn read_at(file: &std::fs::File, buffer: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buffer, offset)
+}
+
+#[cfg(unix)]
+fn write_at(file: &std::fs::File, data: &[u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(file, data, offset)
+}
+
+#[cfg(windows)]
+fn write_at(file: &std::fs::File, mut data: &[u8], mut offset: u64) -> std::io::Result<()> {
+    while !data.is_empty() {
+        let n = std::os::windows::fs::FileExt::seek_write(file, data, offset)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        data = &data[n..];
+        offset += n as u64;
+    }
     Ok(())
 }

@@ -1,13 +1,15 @@
 //! Uploads: one PutObject up to the multipart threshold, streaming multipart above it.
 //!
 //! Memory stays bounded whatever the file size: at most the threshold for a single upload,
-//! and part size × concurrency for a multipart one. Every failure path of a multipart upload
-//! aborts it.
+//! and part size × concurrency for a multipart one. A large file on disk is not buffered at
+//! all: each part streams from disk as it is sent (see [`send_file_parts`]). Every failure
+//! path of a multipart upload aborts it.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use aws_sdk_s3::primitives::{ByteStream, DateTime, DateTimeFormat};
+use aws_sdk_s3::primitives::{ByteStream, DateTime, DateTimeFormat, Length};
 use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
 use bytes::{Bytes, BytesMut};
 use tokio::io::AsyncReadExt;
@@ -104,6 +106,14 @@ pub(crate) async fn upload(
     );
     let threshold = settings.multipart_threshold;
     let single = matches!(size, Some(s) if s <= threshold);
+    if let (Source::Path(path), Some(size), false) = (&file.source, size, single) {
+        // A large file on disk: each part is read from disk as it is sent, never held whole.
+        let path = path.clone();
+        drop(data);
+        return put_multipart(settings, target, file, Parts::File { path, size })
+            .instrument(span)
+            .await;
+    }
     let mut data = data;
     async move {
         // Read ahead up to the threshold: if the data ends there, one PutObject is enough.
@@ -126,7 +136,7 @@ pub(crate) async fn upload(
                     joined.extend_from_slice(rest);
                     *rest = joined.freeze();
                 }
-                put_multipart(settings, target, file, data, size).await
+                put_multipart(settings, target, file, Parts::Data { data, size }).await
             }
         }
     }
@@ -265,13 +275,27 @@ fn part_size(settings: &S3Settings, size: Option<u64>, number: u64) -> u64 {
     }
 }
 
+/// Where the parts of a multipart upload come from.
+enum Parts {
+    /// Read part by part into memory (bytes, readers, streams): part size × concurrency.
+    Data { data: Data, size: Option<u64> },
+    /// A file of known size, read from disk while each part is sent.
+    File { path: PathBuf, size: u64 },
+}
+
 async fn put_multipart(
     settings: &S3Settings,
     target: Target,
     file: PendingUpload,
-    mut data: Data,
-    size: Option<u64>,
+    parts: Parts,
 ) -> Result<StoredObject, S3Error> {
+    // Parts read from disk carry a SHA-256 that S3 checks, so the bytes it stores are the
+    // bytes hashed here even if the file changes underneath; parts from memory are sent from
+    // the very buffer that was hashed, with a CRC32.
+    let algorithm = match parts {
+        Parts::File { .. } => ChecksumAlgorithm::Sha256,
+        Parts::Data { .. } => ChecksumAlgorithm::Crc32,
+    };
     let created = target
         .client
         .create_multipart_upload()
@@ -279,7 +303,7 @@ async fn put_multipart(
         .key(&target.key)
         .content_type(content_type(&file))
         .set_metadata(Some(s3_metadata(&file, &target)))
-        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .checksum_algorithm(algorithm)
         .send()
         .await
         .map_err(|e| S3Error::from_sdk(e, "CreateMultipartUpload", &target.bucket, &target.key))?;
@@ -293,7 +317,14 @@ async fn put_multipart(
             source: "no upload id".into(),
         });
     };
-    let result = send_parts(settings, &target, &file, &mut data, size, &upload_id).await;
+    let result = match parts {
+        Parts::Data { mut data, size } => {
+            send_parts(settings, &target, &file, &mut data, size, &upload_id).await
+        }
+        Parts::File { path, size } => {
+            send_file_parts(settings, &target, &file, &path, size, &upload_id).await
+        }
+    };
     match result {
         Ok((parts, total, sha256)) => {
             let completed = target
@@ -374,30 +405,14 @@ async fn send_parts(
                 size: total,
             });
         }
-        let request = target
-            .client
-            .upload_part()
-            .bucket(&target.bucket)
-            .key(&target.key)
-            .upload_id(upload_id)
-            .part_number(number as i32)
-            .checksum_algorithm(ChecksumAlgorithm::Crc32)
-            .body(ByteStream::from(part));
-        let part_number = number as i32;
-        let (bucket, key) = (target.bucket.clone(), target.key.clone());
-        in_flight.spawn(async move {
-            let output = request
-                .send()
-                .await
-                .map_err(|e| S3Error::from_sdk(e, "UploadPart", &bucket, &key))?;
-            Ok::<_, S3Error>(
-                CompletedPart::builder()
-                    .part_number(part_number)
-                    .set_e_tag(output.e_tag)
-                    .set_checksum_crc32(output.checksum_crc32)
-                    .build(),
-            )
-        });
+        spawn_part(
+            &mut in_flight,
+            target,
+            upload_id,
+            number as i32,
+            ByteStream::from(part),
+            PartChecksum::Crc32,
+        );
         if in_flight.len() >= settings.concurrency {
             if let Some(result) = in_flight.join_next().await {
                 done.push(joined(result, target)?);
@@ -414,6 +429,167 @@ async fn send_parts(
     tracing::Span::current().record("bytes", total);
     tracing::Span::current().record("parts", done.len());
     Ok((done, total, hasher.finish()))
+}
+
+/// Bytes read from disk at a time while hashing a part.
+const HASH_BUFFER: usize = 1 << 20;
+
+/// Uploads a file of `size` bytes from disk, at most `concurrency` parts at once. Each part is
+/// read twice, sequentially: once here to hash it (the whole file's SHA-256 and the part's
+/// own, which S3 checks), then by the SDK while it sends the part. Memory stays at one hash
+/// buffer plus the SDK's small read buffers, whatever the part size.
+async fn send_file_parts(
+    settings: &S3Settings,
+    target: &Target,
+    file: &PendingUpload,
+    path: &Path,
+    size: u64,
+    upload_id: &str,
+) -> Result<(Vec<CompletedPart>, u64, String), S3Error> {
+    let io = |action: &'static str| {
+        move |source| S3Error::Io {
+            action,
+            path: path.to_owned(),
+            source,
+        }
+    };
+    let mut handle = std::fs::File::open(path).map_err(io("opening"))?;
+    let part_len = part_size(settings, Some(size), 1);
+    if size.div_ceil(part_len) > MAX_PARTS {
+        return Err(S3Error::TooLarge {
+            file_name: file.file_name.clone(),
+            size,
+        });
+    }
+    let mut whole = Hasher::default();
+    let mut buffer = vec![0u8; HASH_BUFFER.min(usize::try_from(part_len).unwrap_or(HASH_BUFFER))];
+    let mut in_flight = tokio::task::JoinSet::new();
+    let mut done = Vec::new();
+    let mut offset = 0u64;
+    let mut number = 0i32;
+    while offset < size {
+        number += 1;
+        let len = part_len.min(size - offset);
+        // Hash the part off the async threads, then take the file, hasher and buffer back.
+        let hashed = tokio::task::spawn_blocking(move || {
+            let part = hash_next(&mut handle, len, &mut whole, &mut buffer);
+            (part, handle, whole, buffer)
+        })
+        .await;
+        let (part_sha256, file_back, hasher, buf) = hashed.map_err(|e| S3Error::Transport {
+            bucket: target.bucket.clone(),
+            key: target.key.clone(),
+            source: Box::new(e),
+        })?;
+        (handle, whole, buffer) = (file_back, hasher, buf);
+        let part_sha256 = part_sha256.map_err(io("reading"))?;
+        let body = ByteStream::read_from()
+            .path(path)
+            .offset(offset)
+            .length(Length::Exact(len))
+            .buffer_size(64 * 1024)
+            .build()
+            .await
+            .map_err(|e| S3Error::Source {
+                file_name: file.file_name.clone(),
+                source: std::io::Error::other(e),
+            })?;
+        spawn_part(
+            &mut in_flight,
+            target,
+            upload_id,
+            number,
+            body,
+            PartChecksum::Sha256(part_sha256),
+        );
+        offset += len;
+        if in_flight.len() >= settings.concurrency {
+            if let Some(result) = in_flight.join_next().await {
+                done.push(joined(result, target)?);
+            }
+        }
+    }
+    while let Some(result) = in_flight.join_next().await {
+        done.push(joined(result, target)?);
+    }
+    done.sort_by_key(|p| p.part_number);
+    tracing::Span::current().record("bytes", size);
+    tracing::Span::current().record("parts", done.len());
+    Ok((done, size, whole.finish()))
+}
+
+/// Reads the next `len` bytes of `file` into `whole`, returning their own SHA-256. A file
+/// shorter than expected is an `UnexpectedEof` error.
+fn hash_next(
+    file: &mut std::fs::File,
+    len: u64,
+    whole: &mut Hasher,
+    buffer: &mut [u8],
+) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut part = Hasher::default();
+    let mut left = len;
+    while left > 0 {
+        let want = buffer
+            .len()
+            .min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = file.read(&mut buffer[..want])?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        whole.update(&buffer[..n]);
+        part.update(&buffer[..n]);
+        left -= n as u64;
+    }
+    Ok(part.finish())
+}
+
+/// The checksum S3 checks a part against.
+enum PartChecksum {
+    /// Computed by the SDK from the bytes it sends (they are the bytes hashed, in memory).
+    Crc32,
+    /// Computed beforehand from the bytes on disk: S3 refuses a part that differs from them.
+    Sha256(String),
+}
+
+/// Starts the upload of one part as a task of `in_flight`.
+fn spawn_part(
+    in_flight: &mut tokio::task::JoinSet<Result<CompletedPart, S3Error>>,
+    target: &Target,
+    upload_id: &str,
+    number: i32,
+    body: ByteStream,
+    checksum: PartChecksum,
+) {
+    let request = target
+        .client
+        .upload_part()
+        .bucket(&target.bucket)
+        .key(&target.key)
+        .upload_id(upload_id)
+        .part_number(number)
+        .body(body);
+    let request = match &checksum {
+        PartChecksum::Crc32 => request.checksum_algorithm(ChecksumAlgorithm::Crc32),
+        PartChecksum::Sha256(sha256) => request.checksum_sha256(sha256),
+    };
+    let (bucket, key) = (target.bucket.clone(), target.key.clone());
+    in_flight.spawn(async move {
+        let output = request
+            .send()
+            .await
+            .map_err(|e| S3Error::from_sdk(e, "UploadPart", &bucket, &key))?;
+        let part = CompletedPart::builder()
+            .part_number(number)
+            .set_e_tag(output.e_tag);
+        Ok(match checksum {
+            PartChecksum::Crc32 => part.set_checksum_crc32(output.checksum_crc32),
+            PartChecksum::Sha256(sent) => {
+                part.checksum_sha256(output.checksum_sha256.unwrap_or(sent))
+            }
+        }
+        .build())
+    });
 }
 
 /// The result of a part task (a panicked or cancelled task is a transport error).

@@ -6,6 +6,7 @@ pub(crate) mod delete;
 pub(crate) mod get;
 pub(crate) mod query;
 pub(crate) mod save;
+pub(crate) mod save_all;
 pub(crate) mod scan;
 pub(crate) mod transact;
 pub(crate) mod transact_get;

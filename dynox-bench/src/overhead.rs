@@ -1,0 +1,248 @@
+//! Benchmark 2: client overhead of save, get and query (and save with a file), dynox vs the
+//! same calls written by hand with aws-sdk-dynamodb / aws-sdk-s3, against the same servers.
+//!
+//! Each round runs `ops` operations of every kind both ways, alternating which goes first;
+//! the table reports per-operation wall and CPU time (this process only: the servers run in
+//! another one), median and spread over rounds.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use bytes::Bytes;
+use dynox_bench::measure::{cpu_time, Servers, Stats};
+use dynox_bench::model::Order;
+use dynox_core::{Client, DynamoModel};
+use dynox_s3::S3Object;
+
+use crate::{Args, BoxError};
+
+/// A document with a 4 KiB file: the "manual way" is PutObject + PutItem.
+#[derive(Debug, DynamoModel)]
+#[dynamo(table = "bench-docs")]
+struct Doc {
+    #[dynamo(hash_key)]
+    id: String,
+    name: String,
+    #[s3(bucket = "bench-files", prefix = "docs/")]
+    file: S3Object,
+}
+
+const QUERY_ITEMS: u64 = 10;
+const FILE_SIZE: usize = 4096;
+
+struct Ctx {
+    client: Client,
+    ddb: aws_sdk_dynamodb::Client,
+    s3: aws_sdk_s3::Client,
+    orders: String,
+    docs: String,
+    bucket: String,
+    file: Bytes,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+enum Op {
+    Save,
+    Get,
+    Query,
+    SaveFile,
+}
+
+impl Op {
+    const ALL: [Op; 4] = [Op::Save, Op::Get, Op::Query, Op::SaveFile];
+    fn name(self) -> &'static str {
+        match self {
+            Op::Save => "save (PutItem, 20 fields)",
+            Op::Get => "get (GetItem, 20 fields)",
+            Op::Query => "query (10 items of 20 fields)",
+            Op::SaveFile => "save with a 4 KiB file",
+        }
+    }
+}
+
+pub(crate) async fn run(args: &Args) -> Result<(), BoxError> {
+    let ops: u64 = args.get("ops", 300)?;
+    let rounds: usize = args.get("rounds", 5)?;
+    let servers = Servers::connect().await.map_err(|e| e.to_string())?;
+    let (client, bucket) = crate::client(&servers).await?;
+    client.create_table::<Order>().await?;
+    client.create_table::<Doc>().await?;
+    let ctx = Ctx {
+        ddb: client.dynamodb().clone(),
+        orders: client.table_name::<Order>(),
+        docs: client.table_name::<Doc>(),
+        client,
+        s3: servers.s3.clone(),
+        bucket,
+        file: Bytes::from(vec![7u8; FILE_SIZE]),
+    };
+    // The items get and query read.
+    for n in 0..QUERY_ITEMS {
+        ctx.client
+            .save(&mut Order::sample("read", n))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+
+    // Warm up connections and caches both ways.
+    for op in Op::ALL {
+        for manual in [false, true] {
+            measure(&ctx, op, manual, 20, u64::MAX / 2).await?;
+        }
+    }
+    let mut wall: HashMap<(Op, bool), Vec<f64>> = HashMap::new();
+    let mut cpu: HashMap<(Op, bool), Vec<f64>> = HashMap::new();
+    for round in 0..rounds {
+        for op in Op::ALL {
+            let order = if round % 2 == 0 {
+                [false, true]
+            } else {
+                [true, false]
+            };
+            for manual in order {
+                let base = (round as u64) << 32;
+                let (w, c) = measure(&ctx, op, manual, ops, base).await?;
+                wall.entry((op, manual)).or_default().push(w);
+                cpu.entry((op, manual)).or_default().push(c);
+            }
+        }
+    }
+
+    println!(
+        "| operation | dynox wall µs | by hand wall µs | wall ratio | dynox CPU µs | by hand CPU µs | CPU ratio |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for op in Op::ALL {
+        let dw = Stats::of(&wall[&(op, false)]);
+        let hw = Stats::of(&wall[&(op, true)]);
+        let dc = Stats::of(&cpu[&(op, false)]);
+        let hc = Stats::of(&cpu[&(op, true)]);
+        println!(
+            "| {} | {} | {} | {:.2} | {} | {} | {:.2} |",
+            op.name(),
+            dw.show(0),
+            hw.show(0),
+            dw.median / hw.median,
+            dc.show(0),
+            hc.show(0),
+            dc.median / hc.median
+        );
+    }
+    println!(
+        "\n{ops} operations per round, {rounds} rounds; per-operation medians (min–max over rounds); servers {}.",
+        if servers.in_process { "in this process (CPU figures include them)" } else { "in another process" }
+    );
+    Ok(())
+}
+
+/// Runs `n` operations; returns per-operation wall and CPU microseconds.
+async fn measure(
+    ctx: &Ctx,
+    op: Op,
+    manual: bool,
+    n: u64,
+    base: u64,
+) -> Result<(f64, f64), BoxError> {
+    let (wall0, cpu0) = (Instant::now(), cpu_time());
+    for i in 0..n {
+        let key = base + i;
+        match (op, manual) {
+            (Op::Save, false) => {
+                let mut order = Order::sample("write-dynox", key);
+                ctx.client.save(&mut order).await?;
+            }
+            (Op::Save, true) => {
+                let order = Order::sample("write-hand", key);
+                ctx.ddb
+                    .put_item()
+                    .table_name(&ctx.orders)
+                    .set_item(Some(order.to_item_by_hand()))
+                    .send()
+                    .await?;
+            }
+            (Op::Get, false) => {
+                let order = Order::get(&ctx.client, "read", key % QUERY_ITEMS).await?;
+                assert!(order.is_some());
+            }
+            (Op::Get, true) => {
+                let output = ctx
+                    .ddb
+                    .get_item()
+                    .table_name(&ctx.orders)
+                    .key("customer", AttributeValue::S("read".into()))
+                    .key(
+                        "order_id",
+                        AttributeValue::N((key % QUERY_ITEMS).to_string()),
+                    )
+                    .send()
+                    .await?;
+                let order = output.item.and_then(Order::from_item_by_hand);
+                assert!(order.is_some());
+            }
+            (Op::Query, false) => {
+                let orders: Vec<Order> = Order::query(&ctx.client, "read").all().await?;
+                assert_eq!(orders.len() as u64, QUERY_ITEMS);
+            }
+            (Op::Query, true) => {
+                let output = ctx
+                    .ddb
+                    .query()
+                    .table_name(&ctx.orders)
+                    .key_condition_expression("#h = :h")
+                    .expression_attribute_names("#h", "customer")
+                    .expression_attribute_values(":h", AttributeValue::S("read".into()))
+                    .send()
+                    .await?;
+                let orders: Vec<Order> = output
+                    .items
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(Order::from_item_by_hand)
+                    .collect();
+                assert_eq!(orders.len() as u64, QUERY_ITEMS);
+            }
+            (Op::SaveFile, false) => {
+                let mut doc = Doc {
+                    id: format!("dynox-{key}"),
+                    name: "report".into(),
+                    file: S3Object::from_bytes(ctx.file.clone(), "report.bin"),
+                };
+                ctx.client.save(&mut doc).await?;
+            }
+            (Op::SaveFile, true) => {
+                // The manual way: PutObject, then PutItem with the object's metadata.
+                let id = format!("hand-{key}");
+                let object_key = format!("docs/{id}/report.bin");
+                let put = ctx
+                    .s3
+                    .put_object()
+                    .bucket(&ctx.bucket)
+                    .key(&object_key)
+                    .content_type("application/octet-stream")
+                    .body(ctx.file.clone().into())
+                    .send()
+                    .await?;
+                let s = |v: &str| AttributeValue::S(v.to_owned());
+                let file = HashMap::from([
+                    ("bucket".to_owned(), s(&ctx.bucket)),
+                    ("key".to_owned(), s(&object_key)),
+                    ("size".to_owned(), AttributeValue::N(FILE_SIZE.to_string())),
+                    ("etag".to_owned(), s(put.e_tag().unwrap_or_default())),
+                    ("content_type".to_owned(), s("application/octet-stream")),
+                ]);
+                ctx.ddb
+                    .put_item()
+                    .table_name(&ctx.docs)
+                    .item("id", s(&id))
+                    .item("name", s("report"))
+                    .item("file", AttributeValue::M(file))
+                    .send()
+                    .await?;
+            }
+        }
+    }
+    let wall = wall0.elapsed().as_secs_f64() * 1e6 / n as f64;
+    let cpu = (cpu_time() - cpu0).as_secs_f64() * 1e6 / n as f64;
+    Ok((wall, cpu))
+}

@@ -1,0 +1,159 @@
+//! `save_all` and `delete_all`: many items, at most `concurrency` operations in flight.
+//!
+//! Each item goes through the same path as [`Client::save`] / [`Model`] deletes (files and
+//! all: uploads, conditional writes, cleanup), so the two-store promise holds per item. One
+//! item's failure does not stop the others; the result has one entry per item, in order.
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+
+use futures::stream::{FuturesUnordered, StreamExt};
+use futures::FutureExt;
+
+use crate::error::Result;
+use crate::model::{Key, Model};
+use crate::Client;
+
+/// Operations in flight at once by default.
+pub const BULK_CONCURRENCY: usize = 16;
+
+impl Client {
+    /// Saves every item of `items` (as [`save`](Client::save) does, one PutItem each, files
+    /// included), at most [`BULK_CONCURRENCY`] at once unless
+    /// [`concurrency`](SaveAll::concurrency) says otherwise. Resolves to one result per item,
+    /// in order.
+    ///
+    /// ```
+    /// # use dynox_core::{Client, DynamoModel};
+    /// #[derive(Debug, DynamoModel)]
+    /// #[dynamo(table = "events")]
+    /// struct Event {
+    ///     #[dynamo(hash_key)]
+    ///     id: u64,
+    ///     name: String,
+    /// }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let servers = dynox_local::LocalServers::start().await?;
+    /// # let client = Client::new(servers.sdk_config());
+    /// # client.create_table::<Event>().await?;
+    /// let mut events: Vec<Event> = (0..50).map(|id| Event { id, name: format!("e{id}") }).collect();
+    /// let results = client.save_all(&mut events).concurrency(8).await;
+    /// assert!(results.iter().all(Result::is_ok));
+    ///
+    /// let results = client.delete_all((0..50).map(Event::key_of)).await;
+    /// assert_eq!(results.len(), 50);
+    /// # Ok(()) }
+    /// ```
+    pub fn save_all<'a, M: Model>(&'a self, items: &'a mut [M]) -> SaveAll<'a, M> {
+        SaveAll {
+            client: self,
+            items,
+            concurrency: BULK_CONCURRENCY,
+        }
+    }
+
+    /// Deletes the item of every key (as `Model::delete` does: the item, then its files), at
+    /// most [`BULK_CONCURRENCY`] at once unless [`concurrency`](DeleteAll::concurrency) says
+    /// otherwise. Resolves to one result per key, in order. See [`save_all`](Client::save_all)
+    /// for an example.
+    pub fn delete_all<M: Model>(&self, keys: impl IntoIterator<Item = Key<M>>) -> DeleteAll<M> {
+        DeleteAll {
+            client: self.clone(),
+            keys: keys.into_iter().collect(),
+            concurrency: BULK_CONCURRENCY,
+        }
+    }
+}
+
+/// Many saves: [`Client::save_all`]. Await it for one result per item.
+#[must_use = "a save does nothing until awaited"]
+pub struct SaveAll<'a, M: Model> {
+    client: &'a Client,
+    items: &'a mut [M],
+    concurrency: usize,
+}
+
+impl<M: Model> SaveAll<'_, M> {
+    /// At most `n` saves in flight at once (at least 1). Each save with large files also
+    /// uploads their parts with the S3 settings' own concurrency.
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+}
+
+impl<'a, M: Model> IntoFuture for SaveAll<'a, M> {
+    type Output = Vec<Result<()>>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Vec<Result<()>>> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        let SaveAll {
+            client,
+            items,
+            concurrency,
+        } = self;
+        let saves: Vec<Boxed<'a>> = items
+            .iter_mut()
+            .map(|item| client.save(item).into_future())
+            .collect();
+        Box::pin(in_order(saves, concurrency))
+    }
+}
+
+/// Many deletes: [`Client::delete_all`]. Await it for one result per key.
+#[must_use = "a delete does nothing until awaited"]
+pub struct DeleteAll<M: Model> {
+    client: Client,
+    keys: Vec<Key<M>>,
+    concurrency: usize,
+}
+
+impl<M: Model> DeleteAll<M> {
+    /// At most `n` deletes in flight at once (at least 1).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+}
+
+impl<M: Model> IntoFuture for DeleteAll<M> {
+    type Output = Vec<Result<()>>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Vec<Result<()>>> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        let DeleteAll {
+            client,
+            keys,
+            concurrency,
+        } = self;
+        let deletes: Vec<Boxed<'static>> = keys
+            .into_iter()
+            .map(|key| client.delete(key).into_future())
+            .collect();
+        Box::pin(in_order(deletes, concurrency))
+    }
+}
+
+type Boxed<'a> = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
+
+/// Runs `futures` at most `concurrency` at once; their outputs in the order given.
+async fn in_order(futures: Vec<Boxed<'_>>, concurrency: usize) -> Vec<Result<()>> {
+    let mut outputs: Vec<Option<Result<()>>> = futures.iter().map(|_| None).collect();
+    let mut waiting = futures.into_iter().enumerate();
+    let mut running = FuturesUnordered::new();
+    loop {
+        while running.len() < concurrency {
+            let Some((index, future)) = waiting.next() else {
+                break;
+            };
+            running.push(future.map(move |output| (index, output)));
+        }
+        let Some((index, output)) = running.next().await else {
+            break;
+        };
+        outputs[index] = Some(output);
+    }
+    // Every future ran to completion above.
+    outputs.into_iter().flatten().collect()
+}
