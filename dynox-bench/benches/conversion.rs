@@ -64,5 +64,31 @@ fn from_item(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, to_item, from_item);
+/// The nested serde struct alone: what the derive pays for it (serde_dynamo and the check of
+/// what serde_dynamo produced) against building its map by hand. The breakdown behind
+/// BENCHMARKS.md's benchmark 1.
+fn nested(c: &mut Criterion) {
+    let shipping = Order::sample("cust-1", 42).shipping;
+    let mut group = c.benchmark_group("nested_to_attribute");
+    group.bench_function("dynox", |b| {
+        b.iter(|| dynox_core::item::to_serde_attribute(black_box(&shipping)).expect("convert"))
+    });
+    group.bench_function("hand_written", |b| {
+        b.iter(|| {
+            let s = black_box(&shipping);
+            let mut map = HashMap::with_capacity(4);
+            map.insert("carrier".to_owned(), AttributeValue::S(s.carrier.clone()));
+            map.insert("method".to_owned(), AttributeValue::S(s.method.clone()));
+            map.insert(
+                "eta_days".to_owned(),
+                AttributeValue::N(s.eta_days.to_string()),
+            );
+            map.insert("insured".to_owned(), AttributeValue::Bool(s.insured));
+            AttributeValue::M(map)
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, to_item, from_item, nested);
 criterion_main!(benches);

@@ -87,6 +87,7 @@ async fn servers() -> Result<(), BoxError> {
     s3.create_bucket().bucket("pydynox-bench").send().await?;
     println!("DYNOX_BENCH_DYNAMODB={}", servers.dynamodb_endpoint());
     println!("DYNOX_BENCH_S3={}", servers.s3_endpoint());
+    println!("DYNOX_BENCH_SERVER_PID={}", std::process::id());
     use std::io::Write;
     std::io::stdout().flush()?;
     // Until standard input closes (the script that started us exits) or we are killed.

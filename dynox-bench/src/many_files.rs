@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use bytes::Bytes;
-use dynox_bench::measure::{cpu_time, Servers, Stats};
+use dynox_bench::measure::{cpu_time, server_cpu_time, Servers, Stats};
 use dynox_core::{Client, DynamoModel};
 use dynox_s3::S3Object;
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -39,13 +39,18 @@ pub(crate) async fn run(args: &Args) -> Result<(), BoxError> {
     // rates[mode][phase]: items per second per round; cpu[mode]: ms of CPU per item.
     let mut rates = vec![vec![Vec::new(); PHASES.len()]; 2];
     let mut cpu = vec![Vec::new(); 2];
+    let mut server_cpu = vec![Vec::new(); 2];
     // Warm-up: one small concurrent pass.
     pass(&client, &files[..items.min(32)], concurrency, "warm").await?;
     for round in 0..rounds {
         for (mode, c) in [(0, 1), (1, concurrency)] {
             let cpu0 = cpu_time();
+            let server0 = server_cpu_time();
             let seconds = pass(&client, &files, c, &format!("r{round}")).await?;
             cpu[mode].push((cpu_time() - cpu0).as_secs_f64() * 1e3 / items as f64);
+            if let (Some(before), Some(after)) = (server0, server_cpu_time()) {
+                server_cpu[mode].push((after - before).as_secs_f64() * 1e3 / items as f64);
+            }
             let total: f64 = seconds.iter().sum();
             for (phase, s) in seconds.iter().chain([&total]).enumerate() {
                 rates[mode][phase].push(items as f64 / s);
@@ -74,6 +79,32 @@ pub(crate) async fn run(args: &Args) -> Result<(), BoxError> {
         Stats::of(&cpu[0]).show(2),
         Stats::of(&cpu[1]).show(2)
     );
+    if !server_cpu[0].is_empty() {
+        let total = |mode: usize| {
+            let both: Vec<f64> = cpu[mode]
+                .iter()
+                .zip(&server_cpu[mode])
+                .map(|(c, s)| c + s)
+                .collect();
+            Stats::of(&both)
+        };
+        println!(
+            "| servers' CPU per item, ms | {} | {} | |",
+            Stats::of(&server_cpu[0]).show(2),
+            Stats::of(&server_cpu[1]).show(2)
+        );
+        println!(
+            "| client + servers CPU per item, ms | {} | {} | |",
+            total(0).show(2),
+            total(1).show(2)
+        );
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        println!(
+            "\nCPU bound: {cores} cores / {:.2} ms of CPU per item = at most {:.0} items/s, whatever the concurrency.",
+            total(1).median,
+            cores * 1e3 / total(1).median
+        );
+    }
     println!(
         "\nwall per {items} items (all three): sequential {:.2} s, concurrent {:.2} s; {rounds} rounds; servers {}.",
         items as f64 / total_seq,

@@ -80,6 +80,22 @@ pub fn cpu_time() -> Duration {
     time(usage.ru_utime) + time(usage.ru_stime)
 }
 
+/// CPU time (user + system) the servers' process has used so far, when `scripts/bench` runs
+/// them in a process of their own and names it in `DYNOX_BENCH_SERVER_PID` (`None`
+/// otherwise). Read from `/proc/<pid>/stat`, in clock ticks (10 ms).
+pub fn server_cpu_time() -> Option<Duration> {
+    let pid: u32 = std::env::var("DYNOX_BENCH_SERVER_PID").ok()?.parse().ok()?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name: state is the 3rd field, utime the 14th.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let per_second = u64::try_from(per_second).ok().filter(|t| *t > 0)?;
+    Some(Duration::from_micros(ticks * 1_000_000 / per_second))
+}
+
 /// A field of `/proc/self/status` in MiB (`VmRSS`, `VmHWM`), or 0 where unavailable.
 fn status_mib(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();

@@ -286,8 +286,7 @@ pub mod __private {
         name: &'static str,
         value: &T,
     ) -> Result<(), FieldError> {
-        insert(item, name, value.to_attribute().map_err(at(name))?);
-        Ok(())
+        value.put_into(item, name).map_err(at(name))
     }
 
     /// Stores a `#[dynamo(set)]` field.

@@ -90,6 +90,17 @@ pub trait Attribute: Sized {
     fn to_attribute(&self) -> Result<Option<AttributeValue>, AttributeError>;
     /// Reads the value back; `None` means the attribute is absent.
     fn from_attribute(value: Option<AttributeValue>) -> Result<Self, AttributeError>;
+
+    /// Stores the value in `item` under `name` (nothing for an absent value): what generated
+    /// `to_item` code calls. Scalars insert directly instead of going through
+    /// [`to_attribute`](Self::to_attribute)'s `Result<Option<_>>`.
+    #[inline]
+    fn put_into(&self, item: &mut Item, name: &str) -> Result<(), AttributeError> {
+        if let Some(value) = self.to_attribute()? {
+            item.insert(name.to_owned(), value);
+        }
+        Ok(())
+    }
 }
 
 /// The DynamoDB type name of an attribute value, for error messages.
@@ -120,6 +131,11 @@ impl Attribute for String {
     fn to_attribute(&self) -> Result<Option<AttributeValue>, AttributeError> {
         Ok(Some(AttributeValue::S(self.clone())))
     }
+    #[inline]
+    fn put_into(&self, item: &mut Item, name: &str) -> Result<(), AttributeError> {
+        item.insert(name.to_owned(), AttributeValue::S(self.clone()));
+        Ok(())
+    }
     fn from_attribute(value: Option<AttributeValue>) -> Result<Self, AttributeError> {
         match value {
             Some(AttributeValue::S(s)) => Ok(s),
@@ -132,6 +148,11 @@ impl Attribute for String {
 impl Attribute for bool {
     fn to_attribute(&self) -> Result<Option<AttributeValue>, AttributeError> {
         Ok(Some(AttributeValue::Bool(*self)))
+    }
+    #[inline]
+    fn put_into(&self, item: &mut Item, name: &str) -> Result<(), AttributeError> {
+        item.insert(name.to_owned(), AttributeValue::Bool(*self));
+        Ok(())
     }
     fn from_attribute(value: Option<AttributeValue>) -> Result<Self, AttributeError> {
         match value {
@@ -169,6 +190,11 @@ macro_rules! integer_attribute {
             fn to_attribute(&self) -> Result<Option<AttributeValue>, AttributeError> {
                 number::format_integer(*self).map(|n| Some(AttributeValue::N(n)))
             }
+            #[inline]
+            fn put_into(&self, item: &mut Item, name: &str) -> Result<(), AttributeError> {
+                item.insert(name.to_owned(), AttributeValue::N(number::format_integer(*self)?));
+                Ok(())
+            }
             fn from_attribute(value: Option<AttributeValue>) -> Result<Self, AttributeError> {
                 number::parse_integer(&number_text(value)?)
             }
@@ -181,8 +207,14 @@ macro_rules! float_attribute {
     ($($t:ty),*) => {$(
         impl Attribute for $t {
             fn to_attribute(&self) -> Result<Option<AttributeValue>, AttributeError> {
-                number::format_float(f64::from(*self), self.to_string())
+                number::format_float(f64::from(*self), || self.to_string())
                     .map(|n| Some(AttributeValue::N(n)))
+            }
+            #[inline]
+            fn put_into(&self, item: &mut Item, name: &str) -> Result<(), AttributeError> {
+                let n = number::format_float(f64::from(*self), || self.to_string())?;
+                item.insert(name.to_owned(), AttributeValue::N(n));
+                Ok(())
             }
             fn from_attribute(value: Option<AttributeValue>) -> Result<Self, AttributeError> {
                 number::parse_float(&number_text(value)?)
@@ -221,6 +253,13 @@ impl<T: Attribute> Attribute for Option<T> {
         match self {
             Some(v) => v.to_attribute(),
             None => Ok(None),
+        }
+    }
+    #[inline]
+    fn put_into(&self, item: &mut Item, name: &str) -> Result<(), AttributeError> {
+        match self {
+            Some(v) => v.put_into(item, name),
+            None => Ok(()),
         }
     }
     fn from_attribute(value: Option<AttributeValue>) -> Result<Self, AttributeError> {

@@ -8,28 +8,74 @@
 
 use super::AttributeError;
 
-/// Formats an integer (any width) as an `N` string, checking DynamoDB's 38-digit limit.
-pub(crate) fn format_integer(value: impl std::fmt::Display) -> Result<String, AttributeError> {
-    let text = value.to_string();
-    let significant = text.trim_start_matches('-').trim_end_matches('0').len();
-    if significant > 38 {
-        return Err(AttributeError::NumberOutOfRange { value: text });
-    }
-    Ok(text)
+/// An integer type, formatted and parsed exactly.
+pub(crate) trait Integer:
+    Copy + std::fmt::Display + std::str::FromStr + TryFrom<i128> + TryFrom<u128>
+{
+    /// Whether every value has at most 38 digits (all types up to 64 bits), so formatting
+    /// needs no range check.
+    const ALWAYS_FITS: bool;
 }
 
-/// Formats a float as the shortest decimal that parses back to the same value.
-pub(crate) fn format_float(value: f64, shortest: String) -> Result<String, AttributeError> {
+macro_rules! integer {
+    ($($t:ty),*) => {$(
+        impl Integer for $t {
+            const ALWAYS_FITS: bool = <$t>::BITS <= 64;
+        }
+    )*};
+}
+integer!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
+
+/// Formats an integer (any width) as an `N` string, checking DynamoDB's 38-digit limit.
+pub(crate) fn format_integer<T: Integer>(value: T) -> Result<String, AttributeError> {
+    let text = value.to_string();
+    if T::ALWAYS_FITS || significant_digits(&text) <= 38 {
+        Ok(text)
+    } else {
+        Err(AttributeError::NumberOutOfRange { value: text })
+    }
+}
+
+/// The significant digits of an integer's decimal text (sign and trailing zeros aside).
+fn significant_digits(text: &str) -> usize {
+    text.trim_start_matches('-').trim_end_matches('0').len()
+}
+
+/// Checks a float for DynamoDB (finite, inside its magnitude range); `text` gives the
+/// shortest decimal that parses back to the same value, made only when it is needed.
+pub(crate) fn format_float(
+    value: f64,
+    text: impl Fn() -> String,
+) -> Result<String, AttributeError> {
+    check_float(value, &text)?;
+    Ok(text())
+}
+
+fn check_float(value: f64, text: &dyn Fn() -> String) -> Result<(), AttributeError> {
     if !value.is_finite() {
-        return Err(AttributeError::NotFinite {
-            value: shortest.clone(),
-        });
+        return Err(AttributeError::NotFinite { value: text() });
     }
     let magnitude = value.abs();
     if magnitude != 0.0 && !(1e-130..1e126).contains(&magnitude) {
-        return Err(AttributeError::NumberOutOfRange { value: shortest });
+        return Err(AttributeError::NumberOutOfRange { value: text() });
     }
-    Ok(shortest)
+    Ok(())
+}
+
+/// Checks an `N` string that serde produced: a finite number inside DynamoDB's range, with
+/// at most 38 digits when it is an integer. Allocates only to report an error.
+pub(crate) fn check_number(text: &str) -> Result<(), AttributeError> {
+    let owned = || text.to_owned();
+    match text.parse::<f64>() {
+        Ok(f) if f.is_finite() => {
+            check_float(f, &owned)?;
+            if !text.contains(['.', 'e', 'E']) && significant_digits(text) > 38 {
+                return Err(AttributeError::NumberOutOfRange { value: owned() });
+            }
+            Ok(())
+        }
+        _ => Err(AttributeError::NotFinite { value: owned() }),
+    }
 }
 
 /// A parsed decimal: sign, significant digits (no leading zeros) and the power of ten they
@@ -71,15 +117,16 @@ fn split_decimal(text: &str) -> Option<Decimal<'_>> {
 }
 
 /// Parses an `N` string into an integer type exactly: `"1E+2"` is 100, `"1.5"` is an error.
-pub(crate) fn parse_integer<T>(text: &str) -> Result<T, AttributeError>
-where
-    T: TryFrom<i128> + TryFrom<u128>,
-{
+pub(crate) fn parse_integer<T: Integer>(text: &str) -> Result<T, AttributeError> {
     let invalid = || AttributeError::InvalidNumber {
         value: text.to_owned(),
         target: std::any::type_name::<T>(),
     };
-    // Fast path: plain integers, which is what DynamoDB returns for integers it stored.
+    // Fast path: a plain integer of the type, which is what DynamoDB returns for integers it
+    // stored.
+    if let Ok(v) = text.parse::<T>() {
+        return Ok(v);
+    }
     if let Ok(v) = text.parse::<i128>() {
         return T::try_from(v).map_err(|_| invalid());
     }
@@ -130,10 +177,15 @@ where
     }
 }
 
-/// Parses an `N` string into a float.
-pub(crate) fn parse_float<T: std::str::FromStr>(text: &str) -> Result<T, AttributeError> {
-    split_decimal(text)
-        .and_then(|_| text.trim().parse::<T>().ok())
+/// Parses an `N` string into a float. Rust's float syntax is DynamoDB's decimal syntax plus
+/// `inf` and `NaN`, which no stored number is: those are refused.
+pub(crate) fn parse_float<T: std::str::FromStr + Into<f64> + Copy>(
+    text: &str,
+) -> Result<T, AttributeError> {
+    text.trim()
+        .parse::<T>()
+        .ok()
+        .filter(|v| (*v).into().is_finite())
         .ok_or_else(|| AttributeError::InvalidNumber {
             value: text.to_owned(),
             target: std::any::type_name::<T>(),
@@ -177,11 +229,41 @@ mod tests {
 
     #[test]
     fn floats_outside_dynamodb_range_are_rejected() {
-        assert!(format_float(f64::NAN, "NaN".into()).is_err());
-        assert!(format_float(f64::INFINITY, "inf".into()).is_err());
-        assert!(format_float(1e300, "1e300".into()).is_err());
-        assert!(format_float(1e-200, "1e-200".into()).is_err());
-        assert!(format_float(0.0, "0".into()).is_ok());
-        assert!(format_float(-f64::MIN_POSITIVE * 1e200, "x".into()).is_ok());
+        assert!(format_float(f64::NAN, || "NaN".to_string()).is_err());
+        assert!(format_float(f64::INFINITY, || "inf".to_string()).is_err());
+        assert!(format_float(1e300, || "1e300".to_string()).is_err());
+        assert!(format_float(1e-200, || "1e-200".to_string()).is_err());
+        assert!(format_float(0.0, || "0".to_string()).is_ok());
+        assert!(format_float(-f64::MIN_POSITIVE * 1e200, || "x".to_string()).is_ok());
+    }
+
+    #[test]
+    fn floats_parse_decimal_forms_and_refuse_inf_and_nan() {
+        assert_eq!(parse_float::<f64>("1.5E+2"), Ok(150.0));
+        assert_eq!(parse_float::<f64>("-0.25"), Ok(-0.25));
+        assert!(parse_float::<f64>("inf").is_err());
+        assert!(parse_float::<f64>("NaN").is_err());
+        assert!(parse_float::<f32>("1e300").is_err());
+        assert!(parse_float::<f64>("1,5").is_err());
+    }
+
+    #[test]
+    fn serde_numbers_are_checked_without_changing_them() {
+        assert_eq!(check_number("12"), Ok(()));
+        assert_eq!(check_number("-1.5e3"), Ok(()));
+        assert!(matches!(
+            check_number("1e300"),
+            Err(AttributeError::NumberOutOfRange { .. })
+        ));
+        assert!(matches!(
+            check_number("NaN"),
+            Err(AttributeError::NotFinite { .. })
+        ));
+        let digits39 = "1".repeat(39);
+        assert!(matches!(
+            check_number(&digits39),
+            Err(AttributeError::NumberOutOfRange { .. })
+        ));
+        assert_eq!(check_number(&format!("1{}", "0".repeat(40))), Ok(()));
     }
 }

@@ -50,8 +50,8 @@ pub fn from_serde_attribute<T: DeserializeOwned>(
 /// empty.
 fn check_storable(value: &AttributeValue) -> Result<(), AttributeError> {
     match value {
-        AttributeValue::N(n) => check_number(n),
-        AttributeValue::Ns(ns) => ns.iter().try_for_each(|n| check_number(n)),
+        AttributeValue::N(n) => super::number::check_number(n),
+        AttributeValue::Ns(ns) => ns.iter().try_for_each(|n| super::number::check_number(n)),
         AttributeValue::L(list) => list.iter().try_for_each(check_storable),
         AttributeValue::M(map) => map.iter().try_for_each(|(key, v)| {
             if key.is_empty() {
@@ -60,20 +60,5 @@ fn check_storable(value: &AttributeValue) -> Result<(), AttributeError> {
             check_storable(v)
         }),
         _ => Ok(()),
-    }
-}
-
-fn check_number(n: &str) -> Result<(), AttributeError> {
-    match n.parse::<f64>() {
-        Ok(f) if f.is_finite() => super::number::format_float(f, n.to_owned()).and_then(|_| {
-            if n.contains(['.', 'e', 'E']) {
-                Ok(())
-            } else {
-                super::number::format_integer(n).map(|_| ())
-            }
-        }),
-        _ => Err(AttributeError::NotFinite {
-            value: n.to_owned(),
-        }),
     }
 }

@@ -10,15 +10,17 @@ pub trait SetElement: Sized {
     /// `SS`, `NS` or `BS`.
     const SET_TYPE: &'static str;
     /// Builds the set attribute from its elements.
-    fn to_set(items: Vec<&Self>) -> Result<AttributeValue, AttributeError>;
+    fn to_set<'a>(items: impl Iterator<Item = &'a Self>) -> Result<AttributeValue, AttributeError>
+    where
+        Self: 'a;
     /// Reads the elements of a set attribute.
     fn from_set(value: AttributeValue) -> Result<Vec<Self>, AttributeError>;
 }
 
 impl SetElement for String {
     const SET_TYPE: &'static str = "SS";
-    fn to_set(items: Vec<&Self>) -> Result<AttributeValue, AttributeError> {
-        Ok(AttributeValue::Ss(items.into_iter().cloned().collect()))
+    fn to_set<'a>(items: impl Iterator<Item = &'a Self>) -> Result<AttributeValue, AttributeError> {
+        Ok(AttributeValue::Ss(items.cloned().collect()))
     }
     fn from_set(value: AttributeValue) -> Result<Vec<Self>, AttributeError> {
         match value {
@@ -30,9 +32,9 @@ impl SetElement for String {
 
 impl SetElement for Vec<u8> {
     const SET_TYPE: &'static str = "BS";
-    fn to_set(items: Vec<&Self>) -> Result<AttributeValue, AttributeError> {
+    fn to_set<'a>(items: impl Iterator<Item = &'a Self>) -> Result<AttributeValue, AttributeError> {
         Ok(AttributeValue::Bs(
-            items.into_iter().map(|b| Blob::new(b.clone())).collect(),
+            items.map(|b| Blob::new(b.clone())).collect(),
         ))
     }
     fn from_set(value: AttributeValue) -> Result<Vec<Self>, AttributeError> {
@@ -47,9 +49,8 @@ macro_rules! integer_set {
     ($($t:ty),*) => {$(
         impl SetElement for $t {
             const SET_TYPE: &'static str = "NS";
-            fn to_set(items: Vec<&Self>) -> Result<AttributeValue, AttributeError> {
+            fn to_set<'a>(items: impl Iterator<Item = &'a Self>) -> Result<AttributeValue, AttributeError> {
                 items
-                    .into_iter()
                     .map(|n| number::format_integer(*n))
                     .collect::<Result<_, _>>()
                     .map(AttributeValue::Ns)
@@ -98,7 +99,7 @@ macro_rules! set_collection {
                 if self.is_empty() {
                     return Ok(None);
                 }
-                T::to_set(self.iter().collect()).map(Some)
+                T::to_set(self.iter()).map(Some)
             }
             fn from_set_attribute(value: Option<AttributeValue>) -> Result<Self, AttributeError> {
                 match value {
