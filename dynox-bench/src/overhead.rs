@@ -47,16 +47,18 @@ enum Op {
     Get,
     Query,
     SaveFile,
+    CreateFile,
 }
 
 impl Op {
-    const ALL: [Op; 4] = [Op::Save, Op::Get, Op::Query, Op::SaveFile];
+    const ALL: [Op; 5] = [Op::Save, Op::Get, Op::Query, Op::SaveFile, Op::CreateFile];
     fn name(self) -> &'static str {
         match self {
             Op::Save => "save (PutItem, 20 fields)",
             Op::Get => "get (GetItem, 20 fields)",
             Op::Query => "query (10 items of 20 fields)",
             Op::SaveFile => "save with a 4 KiB file",
+            Op::CreateFile => "create with a 4 KiB file",
         }
     }
 }
@@ -210,7 +212,16 @@ async fn measure(
                 };
                 ctx.client.save(&mut doc).await?;
             }
-            (Op::SaveFile, true) => {
+            (Op::CreateFile, false) => {
+                // A new item: no current file references to read first.
+                let mut doc = Doc {
+                    id: format!("dynox-new-{key}"),
+                    name: "report".into(),
+                    file: S3Object::from_bytes(ctx.file.clone(), "report.bin"),
+                };
+                ctx.client.create(&mut doc).await?;
+            }
+            (Op::SaveFile | Op::CreateFile, true) => {
                 // The manual way: PutObject, then PutItem with the object's metadata.
                 let id = format!("hand-{key}");
                 let object_key = format!("docs/{id}/report.bin");
