@@ -12,6 +12,7 @@
 
 mod number;
 mod serde_bridge;
+mod serializer;
 mod set;
 mod size;
 

@@ -62,22 +62,6 @@ fn check_float(value: f64, text: &dyn Fn() -> String) -> Result<(), AttributeErr
     Ok(())
 }
 
-/// Checks an `N` string that serde produced: a finite number inside DynamoDB's range, with
-/// at most 38 digits when it is an integer. Allocates only to report an error.
-pub(crate) fn check_number(text: &str) -> Result<(), AttributeError> {
-    let owned = || text.to_owned();
-    match text.parse::<f64>() {
-        Ok(f) if f.is_finite() => {
-            check_float(f, &owned)?;
-            if !text.contains(['.', 'e', 'E']) && significant_digits(text) > 38 {
-                return Err(AttributeError::NumberOutOfRange { value: owned() });
-            }
-            Ok(())
-        }
-        _ => Err(AttributeError::NotFinite { value: owned() }),
-    }
-}
-
 /// A parsed decimal: sign, significant digits (no leading zeros) and the power of ten they
 /// are scaled by.
 struct Decimal<'a> {
@@ -245,25 +229,5 @@ mod tests {
         assert!(parse_float::<f64>("NaN").is_err());
         assert!(parse_float::<f32>("1e300").is_err());
         assert!(parse_float::<f64>("1,5").is_err());
-    }
-
-    #[test]
-    fn serde_numbers_are_checked_without_changing_them() {
-        assert_eq!(check_number("12"), Ok(()));
-        assert_eq!(check_number("-1.5e3"), Ok(()));
-        assert!(matches!(
-            check_number("1e300"),
-            Err(AttributeError::NumberOutOfRange { .. })
-        ));
-        assert!(matches!(
-            check_number("NaN"),
-            Err(AttributeError::NotFinite { .. })
-        ));
-        let digits39 = "1".repeat(39);
-        assert!(matches!(
-            check_number(&digits39),
-            Err(AttributeError::NumberOutOfRange { .. })
-        ));
-        assert_eq!(check_number(&format!("1{}", "0".repeat(40))), Ok(()));
     }
 }

@@ -5,8 +5,10 @@ use serde::Serialize;
 
 use super::{AttributeError, AttributeValue};
 
-/// Serializes a value with serde_dynamo. `None` (or any value that serializes to null) is
-/// stored as an absent attribute; NaN and infinities anywhere inside are rejected.
+/// Serializes a value in serde_dynamo's encoding (see [`serializer`](super::serializer)).
+/// `None` (or any value that serializes to null) is stored as an absent attribute; NaN,
+/// infinities and numbers outside DynamoDB's range anywhere inside are rejected, and so are
+/// empty map keys.
 ///
 /// ```
 /// use dynox_core::item::{to_serde_attribute, AttributeValue};
@@ -21,10 +23,7 @@ use super::{AttributeError, AttributeValue};
 pub fn to_serde_attribute<T: Serialize + ?Sized>(
     value: &T,
 ) -> Result<Option<AttributeValue>, AttributeError> {
-    let value: AttributeValue = serde_dynamo::to_attribute_value(value)
-        .map_err(|e| AttributeError::Serde(e.to_string()))?;
-    check_storable(&value)?;
-    Ok(match value {
+    Ok(match super::serializer::to_attribute_value(value)? {
         AttributeValue::Null(_) => None,
         other => Some(other),
     })
@@ -41,24 +40,5 @@ pub fn from_serde_attribute<T: DeserializeOwned>(
         }
         None => serde_dynamo::from_attribute_value(AttributeValue::Null(true))
             .map_err(|_| AttributeError::Missing),
-    }
-}
-
-/// Checks what serde_dynamo produced against DynamoDB's rules, so a bad value is a typed error
-/// naming the field instead of a ValidationException from the service: numbers must be finite
-/// (serde_dynamo turns NaN into `"NaN"`) and inside DynamoDB's range, and map keys must not be
-/// empty.
-fn check_storable(value: &AttributeValue) -> Result<(), AttributeError> {
-    match value {
-        AttributeValue::N(n) => super::number::check_number(n),
-        AttributeValue::Ns(ns) => ns.iter().try_for_each(|n| super::number::check_number(n)),
-        AttributeValue::L(list) => list.iter().try_for_each(check_storable),
-        AttributeValue::M(map) => map.iter().try_for_each(|(key, v)| {
-            if key.is_empty() {
-                return Err(AttributeError::EmptyMapKey);
-            }
-            check_storable(v)
-        }),
-        _ => Ok(()),
     }
 }
