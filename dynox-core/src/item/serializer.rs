@@ -241,38 +241,26 @@ impl List {
     }
 }
 
-impl ser::SerializeSeq for List {
-    type Ok = AttributeValue;
-    type Error = Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.push(value)
-    }
-    fn end(self) -> Result<AttributeValue, Error> {
-        Ok(AttributeValue::L(self.0))
-    }
+/// The three list-like serde traits, which differ only in their method's name.
+macro_rules! list_impls {
+    ($($trait:ident :: $method:ident),*) => {$(
+        impl ser::$trait for List {
+            type Ok = AttributeValue;
+            type Error = Error;
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+                self.push(value)
+            }
+            fn end(self) -> Result<AttributeValue, Error> {
+                Ok(AttributeValue::L(self.0))
+            }
+        }
+    )*};
 }
-
-impl ser::SerializeTuple for List {
-    type Ok = AttributeValue;
-    type Error = Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.push(value)
-    }
-    fn end(self) -> Result<AttributeValue, Error> {
-        Ok(AttributeValue::L(self.0))
-    }
-}
-
-impl ser::SerializeTupleStruct for List {
-    type Ok = AttributeValue;
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.push(value)
-    }
-    fn end(self) -> Result<AttributeValue, Error> {
-        Ok(AttributeValue::L(self.0))
-    }
-}
+list_impls!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field
+);
 
 /// A map or struct: `M`. Keys must be non-empty (DynamoDB rejects empty map keys).
 struct Map {
