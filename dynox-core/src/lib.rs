@@ -257,7 +257,7 @@ pub mod __private {
     }
 
     /// Stores the hash key field (non-empty).
-    #[inline]
+    #[inline(always)]
     pub fn put_hash_key<M: Model>(
         item: &mut Item,
         name: &'static str,
@@ -269,7 +269,7 @@ pub mod __private {
     }
 
     /// Stores the range key field (non-empty).
-    #[inline]
+    #[inline(always)]
     pub fn put_range_key<M: Model>(
         item: &mut Item,
         name: &'static str,
@@ -280,7 +280,7 @@ pub mod __private {
     }
 
     /// Stores a scalar field.
-    #[inline]
+    #[inline(always)]
     pub fn put_attr<T: Attribute>(
         item: &mut Item,
         name: &'static str,
@@ -312,7 +312,7 @@ pub mod __private {
     }
 
     /// Reads the hash key field.
-    #[inline]
+    #[inline(always)]
     pub fn take_hash_key<M: Model>(
         item: &mut Item,
         name: &'static str,
@@ -327,7 +327,7 @@ pub mod __private {
     }
 
     /// Reads the range key field.
-    #[inline]
+    #[inline(always)]
     pub fn take_range_key<M: Model>(
         item: &mut Item,
         name: &'static str,
@@ -336,13 +336,13 @@ pub mod __private {
     }
 
     /// Reads a scalar field.
-    #[inline]
+    #[inline(always)]
     pub fn take_attr<T: Attribute>(item: &mut Item, name: &'static str) -> Result<T, FieldError> {
         T::from_attribute(item.remove(name)).map_err(at(name))
     }
 
     /// Reads a `#[dynamo(set)]` field.
-    #[inline]
+    #[inline(always)]
     pub fn take_set<T: SetAttribute>(item: &mut Item, name: &'static str) -> Result<T, FieldError> {
         T::from_set_attribute(item.remove(name)).map_err(at(name))
     }

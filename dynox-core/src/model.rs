@@ -57,6 +57,7 @@ pub trait KeyAttribute: Clone + fmt::Debug + Send + Sync + 'static {
 
 impl KeyAttribute for String {
     const SCALAR: ScalarType = ScalarType::String;
+    #[inline]
     fn to_key_attribute(&self) -> Result<AttributeValue, AttributeError> {
         if self.is_empty() {
             return Err(AttributeError::EmptyKey);
@@ -85,6 +86,7 @@ macro_rules! integer_key {
     ($($t:ty),*) => {$(
         impl KeyAttribute for $t {
             const SCALAR: ScalarType = ScalarType::Number;
+            #[inline]
             fn to_key_attribute(&self) -> Result<AttributeValue, AttributeError> {
                 crate::item::format_integer(*self).map(AttributeValue::N)
             }

@@ -132,11 +132,12 @@ impl Attribute for String {
     fn to_attribute(&self) -> Result<Option<AttributeValue>, AttributeError> {
         Ok(Some(AttributeValue::S(self.clone())))
     }
-    #[inline]
+    #[inline(always)]
     fn put_into(&self, item: &mut Item, name: &str) -> Result<(), AttributeError> {
         item.insert(name.to_owned(), AttributeValue::S(self.clone()));
         Ok(())
     }
+    #[inline]
     fn from_attribute(value: Option<AttributeValue>) -> Result<Self, AttributeError> {
         match value {
             Some(AttributeValue::S(s)) => Ok(s),
@@ -150,7 +151,7 @@ impl Attribute for bool {
     fn to_attribute(&self) -> Result<Option<AttributeValue>, AttributeError> {
         Ok(Some(AttributeValue::Bool(*self)))
     }
-    #[inline]
+    #[inline(always)]
     fn put_into(&self, item: &mut Item, name: &str) -> Result<(), AttributeError> {
         item.insert(name.to_owned(), AttributeValue::Bool(*self));
         Ok(())
@@ -191,11 +192,12 @@ macro_rules! integer_attribute {
             fn to_attribute(&self) -> Result<Option<AttributeValue>, AttributeError> {
                 number::format_integer(*self).map(|n| Some(AttributeValue::N(n)))
             }
-            #[inline]
+            #[inline(always)]
             fn put_into(&self, item: &mut Item, name: &str) -> Result<(), AttributeError> {
                 item.insert(name.to_owned(), AttributeValue::N(number::format_integer(*self)?));
                 Ok(())
             }
+            #[inline]
             fn from_attribute(value: Option<AttributeValue>) -> Result<Self, AttributeError> {
                 number::parse_integer(&number_text(value)?)
             }
@@ -211,7 +213,7 @@ macro_rules! float_attribute {
                 number::format_float(f64::from(*self), || self.to_string())
                     .map(|n| Some(AttributeValue::N(n)))
             }
-            #[inline]
+            #[inline(always)]
             fn put_into(&self, item: &mut Item, name: &str) -> Result<(), AttributeError> {
                 let n = number::format_float(f64::from(*self), || self.to_string())?;
                 item.insert(name.to_owned(), AttributeValue::N(n));
@@ -256,7 +258,7 @@ impl<T: Attribute> Attribute for Option<T> {
             None => Ok(None),
         }
     }
-    #[inline]
+    #[inline(always)]
     fn put_into(&self, item: &mut Item, name: &str) -> Result<(), AttributeError> {
         match self {
             Some(v) => v.put_into(item, name),
