@@ -2,8 +2,10 @@
 
 use std::collections::HashMap;
 
+use proc_macro2::Span;
+
 use crate::ast::{Conv, Model};
-use crate::attr::IndexKind;
+use crate::attr::{Field, IndexKind};
 use crate::ctxt::Ctxt;
 
 pub fn check(cx: &mut Ctxt, model: &Model<'_>) {
@@ -13,9 +15,7 @@ pub fn check(cx: &mut Ctxt, model: &Model<'_>) {
     key_fields_are_plain(cx, model);
     names_are_unique(cx, model);
     file_fields(cx, model);
-    version_field(cx, model);
-    ttl_field(cx, model);
-    timestamp_fields(cx, model);
+    lifecycle_fields(cx, model);
     indexes(cx, model);
     if let Some(source) = &model.source {
         cx.error_spanned_by(
@@ -25,40 +25,60 @@ pub fn check(cx: &mut Ctxt, model: &Model<'_>) {
     }
 }
 
-/// At most one `created_at` and one `updated_at` field, each a plain stored field, and not
-/// the same field.
-fn timestamp_fields(cx: &mut Ctxt, model: &Model<'_>) {
-    for (role, get) in [
+/// The version, ttl, created_at and updated_at fields: at most one field each, and each a
+/// plain stored field (not a key, set, file or skipped field, nor another of these roles).
+fn lifecycle_fields(cx: &mut Ctxt, model: &Model<'_>) {
+    type Flag = fn(&Field) -> Option<Span>;
+    let stored_plainly = |a: &Field| {
+        a.hash_key.is_none()
+            && a.range_key.is_none()
+            && a.set.is_none()
+            && a.skip.is_none()
+            && a.s3.is_none()
+    };
+    const INTEGER: &str =
+        "a plain integer field: remove `hash_key`, `range_key`, `set`, `skip` or `#[s3]` from it";
+    const TIME: &str = "a plain `SystemTime` field: remove the other flags";
+    // Each role, with the roles before it that it cannot share a field with.
+    let roles: [(&str, Flag, &[Flag], &str); 4] = [
+        ("version", |a| a.version, &[], INTEGER),
+        ("ttl", |a| a.ttl, &[|a| a.version], TIME),
         (
             "created_at",
-            (|a: &crate::attr::Field| a.created_at)
-                as fn(&crate::attr::Field) -> Option<proc_macro2::Span>,
+            |a| a.created_at,
+            &[|a| a.version, |a| a.ttl],
+            TIME,
         ),
-        ("updated_at", |a: &crate::attr::Field| a.updated_at),
-    ] {
-        let mut first: Option<&syn::Ident> = None;
+        (
+            "updated_at",
+            |a| a.updated_at,
+            &[|a| a.version, |a| a.ttl, |a| a.created_at],
+            TIME,
+        ),
+    ];
+    for (role, flag, earlier, plain) in roles {
+        let mut flagged = model
+            .fields
+            .iter()
+            .filter_map(|f| flag(&f.attrs).map(|span| (f, span)));
+        let Some((first, _)) = flagged.next() else {
+            continue;
+        };
+        for (_, span) in flagged {
+            cx.syn_error(syn::Error::new(
+                span,
+                format!(
+                    "a model has at most one {role} field, and `{}` is already it",
+                    first.ident
+                ),
+            ));
+        }
         for f in &model.fields {
-            let Some(span) = get(&f.attrs) else { continue };
-            if let Some(first) = first {
+            let Some(span) = flag(&f.attrs) else { continue };
+            if !stored_plainly(&f.attrs) || earlier.iter().any(|other| other(&f.attrs).is_some()) {
                 cx.syn_error(syn::Error::new(
                     span,
-                    format!("a model has at most one {role} field, and `{first}` is already it"),
-                ));
-            }
-            first.get_or_insert(f.ident);
-            let a = &f.attrs;
-            if a.hash_key.is_some()
-                || a.range_key.is_some()
-                || a.set.is_some()
-                || a.skip.is_some()
-                || a.s3.is_some()
-                || a.version.is_some()
-                || a.ttl.is_some()
-                || (role == "updated_at" && a.created_at.is_some())
-            {
-                cx.syn_error(syn::Error::new(
-                    span,
-                    format!("{role} field `{}` must be a plain `SystemTime` field: remove the other flags", f.ident),
+                    format!("{role} field `{}` must be {plain}", f.ident),
                 ));
             }
         }
@@ -219,83 +239,6 @@ fn indexes(cx: &mut Ctxt, model: &Model<'_>) {
                     Some(_) => {}
                 }
             }
-        }
-    }
-}
-
-/// At most one field is the time to live, and it is a plain stored field.
-fn ttl_field(cx: &mut Ctxt, model: &Model<'_>) {
-    let mut ttls = model
-        .fields
-        .iter()
-        .filter_map(|f| f.attrs.ttl.map(|s| (f, s)));
-    let Some((first, _)) = ttls.next() else {
-        return;
-    };
-    for (_, span) in ttls {
-        cx.syn_error(syn::Error::new(
-            span,
-            format!(
-                "a model has at most one ttl field, and `{}` is already it",
-                first.ident
-            ),
-        ));
-    }
-    for f in &model.fields {
-        let Some(span) = f.attrs.ttl else { continue };
-        let a = &f.attrs;
-        if a.hash_key.is_some()
-            || a.range_key.is_some()
-            || a.set.is_some()
-            || a.skip.is_some()
-            || a.s3.is_some()
-            || a.version.is_some()
-        {
-            cx.syn_error(syn::Error::new(
-                span,
-                format!(
-                    "ttl field `{}` must be a plain `SystemTime` field: remove the other flags",
-                    f.ident
-                ),
-            ));
-        }
-    }
-}
-
-/// At most one field is the version, and it is a plain stored field (not a key, set, file or
-/// skipped field).
-fn version_field(cx: &mut Ctxt, model: &Model<'_>) {
-    let mut versions = model
-        .fields
-        .iter()
-        .filter_map(|f| f.attrs.version.map(|s| (f, s)));
-    let Some((first, _)) = versions.next() else {
-        return;
-    };
-    for (_, span) in versions {
-        cx.syn_error(syn::Error::new(
-            span,
-            format!(
-                "a model has at most one version field, and `{}` is already it",
-                first.ident
-            ),
-        ));
-    }
-    for f in &model.fields {
-        let Some(span) = f.attrs.version else {
-            continue;
-        };
-        let a = &f.attrs;
-        if a.hash_key.is_some()
-            || a.range_key.is_some()
-            || a.set.is_some()
-            || a.skip.is_some()
-            || a.s3.is_some()
-        {
-            cx.syn_error(syn::Error::new(
-                span,
-                format!("version field `{}` must be a plain integer field: remove `hash_key`, `range_key`, `set`, `skip` or `#[s3]` from it", f.ident),
-            ));
         }
     }
 }
