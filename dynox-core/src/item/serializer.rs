@@ -75,37 +75,41 @@ fn to_set(name: &str, value: AttributeValue) -> Result<AttributeValue, Error> {
             "a set wrapper must wrap a sequence".into(),
         )));
     };
-    let wrong = |expected: &str| {
-        Error(AttributeError::Serde(format!(
-            "every element of a {expected} set must be a {expected}"
-        )))
-    };
     match name {
-        STRING_SET => values
-            .into_iter()
-            .map(|v| match v {
-                AttributeValue::S(s) => Ok(s),
-                _ => Err(wrong("string")),
-            })
-            .collect::<Result<_, _>>()
-            .map(AttributeValue::Ss),
-        NUMBER_SET => values
-            .into_iter()
-            .map(|v| match v {
-                AttributeValue::N(n) => Ok(n),
-                _ => Err(wrong("number")),
-            })
-            .collect::<Result<_, _>>()
-            .map(AttributeValue::Ns),
-        _ => values
-            .into_iter()
-            .map(|v| match v {
-                AttributeValue::B(b) => Ok(b),
-                _ => Err(wrong("binary")),
-            })
-            .collect::<Result<_, _>>()
-            .map(AttributeValue::Bs),
+        STRING_SET => elements(values, "string", |v| match v {
+            AttributeValue::S(s) => Some(s),
+            _ => None,
+        })
+        .map(AttributeValue::Ss),
+        NUMBER_SET => elements(values, "number", |v| match v {
+            AttributeValue::N(n) => Some(n),
+            _ => None,
+        })
+        .map(AttributeValue::Ns),
+        _ => elements(values, "binary", |v| match v {
+            AttributeValue::B(b) => Some(b),
+            _ => None,
+        })
+        .map(AttributeValue::Bs),
     }
+}
+
+/// The elements of a set, each of which `take` must accept.
+fn elements<T>(
+    values: Vec<AttributeValue>,
+    kind: &str,
+    take: fn(AttributeValue) -> Option<T>,
+) -> Result<Vec<T>, Error> {
+    values
+        .into_iter()
+        .map(|v| {
+            take(v).ok_or_else(|| {
+                Error(AttributeError::Serde(format!(
+                    "every element of a {kind} set must be a {kind}"
+                )))
+            })
+        })
+        .collect()
 }
 
 struct Serializer;
