@@ -70,6 +70,26 @@ pub struct IndexSchema {
     pub projection: IndexProjection,
 }
 
+/// Refuses a strongly consistent read of a global secondary index (DynamoDB cannot serve
+/// one), before any request is sent; reads of the table or a local index pass.
+pub(crate) fn check_consistent_read(
+    index: Option<&IndexSchema>,
+    consistent: bool,
+    table: &str,
+) -> crate::Result<()> {
+    match index {
+        Some(index) if consistent && index.kind == IndexKind::Global => {
+            Err(crate::Error::InvalidRequest {
+                reason: format!(
+                    "global secondary index `{}` of table `{table}` cannot be read with strong consistency",
+                    index.name
+                ),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// A field type that can be an index key: a key type, or an `Option` of one (items without
 /// the attribute are left out of the index: a sparse index).
 #[diagnostic::on_unimplemented(

@@ -156,10 +156,7 @@ impl Client {
                 .request_items(table, request)
                 .set_return_consumed_capacity(self.capacity())
                 .send()
-                .traced(
-                    super::span("BatchGetItem", table),
-                    self.capacity().is_some(),
-                )
+                .traced(super::span("BatchGetItem", table), self)
                 .await
                 .map_err(|e| super::sdk_error(e, "BatchGetItem", table, String::new))?;
             for item in output
@@ -332,10 +329,7 @@ async fn write_chunk<M: Model>(
             .set_request_items(Some(HashMap::from([(table.to_owned(), requests)])))
             .set_return_consumed_capacity(client.capacity())
             .send()
-            .traced(
-                super::span("BatchWriteItem", table),
-                client.capacity().is_some(),
-            )
+            .traced(super::span("BatchWriteItem", table), client)
             .await
             .map_err(|e| super::sdk_error(e, "BatchWriteItem", table, String::new))?;
         let unprocessed = output

@@ -93,10 +93,7 @@ impl<M: Model> Delete<M> {
             })
             .set_return_consumed_capacity(client.capacity())
             .send()
-            .traced(
-                super::span("DeleteItem", &plan.table),
-                client.capacity().is_some(),
-            )
+            .traced(super::span("DeleteItem", &plan.table), &client)
             .await;
         let (old, outcome) = match output {
             Ok(output) => (

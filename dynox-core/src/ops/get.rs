@@ -82,7 +82,7 @@ impl<M: Model, P: Projection<M>> IntoFuture for Get<M, P> {
                 .consistent_read(consistent)
                 .set_return_consumed_capacity(client.capacity())
                 .send()
-                .traced(span, client.capacity().is_some())
+                .traced(span, &client)
                 .await
                 .map_err(|e| super::sdk_error(e, "GetItem", &table, || key.to_string()))?;
             match output.item {

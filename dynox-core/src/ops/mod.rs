@@ -16,6 +16,7 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 use crate::error::Error;
 use crate::model::FieldError;
+use crate::Client;
 
 /// Maps an SDK error to a dynox [`Error`] for `operation` on `table`; `key` names the item.
 pub(crate) fn sdk_error<E, R>(
@@ -144,17 +145,17 @@ consumed_units!(
     op::transact_get_items::TransactGetItemsOutput,
 );
 
-/// Runs a request inside its span and, if `capacity` (the client asked for it), records
-/// the capacity it consumed there.
+/// Runs a request inside its span and, if `client` asked for consumed capacity
+/// ([`Client::capacity`]), records it there (some servers report it unasked).
 pub(crate) trait Traced: std::future::Future + Sized {
-    async fn traced<O: ConsumedUnits, E>(self, span: tracing::Span, capacity: bool) -> Result<O, E>
+    async fn traced<O: ConsumedUnits, E>(self, span: tracing::Span, client: &Client) -> Result<O, E>
     where
         Self: std::future::Future<Output = Result<O, E>>,
     {
         use tracing::Instrument;
         let result = self.instrument(span.clone()).await;
         let units = result.as_ref().ok().and_then(ConsumedUnits::units);
-        if let Some(units) = units.filter(|_| capacity) {
+        if let Some(units) = units.filter(|_| client.capacity().is_some()) {
             span.record("aws.dynamodb.consumed_capacity", units);
         }
         result

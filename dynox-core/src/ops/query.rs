@@ -9,7 +9,7 @@ use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 
 use crate::error::{Error, Result};
 use crate::expr::{Condition, Placeholders, SortKey, SortKeyValues};
-use crate::index::{IndexKind, IndexProjection, IndexSchema};
+use crate::index::{IndexProjection, IndexSchema};
 use crate::item::{AttributeError, AttributeValue, Item};
 use crate::model::{KeyAttribute, Model};
 use crate::page::{Page, PageToken};
@@ -323,16 +323,7 @@ impl<M: Model, R: 'static, P: Projection<M>> Query<M, R, P> {
         let table = self.client.table_name::<M>();
         let describe = || self.describe();
         let span = super::span("Query", &table);
-        if let Some(index) = self.index {
-            if self.consistent && index.kind == IndexKind::Global {
-                return Err(Error::InvalidRequest {
-                    reason: format!(
-                        "global secondary index `{}` of table `{table}` cannot be read with strong consistency",
-                        index.name
-                    ),
-                });
-            }
-        }
+        crate::index::check_consistent_read(self.index, self.consistent, &table)?;
         let hash = self.hash.clone().map_err(|source| Error::InvalidField {
             table: table.clone(),
             key: describe(),
@@ -391,7 +382,7 @@ impl<M: Model, R: 'static, P: Projection<M>> Query<M, R, P> {
         request
             .set_return_consumed_capacity(self.client.capacity())
             .send()
-            .traced(span, self.client.capacity().is_some())
+            .traced(span, &self.client)
             .await
             .map_err(|e| super::sdk_error(e, "Query", &table, describe))
     }

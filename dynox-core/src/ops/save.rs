@@ -80,10 +80,7 @@ async fn put<M: Model>(
         .set_expression_attribute_values(plan.values.clone())
         .set_return_consumed_capacity(client.capacity())
         .send()
-        .traced(
-            super::span("PutItem", &plan.table),
-            client.capacity().is_some(),
-        )
+        .traced(super::span("PutItem", &plan.table), client)
         .await
         .map_err(|e| {
             plan.write_error(super::sdk_error(e, "PutItem", &plan.table, || {
@@ -459,7 +456,7 @@ pub(crate) async fn read_files<M: Model>(
         .set_expression_attribute_names(names)
         .set_return_consumed_capacity(client.capacity())
         .send()
-        .traced(super::span("GetItem", table), client.capacity().is_some())
+        .traced(super::span("GetItem", table), client)
         .await
         .map_err(|e| super::sdk_error(e, "GetItem", table, || key.to_owned()))?;
     Ok(output.item.filter(|i| !i.is_empty()))

@@ -8,7 +8,7 @@ use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 
 use crate::error::{Error, Result};
 use crate::expr::{Condition, Placeholders};
-use crate::index::{IndexKind, IndexSchema};
+use crate::index::IndexSchema;
 use crate::item::Item;
 use crate::model::Model;
 use crate::projection::Projection;
@@ -106,7 +106,8 @@ impl<M: Model, P: Projection<M>> Scan<M, P> {
         self
     }
 
-    /// Read with strong consistency.
+    /// Read with strong consistency. Global secondary indexes cannot be read consistently:
+    /// such a scan fails with [`Error::InvalidRequest`] before any request is sent.
     pub fn consistent_read(mut self, consistent: bool) -> Self {
         self.consistent = consistent;
         self
@@ -159,16 +160,11 @@ impl<M: Model, P: Projection<M>> Scan<M, P> {
                     reason: format!("filter on `{path}` of table `{table}`: {error}"),
                 })
         });
-        if let Some(index) = self
-            .index
-            .filter(|i| self.consistent && i.kind == IndexKind::Global)
+        // A refused read fails the segment's first page, as a bad filter does.
+        if let Err(refused) =
+            crate::index::check_consistent_read(self.index, self.consistent, &table)
         {
-            filter = Some(Err(Error::InvalidRequest {
-                reason: format!(
-                    "global secondary index `{}` of table `{table}` cannot be read with strong consistency",
-                    index.name
-                ),
-            }));
+            filter = Some(Err(refused));
         }
         let projection = if count {
             None
@@ -215,7 +211,7 @@ impl<M: Model, P: Projection<M>> Scan<M, P> {
                 let output = request
                     .set_return_consumed_capacity(client.capacity())
                     .send()
-                    .traced(super::span("Scan", &table), client.capacity().is_some())
+                    .traced(super::span("Scan", &table), &client)
                     .await
                     .map_err(|e| super::sdk_error(e, "Scan", &table, String::new))?;
                 let items = output

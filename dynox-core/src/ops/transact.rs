@@ -437,10 +437,7 @@ impl<'a> Transaction<'a> {
             .client_request_token(token)
             .set_return_consumed_capacity(client.capacity())
             .send()
-            .traced(
-                super::span("TransactWriteItems", ""),
-                client.capacity().is_some(),
-            )
+            .traced(super::span("TransactWriteItems", ""), client)
             .await;
         let error = match sent {
             Ok(_) => return self.committed().await,

@@ -127,10 +127,7 @@ impl<'a> TransactGet<'a> {
             .set_transact_items(Some(items))
             .set_return_consumed_capacity(self.client.capacity())
             .send()
-            .traced(
-                super::span("TransactGetItems", &first_table),
-                self.client.capacity().is_some(),
-            )
+            .traced(super::span("TransactGetItems", &first_table), self.client)
             .await
             .map_err(|e| super::sdk_error(e, "TransactGetItems", &first_table, || first_key))?;
         let items = output

@@ -182,10 +182,7 @@ impl<M: Model> Update<M> {
             })
             .set_return_consumed_capacity(client.capacity())
             .send()
-            .traced(
-                super::span("UpdateItem", &table),
-                client.capacity().is_some(),
-            )
+            .traced(super::span("UpdateItem", &table), &client)
             .await
             .map_err(
                 |e| match super::sdk_error(e, "UpdateItem", &table, || key_text.clone()) {
