@@ -7,7 +7,7 @@
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 
-use futures::stream::{FuturesUnordered, StreamExt};
+use futures::stream::{self, StreamExt};
 use futures::FutureExt;
 
 use crate::error::Result;
@@ -137,23 +137,20 @@ impl<M: Model> IntoFuture for DeleteAll<M> {
 
 type Boxed<'a> = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
 
-/// Runs `futures` at most `concurrency` at once; their outputs in the order given.
+/// Runs `futures` at most `concurrency` at once (a slow one does not hold back the rest);
+/// their outputs in the order given.
 async fn in_order(futures: Vec<Boxed<'_>>, concurrency: usize) -> Vec<Result<()>> {
-    let mut outputs: Vec<Option<Result<()>>> = futures.iter().map(|_| None).collect();
-    let mut waiting = futures.into_iter().enumerate();
-    let mut running = FuturesUnordered::new();
-    loop {
-        while running.len() < concurrency {
-            let Some((index, future)) = waiting.next() else {
-                break;
-            };
-            running.push(future.map(move |output| (index, output)));
-        }
-        let Some((index, output)) = running.next().await else {
-            break;
-        };
-        outputs[index] = Some(output);
-    }
-    // Every future ran to completion above.
-    outputs.into_iter().flatten().collect()
+    // Collected, so no iterator closure is held across the await (which would make the
+    // future's `Send` bound too general for the compiler to prove).
+    let numbered: Vec<_> = futures
+        .into_iter()
+        .enumerate()
+        .map(|(index, future)| future.map(move |output| (index, output)))
+        .collect();
+    let mut outputs: Vec<(usize, Result<()>)> = stream::iter(numbered)
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    outputs.sort_unstable_by_key(|(index, _)| *index);
+    outputs.into_iter().map(|(_, output)| output).collect()
 }
