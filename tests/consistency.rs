@@ -178,83 +178,129 @@ struct Tally {
     violations: Vec<String>,
 }
 
+/// Runs `op` on a fresh item `pk` with fault `kind` (`None`: a crash) armed on request `n`;
+/// returns the fault's label, and whether the call failed with the violations found.
+async fn run_case(
+    env: &FileEnv,
+    faults: &Faults,
+    op: Op,
+    pk: &str,
+    n: usize,
+    kind: Option<FaultKind>,
+) -> (String, (usize, Vec<String>)) {
+    let existing = prepare(env, op, pk).await;
+    let kept: BTreeSet<String> = match (&existing, op) {
+        (Some(r), Op::SaveRemove) => r
+            .content
+            .iter()
+            .filter_map(|c| c.stored())
+            .map(|s| s.key.clone())
+            .collect(),
+        _ => BTreeSet::new(),
+    };
+    faults.reset();
+    let label = match kind {
+        Some(kind) => {
+            faults.fail_nth(n, None, kind);
+            kind.to_string()
+        }
+        None => {
+            faults.fail_nth(n, None, FaultKind::Hang);
+            "crash".to_owned()
+        }
+    };
+    let outcome = tokio::select! {
+        result = run(env, op, pk, existing) => Some(result),
+        () = faults.hung() => None, // the "process" dies here: no more requests
+    };
+    let mut found = Vec::new();
+    let mut failed = 0;
+    match outcome {
+        Some(Err(e)) => {
+            failed = 1;
+            // 3. A typed error naming what happened.
+            assert!(
+                e.to_string().contains(&env.client.table_name::<Record>())
+                    || e.to_string().contains("s3://"),
+                "{e}"
+            );
+            // A request that took effect and was retried by the SDK succeeded: the caller
+            // must hear so.
+            if kind == Some(FaultKind::LostResponseRetried) {
+                found.push(format!("the call took effect but returned {e:?}"));
+            }
+        }
+        Some(Ok(())) => {}
+        None => {
+            // After a crash, the sweep finds what the dead process left.
+            faults.reset();
+            let report = dynox_s3::sweep::<Record>(&env.client)
+                .delete()
+                .as_of(SystemTime::now() + Duration::from_secs(48 * 3600))
+                .run()
+                .await
+                .expect("sweep");
+            assert!(report.failed.is_empty(), "{report}");
+        }
+    }
+    faults.reset();
+    found.extend(violations(env, &items(op, pk), &kept).await);
+    (label, (failed, found))
+}
+
 #[tokio::test]
 async fn no_fault_or_crash_breaks_the_promise() {
+    // Pass 1: clients without retries, so every injected fault reaches dynox; a crash is a
+    // request that never returns. Pass 2: clients with the SDK's default retries, where a
+    // response is lost after the request took effect and the SDK's own retry reaches the
+    // server: the caller must get the outcome that really happened (success).
     let faults = Faults::start().await.unwrap();
     let env =
         file_env_with::<Record>(&["records"], S3Settings::default(), Some(faults.clone())).await;
+    let retrying_faults = Faults::start().await.unwrap();
+    let retrying = dynox_tests::file_env_retrying::<Record>(
+        &["records"],
+        S3Settings::default(),
+        retrying_faults.clone(),
+    )
+    .await;
+    let without_retries: Vec<Option<FaultKind>> =
+        FaultKind::ALL.into_iter().map(Some).chain([None]).collect();
+    let passes = [
+        (&env, &faults, without_retries),
+        (
+            &retrying,
+            &retrying_faults,
+            vec![Some(FaultKind::LostResponseRetried)],
+        ),
+    ];
     let mut table: std::collections::BTreeMap<(Op, String), Tally> = Default::default();
     let mut case = 0;
 
-    for op in OPS {
-        // How many requests does the operation make when nothing fails?
-        let pk = format!("count-{op:?}");
-        let existing = prepare(&env, op, &pk).await;
-        faults.reset();
-        run(&env, op, &pk, existing).await.expect("fault-free run");
-        let requests = faults.requests();
-        let count = requests.len();
-        assert!(count >= 2, "{op:?}: {requests:?}");
+    for (env, faults, kinds) in passes {
+        for op in OPS {
+            // How many requests does the operation make when nothing fails?
+            let pk = format!("count-{op:?}");
+            let existing = prepare(env, op, &pk).await;
+            faults.reset();
+            run(env, op, &pk, existing).await.expect("fault-free run");
+            let requests = faults.requests();
+            let count = requests.len();
+            assert!(count >= 2, "{op:?}: {requests:?}");
 
-        for n in 1..=count {
-            for kind in FaultKind::ALL.into_iter().map(Some).chain([None]) {
-                case += 1;
-                let pk = format!("c{case}");
-                let existing = prepare(&env, op, &pk).await;
-                let kept: BTreeSet<String> = match (&existing, op) {
-                    (Some(r), Op::SaveRemove) => r
-                        .content
-                        .iter()
-                        .filter_map(|c| c.stored())
-                        .map(|s| s.key.clone())
-                        .collect(),
-                    _ => BTreeSet::new(),
-                };
-                faults.reset();
-                let label = match kind {
-                    Some(kind) => {
-                        faults.fail_nth(n, None, kind);
-                        kind.to_string()
+            for n in 1..=count {
+                for &kind in &kinds {
+                    case += 1;
+                    let pk = format!("c{case}");
+                    let (label, violations) = run_case(env, faults, op, &pk, n, kind).await;
+                    let tally = table.entry((op, label.clone())).or_default();
+                    tally.cases += 1;
+                    tally.errors += violations.0;
+                    for v in violations.1 {
+                        tally
+                            .violations
+                            .push(format!("{op:?} request {n} {label}: {v}"));
                     }
-                    None => {
-                        faults.fail_nth(n, None, FaultKind::Hang);
-                        "crash".to_owned()
-                    }
-                };
-                let outcome = tokio::select! {
-                    result = run(&env, op, &pk, existing) => Some(result),
-                    () = faults.hung() => None, // the "process" dies here: no more requests
-                };
-                let tally = table.entry((op, label.clone())).or_default();
-                tally.cases += 1;
-                match outcome {
-                    Some(Err(e)) => {
-                        tally.errors += 1;
-                        // 3. A typed error naming what happened.
-                        assert!(
-                            e.to_string().contains(&env.client.table_name::<Record>())
-                                || e.to_string().contains("s3://"),
-                            "{e}"
-                        );
-                    }
-                    Some(Ok(())) => {}
-                    None => {
-                        // After a crash, the sweep finds what the dead process left.
-                        faults.reset();
-                        let report = dynox_s3::sweep::<Record>(&env.client)
-                            .delete()
-                            .as_of(SystemTime::now() + Duration::from_secs(48 * 3600))
-                            .run()
-                            .await
-                            .expect("sweep");
-                        assert!(report.failed.is_empty(), "{report}");
-                    }
-                }
-                faults.reset();
-                for v in violations(&env, &items(op, &pk), &kept).await {
-                    tally
-                        .violations
-                        .push(format!("{op:?} request {n} {label}: {v}"));
                 }
             }
         }

@@ -790,12 +790,10 @@ async fn a_failed_object_delete_after_the_item_delete_is_reported() {
         .unwrap_err();
     faults.reset();
     match &err {
-        Error::CleanupFailed {
-            committed, objects, ..
-        } => {
-            assert!(*committed, "the item delete committed");
+        Error::CleanupFailed { write, objects, .. } => {
+            assert!(write.is_committed(), "the item delete committed");
             assert_eq!(objects.len(), 2, "{objects:?}");
-            assert!(objects.iter().any(|o| o.contains(&key)), "{objects:?}");
+            assert!(objects.iter().any(|o| o.object.key == key), "{objects:?}");
         }
         other => panic!("expected CleanupFailed, got {other:?}"),
     }

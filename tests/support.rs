@@ -218,6 +218,26 @@ pub async fn file_env_with<M: Model>(
     settings: dynox_s3::S3Settings,
     faults: Option<dynox_local::faults::Faults>,
 ) -> FileEnv {
+    build_file_env::<M>(declared, settings, faults, false).await
+}
+
+/// A [`FileEnv`] whose clients carry the fault injector `faults` and keep the SDK's default
+/// retry settings, as users run them: for faults the SDK's own retry answers
+/// (`FaultKind::LostResponseRetried`).
+pub async fn file_env_retrying<M: Model>(
+    declared: &[&str],
+    settings: dynox_s3::S3Settings,
+    faults: dynox_local::faults::Faults,
+) -> FileEnv {
+    build_file_env::<M>(declared, settings, Some(faults), true).await
+}
+
+async fn build_file_env<M: Model>(
+    declared: &[&str],
+    settings: dynox_s3::S3Settings,
+    faults: Option<dynox_local::faults::Faults>,
+    retries: bool,
+) -> FileEnv {
     let backend = backend().await;
     let config = backend.sdk_config();
     let path_style = backend.s3_path_style();
@@ -232,12 +252,17 @@ pub async fn file_env_with<M: Model>(
         .interceptor(log.clone());
     let mut dynamodb_config = aws_sdk_dynamodb::config::Builder::from(config);
     if let Some(faults) = &faults {
-        s3_config = s3_config
-            .interceptor(faults.clone())
-            .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled());
-        dynamodb_config = dynamodb_config
-            .interceptor(faults.clone())
-            .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled());
+        s3_config = s3_config.interceptor(faults.clone());
+        dynamodb_config = dynamodb_config.interceptor(faults.clone());
+        if retries {
+            s3_config = s3_config.retry_config(aws_sdk_s3::config::retry::RetryConfig::standard());
+            dynamodb_config = dynamodb_config
+                .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::standard());
+        } else {
+            s3_config = s3_config.retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled());
+            dynamodb_config = dynamodb_config
+                .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled());
+        }
     }
     let logged = aws_sdk_s3::Client::from_conf(s3_config.build());
     let mut settings = settings.s3_client(logged);

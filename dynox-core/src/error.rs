@@ -7,6 +7,7 @@
 
 use std::error::Error as StdError;
 
+use crate::files::FileRef;
 use crate::item::AttributeError;
 
 /// A boxed underlying cause (an AWS SDK error, an I/O error, ...).
@@ -86,7 +87,8 @@ pub enum Error {
     },
 
     /// A field's value cannot be stored, or a stored attribute cannot be read into its field.
-    #[error("field `{field}` of item {key} in table `{table}`: {source}")]
+    /// What is wrong with the value is the `source`.
+    #[error("field `{field}` of item {key} in table `{table}` has an invalid value")]
     InvalidField {
         /// The (prefixed) table name.
         table: String,
@@ -157,8 +159,8 @@ pub enum Error {
     },
 
     /// A file field's external storage (S3) failed; nothing was written to the table, and
-    /// whatever this call had uploaded was removed.
-    #[error("file field `{field}` of item {key} in table `{table}`: {source}")]
+    /// whatever this call had uploaded was removed. The storage error is the `source`.
+    #[error("file field `{field}` of item {key} in table `{table}` could not be stored")]
     File {
         /// The (prefixed) table name.
         table: String,
@@ -171,23 +173,26 @@ pub enum Error {
         source: BoxError,
     },
 
-    /// Objects that should have been deleted are still stored.
+    /// Objects that should have been deleted may still be stored.
     ///
-    /// `committed` says whether the item write (or delete) itself succeeded: `true` after a
-    /// committed write whose replaced objects could not all be deleted, `false` after a failed
-    /// write whose newly uploaded objects could not all be removed (the write error is then the
-    /// `source`). The objects left are named; the orphan sweep removes them later.
-    #[error("item {key} in table `{table}`: {} object(s) left behind ({}): {}", objects.len(), if *committed { "write committed" } else { "write failed" }, objects.join(", "))]
+    /// `write` says what became of the item write (or delete) itself:
+    /// [`WriteOutcome::Committed`] after a committed write whose replaced objects could not all
+    /// be deleted, [`WriteOutcome::NotCommitted`] after a failed write whose new objects could
+    /// not all be removed, [`WriteOutcome::Unknown`] when the write's fate could not be told
+    /// (its new objects are kept, so that a committed item never points at a deleted object).
+    /// The write error, or the first cleanup error, is the `source`. The orphan sweep removes
+    /// objects no item references later.
+    #[error("item {key} in table `{table}`: {} object(s) left behind ({write}): {}", objects.len(), objects.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
     CleanupFailed {
         /// The (prefixed) table name.
         table: String,
         /// The item's key.
         key: String,
-        /// Whether the item write or delete succeeded.
-        committed: bool,
-        /// The objects left, as `field: location`.
-        objects: Vec<String>,
-        /// The first cleanup error, or the write error when `committed` is false.
+        /// What became of the item write or delete.
+        write: WriteOutcome,
+        /// The objects that may be left.
+        objects: Vec<FileRef>,
+        /// The write error (unless the write committed), else the first cleanup error.
         #[source]
         source: BoxError,
     },
@@ -232,8 +237,9 @@ impl Error {
         matches!(self, Error::Throttled { .. })
     }
 
-    /// The table the failed operation was about.
-    pub fn table(&self) -> &str {
+    /// The table the failed operation was about (`None` for errors that concern no one
+    /// table, such as a canceled transaction or an invalid page token).
+    pub fn table(&self) -> Option<&str> {
         match self {
             Error::ConditionFailed { table, .. }
             | Error::AlreadyExists { table, .. }
@@ -247,11 +253,40 @@ impl Error {
             | Error::Transport { table, .. }
             | Error::Service { table, .. }
             | Error::File { table, .. }
-            | Error::CleanupFailed { table, .. } => table,
+            | Error::CleanupFailed { table, .. } => Some(table.as_str()).filter(|t| !t.is_empty()),
             Error::InvalidPageToken { .. }
             | Error::TransactionCanceled { .. }
-            | Error::InvalidRequest { .. } => "",
+            | Error::InvalidRequest { .. } => None,
         }
+    }
+}
+
+/// What became of an item write (or delete) whose cleanup left objects behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WriteOutcome {
+    /// The write took effect.
+    Committed,
+    /// The write did not take effect.
+    NotCommitted,
+    /// The write's response was lost and reading the item back could not tell.
+    Unknown,
+}
+
+impl WriteOutcome {
+    /// Whether the write is known to have taken effect.
+    pub fn is_committed(self) -> bool {
+        self == WriteOutcome::Committed
+    }
+}
+
+impl std::fmt::Display for WriteOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            WriteOutcome::Committed => "write committed",
+            WriteOutcome::NotCommitted => "write failed",
+            WriteOutcome::Unknown => "the write may have committed",
+        })
     }
 }
 

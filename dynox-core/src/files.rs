@@ -1,54 +1,119 @@
-//! Fields whose content lives outside DynamoDB (S3 files), and the steps every write path runs
-//! for them. dynox-core knows nothing about S3: `dynox-s3` implements [`FileStore`], and the
-//! derive picks it for models with `#[s3]` fields ([`NoFiles`] otherwise).
+//! The seam between the two-store protocol and the store that keeps file content: the
+//! [`FileStore`] trait a companion crate implements (`dynox-s3` for `#[s3]` fields), and the
+//! values it exchanges with the protocol ([`ObjectRef`], [`FileRef`], [`Uploads`]).
 //!
-//! The order is fixed here, once, for every write path:
-//! 1. [`FileStore::upload`] stores pending content under fresh, never-reused object keys;
-//! 2. the item is written;
-//! 3. on failure, the objects of step 1 are removed ([`FileStore::remove`]); on success, the
-//!    objects the old item referenced and the new one replaced are removed.
-//!
-//! An object is therefore deleted only after the item that stopped referencing it committed,
-//! and an item never references an object that was not fully uploaded.
+//! dynox-core knows nothing about S3. The order of the steps, the rollback after a failed
+//! write and every error the caller sees live in one place, [`crate::protocol`]; a store only
+//! uploads, reads references out of items, and deletes objects when told to.
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::error::{BoxError, Result};
+use crate::error::BoxError;
 use crate::item::Item;
 use crate::Client;
 
 /// A boxed future borrowing for `'a`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// One stored object referenced by a field of an item.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FileRef<R> {
+/// Where one stored object is: what an item references and what an error names when an
+/// object is left behind.
+///
+/// ```
+/// use dynox_core::files::ObjectRef;
+///
+/// let object = ObjectRef::new("docs", "invoices/2024/a.pdf");
+/// assert_eq!(object.to_string(), "s3://docs/invoices/2024/a.pdf");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ObjectRef {
+    /// The bucket.
+    pub bucket: String,
+    /// The key.
+    pub key: String,
+    /// The version, on versioned buckets.
+    pub version_id: Option<String>,
+    /// The bucket's region, when the field sets one.
+    pub region: Option<String>,
+}
+
+impl ObjectRef {
+    /// An object of `bucket` at `key`, unversioned, in the client's region.
+    pub fn new(bucket: impl Into<String>, key: impl Into<String>) -> Self {
+        Self {
+            bucket: bucket.into(),
+            key: key.into(),
+            version_id: None,
+            region: None,
+        }
+    }
+}
+
+impl fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.key)?;
+        if let Some(v) = &self.version_id {
+            write!(f, "?versionId={v}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One stored object referenced by a file field of an item.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FileRef {
     /// The attribute name of the field.
     pub field: &'static str,
     /// Where the object is.
-    pub object: R,
+    pub object: ObjectRef,
 }
 
-/// The external storage of a model's file fields. Implemented by `dynox-s3`.
-pub trait FileStore<M>: Send + Sync + 'static {
-    /// A reference to one stored object (bucket, key, version).
-    type Ref: Clone + PartialEq + fmt::Display + fmt::Debug + Send + Sync + 'static;
+impl fmt::Display for FileRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.object)
+    }
+}
 
+/// What [`FileStore::upload`] did: the objects it stored and, if one upload failed, why and
+/// which objects may exist although their upload did not report success.
+///
+/// The store does not clean up after a failure: the protocol removes `stored` and
+/// `uncertain` and reports what it could not remove, once, for every write path.
+#[derive(Debug, Default)]
+pub struct Uploads {
+    /// Objects fully stored and verified, now referenced by the item's fields.
+    pub stored: Vec<FileRef>,
+    /// Objects whose upload failed after a request may have reached the store (a lost
+    /// response): they may exist. An upload that failed before any byte could be stored (no
+    /// connection) is not listed.
+    pub uncertain: Vec<FileRef>,
+    /// The first failure, if any upload failed.
+    pub failure: Option<UploadFailure>,
+}
+
+/// Why one file of an item could not be uploaded.
+#[derive(Debug)]
+pub struct UploadFailure {
+    /// The file field's attribute name.
+    pub field: &'static str,
+    /// The store's error (for S3 fields, a `dynox_s3::S3Error`).
+    pub source: BoxError,
+}
+
+/// The external storage of a model's file fields. Implemented by `dynox-s3`; called only by
+/// [`crate::protocol`].
+pub trait FileStore<M>: Send + Sync + 'static {
     /// Whether the model has file fields at all; write paths skip every file step when not.
     const ENABLED: bool;
 
-    /// Uploads every pending file of `item` and turns it into a stored reference. Returns the
-    /// objects created, which the caller removes if the item write fails. On error, nothing
-    /// this call created is left behind.
-    fn upload<'a>(
-        client: &'a Client,
-        item: &'a mut M,
-    ) -> BoxFuture<'a, Result<Vec<FileRef<Self::Ref>>>>;
+    /// Uploads every pending file of `item` (whose key attributes are `key`) under fresh,
+    /// never reused object keys, and turns each uploaded field into a stored reference.
+    /// Reports what it created, and the failure if one upload failed; it removes nothing.
+    fn upload<'a>(client: &'a Client, item: &'a mut M, key: &'a Item) -> BoxFuture<'a, Uploads>;
 
     /// The objects a stored item references.
-    fn references(item: &Item) -> Vec<FileRef<Self::Ref>>;
+    fn references(item: &Item) -> Vec<FileRef>;
 
     /// The attribute names of the file fields.
     fn attribute_names() -> Vec<&'static str>;
@@ -57,7 +122,7 @@ pub trait FileStore<M>: Send + Sync + 'static {
     /// upload (attached after a direct, presigned upload). They may be written although the
     /// item does not hold them yet; a failed write leaves them in place (the caller may retry;
     /// the sweep removes them if they are never attached).
-    fn claimed(item: &mut M) -> Vec<FileRef<Self::Ref>>;
+    fn claimed(item: &mut M) -> Vec<FileRef>;
 
     /// After the write that followed [`upload`](Self::upload): when it committed, the files
     /// are settled as stored; when it did not (and the uploads were removed), they become
@@ -65,36 +130,24 @@ pub trait FileStore<M>: Send + Sync + 'static {
     /// removed object.
     fn settle(item: &mut M, committed: bool);
 
-    /// Deletes objects; returns those that could not be deleted, with the reason.
-    fn remove<'a>(
-        client: &'a Client,
-        refs: Vec<FileRef<Self::Ref>>,
-    ) -> BoxFuture<'a, Vec<(FileRef<Self::Ref>, BoxError)>>;
+    /// Deletes objects; returns those that could not be deleted, with the reason. An object
+    /// that is already gone counts as deleted.
+    fn remove<'a>(client: &'a Client, refs: Vec<FileRef>)
+        -> BoxFuture<'a, Vec<(FileRef, BoxError)>>;
 }
 
 /// The [`FileStore`] of models without file fields: every step is a no-op.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoFiles;
 
-/// The reference type of [`NoFiles`]; never constructed.
-#[derive(Debug, Clone, PartialEq)]
-pub enum NoRef {}
-
-impl fmt::Display for NoRef {
-    fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {}
-    }
-}
-
 impl<M: Send + 'static> FileStore<M> for NoFiles {
-    type Ref = NoRef;
     const ENABLED: bool = false;
 
-    fn upload<'a>(_: &'a Client, _: &'a mut M) -> BoxFuture<'a, Result<Vec<FileRef<NoRef>>>> {
-        Box::pin(async { Ok(Vec::new()) })
+    fn upload<'a>(_: &'a Client, _: &'a mut M, _: &'a Item) -> BoxFuture<'a, Uploads> {
+        Box::pin(async { Uploads::default() })
     }
 
-    fn references(_: &Item) -> Vec<FileRef<NoRef>> {
+    fn references(_: &Item) -> Vec<FileRef> {
         Vec::new()
     }
 
@@ -102,29 +155,13 @@ impl<M: Send + 'static> FileStore<M> for NoFiles {
         Vec::new()
     }
 
-    fn claimed(_: &mut M) -> Vec<FileRef<NoRef>> {
+    fn claimed(_: &mut M) -> Vec<FileRef> {
         Vec::new()
     }
 
     fn settle(_: &mut M, _: bool) {}
 
-    fn remove<'a>(
-        _: &'a Client,
-        _: Vec<FileRef<NoRef>>,
-    ) -> BoxFuture<'a, Vec<(FileRef<NoRef>, BoxError)>> {
+    fn remove<'a>(_: &'a Client, _: Vec<FileRef>) -> BoxFuture<'a, Vec<(FileRef, BoxError)>> {
         Box::pin(async { Vec::new() })
     }
-}
-
-/// The objects an old item referenced that the new item replaced with another object.
-///
-/// A field the new item leaves empty keeps its old object: clearing an optional file field
-/// removes the reference, not the file.
-pub(crate) fn replaced<R: PartialEq>(old: Vec<FileRef<R>>, new: &[FileRef<R>]) -> Vec<FileRef<R>> {
-    old.into_iter()
-        .filter(|o| {
-            let now = new.iter().find(|n| n.field == o.field);
-            now.is_some_and(|n| n.object != o.object)
-        })
-        .collect()
 }

@@ -86,6 +86,7 @@ mod client;
 mod error;
 pub mod expr;
 pub mod files;
+mod protocol;
 mod index;
 pub mod item;
 mod model;
@@ -95,7 +96,7 @@ mod projection;
 mod table;
 
 pub use client::{Client, ClientBuilder};
-pub use error::{BoxError, Error, ReasonKind, Result, TransactionReason};
+pub use error::{BoxError, Error, ReasonKind, Result, TransactionReason, WriteOutcome};
 pub use expr::{AttributeType, Condition, Path, SortKey, UpdateAction};
 pub use index::{Index, IndexKeyField, IndexKind, IndexProjection, IndexSchema};
 pub use model::{

@@ -45,6 +45,12 @@ pub enum FaultKind {
     ConnectionReset,
     /// The request takes effect on the real server, but its response is lost.
     LostResponse,
+    /// The request takes effect on the real server, its response is lost, and the SDK's own
+    /// retry reaches the server (the lost answer looks like a transient server error, which
+    /// the SDK's default retry strategy retries): the failure users meet most, as the retry
+    /// lands on a server where the first attempt already took effect. Use it with clients that
+    /// keep their retries.
+    LostResponseRetried,
     /// A DynamoDB batch request takes effect, but its response says nothing was processed
     /// (every item or key comes back as unprocessed), as under throttling.
     Unprocessed,
@@ -71,6 +77,7 @@ impl FaultKind {
             FaultKind::ConditionFailed => "condition",
             FaultKind::ConnectionReset => "reset",
             FaultKind::LostResponse => "lost",
+            FaultKind::LostResponseRetried => "lost-then-retried",
             FaultKind::Unprocessed => "unprocessed",
             FaultKind::Hang => "hang",
         }
@@ -92,6 +99,15 @@ struct State {
     crashed: bool,
     /// Requests sent to the real server whose response has not arrived yet.
     in_flight: usize,
+}
+
+/// Marks a request whose response is to look like a transient server error, so the SDK
+/// retries it.
+#[derive(Debug, Clone)]
+struct Retry;
+
+impl Storable for Retry {
+    type Storer = StoreReplace<Self>;
 }
 
 /// Marks a request that went to the real server (to count it back in when it returns).
@@ -268,7 +284,9 @@ impl Intercept for Faults {
                 }
                 if matches!(
                     fire,
-                    None | Some(FaultKind::LostResponse) | Some(FaultKind::Unprocessed)
+                    None | Some(FaultKind::LostResponse)
+                        | Some(FaultKind::LostResponseRetried)
+                        | Some(FaultKind::Unprocessed)
                 ) {
                     state.in_flight += 1;
                 }
@@ -276,9 +294,15 @@ impl Intercept for Faults {
             }
         };
         match fire {
-            None | Some(FaultKind::LostResponse) | Some(FaultKind::Unprocessed) => {
+            None
+            | Some(FaultKind::LostResponse)
+            | Some(FaultKind::LostResponseRetried)
+            | Some(FaultKind::Unprocessed) => {
                 if fire == Some(FaultKind::LostResponse) {
                     cfg.interceptor_state().store_put(Injected);
+                }
+                if fire == Some(FaultKind::LostResponseRetried) {
+                    cfg.interceptor_state().store_put(Retry);
                 }
                 if fire == Some(FaultKind::Unprocessed) {
                     let body = context
@@ -346,6 +370,29 @@ impl Intercept for Faults {
     ) -> Result<(), BoxError> {
         if cfg.load::<Injected>().is_some() {
             return Err("injected fault: the response was lost".into());
+        }
+        if cfg.load::<Retry>().is_some() {
+            // The real answer is dropped; the SDK sees a transient server error and retries
+            // (the next attempt of this request is not diverted: the rule has fired).
+            cfg.interceptor_state().unset::<Retry>();
+            let (service, _) = operation_name(cfg);
+            let format = if service.eq_ignore_ascii_case("s3") {
+                "s3"
+            } else {
+                "json"
+            };
+            let (_, content_type, body) = canned("server-error", format);
+            let response = context.response_mut();
+            *response.status_mut() = 500
+                .try_into()
+                .map_err(|_| "status 500 is a valid status code")?;
+            let headers = response.headers_mut();
+            for name in ["x-amz-crc32", "content-length", "content-encoding", "content-type"] {
+                headers.remove(name);
+            }
+            headers.insert("content-type", content_type);
+            *response.body_mut() = aws_smithy_types::body::SdkBody::from(body);
+            return Ok(());
         }
         if let Some(Unprocessed(body)) = cfg.load::<Unprocessed>() {
             // `{"RequestItems":{...}}` back as what was not processed.

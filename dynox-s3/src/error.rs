@@ -203,6 +203,30 @@ impl S3Error {
         }
     }
 
+    /// Whether this error proves that no request of the operation could have stored
+    /// anything: the source could not be read, the key was invalid, the bucket refused every
+    /// request, or the connection was refused. Any other failure (a timeout, a lost
+    /// response, a server error after the SDK's retries) may follow an attempt that stored
+    /// the object.
+    pub fn never_reached_server(&self) -> bool {
+        match self {
+            S3Error::Io { .. }
+            | S3Error::Source { .. }
+            | S3Error::SourceConsumed { .. }
+            | S3Error::InvalidKey { .. }
+            | S3Error::TooLarge { .. }
+            | S3Error::NotUploaded { .. }
+            | S3Error::InvalidExpiry { .. }
+            | S3Error::NoSuchBucket { .. }
+            | S3Error::AccessDenied { .. } => true,
+            S3Error::Transport { source, .. } => connection_refused(source.as_ref()),
+            S3Error::NoSuchKey { .. }
+            | S3Error::Service { .. }
+            | S3Error::ChecksumMismatch { .. }
+            | S3Error::InvalidReference { .. } => false,
+        }
+    }
+
     /// The S3 error inside a dynox-core error, if there is one.
     ///
     /// ```
@@ -222,4 +246,18 @@ impl S3Error {
         }
         None
     }
+}
+
+/// Whether the cause chain of `error` holds a refused connection: the request never left.
+fn connection_refused(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::ConnectionRefused {
+                return true;
+            }
+        }
+        current = e.source();
+    }
+    false
 }

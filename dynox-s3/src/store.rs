@@ -1,13 +1,12 @@
 //! The [`FileStore`] of models with `#[s3]` fields: the S3 half of the two-store protocol.
 
-use std::fmt;
 use std::marker::PhantomData;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use dynox_core::files::{BoxFuture, FileRef, FileStore};
+use dynox_core::files::{BoxFuture, FileRef, FileStore, UploadFailure, Uploads};
 use dynox_core::item::{AttributeValue, Item};
-use dynox_core::{BoxError, Client, Error, Model};
+use dynox_core::{BoxError, Client, Model};
 use futures::future::join_all;
 
 use crate::error::S3Error;
@@ -43,37 +42,15 @@ pub struct S3Field<M> {
     pub slot: fn(&mut M) -> Option<&mut S3Object>,
 }
 
-/// Where an object is: what a stored item references.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectRef {
-    /// The bucket.
-    pub bucket: String,
-    /// The key.
-    pub key: String,
-    /// The version, on versioned buckets.
-    pub version_id: Option<String>,
-    /// The bucket's region, when the field sets one.
-    pub region: Option<String>,
-}
+pub use dynox_core::files::ObjectRef;
 
-impl fmt::Display for ObjectRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "s3://{}/{}", self.bucket, self.key)?;
-        if let Some(v) = &self.version_id {
-            write!(f, "?versionId={v}")?;
-        }
-        Ok(())
-    }
-}
-
-impl From<&StoredObject> for ObjectRef {
-    fn from(o: &StoredObject) -> Self {
-        ObjectRef {
-            bucket: o.bucket.clone(),
-            key: o.key.clone(),
-            version_id: o.version_id.clone(),
-            region: o.region.clone(),
-        }
+/// The reference to a stored object.
+pub(crate) fn object_ref(o: &StoredObject) -> ObjectRef {
+    ObjectRef {
+        bucket: o.bucket.clone(),
+        key: o.key.clone(),
+        version_id: o.version_id.clone(),
+        region: o.region.clone(),
     }
 }
 
@@ -91,160 +68,17 @@ fn key_text(value: Option<&AttributeValue>) -> String {
 }
 
 impl<M: S3Model> FileStore<M> for S3Files<M> {
-    type Ref = ObjectRef;
     const ENABLED: bool = true;
 
-    fn upload<'a>(
-        client: &'a Client,
-        item: &'a mut M,
-    ) -> BoxFuture<'a, dynox_core::Result<Vec<FileRef<ObjectRef>>>> {
-        Box::pin(async move {
-            let table = client.table_name::<M>();
-            let key = item.key();
-            let key_item = key.to_item().map_err(|e| Error::InvalidField {
-                table: table.clone(),
-                key: key.to_string(),
-                field: e.field,
-                source: e.error,
-            })?;
-            let hash = key_text(key_item.get(M::SCHEMA.hash.name));
-            let range = M::SCHEMA.range.map(|r| key_text(key_item.get(r.name)));
-            let runtime = Runtime::of(client);
-
-            // Which fields have a file to upload, and where each goes.
-            let mut jobs = Vec::new();
-            for (index, field) in M::S3_FIELDS.iter().enumerate() {
-                let Some(object) = (field.slot)(item) else {
-                    continue;
-                };
-                let State::Pending(pending) = &object.state else {
-                    continue;
-                };
-                let upload_id = keys::new_upload_id();
-                let parts = KeyParts {
-                    prefix: field.prefix,
-                    table: M::TABLE,
-                    field: field.name,
-                    hash: &hash,
-                    range: range.as_deref(),
-                    upload: &upload_id,
-                    file: &pending.file_name,
-                };
-                let file_error = |source: S3Error| Error::File {
-                    table: table.clone(),
-                    key: key.to_string(),
-                    field: field.name,
-                    source: Box::new(source),
-                };
-                let object_key =
-                    keys::object_key(field.key_template, &parts).map_err(file_error)?;
-                let target = Target {
-                    client: runtime.client(field.region),
-                    bucket: runtime.bucket(field.bucket).to_owned(),
-                    key: object_key,
-                    region: field.region.map(str::to_owned),
-                    upload_id,
-                    owner: format!("{table}/{}", field.name),
-                };
-                jobs.push((index, target, pending.clone()));
-            }
-            if jobs.is_empty() {
-                return Ok(Vec::new());
-            }
-
-            // Upload them all at once.
-            let settings = &runtime.settings;
-            let results = join_all(jobs.into_iter().map(
-                |(index, target, pending): (usize, Target, PendingUpload)| async move {
-                    let attempted = FileRef {
-                        field: M::S3_FIELDS[index].name,
-                        object: ObjectRef {
-                            bucket: target.bucket.clone(),
-                            key: target.key.clone(),
-                            version_id: None,
-                            region: target.region.clone(),
-                        },
-                    };
-                    (
-                        index,
-                        attempted,
-                        upload::upload(settings, target, pending).await,
-                    )
-                },
-            ))
-            .await;
-
-            let mut stored = Vec::new();
-            let mut failure = None;
-            let mut attempted_keys = Vec::new();
-            for (index, attempted, result) in results {
-                match result {
-                    Ok(object) => stored.push((index, object)),
-                    Err(e) => {
-                        // The upload may have taken effect even though it failed (a lost
-                        // response): its key is ours alone, so delete it to be sure.
-                        attempted_keys.push(attempted);
-                        if failure.is_none() {
-                            failure = Some((index, e));
-                        }
-                    }
-                }
-            }
-            if let Some((index, source)) = failure {
-                // Leave nothing behind: remove what every field of this save uploaded.
-                let mut created: Vec<_> = stored
-                    .iter()
-                    .map(|(i, o)| FileRef {
-                        field: M::S3_FIELDS[*i].name,
-                        object: ObjectRef::from(o),
-                    })
-                    .collect();
-                created.extend(attempted_keys);
-                let error = Error::File {
-                    table: table.clone(),
-                    key: key.to_string(),
-                    field: M::S3_FIELDS[index].name,
-                    source: Box::new(source),
-                };
-                let left = Self::remove(client, created).await;
-                if left.is_empty() {
-                    return Err(error);
-                }
-                return Err(Error::CleanupFailed {
-                    table,
-                    key: key.to_string(),
-                    committed: false,
-                    objects: left
-                        .iter()
-                        .map(|(r, _)| format!("{}: {}", r.field, r.object))
-                        .collect(),
-                    source: Box::new(error),
-                });
-            }
-
-            let mut created = Vec::with_capacity(stored.len());
-            for (index, object) in stored {
-                let field = &M::S3_FIELDS[index];
-                created.push(FileRef {
-                    field: field.name,
-                    object: ObjectRef::from(&object),
-                });
-                if let Some(slot) = (field.slot)(item) {
-                    let previous = std::mem::replace(&mut slot.state, State::Stored(object));
-                    if let State::Pending(pending) = previous {
-                        slot.uploaded_from = Some(pending);
-                    }
-                }
-            }
-            Ok(created)
-        })
+    fn upload<'a>(client: &'a Client, item: &'a mut M, key: &'a Item) -> BoxFuture<'a, Uploads> {
+        Box::pin(upload_pending(client, item, key))
     }
 
     fn attribute_names() -> Vec<&'static str> {
         M::S3_FIELDS.iter().map(|f| f.name).collect()
     }
 
-    fn claimed(item: &mut M) -> Vec<FileRef<ObjectRef>> {
+    fn claimed(item: &mut M) -> Vec<FileRef> {
         M::S3_FIELDS
             .iter()
             .filter_map(|field| {
@@ -252,7 +86,7 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
                 match &object.state {
                     State::Stored(stored) if object.fresh => Some(FileRef {
                         field: field.name,
-                        object: ObjectRef::from(stored),
+                        object: object_ref(stored),
                     }),
                     _ => None,
                 }
@@ -275,7 +109,7 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
         }
     }
 
-    fn references(item: &Item) -> Vec<FileRef<ObjectRef>> {
+    fn references(item: &Item) -> Vec<FileRef> {
         M::S3_FIELDS
             .iter()
             .filter_map(|field| {
@@ -283,7 +117,7 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
                 let stored = StoredObject::from_attribute_value(value).ok()?;
                 Some(FileRef {
                     field: field.name,
-                    object: ObjectRef::from(&stored),
+                    object: object_ref(&stored),
                 })
             })
             .collect()
@@ -291,8 +125,8 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
 
     fn remove<'a>(
         client: &'a Client,
-        refs: Vec<FileRef<ObjectRef>>,
-    ) -> BoxFuture<'a, Vec<(FileRef<ObjectRef>, BoxError)>> {
+        refs: Vec<FileRef>,
+    ) -> BoxFuture<'a, Vec<(FileRef, BoxError)>> {
         Box::pin(async move {
             let runtime = Runtime::of(client);
             let results = join_all(refs.into_iter().map(|r| {
@@ -335,4 +169,122 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
             results.into_iter().flatten().collect()
         })
     }
+}
+
+/// Uploads every pending file field of `item` at once, each under a fresh key. Field states
+/// change only when every upload succeeded; on a failure the protocol removes what was
+/// created (`stored`, and `uncertain` for uploads that may have landed).
+async fn upload_pending<M: S3Model>(client: &Client, item: &mut M, key: &Item) -> Uploads {
+    let table = client.table_name::<M>();
+    let hash = key_text(key.get(M::SCHEMA.hash.name));
+    let range = M::SCHEMA.range.map(|r| key_text(key.get(r.name)));
+    let runtime = Runtime::of(client);
+
+    // Which fields have a file to upload, and where each goes.
+    let mut jobs = Vec::new();
+    for (index, field) in M::S3_FIELDS.iter().enumerate() {
+        let Some(object) = (field.slot)(item) else {
+            continue;
+        };
+        let State::Pending(pending) = &object.state else {
+            continue;
+        };
+        let upload_id = keys::new_upload_id();
+        let parts = KeyParts {
+            prefix: field.prefix,
+            table: M::TABLE,
+            field: field.name,
+            hash: &hash,
+            range: range.as_deref(),
+            upload: &upload_id,
+            file: &pending.file_name,
+        };
+        let object_key = match keys::object_key(field.key_template, &parts) {
+            Ok(object_key) => object_key,
+            Err(e) => {
+                return Uploads {
+                    failure: Some(UploadFailure {
+                        field: field.name,
+                        source: Box::new(e),
+                    }),
+                    ..Uploads::default()
+                }
+            }
+        };
+        let target = Target {
+            client: runtime.client(field.region),
+            bucket: runtime.bucket(field.bucket).to_owned(),
+            key: object_key,
+            region: field.region.map(str::to_owned),
+            upload_id,
+            owner: format!("{table}/{}", field.name),
+        };
+        jobs.push((index, target, pending.clone()));
+    }
+    if jobs.is_empty() {
+        return Uploads::default();
+    }
+
+    let settings = &runtime.settings;
+    let results = join_all(jobs.into_iter().map(
+        |(index, target, pending): (usize, Target, PendingUpload)| async move {
+            let attempted = FileRef {
+                field: M::S3_FIELDS[index].name,
+                object: ObjectRef {
+                    bucket: target.bucket.clone(),
+                    key: target.key.clone(),
+                    version_id: None,
+                    region: target.region.clone(),
+                },
+            };
+            (
+                index,
+                attempted,
+                upload::upload(settings, target, pending).await,
+            )
+        },
+    ))
+    .await;
+
+    let mut uploads = Uploads::default();
+    let mut stored = Vec::new();
+    for (index, attempted, result) in results {
+        match result {
+            Ok(object) => {
+                uploads.stored.push(FileRef {
+                    field: attempted.field,
+                    object: object_ref(&object),
+                });
+                stored.push((index, object));
+            }
+            Err(e) => {
+                let field = attempted.field;
+                // The upload may have taken effect although it failed (a lost response): its
+                // key is this save's alone, so it is removed to be sure, unless no request
+                // could reach the server.
+                if !e.never_reached_server() {
+                    uploads.uncertain.push(attempted);
+                }
+                if uploads.failure.is_none() {
+                    uploads.failure = Some(UploadFailure {
+                        field,
+                        source: Box::new(e),
+                    });
+                }
+            }
+        }
+    }
+    if uploads.failure.is_some() {
+        return uploads;
+    }
+    for (index, object) in stored {
+        let field = &M::S3_FIELDS[index];
+        if let Some(slot) = (field.slot)(item) {
+            let previous = std::mem::replace(&mut slot.state, State::Stored(object));
+            if let State::Pending(pending) = previous {
+                slot.uploaded_from = Some(pending);
+            }
+        }
+    }
+    uploads
 }

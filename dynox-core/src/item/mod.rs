@@ -13,6 +13,7 @@
 mod number;
 mod serde_bridge;
 mod serializer;
+mod same;
 mod set;
 mod size;
 
@@ -22,6 +23,7 @@ pub use aws_sdk_dynamodb::primitives::Blob;
 pub use aws_sdk_dynamodb::types::AttributeValue;
 
 pub use serde_bridge::{from_serde_attribute, to_serde_attribute};
+pub(crate) use same::same_item;
 pub use set::{SetAttribute, SetElement};
 pub use size::{item_size, largest_attributes, value_size, MAX_ITEM_SIZE};
 

@@ -1,7 +1,10 @@
 //! Transactions (TransactWriteItems): saves, creates, deletes and condition checks across
-//! models, all or nothing, with file fields handled by the same protocol as single writes:
-//! every op's files are uploaded first; on commit the replaced objects and the deleted items'
-//! objects are removed; on cancellation every new object is removed.
+//! models, all or nothing, with file fields handled by the same protocol as single writes
+//! ([`crate::protocol`]): every op is planned (its files uploaded) first; on commit the
+//! replaced objects and the deleted items' objects are removed; on a cancellation that no
+//! earlier attempt of the request can explain, every new object is removed. A cancellation
+//! answering an SDK retry may be the transaction's own commit refusing the retry: the items
+//! then tell, as after a lost response.
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
@@ -9,16 +12,18 @@ use std::pin::Pin;
 use super::Traced;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem,
+};
 
-use crate::error::{Error, ReasonKind, Result, TransactionReason};
+use crate::error::{Error, ReasonKind, Result, TransactionReason, WriteOutcome};
 use crate::expr::Placeholders;
-use crate::files::BoxFuture;
+use crate::files::{BoxFuture, FileRef};
+use crate::item::Item;
 use crate::model::{Key, Model};
+use crate::protocol::{plan_delete, plan_put, Attempts, DeletePlan, Outcome, PutPlan};
 use crate::Client;
-
-use super::delete::{plan_delete, DeletePlan};
-use super::save::{plan_put, Outcome, PutPlan};
 
 /// DynamoDB's limit on the items of one transaction.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
@@ -33,7 +38,7 @@ enum Decision {
 }
 
 /// The objects a cleanup left, from the error a single-item finish reports.
-fn left_objects(result: Result<()>) -> Vec<String> {
+fn left_objects(result: Result<()>) -> Vec<FileRef> {
     match result {
         Err(Error::CleanupFailed { objects, .. }) => objects,
         _ => Vec::new(),
@@ -46,8 +51,13 @@ trait TxOp: Send + Sync {
     fn plan<'s>(&'s mut self, client: &'s Client) -> BoxFuture<'s, Result<()>>;
     /// The request item (after `plan`).
     fn item(&self) -> Result<TransactWriteItem>;
-    /// Whether the transaction took effect, as this item can tell by reading back.
-    fn committed<'s>(&'s self, client: &'s Client) -> BoxFuture<'s, Option<bool>>;
+    /// Whether the transaction took effect, as this item can tell: from `refused`, the
+    /// stored item its cancellation reason carried (a failed condition), or by reading back.
+    fn committed<'s>(
+        &'s self,
+        client: &'s Client,
+        refused: Option<&'s Item>,
+    ) -> BoxFuture<'s, Option<bool>>;
     /// Whether this item stores new objects, whose keys prove whether the transaction ran.
     fn has_new_files(&self) -> bool;
     /// After the transaction: cleans up. Returns the objects left behind.
@@ -55,7 +65,7 @@ trait TxOp: Send + Sync {
         &'s mut self,
         client: &'s Client,
         decision: Decision,
-    ) -> BoxFuture<'s, Vec<String>>;
+    ) -> BoxFuture<'s, Vec<FileRef>>;
     /// The table and key, for errors.
     fn describe(&self) -> (String, String);
     /// What a `ConditionalCheckFailed` on this item means.
@@ -84,13 +94,24 @@ impl<M: Model> TxOp for SaveOp<'_, M> {
             .set_condition_expression(plan.condition.clone())
             .set_expression_attribute_names(plan.names.clone())
             .set_expression_attribute_values(plan.values.clone())
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .map_err(build_error)?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    fn committed<'s>(&'s self, client: &'s Client) -> BoxFuture<'s, Option<bool>> {
-        Box::pin(async move { self.plan.as_ref()?.committed(client).await })
+    fn committed<'s>(
+        &'s self,
+        client: &'s Client,
+        refused: Option<&'s Item>,
+    ) -> BoxFuture<'s, Option<bool>> {
+        Box::pin(async move {
+            let plan = self.plan.as_ref()?;
+            match refused {
+                Some(stored) => Some(plan.holds_this_write(stored)),
+                None => plan.read_back(client, true).await,
+            }
+        })
     }
 
     fn has_new_files(&self) -> bool {
@@ -101,27 +122,22 @@ impl<M: Model> TxOp for SaveOp<'_, M> {
         &'s mut self,
         client: &'s Client,
         decision: Decision,
-    ) -> BoxFuture<'s, Vec<String>> {
+    ) -> BoxFuture<'s, Vec<FileRef>> {
         Box::pin(async move {
             let Some(plan) = self.plan.take() else {
                 return Vec::new();
             };
-            match decision {
-                Decision::Committed => {
-                    left_objects(plan.finish(client, self.item, Outcome::Committed).await)
-                }
-                Decision::NotCommitted => plan.abandon(client, self.item).await,
-                Decision::Unknown => left_objects(
-                    plan.finish(
-                        client,
-                        self.item,
-                        Outcome::Unknown(Error::InvalidRequest {
-                            reason: "the transaction's outcome is unknown".into(),
-                        }),
-                    )
-                    .await,
-                ),
-            }
+            // The transaction's own error is reported once, by the transaction: the item's
+            // finish only says which objects are left.
+            let placeholder = || Error::InvalidRequest {
+                reason: "transaction item".into(),
+            };
+            let outcome = match decision {
+                Decision::Committed => Outcome::Committed,
+                Decision::NotCommitted => Outcome::NotCommitted(placeholder()),
+                Decision::Unknown => Outcome::Unknown(placeholder()),
+            };
+            left_objects(plan.finish(client, self.item, outcome).await)
         })
     }
 
@@ -167,7 +183,10 @@ impl<M: Model> TxOp for DeleteOp<M> {
                     .set_key(Some(plan.key_item.clone()))
                     .set_condition_expression(plan.condition.clone())
                     .set_expression_attribute_names(plan.names.clone())
-                    .set_expression_attribute_values(plan.values.clone());
+                    .set_expression_attribute_values(plan.values.clone())
+                    .return_values_on_condition_check_failure(
+                        ReturnValuesOnConditionCheckFailure::AllOld,
+                    );
             }
             None => {
                 let key = self
@@ -182,8 +201,19 @@ impl<M: Model> TxOp for DeleteOp<M> {
             .build())
     }
 
-    fn committed<'s>(&'s self, client: &'s Client) -> BoxFuture<'s, Option<bool>> {
-        Box::pin(async move { self.plan.as_ref()?.committed(client).await })
+    fn committed<'s>(
+        &'s self,
+        client: &'s Client,
+        refused: Option<&'s Item>,
+    ) -> BoxFuture<'s, Option<bool>> {
+        Box::pin(async move {
+            let plan = self.plan.as_ref()?;
+            match refused {
+                // Still there: not deleted.
+                Some(_) => Some(false),
+                None => plan.read_back(client, true).await,
+            }
+        })
     }
 
     fn has_new_files(&self) -> bool {
@@ -194,7 +224,7 @@ impl<M: Model> TxOp for DeleteOp<M> {
         &'s mut self,
         client: &'s Client,
         decision: Decision,
-    ) -> BoxFuture<'s, Vec<String>> {
+    ) -> BoxFuture<'s, Vec<FileRef>> {
         Box::pin(async move {
             match self.plan.take() {
                 Some(plan) if decision == Decision::Committed => {
@@ -255,7 +285,7 @@ impl<M: Model> TxOp for CheckOp<M> {
         Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 
-    fn committed<'s>(&'s self, _: &'s Client) -> BoxFuture<'s, Option<bool>> {
+    fn committed<'s>(&'s self, _: &'s Client, _: Option<&'s Item>) -> BoxFuture<'s, Option<bool>> {
         Box::pin(async { None })
     }
 
@@ -263,7 +293,7 @@ impl<M: Model> TxOp for CheckOp<M> {
         false
     }
 
-    fn finish<'s>(&'s mut self, _: &'s Client, _: Decision) -> BoxFuture<'s, Vec<String>> {
+    fn finish<'s>(&'s mut self, _: &'s Client, _: Decision) -> BoxFuture<'s, Vec<FileRef>> {
         Box::pin(async { Vec::new() })
     }
 
@@ -411,7 +441,7 @@ impl<'a> Transaction<'a> {
                 for op in &mut self.ops[..i] {
                     left.extend(op.finish(client, Decision::NotCommitted).await);
                 }
-                return Err(cleanup_error(left, false, error));
+                return Err(self.cleanup_error(left, WriteOutcome::NotCommitted, error));
             }
         }
         let items = self
@@ -423,56 +453,78 @@ impl<'a> Transaction<'a> {
             Ok(items) => items,
             Err(error) => {
                 let left = self.cleanup(Decision::NotCommitted).await;
-                return Err(cleanup_error(left, false, error));
+                return Err(self.cleanup_error(left, WriteOutcome::NotCommitted, error));
             }
         };
         let token = self
             .token
             .clone()
             .unwrap_or_else(|| format!("{:016x}{:016x}", super::random(), super::random()));
+        let attempts = Attempts::default();
         let sent = client
             .dynamodb()
             .transact_write_items()
             .set_transact_items(Some(items))
             .client_request_token(token)
             .set_return_consumed_capacity(client.capacity())
+            .customize()
+            .interceptor(attempts.clone())
             .send()
-            .traced(super::span("TransactWriteItems", ""), client)
+            .traced(super::span("TransactWriteItems", &self.first_table()), client)
             .await;
-        let error = match sent {
+        let (error, refused) = match sent {
             Ok(_) => return self.committed().await,
             Err(e) => self.error(e),
         };
-        let decision = if matches!(error, Error::TransactionCanceled { .. }) {
-            // DynamoDB said so: nothing was written.
-            Decision::NotCommitted
-        } else {
-            // Maybe a lost response: the items holding new objects prove it either way;
-            // a deleted item only suggests it.
-            let mut decision = None;
-            for strong in [true, false] {
-                for op in self.ops.iter().filter(|op| op.has_new_files() == strong) {
-                    if let Some(committed) = op.committed(client).await {
-                        decision = Some(committed);
-                        break;
-                    }
-                }
-                if decision.is_some() {
-                    break;
-                }
-            }
-            match decision {
-                Some(true) => Decision::Committed,
-                Some(false) => Decision::NotCommitted,
-                None if self.ops.iter().any(|op| op.has_new_files()) => Decision::Unknown,
-                None => Decision::NotCommitted,
-            }
+        let decision = match refused {
+            // DynamoDB refused the only attempt: nothing was written.
+            Some(_) if !attempts.retried() => Decision::NotCommitted,
+            // A refusal of a retry, or no answer: the items tell.
+            refused => self.judge(refused.unwrap_or_default()).await,
         };
         if decision == Decision::Committed {
             return self.committed().await;
         }
+        let write = match decision {
+            Decision::Unknown => WriteOutcome::Unknown,
+            _ => WriteOutcome::NotCommitted,
+        };
         let left = self.cleanup(decision).await;
-        Err(cleanup_error(left, false, error))
+        Err(self.cleanup_error(left, write, error))
+    }
+
+    /// Whether a transaction whose answer was lost, or whose retry was refused, took effect.
+    /// `refused[i]` is the stored item the cancellation carried for item `i`. The items
+    /// holding new objects prove it either way; the others only suggest it.
+    async fn judge(&self, refused: Vec<Option<Item>>) -> Decision {
+        let client = self.client;
+        for strong in [true, false] {
+            for (i, op) in self.ops.iter().enumerate() {
+                if op.has_new_files() != strong {
+                    continue;
+                }
+                let carried = refused.get(i).and_then(Option::as_ref);
+                if let Some(committed) = op.committed(client, carried).await {
+                    return match committed {
+                        true => Decision::Committed,
+                        false => Decision::NotCommitted,
+                    };
+                }
+            }
+        }
+        if self.ops.iter().any(|op| op.has_new_files()) {
+            Decision::Unknown
+        } else {
+            Decision::NotCommitted
+        }
+    }
+
+    /// The table of the first item, which names the transaction in spans and errors.
+    fn first_table(&self) -> String {
+        self.ops
+            .first()
+            .map(|op| op.describe().0)
+            .unwrap_or_default()
     }
 
     /// After a committed transaction: settles every item; reports objects left behind.
@@ -485,14 +537,14 @@ impl<'a> Transaction<'a> {
         Err(Error::CleanupFailed {
             table,
             key,
-            committed: true,
+            write: WriteOutcome::Committed,
             objects: left,
             source: "objects could not be deleted after the transaction committed".into(),
         })
     }
 
     /// Cleans up after every item; returns the objects left behind.
-    async fn cleanup(&mut self, decision: Decision) -> Vec<String> {
+    async fn cleanup(&mut self, decision: Decision) -> Vec<FileRef> {
         let mut left = Vec::new();
         for op in &mut self.ops {
             left.extend(op.finish(self.client, decision).await);
@@ -500,14 +552,17 @@ impl<'a> Transaction<'a> {
         left
     }
 
+    /// The error of a failed transaction, and, for a cancellation, the stored item each
+    /// cancellation reason carried (`None` where it carried none).
     fn error(
         &self,
         e: SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>,
-    ) -> Error {
+    ) -> (Error, Option<Vec<Option<Item>>>) {
         if let SdkError::ServiceError(service) = &e {
             if let TransactWriteItemsError::TransactionCanceledException(canceled) = service.err() {
-                let reasons = canceled
-                    .cancellation_reasons()
+                let reasons = canceled.cancellation_reasons();
+                let carried = reasons.iter().map(|r| r.item().cloned()).collect();
+                let reasons = reasons
                     .iter()
                     .enumerate()
                     .map(|(index, reason)| {
@@ -539,29 +594,29 @@ impl<'a> Transaction<'a> {
                         }
                     })
                     .collect();
-                return Error::TransactionCanceled { reasons };
+                return (Error::TransactionCanceled { reasons }, Some(carried));
             }
         }
         let (table, key) = self.ops.first().map(|op| op.describe()).unwrap_or_default();
-        super::sdk_error(e, "TransactWriteItems", &table, || key)
+        (
+            super::sdk_error(e, "TransactWriteItems", &table, || key),
+            None,
+        )
     }
-}
 
-/// `error`, or a [`Error::CleanupFailed`] naming `left` and wrapping it.
-fn cleanup_error(left: Vec<String>, committed: bool, error: Error) -> Error {
-    if left.is_empty() {
-        return error;
-    }
-    let (table, key) = match &error {
-        Error::CleanupFailed { table, key, .. } => (table.clone(), key.clone()),
-        _ => (String::new(), String::new()),
-    };
-    Error::CleanupFailed {
-        table,
-        key,
-        committed,
-        objects: left,
-        source: Box::new(error),
+    /// `error`, or a [`Error::CleanupFailed`] naming `left` and wrapping it.
+    fn cleanup_error(&self, left: Vec<FileRef>, write: WriteOutcome, error: Error) -> Error {
+        if left.is_empty() {
+            return error;
+        }
+        let (table, key) = self.ops.first().map(|op| op.describe()).unwrap_or_default();
+        Error::CleanupFailed {
+            table,
+            key,
+            write,
+            objects: left,
+            source: Box::new(error),
+        }
     }
 }
 

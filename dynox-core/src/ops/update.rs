@@ -13,7 +13,7 @@ use crate::expr::{render_update, Condition, Placeholders, UpdateAction};
 use crate::model::{Key, Model};
 use crate::Client;
 
-use super::save::{conflict, with_user_condition};
+use crate::protocol::{conflict, with_user_condition};
 
 /// An UpdateItem: [`Client::update`], or `Model::update(&client, ...)` from the derive. Add
 /// changes with [`apply`](Self::apply), then await it.
