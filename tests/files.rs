@@ -1023,3 +1023,37 @@ async fn an_object_of_another_item_cannot_be_referenced() {
     assert!(err.is_condition_failed(), "{err:?}");
     assert_eq!(env.keys("company-docs").await.len(), 2, "a's objects only");
 }
+
+#[tokio::test]
+async fn an_unreachable_s3_is_a_file_error_naming_no_object() {
+    // A closed loopback port: every attempt (the SDK's default retries included) is refused
+    // before a byte is sent, so no object can exist and none may be reported as left.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let backend = dynox_tests::backend().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(backend.sdk_config())
+            .endpoint_url(format!("http://{closed}"))
+            .force_path_style(true)
+            .build(),
+    );
+    let client = dynox_core::Client::builder(backend.sdk_config())
+        .table_prefix(dynox_tests::unique_prefix())
+        .extension(S3Settings::default().s3_client(s3))
+        .build();
+    client.create_table::<Document>().await.unwrap();
+    let mut d = doc("UNREACHABLE#1", Some(S3Object::from_bytes(vec![1; 10], "a.txt")));
+    let err = client.save(&mut d).await.unwrap_err();
+    assert!(
+        matches!(err, Error::File { field: "content", .. }),
+        "{err:?}"
+    );
+    assert!(
+        matches!(S3Error::find(&err), Some(S3Error::Transport { .. })),
+        "{err:?}"
+    );
+    assert!(d.content.as_ref().unwrap().is_pending(), "retry-able");
+    assert_eq!(Document::get(&client, "UNREACHABLE#1", "v1").await.unwrap(), None);
+}
