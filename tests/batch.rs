@@ -135,6 +135,15 @@ async fn versioned_models_cannot_be_batch_written() {
         .send()
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidRequest { .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::InvalidRequest {
+                kind: dynox_core::InvalidRequestKind::VersionedBatchWrite,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("transaction"), "{err}");
 }

@@ -1044,10 +1044,19 @@ async fn an_unreachable_s3_is_a_file_error_naming_no_object() {
         .extension(S3Settings::default().s3_client(s3))
         .build();
     client.create_table::<Document>().await.unwrap();
-    let mut d = doc("UNREACHABLE#1", Some(S3Object::from_bytes(vec![1; 10], "a.txt")));
+    let mut d = doc(
+        "UNREACHABLE#1",
+        Some(S3Object::from_bytes(vec![1; 10], "a.txt")),
+    );
     let err = client.save(&mut d).await.unwrap_err();
     assert!(
-        matches!(err, Error::File { field: "content", .. }),
+        matches!(
+            err,
+            Error::File {
+                field: "content",
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert!(
@@ -1055,5 +1064,8 @@ async fn an_unreachable_s3_is_a_file_error_naming_no_object() {
         "{err:?}"
     );
     assert!(d.content.as_ref().unwrap().is_pending(), "retry-able");
-    assert_eq!(Document::get(&client, "UNREACHABLE#1", "v1").await.unwrap(), None);
+    assert_eq!(
+        Document::get(&client, "UNREACHABLE#1", "v1").await.unwrap(),
+        None
+    );
 }

@@ -2,7 +2,9 @@
 //! index queries and scans read them, and partial types read only some attributes.
 
 use aws_sdk_dynamodb::types::{AttributeValue, ProjectionType};
-use dynox_core::{DynamoModel, DynamoProjection, Error, IndexKind, IndexProjection, SortKey};
+use dynox_core::{
+    DynamoModel, DynamoProjection, Error, IndexKind, IndexProjection, InvalidRequestKind, SortKey,
+};
 
 #[derive(Debug, Clone, PartialEq, DynamoModel)]
 #[dynamo(table = "orders")]
@@ -178,7 +180,11 @@ async fn local_index_sorts_by_its_range_key_and_keys_only_needs_a_partial_type()
     assert_eq!(keys[0].total_cents, 970);
     // The whole model is not in a keys-only index: a typed error that says what to do.
     let err = by_total.query(&client, "c1").all().await.unwrap_err();
-    let Error::InvalidRequest { reason } = &err else {
+    let Error::InvalidRequest {
+        kind: InvalidRequestKind::IndexProjection,
+        reason,
+    } = &err
+    else {
         panic!("expected InvalidRequest, got {err:?}")
     };
     assert!(
@@ -197,7 +203,11 @@ async fn global_indexes_refuse_consistent_reads_before_sending() {
         .all()
         .await
         .unwrap_err();
-    let Error::InvalidRequest { reason } = &err else {
+    let Error::InvalidRequest {
+        kind: InvalidRequestKind::ConsistentIndexRead,
+        reason,
+    } = &err
+    else {
         panic!("expected InvalidRequest, got {err:?}")
     };
     assert!(reason.contains("by_status"), "{reason}");

@@ -200,7 +200,16 @@ async fn more_than_100_items_is_rejected_before_sending() {
         tx = tx.create(a);
     }
     let err = tx.await.unwrap_err();
-    assert!(matches!(err, Error::InvalidRequest { .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::InvalidRequest {
+                kind: dynox_core::InvalidRequestKind::TooManyItems,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("100"), "{err}");
 }
 

@@ -4,7 +4,7 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use aws_config::SdkConfig;
+use aws_types::SdkConfig;
 
 use crate::model::Model;
 
@@ -93,7 +93,8 @@ impl Client {
     /// The extension of type `T` given to [`ClientBuilder::extension`], or the one `init`
     /// makes on first use (then kept for every clone of this client). Companion crates keep
     /// their per-client state here (dynox-s3: its settings and S3 clients).
-    pub fn extension<T: Any + Send + Sync>(&self, init: impl FnOnce(&Client) -> T) -> Arc<T> {
+    #[doc(hidden)]
+    pub fn extension<T: Extension>(&self, init: impl FnOnce(&Client) -> T) -> Arc<T> {
         let existing = self.extensions().get(&TypeId::of::<T>()).cloned();
         let value = match existing {
             Some(value) => value,
@@ -121,6 +122,11 @@ impl Client {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
+
+/// Per-client settings or state of a companion crate (dynox-s3's `S3Settings`), given to
+/// [`ClientBuilder::extension`] and found again by its type. Implemented by the companion
+/// crates for their own types.
+pub trait Extension: Any + Send + Sync {}
 
 /// Options for a [`Client`].
 #[must_use]
@@ -162,8 +168,10 @@ impl ClientBuilder {
         self
     }
 
-    /// Settings of a companion crate, e.g. `dynox_s3::S3Settings`.
-    pub fn extension<T: Any + Send + Sync>(mut self, value: T) -> Self {
+    /// Settings of a companion crate, e.g. `dynox_s3::S3Settings`: only types that declare
+    /// themselves an [`Extension`] are accepted, so a value the crate would never look up
+    /// (an `Arc<S3Settings>`, a reference) does not compile instead of being ignored.
+    pub fn extension<T: Extension>(mut self, value: T) -> Self {
         self.extensions.insert(TypeId::of::<T>(), Arc::new(value));
         self
     }

@@ -205,10 +205,13 @@ pub enum Error {
         reasons: Vec<TransactionReason>,
     },
 
-    /// The request cannot be sent as built (for example a transaction of more than 100 items).
+    /// The request cannot be sent as built (for example a transaction of more than 100
+    /// items); nothing was sent. `kind` says which rule it breaks, `reason` says it in words.
     #[error("invalid request: {reason}")]
     InvalidRequest {
-        /// What is wrong.
+        /// Which rule the request breaks.
+        kind: InvalidRequestKind,
+        /// What is wrong, naming the table, item, path or index at fault.
         reason: String,
     },
 
@@ -259,6 +262,33 @@ impl Error {
             | Error::InvalidRequest { .. } => None,
         }
     }
+}
+
+/// Which rule an [`Error::InvalidRequest`] breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InvalidRequestKind {
+    /// A batch or transaction has more items than DynamoDB accepts in one request.
+    TooManyItems,
+    /// A condition or filter cannot be rendered (a value that cannot be stored).
+    Expression,
+    /// An update has no change, changes a key or the version, or touches overlapping paths.
+    Update,
+    /// A strongly consistent read of a global secondary index, which DynamoDB cannot serve.
+    ConsistentIndexRead,
+    /// A whole model read from an index that does not project every attribute.
+    IndexProjection,
+    /// A versioned model in a batch write, which cannot check versions.
+    VersionedBatchWrite,
+    /// The item's version cannot be incremented further.
+    VersionExhausted,
+    /// An update asked to return the item got none back.
+    NoItemReturned,
+    /// A file attribute of a stored item holds no object location, so its objects cannot be
+    /// told apart from orphans.
+    UnreadableFileReference,
+    /// The SDK refused to build the request (a required member is missing).
+    Build,
 }
 
 /// What became of an item write (or delete) whose cleanup left objects behind.

@@ -132,8 +132,10 @@ pub trait FileStore<M>: Send + Sync + 'static {
 
     /// Deletes objects; returns those that could not be deleted, with the reason. An object
     /// that is already gone counts as deleted.
-    fn remove<'a>(client: &'a Client, refs: Vec<FileRef>)
-        -> BoxFuture<'a, Vec<(FileRef, BoxError)>>;
+    fn remove<'a>(
+        client: &'a Client,
+        refs: Vec<FileRef>,
+    ) -> BoxFuture<'a, Vec<(FileRef, BoxError)>>;
 }
 
 /// The [`FileStore`] of models without file fields: every step is a no-op.

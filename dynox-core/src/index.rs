@@ -80,6 +80,7 @@ pub(crate) fn check_consistent_read(
     match index {
         Some(index) if consistent && index.kind == IndexKind::Global => {
             Err(crate::Error::InvalidRequest {
+                kind: crate::error::InvalidRequestKind::ConsistentIndexRead,
                 reason: format!(
                     "global secondary index `{}` of table `{table}` cannot be read with strong consistency",
                     index.name

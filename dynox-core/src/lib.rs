@@ -86,17 +86,19 @@ mod client;
 mod error;
 pub mod expr;
 pub mod files;
-mod protocol;
 mod index;
 pub mod item;
 mod model;
 mod ops;
 mod page;
 mod projection;
+mod protocol;
 mod table;
 
-pub use client::{Client, ClientBuilder};
-pub use error::{BoxError, Error, ReasonKind, Result, TransactionReason, WriteOutcome};
+pub use client::{Client, ClientBuilder, Extension};
+pub use error::{
+    BoxError, Error, InvalidRequestKind, ReasonKind, Result, TransactionReason, WriteOutcome,
+};
 pub use expr::{AttributeType, Condition, Path, SortKey, UpdateAction};
 pub use index::{Index, IndexKeyField, IndexKind, IndexProjection, IndexSchema};
 pub use model::{

@@ -31,7 +31,7 @@ use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::error::{Error, Result, WriteOutcome};
+use crate::error::{Error, InvalidRequestKind, Result, WriteOutcome};
 use crate::expr::{Condition, Placeholders};
 use crate::files::{FileRef, FileStore};
 use crate::item::Item;
@@ -182,6 +182,7 @@ pub(crate) async fn plan_put<M: Model>(
     };
     let Some(next_version) = version.checked_add(1) else {
         return Err(Error::InvalidRequest {
+            kind: InvalidRequestKind::VersionExhausted,
             reason: format!("item {key_text} of table `{table}` is at the largest version"),
         });
     };
@@ -353,7 +354,12 @@ impl<M: Model> PutPlan<M> {
     /// Step 4: after a committed write, sets the new version and deletes the replaced
     /// objects; after a failed one, deletes what this write uploaded; after an unknown one,
     /// keeps them and reports them.
-    pub(crate) async fn finish(self, client: &Client, item: &mut M, outcome: Outcome) -> Result<()> {
+    pub(crate) async fn finish(
+        self,
+        client: &Client,
+        item: &mut M,
+        outcome: Outcome,
+    ) -> Result<()> {
         match outcome {
             Outcome::Committed => {
                 M::Files::settle(item, true);
@@ -601,6 +607,7 @@ pub(crate) fn with_user_condition<M>(
     let user = user
         .render(p)
         .map_err(|(path, error)| Error::InvalidRequest {
+            kind: InvalidRequestKind::Expression,
             reason: format!("condition on `{path}` of table `{table}`: {error}"),
         })?;
     Ok(Some(match own {
@@ -655,7 +662,14 @@ async fn read_files<M: Model>(
         projection.push(p.name(version));
     }
     let (names, _) = p.into_maps();
-    get_consistent(client, table, key_item, key, Some((projection.join(", "), names))).await
+    get_consistent(
+        client,
+        table,
+        key_item,
+        key,
+        Some((projection.join(", "), names)),
+    )
+    .await
 }
 
 /// The whole item, read with strong consistency; `None` if absent.

@@ -387,7 +387,12 @@ impl Intercept for Faults {
                 .try_into()
                 .map_err(|_| "status 500 is a valid status code")?;
             let headers = response.headers_mut();
-            for name in ["x-amz-crc32", "content-length", "content-encoding", "content-type"] {
+            for name in [
+                "x-amz-crc32",
+                "content-length",
+                "content-encoding",
+                "content-type",
+            ] {
                 headers.remove(name);
             }
             headers.insert("content-type", content_type);

@@ -3,11 +3,23 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use aws_config::{Region, SdkConfig};
+use aws_types::region::Region;
 use aws_types::service_config::ServiceConfigKey;
+use aws_types::SdkConfig;
 
 /// Options for file fields, given to a dynox client with
 /// `Client::builder(&config).extension(S3Settings::default()...)`. Without them, defaults apply.
+///
+/// Only the settings value itself is accepted (it is a [`dynox_core::Extension`]); a wrapper
+/// the crate would never look up does not compile:
+///
+/// ```compile_fail
+/// # fn demo(config: &aws_types::SdkConfig) {
+/// let client = dynox_core::Client::builder(config)
+///     .extension(std::sync::Arc::new(dynox_s3::S3Settings::default())) // not an Extension
+///     .build();
+/// # }
+/// ```
 ///
 /// ```
 /// use dynox_s3::S3Settings;
@@ -41,6 +53,9 @@ impl std::fmt::Debug for S3Settings {
             .finish()
     }
 }
+
+impl dynox_core::Extension for S3Settings {}
+impl dynox_core::Extension for Runtime {}
 
 /// S3's smallest part size (except the last part).
 pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
@@ -95,7 +110,9 @@ impl S3Settings {
 
     /// Use this S3 client instead of one built from the dynox client's `SdkConfig` (custom
     /// interceptors, HTTP client or credentials). Fields with a `region` still get their own
-    /// client, built from its configuration with the region changed.
+    /// client, built from its configuration with the region changed. Against a local
+    /// endpoint (an explicit endpoint URL in the `SdkConfig`, or [`path_style`](Self::path_style))
+    /// it is switched to path-style requests, as the client dynox builds is.
     pub fn s3_client(mut self, client: aws_sdk_s3::Client) -> Self {
         self.client = Some(client);
         self
@@ -129,6 +146,11 @@ impl Runtime {
             .path_style
             .unwrap_or_else(|| has_explicit_endpoint(sdk_config));
         let base = match &settings.client {
+            // A custom client gets the same addressing as one dynox builds: a local endpoint
+            // needs path-style requests whoever built the client.
+            Some(client) if path_style => aws_sdk_s3::Client::from_conf(
+                client.config().to_builder().force_path_style(true).build(),
+            ),
             Some(client) => client.clone(),
             None => aws_sdk_s3::Client::from_conf(
                 aws_sdk_s3::config::Builder::from(sdk_config)

@@ -475,6 +475,7 @@ impl<M: S3Model> Sweep<'_, M> {
                                 Some(r) => refs.push(r),
                                 None => {
                                     return Err(dynox_core::Error::InvalidRequest {
+                                        kind: dynox_core::InvalidRequestKind::UnreadableFileReference,
                                         reason: format!(
                                             "sweep stopped: file attribute `{name}` of an item in table `{table}` has no bucket and key, so its object cannot be told apart from orphans"
                                         ),

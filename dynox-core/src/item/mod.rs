@@ -11,9 +11,9 @@
 //! In all three, `None` means "no attribute": an absent `Option` field stores nothing.
 
 mod number;
+mod same;
 mod serde_bridge;
 mod serializer;
-mod same;
 mod set;
 mod size;
 
@@ -22,8 +22,8 @@ use std::collections::HashMap;
 pub use aws_sdk_dynamodb::primitives::Blob;
 pub use aws_sdk_dynamodb::types::AttributeValue;
 
-pub use serde_bridge::{from_serde_attribute, to_serde_attribute};
 pub(crate) use same::same_item;
+pub use serde_bridge::{from_serde_attribute, to_serde_attribute};
 pub use set::{SetAttribute, SetElement};
 pub use size::{item_size, largest_attributes, value_size, MAX_ITEM_SIZE};
 

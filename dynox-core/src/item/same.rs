@@ -10,8 +10,7 @@ use super::Item;
 /// Whether `a` and `b` have the same attributes with the same values.
 pub(crate) fn same_item(a: &Item, b: &Item) -> bool {
     a.len() == b.len()
-        && a
-            .iter()
+        && a.iter()
             .all(|(name, value)| b.get(name).is_some_and(|other| same_value(value, other)))
 }
 
@@ -96,7 +95,10 @@ mod tests {
     #[test]
     fn sets_ignore_order_and_maps_compare_deeply() {
         let a: Item = [
-            ("s".to_owned(), AttributeValue::Ss(vec!["a".into(), "b".into()])),
+            (
+                "s".to_owned(),
+                AttributeValue::Ss(vec!["a".into(), "b".into()]),
+            ),
             (
                 "m".to_owned(),
                 AttributeValue::M([("n".to_owned(), AttributeValue::N("2.0".into()))].into()),
@@ -104,7 +106,10 @@ mod tests {
         ]
         .into();
         let b: Item = [
-            ("s".to_owned(), AttributeValue::Ss(vec!["b".into(), "a".into()])),
+            (
+                "s".to_owned(),
+                AttributeValue::Ss(vec!["b".into(), "a".into()]),
+            ),
             (
                 "m".to_owned(),
                 AttributeValue::M([("n".to_owned(), AttributeValue::N("2".into()))].into()),

@@ -9,7 +9,7 @@ use super::Traced;
 use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest};
 use futures::stream::{self, StreamExt};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, InvalidRequestKind, Result};
 use crate::files::{FileStore, NoFiles};
 use crate::item::Item;
 use crate::model::{Key, Model};
@@ -148,6 +148,7 @@ impl Client {
                 .consistent_read(true)
                 .build()
                 .map_err(|e| Error::InvalidRequest {
+                    kind: InvalidRequestKind::Build,
                     reason: e.to_string(),
                 })?;
             let output = self
@@ -242,6 +243,7 @@ impl<'a, M: Model<Files = NoFiles>> BatchWrite<'a, M> {
         let table = self.client.table_name::<M>();
         if M::VERSION.is_some() || <M::Files as FileStore<M>>::ENABLED {
             return Err(Error::InvalidRequest {
+                kind: InvalidRequestKind::VersionedBatchWrite,
                 reason: format!(
                     "table `{table}`: a versioned model cannot be batch-written (BatchWriteItem cannot check versions); use a transaction"
                 ),
@@ -260,6 +262,7 @@ impl<'a, M: Model<Files = NoFiles>> BatchWrite<'a, M> {
                         .set_item(Some(attributes))
                         .build()
                         .map_err(|e| Error::InvalidRequest {
+                            kind: InvalidRequestKind::Build,
                             reason: e.to_string(),
                         })?,
                 )
@@ -276,6 +279,7 @@ impl<'a, M: Model<Files = NoFiles>> BatchWrite<'a, M> {
                         .set_key(Some(key_item))
                         .build()
                         .map_err(|e| Error::InvalidRequest {
+                            kind: InvalidRequestKind::Build,
                             reason: e.to_string(),
                         })?,
                 )

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use super::Traced;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, InvalidRequestKind, Result};
 use crate::expr::{Condition, Placeholders, SortKey, SortKeyValues};
 use crate::index::{IndexProjection, IndexSchema};
 use crate::item::{AttributeError, AttributeValue, Item};
@@ -304,6 +304,7 @@ impl<M: Model, R: 'static, P: Projection<M>> Query<M, R, P> {
         {
             if index.projection != IndexProjection::All {
                 return Error::InvalidRequest {
+                    kind: InvalidRequestKind::IndexProjection,
                     reason: format!(
                         "index `{}` of table `{table}` does not project attribute `{}`: read it into a partial type of the projected attributes with `.project::<T>()`",
                         index.name, e.field
@@ -345,6 +346,7 @@ impl<M: Model, R: 'static, P: Projection<M>> Query<M, R, P> {
             Some(f) => Some(
                 f.render(&mut p)
                     .map_err(|(path, error)| Error::InvalidRequest {
+                        kind: InvalidRequestKind::Expression,
                         reason: format!("filter on `{path}` of table `{table}`: {error}"),
                     })?,
             ),

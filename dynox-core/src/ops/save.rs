@@ -82,4 +82,3 @@ async fn put<M: Model>(
     };
     plan.finish(client, item, outcome).await
 }
-

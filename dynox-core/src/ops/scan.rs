@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 use super::Traced;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, InvalidRequestKind, Result};
 use crate::expr::{Condition, Placeholders};
 use crate::index::IndexSchema;
 use crate::item::Item;
@@ -157,6 +157,7 @@ impl<M: Model, P: Projection<M>> Scan<M, P> {
         let mut filter = self.filter.as_ref().map(|f| {
             f.render(&mut p)
                 .map_err(|(path, error)| Error::InvalidRequest {
+                    kind: InvalidRequestKind::Expression,
                     reason: format!("filter on `{path}` of table `{table}`: {error}"),
                 })
         });

@@ -17,7 +17,9 @@ use aws_sdk_dynamodb::types::{
     TransactWriteItem,
 };
 
-use crate::error::{Error, ReasonKind, Result, TransactionReason, WriteOutcome};
+use crate::error::{
+    Error, InvalidRequestKind, ReasonKind, Result, TransactionReason, WriteOutcome,
+};
 use crate::expr::Placeholders;
 use crate::files::{BoxFuture, FileRef};
 use crate::item::Item;
@@ -130,6 +132,7 @@ impl<M: Model> TxOp for SaveOp<'_, M> {
             // The transaction's own error is reported once, by the transaction: the item's
             // finish only says which objects are left.
             let placeholder = || Error::InvalidRequest {
+                kind: InvalidRequestKind::Build,
                 reason: "transaction item".into(),
             };
             let outcome = match decision {
@@ -312,12 +315,14 @@ impl<M: Model> TxOp for CheckOp<M> {
 
 fn unplanned() -> Error {
     Error::InvalidRequest {
+        kind: InvalidRequestKind::Build,
         reason: "transaction item used before it was prepared".into(),
     }
 }
 
 fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> Error {
     Error::InvalidRequest {
+        kind: InvalidRequestKind::Build,
         reason: e.to_string(),
     }
 }
@@ -427,6 +432,7 @@ impl<'a> Transaction<'a> {
         }
         if self.ops.len() > MAX_TRANSACTION_ITEMS {
             return Err(Error::InvalidRequest {
+                kind: InvalidRequestKind::TooManyItems,
                 reason: format!(
                     "a transaction has at most {MAX_TRANSACTION_ITEMS} items, this one {}",
                     self.ops.len()
@@ -470,7 +476,10 @@ impl<'a> Transaction<'a> {
             .customize()
             .interceptor(attempts.clone())
             .send()
-            .traced(super::span("TransactWriteItems", &self.first_table()), client)
+            .traced(
+                super::span("TransactWriteItems", &self.first_table()),
+                client,
+            )
             .await;
         let (error, refused) = match sent {
             Ok(_) => return self.committed().await,

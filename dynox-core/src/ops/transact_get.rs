@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 use super::Traced;
 use aws_sdk_dynamodb::types::{Get, TransactGetItem};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, InvalidRequestKind, Result};
 use crate::item::Item;
 use crate::model::{Key, Model};
 use crate::Client;
@@ -93,6 +93,7 @@ impl<'a> TransactGet<'a> {
     pub async fn send(self) -> Result<TransactGetOutput> {
         if self.gets.len() > MAX_TRANSACTION_ITEMS {
             return Err(Error::InvalidRequest {
+                kind: InvalidRequestKind::TooManyItems,
                 reason: format!(
                     "a read transaction has at most {MAX_TRANSACTION_ITEMS} items, this one {}",
                     self.gets.len()
@@ -114,6 +115,7 @@ impl<'a> TransactGet<'a> {
                 .set_key(Some(item))
                 .build()
                 .map_err(|e| Error::InvalidRequest {
+                    kind: InvalidRequestKind::Build,
                     reason: e.to_string(),
                 })?;
             items.push(TransactGetItem::builder().get(get).build());

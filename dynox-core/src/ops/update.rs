@@ -8,7 +8,7 @@ use std::pin::Pin;
 use super::Traced;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, InvalidRequestKind, Result};
 use crate::expr::{render_update, Condition, Placeholders, UpdateAction};
 use crate::model::{Key, Model};
 use crate::Client;
@@ -109,6 +109,7 @@ impl<M: Model> Update<M> {
         let table = client.table_name::<M>();
         let key_text = key.to_string();
         let invalid = |reason: String| Error::InvalidRequest {
+            kind: InvalidRequestKind::Update,
             reason: format!("update of item {key_text} in table `{table}`: {reason}"),
         };
         if actions.is_empty() {
@@ -219,6 +220,7 @@ impl<M: Model> IntoFuture for UpdateReturning<M> {
             let table = self.inner.client.table_name::<M>();
             let key = self.inner.key.to_string();
             self.inner.send(true).await?.ok_or(Error::InvalidRequest {
+                kind: InvalidRequestKind::NoItemReturned,
                 reason: format!("update of item {key} in table `{table}` returned no item"),
             })
         })
