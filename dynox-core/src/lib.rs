@@ -204,6 +204,7 @@ pub mod __private {
     pub use crate::files::NoFiles;
     pub use crate::index::{Index, IndexKeyField, IndexKind, IndexProjection, IndexSchema};
     pub use crate::item::{Attribute, Item, SetAttribute};
+    pub use crate::ops::references::file_references;
     pub use crate::model::{
         FieldError, IntoKey, Key, KeyAttr, KeyAttribute, KeySchema, Model, NoRangeKey, RangeKey,
         ScalarType, Timestamp, TtlAttribute, VersionNumber,
