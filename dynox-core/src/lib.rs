@@ -204,11 +204,11 @@ pub mod __private {
     pub use crate::files::NoFiles;
     pub use crate::index::{Index, IndexKeyField, IndexKind, IndexProjection, IndexSchema};
     pub use crate::item::{Attribute, Item, SetAttribute};
-    pub use crate::ops::references::file_references;
     pub use crate::model::{
         FieldError, IntoKey, Key, KeyAttr, KeyAttribute, KeySchema, Model, NoRangeKey, RangeKey,
         ScalarType, Timestamp, TtlAttribute, VersionNumber,
     };
+    pub use crate::ops::references::file_references;
     pub use crate::projection::{FieldReader, Projection};
     pub use crate::{Client, Delete, Get, Query, Scan, Update};
     pub use core::result::Result;
