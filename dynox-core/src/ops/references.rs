@@ -39,7 +39,7 @@ pub fn file_references<M: Model, F: FileStore<M>>(
 struct ScanRequest {
     client: Client,
     table: String,
-    projection: Option<String>,
+    projection: String,
     names: Option<std::collections::HashMap<String, String>>,
     segments: u32,
 }
@@ -62,7 +62,7 @@ impl ScanRequest {
         Self {
             client: client.clone(),
             table: client.table_name::<M>(),
-            projection: Some(projection.join(", ")),
+            projection: projection.join(", "),
             names,
             segments,
         }
@@ -94,7 +94,7 @@ impl ScanRequest {
             .dynamodb()
             .scan()
             .table_name(&self.table)
-            .set_projection_expression(self.projection.clone())
+            .projection_expression(&self.projection)
             .set_expression_attribute_names(self.names.clone())
             .consistent_read(true)
             .set_exclusive_start_key(start)

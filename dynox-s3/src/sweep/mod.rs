@@ -6,14 +6,14 @@
 //! item references; so can clearing an optional file field (which keeps the object). The sweep
 //! removes those:
 //!
-//! 1. [`listing`]: list the objects under each (bucket, prefix) of the model's file fields;
-//! 2. [`references`]: read every item's file references (core's Scan of the key and file
+//! 1. `listing`: list the objects under each (bucket, prefix) of the model's file fields;
+//! 2. `references`: read every item's file references (core's Scan of the key and file
 //!    attributes only, consistent, in parallel segments);
-//! 3. [`classify`]: objects not referenced, last modified before now − grace and owned by
+//! 3. `classify`: objects not referenced, last modified before now − grace and owned by
 //!    this model are orphans;
-//! 4. [`delete`]: delete them in DeleteObjects batches (unless a dry run);
-//! 5. [`uploads`]: abort the stale multipart uploads under the prefixes (unless a dry run);
-//! 6. [`report`]: say what was found and done.
+//! 4. `delete`: delete them in DeleteObjects batches (unless a dry run);
+//! 5. `uploads`: abort the stale multipart uploads under the prefixes (unless a dry run);
+//! 6. `report`: say what was found and done.
 //!
 //! It lists before it scans, and the grace period (24 hours by default) must exceed the
 //! longest save: an object uploaded by a save still in progress is younger than the grace
