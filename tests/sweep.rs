@@ -54,6 +54,22 @@ fn later() -> SystemTime {
     SystemTime::now() + Duration::from_secs(48 * 3600)
 }
 
+/// Runs a deleting sweep through `client` that must fail; checks that `orphan` survived.
+async fn failed_sweep(env: &FileEnv, client: &Client, orphan: &str) -> SweepError {
+    let err = dynox_s3::sweep::<Doc>(client)
+        .as_of(later())
+        .delete()
+        .run()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        env.keys("sweep-docs").await,
+        vec![orphan],
+        "nothing deleted"
+    );
+    err
+}
+
 #[tokio::test]
 async fn a_throttled_scan_fails_the_sweep_with_cores_throttled_error() {
     let env = file_env::<Doc>(&["sweep-docs"], S3Settings::default()).await;
@@ -68,12 +84,7 @@ async fn a_throttled_scan_fails_the_sweep_with_cores_throttled_error() {
                 .s3_client(env.s3.clone()),
         )
         .build();
-    let err = dynox_s3::sweep::<Doc>(&client)
-        .as_of(later())
-        .delete()
-        .run()
-        .await
-        .unwrap_err();
+    let err = failed_sweep(&env, &client, &orphan).await;
     match &err {
         SweepError::Table(e) => {
             assert!(e.is_throttled(), "{e:?}");
@@ -90,11 +101,6 @@ async fn a_throttled_scan_fails_the_sweep_with_cores_throttled_error() {
         }
         other => panic!("expected a table error, got {other:?}"),
     }
-    assert_eq!(
-        env.keys("sweep-docs").await,
-        vec![orphan],
-        "nothing deleted"
-    );
 }
 
 #[tokio::test]
@@ -102,12 +108,7 @@ async fn an_unreadable_file_attribute_stops_the_sweep_before_any_delete() {
     let env = file_env::<Doc>(&["sweep-docs"], S3Settings::default()).await;
     let orphan = seed_orphan(&env).await;
     put_raw(&env, "broken", AttributeValue::S("not a file".into())).await;
-    let err = dynox_s3::sweep::<Doc>(&env.client)
-        .as_of(later())
-        .delete()
-        .run()
-        .await
-        .unwrap_err();
+    let err = failed_sweep(&env, &env.client, &orphan).await;
     match &err {
         SweepError::Table(Error::InvalidField {
             table, key, field, ..
@@ -118,11 +119,6 @@ async fn an_unreadable_file_attribute_stops_the_sweep_before_any_delete() {
         }
         other => panic!("expected InvalidField, got {other:?}"),
     }
-    assert_eq!(
-        env.keys("sweep-docs").await,
-        vec![orphan],
-        "nothing deleted"
-    );
 }
 
 #[tokio::test]
