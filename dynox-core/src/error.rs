@@ -284,9 +284,6 @@ pub enum InvalidRequestKind {
     VersionExhausted,
     /// An update asked to return the item got none back.
     NoItemReturned,
-    /// A file attribute of a stored item holds no object location, so its objects cannot be
-    /// told apart from orphans.
-    UnreadableFileReference,
     /// The SDK refused to build the request (a required member is missing).
     Build,
 }

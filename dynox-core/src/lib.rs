@@ -211,6 +211,7 @@ pub mod __private {
         FieldError, IntoKey, Key, KeyAttr, KeyAttribute, KeySchema, Model, NoRangeKey, RangeKey,
         ScalarType, Timestamp, TtlAttribute, VersionNumber,
     };
+    pub use crate::ops::references::file_references;
     pub use crate::projection::{FieldReader, Projection};
     pub use crate::{Client, Delete, Get, Query, Scan, Update};
     pub use core::result::Result;

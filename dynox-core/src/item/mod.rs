@@ -74,6 +74,13 @@ pub enum AttributeError {
     /// serde_dynamo could not convert the value.
     #[error("{0}")]
     Serde(String),
+    /// A file field's attribute is not a reference to a stored object (or a pending file
+    /// cannot be stored as one).
+    #[error("not a valid file reference: {reason}")]
+    InvalidFileReference {
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// A type stored directly as one DynamoDB attribute.

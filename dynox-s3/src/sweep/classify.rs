@@ -1,0 +1,89 @@
+//! Step 3: sort the listed objects into referenced, too young, not owned and orphans.
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+
+use super::listing::Listed;
+use super::references::References;
+use super::scope::Scope;
+use crate::error::S3Error;
+use crate::settings::Runtime;
+use crate::upload::OWNER_METADATA;
+
+/// Ownership checks (HEAD requests) running at once.
+const OWNER_CHECKS_IN_FLIGHT: usize = 16;
+
+/// What the listed objects turned out to be.
+#[derive(Default)]
+pub(super) struct Classified {
+    /// Objects an item references.
+    pub referenced: u64,
+    /// Unreferenced objects inside the grace period.
+    pub too_young: u64,
+    /// Old unreferenced objects this model's saves did not create.
+    pub not_owned: u64,
+    /// Old unreferenced objects of this model, sorted by bucket and key.
+    pub orphans: Vec<Listed>,
+}
+
+/// Classifies the listed objects: by reference and age first, then by owner (one HEAD per
+/// old unreferenced object, [`OWNER_CHECKS_IN_FLIGHT`] at once).
+pub(super) async fn classify(
+    runtime: &Runtime,
+    scope: &Scope,
+    listed: Vec<Listed>,
+    references: &References,
+) -> Result<Classified, S3Error> {
+    let mut classified = Classified::default();
+    let mut candidates = Vec::new();
+    for listed in listed {
+        if references.contains(&listed.object.bucket, &listed.object.key) {
+            classified.referenced += 1;
+        } else if scope.too_young(listed.object.last_modified) {
+            classified.too_young += 1;
+        } else {
+            candidates.push(listed);
+        }
+    }
+
+    // The futures own what they use, so the sweep's future stays `Send`.
+    let owners: Arc<[String]> = scope.owners.clone().into();
+    let checks: Vec<_> = candidates
+        .into_iter()
+        .map(|candidate| owned(runtime.client(candidate.region), candidate, owners.clone()))
+        .collect();
+    let mut checks = futures::stream::iter(checks).buffer_unordered(OWNER_CHECKS_IN_FLIGHT);
+    while let Some((candidate, owned)) = checks.next().await {
+        if owned? {
+            classified.orphans.push(candidate);
+        } else {
+            classified.not_owned += 1;
+        }
+    }
+    classified
+        .orphans
+        .sort_by(|a, b| (&a.object.bucket, &a.object.key).cmp(&(&b.object.bucket, &b.object.key)));
+    Ok(classified)
+}
+
+/// Whether the object's `dynox-owner` metadata names one of `owners` (an object deleted
+/// meanwhile is not).
+async fn owned(
+    s3: aws_sdk_s3::Client,
+    candidate: Listed,
+    owners: Arc<[String]>,
+) -> (Listed, Result<bool, S3Error>) {
+    let (bucket, key) = (&candidate.object.bucket, &candidate.object.key);
+    let owned = match s3.head_object().bucket(bucket).key(key).send().await {
+        Ok(head) => Ok(head
+            .metadata
+            .and_then(|m| m.get(OWNER_METADATA).cloned())
+            .is_some_and(|owner| owners.contains(&owner))),
+        Err(e) => match S3Error::from_sdk(e, "HeadObject", bucket, key) {
+            S3Error::NoSuchKey { .. } => Ok(false),
+            other => Err(other),
+        },
+    };
+    (candidate, owned)
+}

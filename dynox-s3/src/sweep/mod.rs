@@ -1,0 +1,166 @@
+//! The orphan sweep: finds objects under a model's file prefixes that no item references and
+//! deletes those older than a grace period; aborts stale incomplete multipart uploads.
+//!
+//! dynox deletes every object it created before a failing call returns. Only a crash (the
+//! process dies between two requests) or a cleanup that failed twice can leave an object no
+//! item references; so can clearing an optional file field (which keeps the object). The sweep
+//! removes those:
+//!
+//! 1. `listing`: list the objects under each (bucket, prefix) of the model's file fields;
+//! 2. `references`: read every item's file references (core's Scan of the key and file
+//!    attributes only, consistent, in parallel segments);
+//! 3. `classify`: objects not referenced, last modified before now − grace and owned by
+//!    this model are orphans;
+//! 4. `delete`: delete them in DeleteObjects batches (unless a dry run);
+//! 5. `uploads`: abort the stale multipart uploads under the prefixes (unless a dry run);
+//! 6. `report`: say what was found and done.
+//!
+//! It lists before it scans, and the grace period (24 hours by default) must exceed the
+//! longest save: an object uploaded by a save still in progress is younger than the grace
+//! period, so it is never taken for an orphan. Times are compared as absolute instants (S3's
+//! UTC timestamps against the system clock), never as local times. Nothing outside the
+//! model's prefixes is listed, and an unreferenced object is deleted only if its
+//! `dynox-owner` metadata names this model's table (with the client's prefix) and one of its
+//! file fields (one HEAD per candidate): another model, environment or application sharing
+//! the bucket or prefix is never touched. Stale multipart uploads are aborted only under
+//! non-empty prefixes. An item whose file attribute cannot be read stops the sweep.
+//!
+//! Dry run by default: the report says what would be deleted.
+
+mod classify;
+mod delete;
+mod listing;
+mod references;
+mod report;
+mod scope;
+mod uploads;
+
+use std::time::{Duration, Instant, SystemTime};
+
+use dynox_core::Client;
+
+pub use report::{Orphan, StaleUpload, SweepReport};
+
+use crate::error::S3Error;
+use crate::settings::Runtime;
+use crate::store::S3Model;
+use scope::Scope;
+
+/// A sweep of model `M`'s file prefixes: [`sweep`].
+#[must_use = "a sweep does nothing until run"]
+pub struct Sweep<'a, M> {
+    client: &'a Client,
+    grace: Duration,
+    dry_run: bool,
+    segments: u32,
+    now: Option<SystemTime>,
+    model: std::marker::PhantomData<fn() -> M>,
+}
+
+/// Starts describing a sweep of model `M`'s file prefixes: dry run, 24-hour grace period,
+/// 4 scan segments.
+///
+/// ```no_run
+/// # #[derive(dynox_core::DynamoModel)]
+/// # #[dynamo(table = "documents")]
+/// # struct Document {
+/// #     #[dynamo(hash_key)] pk: String,
+/// #     #[s3(bucket = "company-docs", prefix = "documents/")] content: Option<dynox_s3::S3Object>,
+/// # }
+/// # async fn demo(client: &dynox_core::Client) -> Result<(), dynox_s3::SweepError> {
+/// let report = dynox_s3::sweep::<Document>(client).run().await?;   // what would go
+/// println!("{report}");
+/// let report = dynox_s3::sweep::<Document>(client).delete().run().await?; // delete it
+/// # Ok(()) }
+/// ```
+///
+/// The future of [`Sweep::run`] is `Send`: a sweep can be `tokio::spawn`ed.
+pub fn sweep<M: S3Model>(client: &Client) -> Sweep<'_, M> {
+    Sweep {
+        client,
+        grace: Duration::from_secs(24 * 3600),
+        dry_run: true,
+        segments: 4,
+        now: None,
+        model: std::marker::PhantomData,
+    }
+}
+
+/// Why a sweep could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SweepError {
+    /// Listing objects, checking their owner or listing multipart uploads failed.
+    #[error("sweep: {0}")]
+    S3(#[from] S3Error),
+    /// Reading the table's file references failed: core's error, as for any Scan
+    /// (`Throttled`, `TableNotFound`, `Transport`, ...), or `InvalidField` for an item whose
+    /// file attribute cannot be read (its object cannot be told apart from an orphan).
+    #[error("sweep: {0}")]
+    Table(#[from] dynox_core::Error),
+}
+
+impl<M: S3Model> Sweep<'_, M> {
+    /// Only objects last modified more than `grace` ago are orphans (default 24 hours; keep it
+    /// well above your longest upload).
+    pub fn grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// Really delete (the default is a dry run).
+    pub fn delete(mut self) -> Self {
+        self.dry_run = false;
+        self
+    }
+
+    /// Parallel segments of the table scan (default 4).
+    pub fn segments(mut self, segments: u32) -> Self {
+        self.segments = segments.clamp(1, 1_000_000);
+        self
+    }
+
+    /// Measure ages from this instant instead of the system clock (for tests and replays).
+    pub fn as_of(mut self, now: SystemTime) -> Self {
+        self.now = Some(now);
+        self
+    }
+
+    /// Runs the sweep: the steps of the [module docs](self), in that order.
+    pub async fn run(self) -> Result<SweepReport, SweepError> {
+        let started = Instant::now();
+        let runtime = Runtime::of(self.client);
+        let now = self.now.unwrap_or_else(SystemTime::now);
+        let scope = Scope::of::<M>(self.client, &runtime, now, self.grace);
+
+        // List before reading the references (see the module docs for why).
+        let listed = listing::objects(&runtime, &scope).await?;
+        let objects_listed = listed.len() as u64;
+        let references = references::collect::<M>(self.client, self.segments).await?;
+        let classified = classify::classify(&runtime, &scope, listed, &references).await?;
+        let deleted = if self.dry_run {
+            delete::Deleted::default()
+        } else {
+            delete::orphans(&runtime, &classified.orphans).await
+        };
+        let uploads = uploads::stale(&runtime, &scope, self.dry_run).await?;
+
+        let mut failed = deleted.failed;
+        failed.extend(uploads.failed);
+        Ok(SweepReport {
+            dry_run: self.dry_run,
+            items_scanned: references.items,
+            objects_listed,
+            referenced: classified.referenced,
+            orphans: classified.orphans.into_iter().map(|o| o.object).collect(),
+            too_young: classified.too_young,
+            not_owned: classified.not_owned,
+            deleted: deleted.deleted,
+            failed,
+            stale_uploads: uploads.stale,
+            aborted: uploads.aborted,
+            multipart_listing_unsupported: uploads.listing_unsupported,
+            duration: started.elapsed(),
+        })
+    }
+}

@@ -1,0 +1,106 @@
+//! What a sweep found and did, and how it prints.
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+/// An object no item references.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Orphan {
+    /// The bucket.
+    pub bucket: String,
+    /// The key.
+    pub key: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// When it was last modified.
+    pub last_modified: SystemTime,
+}
+
+/// An incomplete multipart upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleUpload {
+    /// The bucket.
+    pub bucket: String,
+    /// The key.
+    pub key: String,
+    /// The upload id.
+    pub upload_id: String,
+    /// When it was started.
+    pub initiated: SystemTime,
+}
+
+/// What a sweep found and did.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct SweepReport {
+    /// Whether this was a dry run (nothing deleted).
+    pub dry_run: bool,
+    /// Items read from the table.
+    pub items_scanned: u64,
+    /// Objects listed under the model's prefixes.
+    pub objects_listed: u64,
+    /// Objects an item references.
+    pub referenced: u64,
+    /// Unreferenced objects older than the grace period: deleted, or to delete on a dry run.
+    pub orphans: Vec<Orphan>,
+    /// Unreferenced objects inside the grace period, left alone.
+    pub too_young: u64,
+    /// Unreferenced objects another model, environment or application owns, left alone.
+    pub not_owned: u64,
+    /// Orphans deleted.
+    pub deleted: u64,
+    /// Orphans that could not be deleted: the key and why.
+    pub failed: Vec<(String, String)>,
+    /// Incomplete multipart uploads older than the grace period: aborted, or to abort.
+    pub stale_uploads: Vec<StaleUpload>,
+    /// Stale uploads aborted.
+    pub aborted: u64,
+    /// Buckets whose server cannot list multipart uploads.
+    pub multipart_listing_unsupported: Vec<String>,
+    /// How long the sweep took.
+    pub duration: Duration,
+}
+
+impl fmt::Display for SweepReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let deleted = if self.dry_run {
+            " (dry run: none deleted)".to_owned()
+        } else {
+            format!(" ({} deleted)", self.deleted)
+        };
+        let aborted = if self.dry_run {
+            String::new()
+        } else {
+            format!(" ({} aborted)", self.aborted)
+        };
+        writeln!(
+            f,
+            "{} items scanned, {} objects listed, {} referenced, {} orphans{deleted}, {} too young, {} not owned, {} failed; {} stale multipart uploads{aborted} ({:.2?})",
+            self.items_scanned,
+            self.objects_listed,
+            self.referenced,
+            self.orphans.len(),
+            self.too_young,
+            self.not_owned,
+            self.failed.len(),
+            self.stale_uploads.len(),
+            self.duration,
+        )?;
+        let verb = if self.dry_run {
+            "would delete"
+        } else {
+            "orphan"
+        };
+        for orphan in &self.orphans {
+            writeln!(
+                f,
+                "  {verb} s3://{}/{} ({} bytes)",
+                orphan.bucket, orphan.key, orphan.size
+            )?;
+        }
+        for (key, error) in &self.failed {
+            writeln!(f, "  failed {key}: {error}")?;
+        }
+        Ok(())
+    }
+}

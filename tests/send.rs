@@ -1,0 +1,265 @@
+//! Every public future and stream of dynox is `Send`, so it can run on a spawned task of a
+//! multi-threaded runtime. The first test builds each one (with a model that has files,
+//! indexes and a version) and checks it at compile time without awaiting it; the second
+//! spawns the common ones on `tokio::spawn` and awaits them against the real servers.
+
+use std::future::IntoFuture;
+use std::time::Duration;
+
+use dynox_core::{Client, DynamoModel};
+use dynox_s3::{S3Object, S3Settings};
+use dynox_tests::file_env;
+use futures::{StreamExt, TryStreamExt};
+
+#[derive(Debug, Clone, DynamoModel)]
+#[dynamo(table = "send_docs")]
+#[dynamo(global_index(name = "by_owner", hash_key = owner, range_key = rank))]
+struct Doc {
+    #[dynamo(hash_key)]
+    pk: String,
+    #[dynamo(range_key)]
+    sk: String,
+    owner: String,
+    rank: u64,
+    #[dynamo(version)]
+    version: u64,
+    #[s3(bucket = "send-docs", prefix = "docs/")]
+    content: Option<S3Object>,
+}
+
+/// A model without files, for batch writes (which refuse models with files).
+#[derive(Debug, Clone, DynamoModel)]
+#[dynamo(table = "send_plain")]
+struct Plain {
+    #[dynamo(hash_key)]
+    id: String,
+    value: u64,
+}
+
+/// Compiles only for `Send` values (and drops them: a future never polled sends nothing).
+fn assert_send<T: Send>(_: T) {}
+
+fn doc(pk: &str, owner: &str) -> Doc {
+    Doc {
+        pk: pk.into(),
+        sk: "v1".into(),
+        owner: owner.into(),
+        rank: 1,
+        version: 0,
+        content: Some(S3Object::from_bytes(vec![7u8; 64], "f.bin")),
+    }
+}
+
+#[tokio::test]
+async fn every_public_future_and_stream_is_send() {
+    let env = file_env::<Doc>(&["send-docs"], S3Settings::default()).await;
+    let client = &env.client;
+    let mut stored = doc("stored", "alice");
+    client.save(&mut stored).await.unwrap();
+    let file = stored.content.clone().unwrap();
+    let f = Doc::fields();
+    let key = || Doc::key_of("stored", "v1");
+
+    // Writes (built, never polled: nothing is sent).
+    let mut item = doc("a", "alice");
+    assert_send(client.save(&mut item).into_future());
+    assert_send(client.create(&mut item).into_future());
+    assert_send(Doc::delete(client, "a", "v1").into_future());
+    assert_send(Doc::delete(client, "a", "v1").return_old().into_future());
+    assert_send(client.delete_item(&item).into_future());
+    assert_send(
+        Doc::update(client, "a", "v1")
+            .apply(f.owner.set("bob"))
+            .into_future(),
+    );
+    assert_send(
+        Doc::update(client, "a", "v1")
+            .apply(f.rank.add(1))
+            .return_new()
+            .into_future(),
+    );
+    let mut other = doc("b", "bob");
+    assert_send(
+        client
+            .transaction()
+            .save(&mut item)
+            .create(&mut other)
+            .delete(key())
+            .into_future(),
+    );
+    let mut items = vec![doc("c", "carol"), doc("d", "dave")];
+    assert_send(client.save_all(&mut items).into_future());
+    assert_send(client.delete_all([key()]).into_future());
+    assert_send(
+        client
+            .batch_write::<Plain>()
+            .put(Plain {
+                id: "p".into(),
+                value: 1,
+            })
+            .send(),
+    );
+
+    // Reads.
+    assert_send(Doc::get(client, "stored", "v1").into_future());
+    assert_send(client.batch_get([key()]));
+    let mut read = client.transact_get();
+    let _slot = read.add(key());
+    assert_send(read.send());
+    assert_send(Doc::query(client, "stored").into_future());
+    assert_send(Doc::query(client, "stored").all());
+    assert_send(Doc::query(client, "stored").page());
+    assert_send(Doc::query(client, "stored").count());
+    assert_send(Doc::query(client, "stored").stream());
+    assert_send(Doc::query(client, "stored").pages());
+    assert_send(
+        Doc::query(client, "stored")
+            .stream()
+            .try_collect::<Vec<_>>(),
+    );
+    let by_owner = Doc::indexes().by_owner;
+    assert_send(by_owner.query(client, "alice").into_future());
+    assert_send(by_owner.query(client, "alice").all());
+    assert_send(by_owner.query(client, "alice").page());
+    assert_send(by_owner.query(client, "alice").stream());
+    assert_send(by_owner.query(client, "alice").pages());
+    assert_send(by_owner.scan(client).all());
+    assert_send(Doc::scan(client).all());
+    assert_send(Doc::scan(client).count());
+    assert_send(Doc::scan(client).segments(2).stream());
+    assert_send(Doc::scan(client).stream().next());
+
+    // Tables.
+    assert_send(client.create_table::<Plain>().into_future());
+    assert_send(client.delete_table::<Plain>().into_future());
+
+    // Files.
+    let dir = tempfile::tempdir().unwrap();
+    assert_send(file.get_bytes(client));
+    assert_send(file.save_to(client, dir.path().join("f.bin")));
+    assert_send(file.stream(client).unwrap());
+    assert_send(file.reader(client).unwrap());
+    assert_send(file.range(client, 0..8));
+    assert_send(file.presigned_url(client, Duration::from_secs(60)));
+    let presign = || {
+        dynox_s3::presign_upload(
+            client,
+            Doc::key_of("up", "v1"),
+            "content",
+            "up.bin",
+            Duration::from_secs(60),
+        )
+    };
+    assert_send(presign());
+    let upload = presign().await.unwrap(); // signed locally: no request
+    assert_send(dynox_s3::attach(client, &upload));
+
+    // The sweep.
+    assert_send(dynox_s3::sweep::<Doc>(client).run());
+    assert_send(dynox_s3::sweep::<Doc>(client).delete().segments(3).run());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_futures_run_on_spawned_tasks() {
+    let env = file_env::<Doc>(&["send-docs"], S3Settings::default()).await;
+    let client: Client = env.client.clone();
+
+    // Writes and reads on spawned tasks (the futures own what they use).
+    let saved = tokio::spawn({
+        let client = client.clone();
+        async move {
+            let mut d = doc("spawned", "alice");
+            client.save(&mut d).await?;
+            Doc::update(&client, "spawned", "v1")
+                .apply(Doc::fields().rank.add(1))
+                .return_new()
+                .await
+        }
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(saved.rank, 2);
+
+    let reads = tokio::spawn({
+        let client = client.clone();
+        async move {
+            let got = Doc::get(&client, "spawned", "v1").await?.expect("saved");
+            let queried = Doc::query(&client, "spawned").all().await?;
+            let by_owner = Doc::indexes()
+                .by_owner
+                .query(&client, "alice")
+                .all()
+                .await?;
+            let scanned = Doc::scan(&client).segments(2).count().await?;
+            let mut read = client.transact_get();
+            let slot = read.add(Doc::key_of("spawned", "v1"));
+            let in_transaction = read.send().await?.take(slot)?;
+            Ok::<_, dynox_core::Error>((
+                got,
+                queried.len(),
+                by_owner.len(),
+                scanned,
+                in_transaction,
+            ))
+        }
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let (got, queried, by_owner, scanned, in_transaction) = reads;
+    assert_eq!((queried, by_owner, scanned), (1, 1, 1));
+    assert_eq!(
+        in_transaction.map(|d| d.version),
+        Some(saved.version),
+        "the read transaction sees the update"
+    );
+    let version = got.version;
+
+    // Downloads and presigning.
+    let file = got.content.expect("a file");
+    let (bytes, streamed, range, url) = tokio::spawn({
+        let client = client.clone();
+        async move {
+            let bytes = file.get_bytes(&client).await?;
+            let streamed: Vec<_> = file.stream(&client)?.try_collect().await?;
+            let range = file.range(&client, 0..8).await?;
+            let url = file.presigned_url(&client, Duration::from_secs(60)).await?;
+            Ok::<_, dynox_s3::S3Error>((bytes, streamed.concat(), range, url))
+        }
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(bytes.as_ref(), &[7u8; 64][..]);
+    assert_eq!(streamed, vec![7u8; 64]);
+    assert_eq!(range.len(), 8);
+    assert!(url.starts_with("http"), "{url}");
+
+    // The sweep and a transaction, concurrently on two tasks.
+    let sweep = tokio::spawn({
+        let client = client.clone();
+        async move { dynox_s3::sweep::<Doc>(&client).delete().run().await }
+    });
+    let transaction = tokio::spawn({
+        let client = client.clone();
+        async move {
+            let mut d = Doc::get(&client, "spawned", "v1").await?.expect("saved");
+            d.owner = "bob".into();
+            client.transaction().save(&mut d).await?;
+            Ok::<_, dynox_core::Error>(d.version)
+        }
+    });
+    let report = sweep.await.unwrap().unwrap();
+    assert!(report.failed.is_empty(), "{report}");
+    assert_eq!(transaction.await.unwrap().unwrap(), version + 1);
+
+    tokio::spawn(async move { Doc::delete(&client, "spawned", "v1").await })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        env.keys("send-docs").await.is_empty(),
+        "the delete removed the file"
+    );
+}
