@@ -206,14 +206,22 @@ async fn a_reader_longer_than_declared_still_uploads_all_of_it() {
     assert_eq!(stored.sha256.as_deref(), Some(sha256(&data).as_str()));
 }
 
-/// Whether the server lists multipart uploads (s3s-fs does not).
-async fn can_list_uploads(env: &FileEnv) -> bool {
-    env.s3
+/// Whether the server lists multipart uploads (s3s-fs does not); if not, notes that `test`
+/// leaves `what` to the sweep there.
+async fn lists_uploads(env: &FileEnv, test: &str, what: &str) -> bool {
+    let listed = env
+        .s3
         .list_multipart_uploads()
         .bucket(env.bucket("uploads"))
         .send()
-        .await
-        .is_ok()
+        .await;
+    if listed.is_err() {
+        let reason = format!(
+            "the server cannot list multipart uploads: {what} is left to the sweep; checked on moto"
+        );
+        dynox_tests::capability_note(&env.backend, test, &reason);
+    }
+    listed.is_ok()
 }
 
 async fn open_uploads(env: &FileEnv) -> Vec<String> {
@@ -252,12 +260,8 @@ async fn a_create_whose_response_was_lost_is_aborted_when_the_save_fails() {
         "the uploads of the key were looked for: {requests:?}"
     );
     assert!(blob.data.is_pending());
-    if !can_list_uploads(&env).await {
-        dynox_tests::capability_note(
-            &env.backend,
-            "a_create_whose_response_was_lost_is_aborted_when_the_save_fails",
-            "the server cannot list multipart uploads: the lost one is left to the sweep; checked on moto",
-        );
+    let test = "a_create_whose_response_was_lost_is_aborted_when_the_save_fails";
+    if !lists_uploads(&env, test, "the lost upload").await {
         return;
     }
     assert!(
@@ -381,12 +385,8 @@ async fn a_retried_create_leaves_only_the_completed_upload() {
     );
     let bytes = blob.data.get_bytes(&env.client).await.unwrap();
     assert!(bytes.as_ref() == data.as_slice());
-    if !can_list_uploads(&env).await {
-        dynox_tests::capability_note(
-            &env.backend,
-            "a_retried_create_leaves_only_the_completed_upload",
-            "the server cannot list multipart uploads: the first one is left to the sweep (the save still succeeds); checked on moto",
-        );
+    let test = "a_retried_create_leaves_only_the_completed_upload";
+    if !lists_uploads(&env, test, "the first upload (the save still succeeds)").await {
         return;
     }
     assert!(

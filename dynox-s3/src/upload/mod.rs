@@ -79,9 +79,13 @@ pub(crate) async fn upload(
     let sent = pipeline::send(settings, &target, &file, &mut data)
         .instrument(span)
         .await?;
-    // The content's size and SHA-256 (the stored bytes are the content: the encoder is the
-    // identity; an encoder that changes them will need the stored size recorded too).
+    // The item records the content's size and SHA-256. The identity stores the content as
+    // it is; an encoder that changes its size will need the stored size recorded too.
     let content = data.content();
+    debug_assert_eq!(
+        sent.size, content.size,
+        "the identity encoder changed the size"
+    );
     Ok(StoredObject {
         content_type: content_type(&file),
         bucket: target.bucket,

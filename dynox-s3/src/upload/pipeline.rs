@@ -19,6 +19,8 @@ use crate::settings::{S3Settings, MAX_OBJECT_SIZE, MAX_PARTS, MAX_PART_SIZE};
 
 /// What S3 answered for the stored bytes.
 pub(crate) struct Sent {
+    /// The number of bytes stored (counted here, after the encoder).
+    pub(crate) size: u64,
     pub(crate) etag: Option<String>,
     pub(crate) version_id: Option<String>,
 }
@@ -50,7 +52,8 @@ pub(crate) async fn send(
 }
 
 async fn put_single(target: &Target, file: &PendingUpload, part: Part) -> Result<Sent, S3Error> {
-    tracing::Span::current().record("bytes", part.len());
+    let size = part.len();
+    tracing::Span::current().record("bytes", size);
     // S3 checks the bytes it received against the SHA-256 and refuses a mismatch.
     let body = Body::of(part, Checksum::Sha256).await?;
     let output = target
@@ -66,6 +69,7 @@ async fn put_single(target: &Target, file: &PendingUpload, part: Part) -> Result
         .await
         .map_err(|e| S3Error::from_sdk(e, "PutObject", &target.bucket, &target.key))?;
     Ok(Sent {
+        size,
         etag: output.e_tag,
         version_id: output.version_id,
     })
@@ -79,13 +83,16 @@ async fn put_multipart(
 ) -> Result<Sent, S3Error> {
     // The first part is read before the upload starts: its kind picks the checksum, and a
     // source that fails at once leaves nothing to abort.
-    let first = data.next_part(part_size(settings, data.len(), 1)).await?;
-    let checksum = first.as_ref().map_or(Checksum::Crc32, Checksum::for_part);
-    let upload = MultipartUpload::create(target, file, checksum).await?;
+    let Some(first) = data.next_part(part_size(settings, data.len(), 1)).await? else {
+        // A reader that declared more than it had, and had nothing.
+        return put_single(target, file, Part::memory(Bytes::new())).await;
+    };
+    let upload = MultipartUpload::create(target, file, Checksum::for_part(&first)).await?;
     match send_parts(settings, &upload, file, data, first).await {
-        Ok(parts) => {
+        Ok((parts, size)) => {
             let output = upload.complete(parts).await?;
             Ok(Sent {
+                size,
                 etag: output.e_tag,
                 version_id: output.version_id,
             })
@@ -98,21 +105,21 @@ async fn put_multipart(
 }
 
 /// Uploads `first` and the parts after it, at most `concurrency` at once. Returns the
-/// completed parts in order.
+/// completed parts in order and the number of bytes sent.
 async fn send_parts(
     settings: &S3Settings,
     upload: &MultipartUpload<'_>,
     file: &PendingUpload,
     data: &mut Encoded,
-    first: Option<Part>,
-) -> Result<Vec<CompletedPart>, S3Error> {
+    first: Part,
+) -> Result<(Vec<CompletedPart>, u64), S3Error> {
     // Parts upload as tasks of their own, so they go on while the next part is read; the set
     // aborts them all if this upload fails or is dropped.
     let mut in_flight = tokio::task::JoinSet::new();
     let mut done = Vec::new();
     let mut stored = 0u64;
     let mut number = 1u64;
-    let mut next = first;
+    let mut next = Some(first);
     while let Some(part) = next {
         stored += part.len();
         if number > MAX_PARTS || stored > MAX_OBJECT_SIZE {
@@ -138,7 +145,7 @@ async fn send_parts(
     done.sort_by_key(|p| p.part_number);
     tracing::Span::current().record("bytes", stored);
     tracing::Span::current().record("parts", done.len());
-    Ok(done)
+    Ok((done, stored))
 }
 
 /// The result of a part task (a panicked or cancelled task is a transport error).

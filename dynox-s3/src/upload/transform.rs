@@ -261,3 +261,128 @@ impl UploadSource for Encoded {
         self.encoder.ends_within(&mut self.input, n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::checksum;
+    use crate::upload::source::Source;
+
+    fn content(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
+    }
+
+    /// Every part of `source` in sizes of `max`, measured: (length, own SHA-256 if any, the
+    /// bytes), and the content measured.
+    async fn parts(source: Source, max: u64) -> (Vec<(u64, Option<String>, Vec<u8>)>, Content) {
+        let mut data = Encoded::new(source.open("f").await.unwrap(), Box::new(Identity));
+        let mut parts = Vec::new();
+        while let Some(part) = data.next_part(max).await.unwrap() {
+            let len = part.len();
+            let bytes = match &part.data {
+                PartData::Memory(bytes) => bytes.to_vec(),
+                PartData::File(range) => {
+                    let whole = std::fs::read(&range.path).unwrap();
+                    whole[range.offset as usize..(range.offset + range.len) as usize].to_vec()
+                }
+            };
+            parts.push((len, part.sha256, bytes));
+        }
+        (parts, data.content())
+    }
+
+    #[tokio::test]
+    async fn every_source_hands_out_the_same_parts_and_measures_the_content() {
+        let data = content(10_000);
+        let dir = std::env::temp_dir().join(format!("dynox-s3-parts-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("file.bin");
+        std::fs::write(&path, &data).unwrap();
+        let chunks: Vec<Result<Bytes, std::io::Error>> = data
+            .chunks(777)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        let sources = [
+            ("bytes", Source::bytes(Bytes::from(data.clone())), false),
+            ("path", Source::path(path.clone()), true),
+            (
+                "reader",
+                Source::reader(Box::new(std::io::Cursor::new(data.clone())), None),
+                false,
+            ),
+            (
+                "stream",
+                Source::reader(
+                    Box::new(tokio_util::io::StreamReader::new(futures::stream::iter(
+                        chunks,
+                    ))),
+                    None,
+                ),
+                false,
+            ),
+        ];
+        for (name, source, from_disk) in sources {
+            let (parts, measured) = parts(source, 3000).await;
+            let lens: Vec<u64> = parts.iter().map(|p| p.0).collect();
+            assert_eq!(lens, [3000, 3000, 3000, 1000], "{name}");
+            let joined: Vec<u8> = parts.iter().flat_map(|p| p.2.clone()).collect();
+            assert!(joined == data, "{name}");
+            assert_eq!(measured.size, 10_000, "{name}");
+            assert_eq!(measured.sha256, checksum::sha256(&data), "{name}");
+            for (i, (_, own, bytes)) in parts.iter().enumerate() {
+                // The first part's hash is free; file parts are hashed as they are read.
+                if i == 0 || from_disk {
+                    assert_eq!(
+                        own.as_deref(),
+                        Some(checksum::sha256(bytes).as_str()),
+                        "{name}"
+                    );
+                } else {
+                    assert_eq!(own, &None, "{name} part {i}");
+                }
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_reader_reads_ahead_to_see_where_it_ends_and_keeps_what_it_read() {
+        let data = content(5000);
+        let source = Source::reader(Box::new(std::io::Cursor::new(data.clone())), None);
+        let mut opened = source.open("f").await.unwrap();
+        assert_eq!(opened.len(), None);
+        assert!(!opened.ends_within(4999).await.unwrap());
+        assert!(opened.ends_within(5000).await.unwrap());
+        let first = opened.next_part(4000).await.unwrap().unwrap();
+        let rest = opened.next_part(4000).await.unwrap().unwrap();
+        assert_eq!((first.len(), rest.len()), (4000, 1000));
+        assert!(opened.next_part(4000).await.unwrap().is_none());
+        // A reader is read by one upload only.
+        assert!(matches!(
+            source.open("f").await.err(),
+            Some(S3Error::SourceConsumed { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_file_shorter_than_when_opened_is_an_io_error() {
+        let dir = std::env::temp_dir().join(format!("dynox-s3-short-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("file.bin");
+        std::fs::write(&path, content(4000)).unwrap();
+        let opened = Source::path(path.clone()).open("f").await.unwrap();
+        std::fs::write(&path, content(1000)).unwrap();
+        let mut data = Encoded::new(opened, Box::new(Identity));
+        match data.next_part(3000).await {
+            Err(S3Error::Io { action, source, .. }) => {
+                assert_eq!(action, "reading");
+                assert_eq!(source.kind(), std::io::ErrorKind::UnexpectedEof);
+            }
+            Err(other) => panic!("{other:?}"),
+            Ok(_) => panic!("a part of a file shorter than it was"),
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
