@@ -3,12 +3,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use dynox_core::item::{Attribute, AttributeError, AttributeValue};
 use futures::Stream;
 use tokio::io::AsyncRead;
+
+pub(crate) use crate::upload::source::Source;
 
 /// A file field's value.
 ///
@@ -63,17 +64,6 @@ pub(crate) struct PendingUpload {
     pub(crate) metadata: BTreeMap<String, String>,
 }
 
-/// A boxed async reader.
-pub(crate) type BoxReader = Box<dyn AsyncRead + Send + Unpin + 'static>;
-
-#[derive(Clone)]
-pub(crate) enum Source {
-    Bytes(Bytes),
-    Path(PathBuf),
-    /// A reader, taken by the first upload (clones share it), with its length if known.
-    Reader(Arc<Mutex<Option<BoxReader>>>, Option<u64>),
-}
-
 /// The metadata of a stored object: what the item keeps in DynamoDB instead of the bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -122,7 +112,7 @@ impl S3Object {
 
     /// A file from bytes in memory, with its file name.
     pub fn from_bytes(data: impl Into<Bytes>, file_name: impl Into<String>) -> Self {
-        Self::pending(Source::Bytes(data.into()), file_name.into())
+        Self::pending(Source::bytes(data.into()), file_name.into())
     }
 
     /// A file on disk, streamed when uploaded (never read whole into memory); the file name is
@@ -133,7 +123,7 @@ impl S3Object {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "file".to_owned());
-        Self::pending(Source::Path(path), file_name)
+        Self::pending(Source::path(path), file_name)
     }
 
     /// A file read from any async reader, streamed when uploaded. `size` is its length if
@@ -144,10 +134,7 @@ impl S3Object {
         file_name: impl Into<String>,
         size: Option<u64>,
     ) -> Self {
-        Self::pending(
-            Source::Reader(Arc::new(Mutex::new(Some(Box::new(reader)))), size),
-            file_name.into(),
-        )
+        Self::pending(Source::reader(Box::new(reader), size), file_name.into())
     }
 
     /// A file from a stream of byte chunks, streamed when uploaded.
@@ -228,11 +215,7 @@ impl S3Object {
     pub fn size(&self) -> Option<u64> {
         match &self.state {
             State::Stored(s) => Some(s.size),
-            State::Pending(p) => match &p.source {
-                Source::Bytes(b) => Some(b.len() as u64),
-                Source::Reader(_, size) => *size,
-                Source::Path(_) => None,
-            },
+            State::Pending(p) => p.source.size(),
         }
     }
 }
@@ -244,14 +227,7 @@ impl fmt::Debug for S3Object {
             State::Pending(p) => f
                 .debug_struct("S3Object::Pending")
                 .field("file_name", &p.file_name)
-                .field(
-                    "source",
-                    &match &p.source {
-                        Source::Bytes(b) => format!("{} bytes", b.len()),
-                        Source::Path(path) => path.display().to_string(),
-                        Source::Reader(..) => "reader".to_owned(),
-                    },
-                )
+                .field("source", &p.source)
                 .finish(),
         }
     }

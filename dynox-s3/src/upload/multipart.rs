@@ -1,0 +1,337 @@
+//! [`MultipartUpload`]: one S3 multipart upload, from create to complete or abort, and the
+//! request body of a part.
+//!
+//! Every way out of an upload that does not complete it aborts it, including uploads that
+//! an earlier attempt of `CreateMultipartUpload` started: when that request needed more than
+//! one attempt (a lost response the SDK retried), or failed, the open uploads of the key
+//! (unique to this save) are listed and every one but the completed upload is aborted. A
+//! create that succeeded at its first attempt started exactly one upload, so the usual path
+//! costs no listing. Servers that cannot list multipart uploads leave such an upload to the
+//! orphan sweep (it is logged), as does a crash.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_s3::error::BoxError;
+use aws_sdk_s3::operation::complete_multipart_upload::CompleteMultipartUploadOutput;
+use aws_sdk_s3::primitives::{ByteStream, Length};
+use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
+use bytes::Bytes;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use super::source::{FileRange, Part, PartData};
+use super::{content_type, s3_metadata, Target};
+use crate::checksum;
+use crate::error::S3Error;
+use crate::object::PendingUpload;
+
+/// The checksum S3 checks every part of an upload against (chosen at create).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Checksum {
+    /// Computed by the SDK from the bytes it sends: for parts in memory, sent from the very
+    /// buffer that was hashed.
+    Crc32,
+    /// Computed beforehand: for parts streamed from disk, so S3 refuses a part that differs
+    /// from the bytes hashed (a file changed underneath).
+    Sha256,
+}
+
+impl Checksum {
+    /// The checksum for an upload whose first part is `part`.
+    pub(crate) fn for_part(part: &Part) -> Self {
+        match part.data {
+            PartData::Memory(_) => Checksum::Crc32,
+            PartData::File(_) => Checksum::Sha256,
+        }
+    }
+
+    fn algorithm(self) -> ChecksumAlgorithm {
+        match self {
+            Checksum::Crc32 => ChecksumAlgorithm::Crc32,
+            Checksum::Sha256 => ChecksumAlgorithm::Sha256,
+        }
+    }
+}
+
+/// A request body and, for [`Checksum::Sha256`], the SHA-256 of its bytes.
+pub(crate) struct Body {
+    pub(crate) stream: ByteStream,
+    pub(crate) sha256: Option<String>,
+}
+
+impl Body {
+    /// The body that sends `part` with `checksum`: file parts stream from disk, memory parts
+    /// from their buffer. A part the checksum cannot be had for as it is (a file part without
+    /// its SHA-256, or under CRC32) is read into memory first, within the part size.
+    pub(crate) async fn of(part: Part, checksum: Checksum) -> Result<Body, S3Error> {
+        let Part { data, sha256 } = part;
+        let bytes = match (data, sha256, checksum) {
+            (PartData::File(range), Some(sha256), Checksum::Sha256) => {
+                let stream = ByteStream::read_from()
+                    .path(&*range.path)
+                    .offset(range.offset)
+                    .length(Length::Exact(range.len))
+                    .buffer_size(64 * 1024)
+                    .build()
+                    .await
+                    .map_err(|e| S3Error::Io {
+                        action: "opening",
+                        path: range.path.to_path_buf(),
+                        source: std::io::Error::other(e),
+                    })?;
+                return Ok(Body {
+                    stream,
+                    sha256: Some(sha256),
+                });
+            }
+            (PartData::File(range), sha256, _) => (read_range(&range).await?, sha256),
+            (PartData::Memory(bytes), sha256, _) => (bytes, sha256),
+        };
+        let (bytes, sha256) = bytes;
+        Ok(Body {
+            sha256: match checksum {
+                Checksum::Sha256 => Some(sha256.unwrap_or_else(|| checksum::sha256(&bytes))),
+                Checksum::Crc32 => None,
+            },
+            stream: ByteStream::from(bytes),
+        })
+    }
+}
+
+/// The bytes of a file range, in memory.
+async fn read_range(range: &FileRange) -> Result<Bytes, S3Error> {
+    let io = |action| {
+        let path = range.path.to_path_buf();
+        move |source| S3Error::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    let mut file = tokio::fs::File::open(&*range.path)
+        .await
+        .map_err(io("opening"))?;
+    file.seek(std::io::SeekFrom::Start(range.offset))
+        .await
+        .map_err(io("reading"))?;
+    let mut bytes = Vec::with_capacity(usize::try_from(range.len).unwrap_or(0));
+    file.take(range.len)
+        .read_to_end(&mut bytes)
+        .await
+        .map_err(io("reading"))?;
+    if (bytes.len() as u64) < range.len {
+        return Err(io("reading")(std::io::ErrorKind::UnexpectedEof.into()));
+    }
+    Ok(Bytes::from(bytes))
+}
+
+/// Counts the attempts of one request (the SDK retries some failures on its own).
+#[derive(Debug, Clone, Default)]
+struct Attempts(Arc<AtomicU32>);
+
+impl Intercept for Attempts {
+    fn name(&self) -> &'static str {
+        "dynox_s3::Attempts"
+    }
+
+    fn read_before_attempt(
+        &self,
+        _: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// A started multipart upload. Consumed by [`complete`](Self::complete) or
+/// [`abort`](Self::abort); a failed complete aborts it too.
+pub(crate) struct MultipartUpload<'t> {
+    target: &'t Target,
+    upload_id: String,
+    checksum: Checksum,
+    /// The create took more than one attempt: an earlier one may have started an upload
+    /// whose response was lost.
+    retried: bool,
+}
+
+impl<'t> MultipartUpload<'t> {
+    /// Starts an upload of `file` to `target` whose parts carry `checksum`. If it fails, any
+    /// upload it may have started all the same is aborted.
+    pub(crate) async fn create(
+        target: &'t Target,
+        file: &PendingUpload,
+        checksum: Checksum,
+    ) -> Result<Self, S3Error> {
+        let attempts = Attempts::default();
+        let created = target
+            .client
+            .create_multipart_upload()
+            .bucket(&target.bucket)
+            .key(&target.key)
+            .content_type(content_type(file))
+            .set_metadata(Some(s3_metadata(file, target)))
+            .checksum_algorithm(checksum.algorithm())
+            .customize()
+            .interceptor(attempts.clone())
+            .send()
+            .await
+            .map_err(|e| {
+                S3Error::from_sdk(e, "CreateMultipartUpload", &target.bucket, &target.key)
+            });
+        let upload_id = match created.map(|output| output.upload_id) {
+            Ok(Some(upload_id)) => upload_id,
+            failed => {
+                let error = failed.err().unwrap_or_else(|| S3Error::Service {
+                    operation: "CreateMultipartUpload",
+                    bucket: target.bucket.clone(),
+                    key: target.key.clone(),
+                    code: "MissingUploadId".into(),
+                    message: "the response had no upload id".into(),
+                    source: "no upload id".into(),
+                });
+                // The request may have taken effect with its response lost.
+                abort_strays(target, None).await;
+                return Err(error);
+            }
+        };
+        Ok(MultipartUpload {
+            target,
+            upload_id,
+            checksum,
+            retried: attempts.0.load(Ordering::Relaxed) > 1,
+        })
+    }
+
+    /// The bucket and key uploaded to.
+    pub(crate) fn location(&self) -> (&str, &str) {
+        (&self.target.bucket, &self.target.key)
+    }
+
+    /// The upload of part `number` (1-based), to run as a task of its own.
+    pub(crate) fn put_part(
+        &self,
+        number: i32,
+        part: Part,
+    ) -> impl std::future::Future<Output = Result<CompletedPart, S3Error>> + Send + 'static {
+        let client = self.target.client.clone();
+        let (bucket, key) = (self.target.bucket.clone(), self.target.key.clone());
+        let (upload_id, checksum) = (self.upload_id.clone(), self.checksum);
+        async move {
+            let body = Body::of(part, checksum).await?;
+            let request = client
+                .upload_part()
+                .bucket(&bucket)
+                .key(&key)
+                .upload_id(upload_id)
+                .part_number(number)
+                .body(body.stream);
+            let request = match &body.sha256 {
+                Some(sha256) => request.checksum_sha256(sha256),
+                None => request.checksum_algorithm(checksum.algorithm()),
+            };
+            let output = request
+                .send()
+                .await
+                .map_err(|e| S3Error::from_sdk(e, "UploadPart", &bucket, &key))?;
+            let part = CompletedPart::builder()
+                .part_number(number)
+                .set_e_tag(output.e_tag);
+            Ok(match body.sha256 {
+                Some(sent) => part.checksum_sha256(output.checksum_sha256.unwrap_or(sent)),
+                None => part.set_checksum_crc32(output.checksum_crc32),
+            }
+            .build())
+        }
+    }
+
+    /// Completes the upload from its `parts` (in order). If that fails, the upload is
+    /// aborted.
+    pub(crate) async fn complete(
+        self,
+        parts: Vec<CompletedPart>,
+    ) -> Result<CompleteMultipartUploadOutput, S3Error> {
+        let target = self.target;
+        let completed = target
+            .client
+            .complete_multipart_upload()
+            .bucket(&target.bucket)
+            .key(&target.key)
+            .upload_id(&self.upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| {
+                S3Error::from_sdk(e, "CompleteMultipartUpload", &target.bucket, &target.key)
+            });
+        match completed {
+            Ok(output) => {
+                if self.retried {
+                    abort_strays(target, Some(&self.upload_id)).await;
+                }
+                Ok(output)
+            }
+            Err(error) => {
+                self.abort().await;
+                Err(error)
+            }
+        }
+    }
+
+    /// Aborts the upload (and any an earlier attempt of its create started). A failure is
+    /// logged: the orphan sweep aborts what is left.
+    pub(crate) async fn abort(self) {
+        abort_one(self.target, &self.upload_id).await;
+        if self.retried {
+            abort_strays(self.target, Some(&self.upload_id)).await;
+        }
+    }
+}
+
+async fn abort_one(target: &Target, upload_id: &str) {
+    let aborted = target
+        .client
+        .abort_multipart_upload()
+        .bucket(&target.bucket)
+        .key(&target.key)
+        .upload_id(upload_id)
+        .send()
+        .await;
+    if let Err(error) = aborted {
+        tracing::warn!(bucket = %target.bucket, key = %target.key, %upload_id, error = %S3Error::from_sdk(error, "AbortMultipartUpload", &target.bucket, &target.key), "could not abort a failed multipart upload; the orphan sweep will");
+    }
+}
+
+/// Aborts every open upload of exactly `target.key` but `keep`. A server that cannot list
+/// multipart uploads (or a listing refused) leaves them to the orphan sweep.
+async fn abort_strays(target: &Target, keep: Option<&str>) {
+    let listed = target
+        .client
+        .list_multipart_uploads()
+        .bucket(&target.bucket)
+        .prefix(&target.key)
+        .send()
+        .await;
+    let uploads = match listed {
+        Ok(output) => output.uploads.unwrap_or_default(),
+        Err(error) => {
+            tracing::debug!(bucket = %target.bucket, key = %target.key, error = %S3Error::from_sdk(error, "ListMultipartUploads", &target.bucket, &target.key), "could not list multipart uploads to abort; the orphan sweep will");
+            return;
+        }
+    };
+    for upload in uploads {
+        let (Some(key), Some(upload_id)) = (upload.key, upload.upload_id) else {
+            continue;
+        };
+        if key == target.key && keep != Some(upload_id.as_str()) {
+            abort_one(target, &upload_id).await;
+        }
+    }
+}

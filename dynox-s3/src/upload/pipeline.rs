@@ -1,0 +1,175 @@
+//! The network stage: the encoded bytes go to S3 in one PutObject when they end within the
+//! multipart threshold, else part by part through a [`MultipartUpload`], at most
+//! `concurrency` parts at once.
+//!
+//! Memory stays bounded whatever the size: at most the threshold for a single upload (none
+//! for a file on disk, which streams), and part size × concurrency for a multipart one (file
+//! parts again stream from disk and cost only small read buffers).
+
+use aws_sdk_s3::types::CompletedPart;
+use bytes::Bytes;
+
+use super::multipart::{Body, Checksum, MultipartUpload};
+use super::source::{Part, UploadSource};
+use super::transform::Encoded;
+use super::{content_type, s3_metadata, Target};
+use crate::error::S3Error;
+use crate::object::PendingUpload;
+use crate::settings::{S3Settings, MAX_OBJECT_SIZE, MAX_PARTS, MAX_PART_SIZE};
+
+/// What S3 answered for the stored bytes.
+pub(crate) struct Sent {
+    /// The number of bytes stored (counted here, after the encoder).
+    pub(crate) size: u64,
+    pub(crate) etag: Option<String>,
+    pub(crate) version_id: Option<String>,
+}
+
+/// Sends `data` to `target`, recording `bytes` (the stored size) and `parts` on the current
+/// span.
+pub(crate) async fn send(
+    settings: &S3Settings,
+    target: &Target,
+    file: &PendingUpload,
+    data: &mut Encoded,
+) -> Result<Sent, S3Error> {
+    let threshold = settings.multipart_threshold;
+    let single = match data.len() {
+        Some(len) if len > threshold => false,
+        _ => data.ends_within(threshold).await?,
+    };
+    if single {
+        let part = data.next_part(threshold).await?;
+        put_single(
+            target,
+            file,
+            part.unwrap_or_else(|| Part::memory(Bytes::new())),
+        )
+        .await
+    } else {
+        put_multipart(settings, target, file, data).await
+    }
+}
+
+async fn put_single(target: &Target, file: &PendingUpload, part: Part) -> Result<Sent, S3Error> {
+    let size = part.len();
+    tracing::Span::current().record("bytes", size);
+    // S3 checks the bytes it received against the SHA-256 and refuses a mismatch.
+    let body = Body::of(part, Checksum::Sha256).await?;
+    let output = target
+        .client
+        .put_object()
+        .bucket(&target.bucket)
+        .key(&target.key)
+        .content_type(content_type(file))
+        .set_metadata(Some(s3_metadata(file, target)))
+        .set_checksum_sha256(body.sha256)
+        .body(body.stream)
+        .send()
+        .await
+        .map_err(|e| S3Error::from_sdk(e, "PutObject", &target.bucket, &target.key))?;
+    Ok(Sent {
+        size,
+        etag: output.e_tag,
+        version_id: output.version_id,
+    })
+}
+
+async fn put_multipart(
+    settings: &S3Settings,
+    target: &Target,
+    file: &PendingUpload,
+    data: &mut Encoded,
+) -> Result<Sent, S3Error> {
+    // The first part is read before the upload starts: its kind picks the checksum, and a
+    // source that fails at once leaves nothing to abort.
+    let Some(first) = data.next_part(part_size(settings, data.len(), 1)).await? else {
+        // A reader that declared more than it had, and had nothing.
+        return put_single(target, file, Part::memory(Bytes::new())).await;
+    };
+    let upload = MultipartUpload::create(target, file, Checksum::for_part(&first)).await?;
+    match send_parts(settings, &upload, file, data, first).await {
+        Ok((parts, size)) => {
+            let output = upload.complete(parts).await?;
+            Ok(Sent {
+                size,
+                etag: output.e_tag,
+                version_id: output.version_id,
+            })
+        }
+        Err(error) => {
+            upload.abort().await;
+            Err(error)
+        }
+    }
+}
+
+/// Uploads `first` and the parts after it, at most `concurrency` at once. Returns the
+/// completed parts in order and the number of bytes sent.
+async fn send_parts(
+    settings: &S3Settings,
+    upload: &MultipartUpload<'_>,
+    file: &PendingUpload,
+    data: &mut Encoded,
+    first: Part,
+) -> Result<(Vec<CompletedPart>, u64), S3Error> {
+    // Parts upload as tasks of their own, so they go on while the next part is read; the set
+    // aborts them all if this upload fails or is dropped.
+    let mut in_flight = tokio::task::JoinSet::new();
+    let mut done = Vec::new();
+    let mut stored = 0u64;
+    let mut number = 1u64;
+    let mut next = Some(first);
+    while let Some(part) = next {
+        stored += part.len();
+        if number > MAX_PARTS || stored > MAX_OBJECT_SIZE {
+            return Err(S3Error::TooLarge {
+                file_name: file.file_name.clone(),
+                size: stored,
+            });
+        }
+        in_flight.spawn(upload.put_part(number as i32, part));
+        if in_flight.len() >= settings.concurrency {
+            if let Some(result) = in_flight.join_next().await {
+                done.push(joined(result, upload)?);
+            }
+        }
+        number += 1;
+        next = data
+            .next_part(part_size(settings, data.len(), number))
+            .await?;
+    }
+    while let Some(result) = in_flight.join_next().await {
+        done.push(joined(result, upload)?);
+    }
+    done.sort_by_key(|p| p.part_number);
+    tracing::Span::current().record("bytes", stored);
+    tracing::Span::current().record("parts", done.len());
+    Ok((done, stored))
+}
+
+/// The result of a part task (a panicked or cancelled task is a transport error).
+fn joined(
+    result: Result<Result<CompletedPart, S3Error>, tokio::task::JoinError>,
+    upload: &MultipartUpload<'_>,
+) -> Result<CompletedPart, S3Error> {
+    result.unwrap_or_else(|e| {
+        let (bucket, key) = upload.location();
+        Err(S3Error::Transport {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            source: Box::new(e),
+        })
+    })
+}
+
+/// The part size for part `number` (1-based) of `size` bytes: uniform when the size is
+/// known, growing every 1,000 parts when it is not, so 10,000 parts always reach S3's 5 TiB
+/// limit.
+pub(crate) fn part_size(settings: &S3Settings, size: Option<u64>, number: u64) -> u64 {
+    let base = settings.part_size;
+    match size {
+        Some(size) => base.max(size.div_ceil(MAX_PARTS)).min(MAX_PART_SIZE),
+        None => (base << ((number - 1) / 1000).min(10)).min(MAX_PART_SIZE),
+    }
+}

@@ -1,0 +1,388 @@
+//! The stage between the source and the network: the content is measured as the source
+//! hands it out ([`Metered`]: size and SHA-256 of the original bytes, what the item
+//! records), then an [`Encoder`] turns it into the bytes that are stored. The only encoder
+//! today is [`Identity`]; compression will be another one.
+//!
+//! ```text
+//! UploadSource ──▶ Metered (content size, SHA-256) ──▶ Encoder ──▶ parts ──▶ S3 (stored size)
+//! ```
+
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+
+use super::source::{FileRange, Part, PartData, UploadSource};
+use crate::checksum::Hasher;
+use crate::error::S3Error;
+
+/// Bytes read from disk at a time while hashing a file part.
+const HASH_BUFFER: usize = 1 << 20;
+
+/// What was measured of the original content.
+pub(crate) struct Content {
+    /// Its size in bytes.
+    pub(crate) size: u64,
+    /// Its base64 SHA-256.
+    pub(crate) sha256: String,
+}
+
+/// A source whose parts are measured as they pass: the content's size and SHA-256.
+///
+/// Each part also gets its own SHA-256 when that costs no extra pass over its bytes: the
+/// first part (the whole content's hash so far) and file parts (read once here to hash them,
+/// then streamed from disk by the SDK, which S3 checks against that hash, so the bytes it
+/// stores are the bytes hashed here even if the file changes underneath).
+pub(crate) struct Metered {
+    inner: Box<dyn UploadSource>,
+    hasher: Hasher,
+    size: u64,
+    /// The file read last, and the position it was left at, to read on without reopening.
+    file: Option<(Arc<Path>, std::fs::File, u64)>,
+    buffer: Vec<u8>,
+}
+
+impl Metered {
+    pub(crate) fn new(inner: Box<dyn UploadSource>) -> Self {
+        Metered {
+            inner,
+            hasher: Hasher::default(),
+            size: 0,
+            file: None,
+            buffer: Vec::new(),
+        }
+    }
+
+    /// The size and SHA-256 of everything handed out so far.
+    pub(crate) fn content(&self) -> Content {
+        Content {
+            size: self.size,
+            sha256: self.hasher.clone().finish(),
+        }
+    }
+
+    async fn measure(&mut self, mut part: Part) -> Result<Part, S3Error> {
+        let first = self.size == 0;
+        match &part.data {
+            PartData::Memory(bytes) => self.hasher.update(bytes),
+            PartData::File(range) => {
+                // Hash off the async threads, then take the hasher, file and buffer back.
+                let range = range.clone();
+                let hasher = std::mem::take(&mut self.hasher);
+                let file = self.file.take();
+                let buffer = std::mem::take(&mut self.buffer);
+                let path = range.path.clone();
+                let joined = tokio::task::spawn_blocking(move || {
+                    hash_range(range, hasher, file, buffer, first)
+                })
+                .await;
+                let (hashed, hasher, buffer) = joined.map_err(|e| S3Error::Io {
+                    action: "reading",
+                    path: path.to_path_buf(),
+                    source: std::io::Error::other(e),
+                })?;
+                (self.hasher, self.buffer) = (hasher, buffer);
+                let (own, file) = hashed?;
+                self.file = Some(file);
+                part.sha256 = own;
+            }
+        }
+        self.size += part.len();
+        if first {
+            part.sha256 = Some(self.hasher.clone().finish());
+        }
+        Ok(part)
+    }
+}
+
+type Hashed = Result<(Option<String>, (Arc<Path>, std::fs::File, u64)), S3Error>;
+
+/// Reads `range` into `whole`, returning the range's own SHA-256 (unless `first`: then it
+/// is `whole`'s) and the file left just after the range. A file shorter than the range is an
+/// `UnexpectedEof` error.
+fn hash_range(
+    range: FileRange,
+    mut whole: Hasher,
+    file: Option<(Arc<Path>, std::fs::File, u64)>,
+    mut buffer: Vec<u8>,
+    first: bool,
+) -> (Hashed, Hasher, Vec<u8>) {
+    let io = |action: &'static str, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| S3Error::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    let read = || -> Hashed {
+        let mut handle = match file {
+            Some((path, handle, at)) if Arc::ptr_eq(&path, &range.path) && at == range.offset => {
+                handle
+            }
+            _ => {
+                let mut handle =
+                    std::fs::File::open(&range.path).map_err(io("opening", &range.path))?;
+                handle
+                    .seek(SeekFrom::Start(range.offset))
+                    .map_err(io("reading", &range.path))?;
+                handle
+            }
+        };
+        buffer.resize(
+            HASH_BUFFER.min(usize::try_from(range.len).unwrap_or(HASH_BUFFER)),
+            0,
+        );
+        let mut own = (!first).then(Hasher::default);
+        let mut left = range.len;
+        while left > 0 {
+            let want = buffer
+                .len()
+                .min(usize::try_from(left).unwrap_or(usize::MAX));
+            let n = handle
+                .read(&mut buffer[..want])
+                .map_err(io("reading", &range.path))?;
+            if n == 0 {
+                return Err(io("reading", &range.path)(
+                    std::io::ErrorKind::UnexpectedEof.into(),
+                ));
+            }
+            whole.update(&buffer[..n]);
+            if let Some(own) = &mut own {
+                own.update(&buffer[..n]);
+            }
+            left -= n as u64;
+        }
+        let end = range.offset + range.len;
+        Ok((own.map(Hasher::finish), (range.path.clone(), handle, end)))
+    };
+    let hashed = read();
+    (hashed, whole, buffer)
+}
+
+impl UploadSource for Metered {
+    fn len(&self) -> Option<u64> {
+        self.inner.len()
+    }
+
+    fn next_part(&mut self, max: u64) -> BoxFuture<'_, Result<Option<Part>, S3Error>> {
+        Box::pin(async move {
+            match self.inner.next_part(max).await? {
+                Some(part) => Ok(Some(self.measure(part).await?)),
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn ends_within(&mut self, n: u64) -> BoxFuture<'_, Result<bool, S3Error>> {
+        self.inner.ends_within(n)
+    }
+}
+
+/// Turns the content into the bytes stored, pulling from `input` (the measured source) as
+/// it needs. An encoder that changes the bytes hands out memory parts (a file part it reads
+/// into memory, within the part size) with no SHA-256 of their own.
+pub(crate) trait Encoder: Send {
+    /// The stored length for a content of `len` bytes, when known before encoding.
+    fn len(&self, len: Option<u64>) -> Option<u64>;
+
+    /// The next part of at most `max` stored bytes; `None` when done.
+    fn next_part<'a>(
+        &'a mut self,
+        input: &'a mut Metered,
+        max: u64,
+    ) -> BoxFuture<'a, Result<Option<Part>, S3Error>>;
+
+    /// Whether the stored bytes left end within `n` bytes.
+    fn ends_within<'a>(
+        &'a mut self,
+        input: &'a mut Metered,
+        n: u64,
+    ) -> BoxFuture<'a, Result<bool, S3Error>>;
+}
+
+/// Stores the content as it is.
+pub(crate) struct Identity;
+
+impl Encoder for Identity {
+    fn len(&self, len: Option<u64>) -> Option<u64> {
+        len
+    }
+
+    fn next_part<'a>(
+        &'a mut self,
+        input: &'a mut Metered,
+        max: u64,
+    ) -> BoxFuture<'a, Result<Option<Part>, S3Error>> {
+        input.next_part(max)
+    }
+
+    fn ends_within<'a>(
+        &'a mut self,
+        input: &'a mut Metered,
+        n: u64,
+    ) -> BoxFuture<'a, Result<bool, S3Error>> {
+        input.ends_within(n)
+    }
+}
+
+/// The bytes to store: the measured source through its encoder. What the network stage
+/// reads from.
+pub(crate) struct Encoded {
+    input: Metered,
+    encoder: Box<dyn Encoder>,
+}
+
+impl Encoded {
+    pub(crate) fn new(source: Box<dyn UploadSource>, encoder: Box<dyn Encoder>) -> Self {
+        Encoded {
+            input: Metered::new(source),
+            encoder,
+        }
+    }
+
+    /// The size and SHA-256 of the content read so far (all of it, once the parts are done).
+    pub(crate) fn content(&self) -> Content {
+        self.input.content()
+    }
+}
+
+impl UploadSource for Encoded {
+    fn len(&self) -> Option<u64> {
+        self.encoder.len(self.input.len())
+    }
+
+    fn next_part(&mut self, max: u64) -> BoxFuture<'_, Result<Option<Part>, S3Error>> {
+        self.encoder.next_part(&mut self.input, max)
+    }
+
+    fn ends_within(&mut self, n: u64) -> BoxFuture<'_, Result<bool, S3Error>> {
+        self.encoder.ends_within(&mut self.input, n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::checksum;
+    use crate::upload::source::Source;
+
+    fn content(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
+    }
+
+    /// Every part of `source` in sizes of `max`, measured: (length, own SHA-256 if any, the
+    /// bytes), and the content measured.
+    async fn parts(source: Source, max: u64) -> (Vec<(u64, Option<String>, Vec<u8>)>, Content) {
+        let mut data = Encoded::new(source.open("f").await.unwrap(), Box::new(Identity));
+        let mut parts = Vec::new();
+        while let Some(part) = data.next_part(max).await.unwrap() {
+            let len = part.len();
+            let bytes = match &part.data {
+                PartData::Memory(bytes) => bytes.to_vec(),
+                PartData::File(range) => {
+                    let whole = std::fs::read(&range.path).unwrap();
+                    whole[range.offset as usize..(range.offset + range.len) as usize].to_vec()
+                }
+            };
+            parts.push((len, part.sha256, bytes));
+        }
+        (parts, data.content())
+    }
+
+    #[tokio::test]
+    async fn every_source_hands_out_the_same_parts_and_measures_the_content() {
+        let data = content(10_000);
+        let dir = std::env::temp_dir().join(format!("dynox-s3-parts-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("file.bin");
+        std::fs::write(&path, &data).unwrap();
+        let chunks: Vec<Result<Bytes, std::io::Error>> = data
+            .chunks(777)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        let sources = [
+            ("bytes", Source::bytes(Bytes::from(data.clone())), false),
+            ("path", Source::path(path.clone()), true),
+            (
+                "reader",
+                Source::reader(Box::new(std::io::Cursor::new(data.clone())), None),
+                false,
+            ),
+            (
+                "stream",
+                Source::reader(
+                    Box::new(tokio_util::io::StreamReader::new(futures::stream::iter(
+                        chunks,
+                    ))),
+                    None,
+                ),
+                false,
+            ),
+        ];
+        for (name, source, from_disk) in sources {
+            let (parts, measured) = parts(source, 3000).await;
+            let lens: Vec<u64> = parts.iter().map(|p| p.0).collect();
+            assert_eq!(lens, [3000, 3000, 3000, 1000], "{name}");
+            let joined: Vec<u8> = parts.iter().flat_map(|p| p.2.clone()).collect();
+            assert!(joined == data, "{name}");
+            assert_eq!(measured.size, 10_000, "{name}");
+            assert_eq!(measured.sha256, checksum::sha256(&data), "{name}");
+            for (i, (_, own, bytes)) in parts.iter().enumerate() {
+                // The first part's hash is free; file parts are hashed as they are read.
+                if i == 0 || from_disk {
+                    assert_eq!(
+                        own.as_deref(),
+                        Some(checksum::sha256(bytes).as_str()),
+                        "{name}"
+                    );
+                } else {
+                    assert_eq!(own, &None, "{name} part {i}");
+                }
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_reader_reads_ahead_to_see_where_it_ends_and_keeps_what_it_read() {
+        let data = content(5000);
+        let source = Source::reader(Box::new(std::io::Cursor::new(data.clone())), None);
+        let mut opened = source.open("f").await.unwrap();
+        assert_eq!(opened.len(), None);
+        assert!(!opened.ends_within(4999).await.unwrap());
+        assert!(opened.ends_within(5000).await.unwrap());
+        let first = opened.next_part(4000).await.unwrap().unwrap();
+        let rest = opened.next_part(4000).await.unwrap().unwrap();
+        assert_eq!((first.len(), rest.len()), (4000, 1000));
+        assert!(opened.next_part(4000).await.unwrap().is_none());
+        // A reader is read by one upload only.
+        assert!(matches!(
+            source.open("f").await.err(),
+            Some(S3Error::SourceConsumed { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_file_shorter_than_when_opened_is_an_io_error() {
+        let dir = std::env::temp_dir().join(format!("dynox-s3-short-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("file.bin");
+        std::fs::write(&path, content(4000)).unwrap();
+        let opened = Source::path(path.clone()).open("f").await.unwrap();
+        std::fs::write(&path, content(1000)).unwrap();
+        let mut data = Encoded::new(opened, Box::new(Identity));
+        match data.next_part(3000).await {
+            Err(S3Error::Io { action, source, .. }) => {
+                assert_eq!(action, "reading");
+                assert_eq!(source.kind(), std::io::ErrorKind::UnexpectedEof);
+            }
+            Err(other) => panic!("{other:?}"),
+            Ok(_) => panic!("a part of a file shorter than it was"),
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
