@@ -303,25 +303,32 @@ impl StoredObject {
             match map.get(name) {
                 None | Some(AttributeValue::Null(_)) => Ok(None),
                 Some(AttributeValue::S(s)) => Ok(Some(s.clone())),
-                Some(other) => Err(AttributeError::Serde(format!(
-                    "`{name}` should be a string, found {}",
-                    dynox_core::item::type_name(other)
-                ))),
+                Some(other) => Err(AttributeError::InvalidFileReference {
+                    reason: format!(
+                        "`{name}` should be a string, found {}",
+                        dynox_core::item::type_name(other)
+                    ),
+                }),
             }
         };
         let required = |name: &'static str| -> Result<String, AttributeError> {
-            text(name)?.ok_or_else(|| AttributeError::Serde(format!("`{name}` is missing")))
+            text(name)?.ok_or_else(|| AttributeError::InvalidFileReference {
+                reason: format!("`{name}` is missing"),
+            })
         };
-        let size = u64::from_attribute(map.get(SIZE).cloned())
-            .map_err(|e| AttributeError::Serde(format!("`size`: {e}")))?;
+        let size = u64::from_attribute(map.get(SIZE).cloned()).map_err(|e| {
+            AttributeError::InvalidFileReference {
+                reason: format!("`size`: {e}"),
+            }
+        })?;
         let metadata = match map.get(METADATA) {
             Some(AttributeValue::M(m)) => m
                 .iter()
                 .map(|(k, v)| match v {
                     AttributeValue::S(s) => Ok((k.clone(), s.clone())),
-                    _ => Err(AttributeError::Serde(format!(
-                        "metadata `{k}` is not a string"
-                    ))),
+                    _ => Err(AttributeError::InvalidFileReference {
+                        reason: format!("metadata `{k}` is not a string"),
+                    }),
                 })
                 .collect::<Result<_, _>>()?,
             _ => BTreeMap::new(),
@@ -358,10 +365,9 @@ impl Attribute for S3Object {
     fn to_attribute(&self) -> Result<Option<AttributeValue>, AttributeError> {
         match &self.state {
             State::Stored(s) => Ok(Some(s.to_attribute_value())),
-            State::Pending(p) => Err(AttributeError::Serde(format!(
-                "file `{}` has not been uploaded",
-                p.file_name
-            ))),
+            State::Pending(p) => Err(AttributeError::InvalidFileReference {
+                reason: format!("file `{}` has not been uploaded", p.file_name),
+            }),
         }
     }
 
