@@ -14,22 +14,12 @@
 
 use std::time::{Duration, Instant};
 
-use dynox_core::{Client, DynamoModel};
+mod document;
+
+use document::Document;
+use dynox_core::Client;
 use dynox_s3::{S3Object, S3Settings};
 use tokio::io::AsyncRead;
-
-#[derive(Debug, DynamoModel)]
-#[dynamo(table = "documents")]
-struct Document {
-    #[dynamo(hash_key)]
-    pk: String,
-    #[dynamo(range_key)]
-    sk: String,
-    name: String,
-    /// The file itself lives in S3; the item keeps its metadata.
-    #[s3(bucket = "company-docs", prefix = "documents/")]
-    content: Option<S3Object>,
-}
 
 /// `size` bytes of made-up content, generated as it is read (nothing held in memory).
 fn generated(size: u64) -> impl AsyncRead + Send + Unpin + 'static {
@@ -46,11 +36,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Err(_) if on_aws => return Err("set DYNOX_BUCKET to an existing bucket".into()),
         Err(_) => format!("dynox-example-{}", std::process::id()),
     };
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(backend.sdk_config())
-            .force_path_style(backend.s3_path_style())
-            .build(),
-    );
+    let s3 = backend.s3_client();
     if !on_aws {
         s3.create_bucket().bucket(&bucket).send().await?;
     }

@@ -73,15 +73,6 @@ impl AsyncRead for Generated {
     }
 }
 
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
 async fn expected_sha256(size: u64) -> std::io::Result<Vec<u8>> {
     use tokio::io::AsyncReadExt;
     let mut reader = Generated::new(size);
@@ -102,11 +93,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let size = mib * 1024 * 1024;
     let backend = dynox_local::Backend::from_env().await?;
     let bucket = format!("dynox-large-{}", std::process::id());
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(backend.sdk_config())
-            .force_path_style(backend.s3_path_style())
-            .build(),
-    );
+    let s3 = backend.s3_client();
     s3.create_bucket().bucket(&bucket).send().await?;
     let client = Client::builder(backend.sdk_config())
         .table_prefix(format!("large-{}-", std::process::id()))
@@ -115,7 +102,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     client.create_table::<LargeFile>().await?;
 
     let expected = expected_sha256(size).await?;
-    let baseline = peak_rss_mib();
+    let baseline = dynox_local::memory::peak_rss_mib();
     println!(
         "{mib} MiB on {} servers; peak RSS before: {baseline:.1} MiB",
         backend.name()
@@ -131,7 +118,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "upload:   {:>7.1} MiB/s ({upload:.2?}), peak RSS {:.1} MiB",
         mib as f64 / upload.as_secs_f64(),
-        peak_rss_mib()
+        dynox_local::memory::peak_rss_mib()
     );
 
     let loaded = LargeFile::get(&client, "big")
@@ -145,7 +132,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "save_to:  {:>7.1} MiB/s ({download:.2?}), peak RSS {:.1} MiB",
         mib as f64 / download.as_secs_f64(),
-        peak_rss_mib()
+        dynox_local::memory::peak_rss_mib()
     );
     let on_disk = {
         let mut hasher = Sha256::new();
@@ -173,7 +160,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "stream:   {:>7.1} MiB/s ({:.2?}), peak RSS {:.1} MiB",
         mib as f64 / started.elapsed().as_secs_f64(),
         started.elapsed(),
-        peak_rss_mib()
+        dynox_local::memory::peak_rss_mib()
     );
 
     LargeFile::delete(&client, "big").await?;
@@ -183,7 +170,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let exact = on_disk == expected && streamed == expected;
     println!(
         "byte-exact: {exact}; peak RSS growth over the run: {:.1} MiB",
-        peak_rss_mib() - baseline
+        dynox_local::memory::peak_rss_mib() - baseline
     );
     if !exact {
         return Err("downloaded content differs from what was uploaded".into());

@@ -14,21 +14,12 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use dynox_core::{Client, DynamoModel};
+mod document;
+
+use document::Document;
+use dynox_core::Client;
 use dynox_s3::{S3Object, S3Settings};
 use futures::StreamExt;
-
-#[derive(Debug, DynamoModel)]
-#[dynamo(table = "documents")]
-struct Document {
-    #[dynamo(hash_key)]
-    pk: String,
-    #[dynamo(range_key)]
-    sk: String,
-    name: String,
-    #[s3(bucket = "company-docs", prefix = "documents/")]
-    content: Option<S3Object>,
-}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -58,11 +49,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .table_prefix(prefix)
         .extension(S3Settings::default().bucket("company-docs", bucket.clone()))
         .build();
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(backend.sdk_config())
-            .force_path_style(backend.s3_path_style())
-            .build(),
-    );
+    let s3 = backend.s3_client();
 
     let mut as_of = SystemTime::now();
     if local {

@@ -25,12 +25,6 @@ fn settings() -> S3Settings {
         .concurrency(3)
 }
 
-fn content(len: usize, seed: u8) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) ^ (i >> 13) as u8)
-        .collect()
-}
-
 async fn env() -> FileEnv {
     file_env::<Blob>(&["blobs"], settings()).await
 }
@@ -39,7 +33,7 @@ async fn env() -> FileEnv {
 async fn saved_from_path(env: &FileEnv, id: &str, len: usize) -> (Blob, Vec<u8>) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.bin");
-    let data = content(len, id.len() as u8);
+    let data = dynox_tests::content(len, id.len() as u8);
     std::fs::write(&path, &data).unwrap();
     let mut blob = Blob {
         id: id.into(),
@@ -129,7 +123,7 @@ async fn save_all_and_delete_all_handle_many_items_and_report_each() {
             } else {
                 format!("many-{i}")
             },
-            data: S3Object::from_bytes(content(1000 + i, i as u8), "small.bin"),
+            data: S3Object::from_bytes(dynox_tests::content(1000 + i, i as u8), "small.bin"),
         })
         .collect();
     let results = env.client.save_all(&mut blobs).concurrency(8).await;
@@ -148,7 +142,7 @@ async fn save_all_and_delete_all_handle_many_items_and_report_each() {
     for (i, blob) in blobs.iter().enumerate().filter(|(i, _)| *i != 7) {
         let loaded = Blob::get(&env.client, &blob.id).await.unwrap().unwrap();
         let bytes = loaded.data.get_bytes(&env.client).await.unwrap();
-        assert!(bytes.as_ref() == content(1000 + i, i as u8).as_slice());
+        assert!(bytes.as_ref() == dynox_tests::content(1000 + i, i as u8).as_slice());
     }
     assert_eq!(env.keys("blobs").await.len(), 39);
 

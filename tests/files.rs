@@ -37,12 +37,6 @@ fn doc(pk: &str, content: Option<S3Object>) -> Document {
 }
 
 /// Deterministic test content of `len` bytes.
-fn content(len: usize, seed: u8) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
-        .collect()
-}
-
 async fn env() -> FileEnv {
     file_env::<Document>(&["company-docs"], S3Settings::default()).await
 }
@@ -65,7 +59,7 @@ fn stored(object: &Option<S3Object>) -> &dynox_s3::StoredObject {
 #[tokio::test]
 async fn save_uploads_and_get_and_query_read_metadata_without_s3_requests() {
     let env = env().await;
-    let data = content(3000, 1);
+    let data = dynox_tests::content(3000, 1);
     let mut d = doc(
         "DOC#1",
         Some(S3Object::from_bytes(data.clone(), "report.pdf").with_metadata("author", "Ada")),
@@ -111,7 +105,10 @@ async fn the_item_stores_only_metadata_as_a_map() {
     let env = env().await;
     let mut d = doc(
         "DOC#2",
-        Some(S3Object::from_bytes(content(500_000, 2), "big.bin")),
+        Some(S3Object::from_bytes(
+            dynox_tests::content(500_000, 2),
+            "big.bin",
+        )),
     );
     env.client.save(&mut d).await.unwrap();
     let item = env
@@ -159,37 +156,43 @@ async fn every_upload_source_round_trips() {
     let env = env().await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("from disk.txt");
-    std::fs::write(&path, content(70_000, 3)).unwrap();
+    std::fs::write(&path, dynox_tests::content(70_000, 3)).unwrap();
 
     let sources: Vec<(S3Object, Vec<u8>, &str, &str)> = vec![
         (
             S3Object::from_path(&path),
-            content(70_000, 3),
+            dynox_tests::content(70_000, 3),
             "from disk.txt",
             "text/plain",
         ),
         (
             S3Object::from_reader(
-                std::io::Cursor::new(content(1234, 4)),
+                std::io::Cursor::new(dynox_tests::content(1234, 4)),
                 "sized.json",
                 Some(1234),
             ),
-            content(1234, 4),
+            dynox_tests::content(1234, 4),
             "sized.json",
             "application/json",
         ),
         (
-            S3Object::from_reader(std::io::Cursor::new(content(999, 5)), "unsized", None),
-            content(999, 5),
+            S3Object::from_reader(
+                std::io::Cursor::new(dynox_tests::content(999, 5)),
+                "unsized",
+                None,
+            ),
+            dynox_tests::content(999, 5),
             "unsized",
             "application/octet-stream",
         ),
         (
             S3Object::from_stream(
-                futures::stream::iter((0..10).map(|i| Ok(Bytes::from(content(100, i))))),
+                futures::stream::iter(
+                    (0..10).map(|i| Ok(Bytes::from(dynox_tests::content(100, i)))),
+                ),
                 "chunks.csv",
             ),
-            (0..10).flat_map(|i| content(100, i)).collect(),
+            (0..10).flat_map(|i| dynox_tests::content(100, i)).collect(),
             "chunks.csv",
             "text/csv",
         ),
@@ -260,7 +263,7 @@ async fn large_files_go_by_multipart_and_round_trip() {
         .concurrency(3);
     let env = file_env::<Document>(&["company-docs"], settings).await;
     let len = 12 * 1024 * 1024 + 17;
-    let data = content(len, 9);
+    let data = dynox_tests::content(len, 9);
     for (i, source) in [
         S3Object::from_bytes(data.clone(), "big.bin"),
         S3Object::from_reader(std::io::Cursor::new(data.clone()), "big-unsized.bin", None),
@@ -302,7 +305,7 @@ async fn large_files_go_by_multipart_and_round_trip() {
 #[tokio::test]
 async fn save_to_stream_reader_and_range_return_the_content() {
     let env = env().await;
-    let data = content(200_000, 7);
+    let data = dynox_tests::content(200_000, 7);
     let mut d = doc("DL#1", Some(S3Object::from_bytes(data.clone(), "data.bin")));
     env.client.save(&mut d).await.unwrap();
     let file = d.content.as_ref().unwrap();
@@ -343,7 +346,7 @@ async fn changed_content_is_a_checksum_mismatch_on_every_download_path() {
     let env = env().await;
     let mut d = doc(
         "BAD#1",
-        Some(S3Object::from_bytes(content(5000, 1), "a.bin")),
+        Some(S3Object::from_bytes(dynox_tests::content(5000, 1), "a.bin")),
     );
     env.client.save(&mut d).await.unwrap();
     let meta = stored(&d.content).clone();
@@ -352,7 +355,7 @@ async fn changed_content_is_a_checksum_mismatch_on_every_download_path() {
         .put_object()
         .bucket(&meta.bucket)
         .key(&meta.key)
-        .body(content(5000, 2).into())
+        .body(dynox_tests::content(5000, 2).into())
         .send()
         .await
         .unwrap();
@@ -361,7 +364,7 @@ async fn changed_content_is_a_checksum_mismatch_on_every_download_path() {
         // A versioned bucket: dynox reads the recorded version, so the overwrite is invisible.
         assert_eq!(
             file.get_bytes(&env.client).await.unwrap().as_ref(),
-            content(5000, 1).as_slice()
+            dynox_tests::content(5000, 1).as_slice()
         );
         return;
     }
@@ -389,7 +392,7 @@ async fn changed_content_is_a_checksum_mismatch_on_every_download_path() {
 #[tokio::test]
 async fn presigned_urls_download_without_credentials_and_expire() {
     let env = env().await;
-    let data = content(4096, 4);
+    let data = dynox_tests::content(4096, 4);
     let mut d = doc(
         "URL#1",
         Some(S3Object::from_bytes(data.clone(), "shared.pdf")),
@@ -459,7 +462,7 @@ async fn a_presigned_upload_is_attached_after_a_head_check() {
         "{}",
         upload.key
     );
-    let data = content(10_000, 8);
+    let data = dynox_tests::content(10_000, 8);
     let http = reqwest::Client::new();
     let mut request = http.put(&upload.url).body(data.clone());
     for (name, value) in &upload.headers {
@@ -820,7 +823,7 @@ async fn every_failed_multipart_upload_is_aborted() {
     let env =
         dynox_tests::file_env_with::<Document>(&["company-docs"], settings, Some(faults.clone()))
             .await;
-    let data = content(11 * 1024 * 1024, 3);
+    let data = dynox_tests::content(11 * 1024 * 1024, 3);
     for (operation, n) in [
         ("UploadPart", 1),
         ("UploadPart", 3),

@@ -10,6 +10,14 @@ use dynox_local::Backend;
 
 pub use dynox_local::BackendKind;
 
+/// `len` bytes of deterministic test content that differs per `seed` and from one block of
+/// the content to the next (so a misplaced part or range shows).
+pub fn content(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) ^ (i >> 11) as u8)
+        .collect()
+}
+
 /// The backend for this test run.
 pub async fn backend() -> Backend {
     match Backend::from_env().await {
@@ -240,16 +248,9 @@ async fn build_file_env<M: Model>(
 ) -> FileEnv {
     let backend = backend().await;
     let config = backend.sdk_config();
-    let path_style = backend.s3_path_style();
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(config)
-            .force_path_style(path_style)
-            .build(),
-    );
+    let s3 = backend.s3_client();
     let log = RequestLog::default();
-    let mut s3_config = aws_sdk_s3::config::Builder::from(config)
-        .force_path_style(path_style)
-        .interceptor(log.clone());
+    let mut s3_config = backend.s3_config().interceptor(log.clone());
     let mut dynamodb_config = aws_sdk_dynamodb::config::Builder::from(config);
     if let Some(faults) = &faults {
         s3_config = s3_config.interceptor(faults.clone());

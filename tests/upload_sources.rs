@@ -33,12 +33,6 @@ fn settings() -> S3Settings {
         .concurrency(2)
 }
 
-fn content(len: usize, seed: u8) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) ^ (i >> 11) as u8)
-        .collect()
-}
-
 fn sha256(data: &[u8]) -> String {
     STANDARD.encode(Sha256::digest(data))
 }
@@ -106,7 +100,7 @@ async fn every_source_goes_through_the_one_pipeline_at_every_size() {
     ] {
         for kind in Kind::ALL {
             let case = format!("{kind:?} of {len} bytes");
-            let data = content(len, len as u8 ^ kind as u8);
+            let data = dynox_tests::content(len, len as u8 ^ kind as u8);
             let mut blob = Blob {
                 id: format!("{kind:?}-{len}"),
                 data: kind.object(&data, dir.path()),
@@ -195,7 +189,7 @@ async fn every_source_goes_through_the_one_pipeline_at_every_size() {
 #[tokio::test]
 async fn a_reader_longer_than_declared_still_uploads_all_of_it() {
     let env = file_env::<Blob>(&["uploads"], settings()).await;
-    let data = content(3 * MIB, 9);
+    let data = dynox_tests::content(3 * MIB, 9);
     let mut blob = Blob {
         id: "liar".into(),
         data: S3Object::from_reader(std::io::Cursor::new(data.clone()), "file.bin", Some(10)),
@@ -247,7 +241,7 @@ async fn a_create_whose_response_was_lost_is_aborted_when_the_save_fails() {
     faults.fail_nth(1, Some("CreateMultipartUpload"), FaultKind::LostResponse);
     let mut blob = Blob {
         id: "lost".into(),
-        data: S3Object::from_bytes(content(6 * MIB, 1), "big.bin"),
+        data: S3Object::from_bytes(dynox_tests::content(6 * MIB, 1), "big.bin"),
     };
     let error = env.client.save(&mut blob).await.unwrap_err();
     assert!(
@@ -324,14 +318,10 @@ async fn a_retried_create_leaves_only_the_completed_upload() {
     let config = backend.sdk_config();
     let log = dynox_tests::RequestLog::default();
     let lose = LoseFirstCreate::default();
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(config)
-            .force_path_style(backend.s3_path_style())
-            .build(),
-    );
+    let s3 = backend.s3_client();
     let retrying = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(config)
-            .force_path_style(backend.s3_path_style())
+        backend
+            .s3_config()
             .interceptor(log.clone())
             .interceptor(lose.clone())
             .retry_config(
@@ -363,7 +353,7 @@ async fn a_retried_create_leaves_only_the_completed_upload() {
         backend,
     };
 
-    let data = content(6 * MIB, 2);
+    let data = dynox_tests::content(6 * MIB, 2);
     let mut blob = Blob {
         id: "retried".into(),
         data: S3Object::from_bytes(data.clone(), "big.bin"),

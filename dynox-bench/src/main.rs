@@ -79,11 +79,7 @@ fn multi_thread() -> std::io::Result<tokio::runtime::Runtime> {
 async fn servers() -> Result<(), BoxError> {
     let servers = dynox_local::LocalServers::start().await?;
     // The bucket the pydynox benchmark uses (pydynox does not create buckets).
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(servers.sdk_config())
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = dynox_local::local_s3_client(servers.sdk_config());
     s3.create_bucket().bucket("pydynox-bench").send().await?;
     println!("DYNOX_BENCH_DYNAMODB={}", servers.dynamodb_endpoint());
     println!("DYNOX_BENCH_S3={}", servers.s3_endpoint());

@@ -96,38 +96,7 @@ pub fn server_cpu_time() -> Option<Duration> {
     Some(Duration::from_micros(ticks * 1_000_000 / per_second))
 }
 
-/// A field of `/proc/self/status` in MiB (`VmRSS`, `VmHWM`), or 0 where unavailable.
-fn status_mib(field: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| {
-            v.trim_start_matches(':')
-                .trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<f64>()
-                .ok()
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
-/// The process's resident memory now, in MiB.
-pub fn rss_mib() -> f64 {
-    status_mib("VmRSS")
-}
-
-/// The process's peak resident memory, in MiB (since start or the last [`reset_peak_rss`]).
-pub fn peak_rss_mib() -> f64 {
-    status_mib("VmHWM")
-}
-
-/// Resets the peak resident memory to the current one (Linux `clear_refs`); returns whether
-/// the kernel allowed it.
-pub fn reset_peak_rss() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
-}
+pub use dynox_local::memory::{peak_rss_mib, reset_peak_rss, rss_mib};
 
 /// Where the benchmarks send their requests: the embedded servers, either in another process
 /// (`DYNOX_BENCH_DYNAMODB` and `DYNOX_BENCH_S3`, as `scripts/bench` starts them with
@@ -174,11 +143,7 @@ impl Servers {
         };
         let config = config_for(dynamodb);
         let s3_config = config_for(s3);
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&s3_config)
-                .force_path_style(true)
-                .build(),
-        );
+        let s3 = dynox_local::local_s3_client(&s3_config);
         Ok(Servers {
             config,
             s3,

@@ -288,6 +288,57 @@ impl Backend {
     pub fn sdk_config(&self) -> &SdkConfig {
         &self.sdk_config
     }
+
+    /// An S3 client configuration for this backend (path-style requests off AWS), to add
+    /// interceptors or retry settings to before building a client.
+    pub fn s3_config(&self) -> aws_sdk_s3::config::Builder {
+        aws_sdk_s3::config::Builder::from(&self.sdk_config).force_path_style(self.s3_path_style())
+    }
+
+    /// A plain S3 client for this backend, for set-up and for checking what is stored.
+    pub fn s3_client(&self) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::from_conf(self.s3_config().build())
+    }
+}
+
+/// An S3 client for a local S3 server that `config` points at (path-style requests, which
+/// local servers need).
+pub fn local_s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// Memory of this process as Linux reports it (`/proc/self/status`), for examples and
+/// benchmarks that show what a transfer costs. Zero where it cannot be read.
+pub mod memory {
+    /// The process's resident memory now, in MiB.
+    pub fn rss_mib() -> f64 {
+        status_mib("VmRSS")
+    }
+
+    /// The process's peak resident memory, in MiB (since start or the last
+    /// [`reset_peak_rss`]).
+    pub fn peak_rss_mib() -> f64 {
+        status_mib("VmHWM")
+    }
+
+    /// Resets the peak resident memory to the current one (Linux `clear_refs`); returns
+    /// whether the kernel allowed it.
+    pub fn reset_peak_rss() -> bool {
+        std::fs::write("/proc/self/clear_refs", "5").is_ok()
+    }
+
+    fn status_mib(field: &str) -> f64 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    }
 }
 
 fn static_credentials() -> Credentials {

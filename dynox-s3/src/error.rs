@@ -4,8 +4,7 @@ use std::path::PathBuf;
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
-/// A boxed underlying cause.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+pub use dynox_core::BoxError;
 
 /// An error of a file field operation. Each variant names the bucket and key (or the field,
 /// path or setting) at fault; `source()` carries the AWS SDK or I/O error.

@@ -46,7 +46,7 @@ pub struct KeyParts<'a> {
 }
 
 /// A new unique upload id: 16 random hex digits.
-pub fn new_upload_id() -> String {
+pub(crate) fn new_upload_id() -> String {
     format!("{:016x}", fastrand::u64(..))
 }
 
