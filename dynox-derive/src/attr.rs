@@ -442,3 +442,28 @@ fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{FieldKey, Role, FIELD_KEYS, ROLES};
+
+    /// Every role is a key of `FIELD_KEYS`, once, and parses back from its name.
+    #[test]
+    fn field_keys_list_every_role_once() {
+        let roles: Vec<Role> = FIELD_KEYS
+            .iter()
+            .filter_map(|key| match key {
+                FieldKey::Flag(role) => Some(*role),
+                FieldKey::Rename => None,
+            })
+            .collect();
+        assert_eq!(roles.len(), ROLES);
+        for (i, role) in roles.iter().enumerate() {
+            assert_eq!(*role as usize, i, "`{}` out of place", role.name());
+            assert!(matches!(
+                FieldKey::from_name(role.name()),
+                Some(FieldKey::Flag(r)) if r == *role
+            ));
+        }
+    }
+}
