@@ -56,6 +56,7 @@ pub fn expand(model: &Model<'_>, mode: Mode) -> TokenStream {
         Mode::Stub => quote!(_),
     };
     let hash_name = hash.map(param_name);
+    let hash_arg = quote!(#hash_name);
     let range_value = match range {
         Some(r) => {
             let n = param_name(r);
@@ -73,60 +74,37 @@ pub fn expand(model: &Model<'_>, mode: Mode) -> TokenStream {
         .join(" and ");
     let hash_doc = hash.map(|h| h.name.as_str()).unwrap_or_default();
 
+    // Each function: its name, the builder it returns, its doc, what it takes, and the
+    // argument it passes on to the client's function of the same name.
+    let no_args = TokenStream::new();
     let functions = [
-        (
-            "get",
-            format!("Reads the `{ident}` with key {key_doc} (GetItem); `None` if there is none."),
-            Takes::Key,
-            quote!(#private::Get<Self>),
-            quote!(#client.get(#key)),
-        ),
-        (
-            "delete",
-            format!("Deletes the `{ident}` with key {key_doc} (DeleteItem)."),
-            Takes::Key,
-            quote!(#private::Delete<Self>),
-            quote!(#client.delete(#key)),
-        ),
-        (
-            "update",
-            format!("Updates attributes of the `{ident}` with key {key_doc} (UpdateItem): add changes from `{ident}::fields()`."),
-            Takes::Key,
-            quote!(#private::Update<Self>),
-            quote!(#client.update(#key)),
-        ),
-        (
-            "scan",
-            format!("Scans every `{ident}` item (Scan): filter, segments, count."),
-            Takes::Client,
-            quote!(#private::Scan<Self>),
-            quote!(#client.scan()),
-        ),
-        (
-            "query",
-            format!("Queries the `{ident}` items with hash key `{hash_doc}`, in sort-key order."),
-            Takes::Hash,
-            quote!(#private::Query<Self>),
-            quote!(#client.query(#hash_name)),
-        ),
+        ("get", "Get", format!("Reads the `{ident}` with key {key_doc} (GetItem); `None` if there is none."), Takes::Key, &key),
+        ("delete", "Delete", format!("Deletes the `{ident}` with key {key_doc} (DeleteItem)."), Takes::Key, &key),
+        ("update", "Update", format!("Updates attributes of the `{ident}` with key {key_doc} (UpdateItem): add changes from `{ident}::fields()`."), Takes::Key, &key),
+        ("scan", "Scan", format!("Scans every `{ident}` item (Scan): filter, segments, count."), Takes::Client, &no_args),
+        ("query", "Query", format!("Queries the `{ident}` items with hash key `{hash_doc}`, in sort-key order."), Takes::Hash, &hash_arg),
     ];
-    let functions = functions.into_iter().map(|(name, doc, takes, ret, body)| {
-        let name = format_ident!("{name}");
-        let params = match takes {
-            Takes::Key => &params[..],
-            Takes::Hash => &params[..1],
-            Takes::Client => &[],
-        };
-        let body = mode.body(body);
-        quote! {
-            #[doc = #doc]
-            #vis fn #name(#client_param: &#private::Client, #(#params),*) -> #ret {
-                #body
+    let functions = functions
+        .into_iter()
+        .map(|(name, builder, doc, takes, arg)| {
+            let name = format_ident!("{name}");
+            let builder = format_ident!("{builder}");
+            let ret = quote!(#private::#builder<Self>);
+            let body = mode.body(quote!(#client.#name(#arg)));
+            let params = match takes {
+                Takes::Key => &params[..],
+                Takes::Hash => &params[..1],
+                Takes::Client => &[],
+            };
+            quote! {
+                #[doc = #doc]
+                #vis fn #name(#client_param: &#private::Client, #(#params),*) -> #ret {
+                    #body
+                }
             }
-        }
-    });
+        });
     let key_of_doc = format!("The key {key_doc} of a `{ident}`.");
-    let key_of_body = mode.body(key);
+    let key_of_body = mode.body(key.clone());
 
     quote! {
         #[automatically_derived]
