@@ -172,8 +172,8 @@ impl Field {
     }
 }
 
-/// Keys valid in `#[s3(...)]`.
-const S3_KEYS: &str = "`bucket = \"...\"`, `prefix = \"...\"`, `region = \"...\"`, `key = \"...\"`";
+/// Keys valid in `#[s3(...)]`, each `key = "..."`, in the order of [`S3::slots`].
+const S3_KEYS: [&str; 4] = ["bucket", "prefix", "region", "key"];
 
 /// `#[s3(...)]` on a field: a file kept in S3.
 pub struct S3 {
@@ -183,6 +183,18 @@ pub struct S3 {
     pub prefix: Option<Spanned<String>>,
     pub region: Option<Spanned<String>>,
     pub key: Option<Spanned<String>>,
+}
+
+impl S3 {
+    /// The settings, in the order of [`S3_KEYS`].
+    fn slots(&mut self) -> [&mut Option<Spanned<String>>; 4] {
+        [
+            &mut self.bucket,
+            &mut self.prefix,
+            &mut self.region,
+            &mut self.key,
+        ]
+    }
 }
 
 fn set_once<T>(cx: &mut Ctxt, slot: &mut Option<T>, value: T, meta: &ParseNestedMeta<'_>) {
@@ -373,18 +385,17 @@ pub fn field(cx: &mut Ctxt, attrs: &[Attribute]) -> Field {
         };
         let result = attr.parse_nested_meta(|meta| {
             let name = path_name(&meta);
-            let slot = match name.as_str() {
-                "bucket" => &mut s3.bucket,
-                "prefix" => &mut s3.prefix,
-                "region" => &mut s3.region,
-                "key" => &mut s3.key,
-                _ => {
-                    cx.error_spanned_by(
-                        &meta.path,
-                        format!("unknown `s3` attribute `{name}`; expected one of {S3_KEYS}"),
-                    );
-                    return skip_value(&meta);
-                }
+            let slot = S3_KEYS
+                .into_iter()
+                .zip(s3.slots())
+                .find(|(key, _)| *key == name);
+            let Some((_, slot)) = slot else {
+                let expected = listing(S3_KEYS.map(|key| format!("`{key} = \"...\"`")));
+                cx.error_spanned_by(
+                    &meta.path,
+                    format!("unknown `s3` attribute `{name}`; expected one of {expected}"),
+                );
+                return skip_value(&meta);
             };
             let v = string_value(&meta, &name)?;
             set_once(cx, slot, v, &meta);
