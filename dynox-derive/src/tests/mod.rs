@@ -83,3 +83,23 @@ fn projection() {
     });
     insta::assert_snapshot!(pretty(expanded));
 }
+
+/// An index name that is a Rust keyword is refused: its handle `indexes().type` would not
+/// parse. The error comes with a stub, which leaves that handle out.
+#[test]
+fn keyword_index_name() {
+    let expanded = crate::dynamo_model(quote! {
+        #[dynamo(table = "documents", global_index(name = "type", hash_key = owner))]
+        pub struct Document {
+            #[dynamo(hash_key)]
+            pub id: String,
+            pub owner: String,
+        }
+    });
+    let file = pretty(expanded);
+    assert!(
+        file.contains("index name `type` is a Rust keyword"),
+        "{file}"
+    );
+    assert!(file.contains("pub struct DocumentIndexes {}"), "{file}");
+}
