@@ -5,7 +5,7 @@ use proc_macro2::Span;
 use syn::ext::IdentExt;
 use syn::{Data, DeriveInput, Fields, GenericArgument, Ident, PathArguments, Type, Visibility};
 
-use crate::attr;
+use crate::attr::{self, Role};
 use crate::ctxt::Ctxt;
 
 /// The struct being derived.
@@ -96,13 +96,13 @@ impl<'a> Model<'a> {
                     Some(r) => (r.value.clone(), r.span),
                     None => (ident.unraw().to_string(), ident.span()),
                 };
-                let conv = if attrs.skip.is_some() {
+                let conv = if attrs.has(Role::Skip) {
                     Conv::Skip
                 } else if attrs.s3.is_some() {
                     Conv::File
-                } else if attrs.hash_key.is_some() || attrs.range_key.is_some() {
+                } else if attrs.has(Role::HashKey) || attrs.has(Role::RangeKey) {
                     Conv::Key
-                } else if attrs.set.is_some() {
+                } else if attrs.has(Role::Set) {
                     Conv::Set
                 } else if is_direct(&f.ty) {
                     Conv::Direct
@@ -129,12 +129,17 @@ impl<'a> Model<'a> {
         })
     }
 
+    /// The first field with `role`.
+    pub fn with_role(&self, role: Role) -> Option<&Field<'a>> {
+        self.fields.iter().find(|f| f.attrs.has(role))
+    }
+
     pub fn hash_key(&self) -> Option<&Field<'a>> {
-        self.fields.iter().find(|f| f.attrs.hash_key.is_some())
+        self.with_role(Role::HashKey)
     }
 
     pub fn range_key(&self) -> Option<&Field<'a>> {
-        self.fields.iter().find(|f| f.attrs.range_key.is_some())
+        self.with_role(Role::RangeKey)
     }
 
     /// The stored (not skipped) field named `ident`.

@@ -3,18 +3,109 @@
 //! Unknown keys are errors that list the valid ones; a key given twice is an error; a key that
 //! needs a value says which form it takes.
 
+use std::fmt::Display;
+
 use syn::meta::ParseNestedMeta;
 use syn::{Attribute, LitStr};
 
 use crate::ctxt::Ctxt;
 
-/// Keys valid on the struct.
-const CONTAINER_KEYS: &str = "`table = \"...\"`, `global_index(...)`, `local_index(...)`";
+/// Keys valid on the struct, with the form each takes.
+const CONTAINER_KEYS: [(&str, &str); 3] = [
+    ("table", "`table = \"...\"`"),
+    ("global_index", "`global_index(...)`"),
+    ("local_index", "`local_index(...)`"),
+];
 /// Keys valid in `global_index(...)` / `local_index(...)`.
 const INDEX_KEYS: &str = "`name = \"...\"`, `hash_key = field`, `range_key = field`, `projection = \"all\" | \"keys_only\"`, `include(field, ...)`";
-/// Keys valid on a field.
-const FIELD_KEYS: &str =
-    "`hash_key`, `range_key`, `rename = \"...\"`, `set`, `skip`, `ttl`, `version`, `created_at`, `updated_at`";
+
+/// A flag on a field (`#[dynamo(hash_key)]`). With [`FIELD_KEYS`] this is the one table of
+/// field attributes: the parser, its messages, the checks, the projection derive and the code
+/// generation all read it, so a new role cannot be forgotten in one of them.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Role {
+    HashKey,
+    RangeKey,
+    Set,
+    Skip,
+    Ttl,
+    Version,
+    CreatedAt,
+    UpdatedAt,
+}
+
+/// How many roles there are (the size of [`Field`]'s flag table).
+const ROLES: usize = Role::UpdatedAt as usize + 1;
+
+impl Role {
+    /// The roles that say how a field is stored; a lifecycle role needs a field with none.
+    pub const STORAGE: [Role; 4] = [Role::HashKey, Role::RangeKey, Role::Set, Role::Skip];
+    /// The roles the runtime maintains, at most one field each, in the order they are checked.
+    pub const LIFECYCLE: [Role; 4] = [Role::Version, Role::Ttl, Role::CreatedAt, Role::UpdatedAt];
+
+    /// The key that sets the role: `#[dynamo(NAME)]`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Role::HashKey => "hash_key",
+            Role::RangeKey => "range_key",
+            Role::Set => "set",
+            Role::Skip => "skip",
+            Role::Ttl => "ttl",
+            Role::Version => "version",
+            Role::CreatedAt => "created_at",
+            Role::UpdatedAt => "updated_at",
+        }
+    }
+}
+
+/// A key of `#[dynamo(...)]` on a field.
+#[derive(Clone, Copy)]
+enum FieldKey {
+    Flag(Role),
+    Rename,
+}
+
+/// Every key valid in `#[dynamo(...)]` on a field, in the order messages list them.
+const FIELD_KEYS: [FieldKey; ROLES + 1] = [
+    FieldKey::Flag(Role::HashKey),
+    FieldKey::Flag(Role::RangeKey),
+    FieldKey::Rename,
+    FieldKey::Flag(Role::Set),
+    FieldKey::Flag(Role::Skip),
+    FieldKey::Flag(Role::Ttl),
+    FieldKey::Flag(Role::Version),
+    FieldKey::Flag(Role::CreatedAt),
+    FieldKey::Flag(Role::UpdatedAt),
+];
+
+impl FieldKey {
+    fn name(self) -> &'static str {
+        match self {
+            FieldKey::Flag(role) => role.name(),
+            FieldKey::Rename => "rename",
+        }
+    }
+
+    fn form(self) -> String {
+        match self {
+            FieldKey::Flag(role) => format!("`{}`", role.name()),
+            FieldKey::Rename => "`rename = \"...\"`".to_owned(),
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        FIELD_KEYS.into_iter().find(|key| key.name() == name)
+    }
+}
+
+/// `a, b, c`: the forms of a key table, for "expected ..." messages.
+fn listing(forms: impl IntoIterator<Item = impl Display>) -> String {
+    forms
+        .into_iter()
+        .map(|form| form.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// A value given in an attribute, with the span of where it was given.
 pub struct Spanned<T> {
@@ -54,20 +145,35 @@ pub struct Index {
 /// `#[dynamo(...)]` and `#[s3(...)]` on a field.
 #[derive(Default)]
 pub struct Field {
-    pub hash_key: Option<proc_macro2::Span>,
-    pub range_key: Option<proc_macro2::Span>,
+    /// Where each [`Role`] was given, indexed by the role.
+    flags: [Option<proc_macro2::Span>; ROLES],
     pub rename: Option<Spanned<String>>,
-    pub set: Option<proc_macro2::Span>,
-    pub skip: Option<proc_macro2::Span>,
-    pub version: Option<proc_macro2::Span>,
-    pub ttl: Option<proc_macro2::Span>,
-    pub created_at: Option<proc_macro2::Span>,
-    pub updated_at: Option<proc_macro2::Span>,
     pub s3: Option<S3>,
 }
 
-/// Keys valid in `#[s3(...)]`.
-const S3_KEYS: &str = "`bucket = \"...\"`, `prefix = \"...\"`, `region = \"...\"`, `key = \"...\"`";
+impl Field {
+    /// Where `role` was given, if it was.
+    pub fn flag(&self, role: Role) -> Option<proc_macro2::Span> {
+        self.flags[role as usize]
+    }
+
+    /// Whether the field has `role`.
+    pub fn has(&self, role: Role) -> bool {
+        self.flag(role).is_some()
+    }
+
+    /// Every attribute given on the field (`#[s3]` included), with where it was given.
+    pub fn given(&self) -> impl Iterator<Item = (&'static str, proc_macro2::Span)> + '_ {
+        let keys = FIELD_KEYS.into_iter().filter_map(|key| match key {
+            FieldKey::Flag(role) => self.flag(role).map(|span| (role.name(), span)),
+            FieldKey::Rename => self.rename.as_ref().map(|r| ("rename", r.span)),
+        });
+        keys.chain(self.s3.as_ref().map(|s3| ("s3", s3.span)))
+    }
+}
+
+/// Keys valid in `#[s3(...)]`, each `key = "..."`, in the order of [`S3::slots`].
+const S3_KEYS: [&str; 4] = ["bucket", "prefix", "region", "key"];
 
 /// `#[s3(...)]` on a field: a file kept in S3.
 pub struct S3 {
@@ -77,6 +183,18 @@ pub struct S3 {
     pub prefix: Option<Spanned<String>>,
     pub region: Option<Spanned<String>>,
     pub key: Option<Spanned<String>>,
+}
+
+impl S3 {
+    /// The settings, in the order of [`S3_KEYS`].
+    fn slots(&mut self) -> [&mut Option<Spanned<String>>; 4] {
+        [
+            &mut self.bucket,
+            &mut self.prefix,
+            &mut self.region,
+            &mut self.key,
+        ]
+    }
 }
 
 fn set_once<T>(cx: &mut Ctxt, slot: &mut Option<T>, value: T, meta: &ParseNestedMeta<'_>) {
@@ -151,16 +269,15 @@ pub fn container(cx: &mut Ctxt, attrs: &[Attribute]) -> Container {
                 set_once(cx, &mut out.model, path, &meta);
             } else {
                 let name = path_name(&meta);
-                let hint = match name.as_str() {
-                    "hash_key" | "range_key" | "rename" | "set" | "skip" | "version" | "ttl"
-                    | "created_at" | "updated_at" => {
-                        format!("; `{name}` belongs on a field")
-                    }
-                    _ => String::new(),
+                let hint = if FieldKey::from_name(&name).is_some() {
+                    format!("; `{name}` belongs on a field")
+                } else {
+                    String::new()
                 };
+                let expected = listing(CONTAINER_KEYS.map(|(_, form)| form));
                 cx.error_spanned_by(
                     &meta.path,
-                    format!("unknown struct attribute `{name}`{hint}; expected {CONTAINER_KEYS}"),
+                    format!("unknown struct attribute `{name}`{hint}; expected {expected}"),
                 );
                 skip_value(&meta)?;
             }
@@ -268,18 +385,17 @@ pub fn field(cx: &mut Ctxt, attrs: &[Attribute]) -> Field {
         };
         let result = attr.parse_nested_meta(|meta| {
             let name = path_name(&meta);
-            let slot = match name.as_str() {
-                "bucket" => &mut s3.bucket,
-                "prefix" => &mut s3.prefix,
-                "region" => &mut s3.region,
-                "key" => &mut s3.key,
-                _ => {
-                    cx.error_spanned_by(
-                        &meta.path,
-                        format!("unknown `s3` attribute `{name}`; expected one of {S3_KEYS}"),
-                    );
-                    return skip_value(&meta);
-                }
+            let slot = S3_KEYS
+                .into_iter()
+                .zip(s3.slots())
+                .find(|(key, _)| *key == name);
+            let Some((_, slot)) = slot else {
+                let expected = listing(S3_KEYS.map(|key| format!("`{key} = \"...\"`")));
+                cx.error_spanned_by(
+                    &meta.path,
+                    format!("unknown `s3` attribute `{name}`; expected one of {expected}"),
+                );
+                return skip_value(&meta);
             };
             let v = string_value(&meta, &name)?;
             set_once(cx, slot, v, &meta);
@@ -293,53 +409,26 @@ pub fn field(cx: &mut Ctxt, attrs: &[Attribute]) -> Field {
     for attr in attrs.iter().filter(|a| is_dynamo(a)) {
         let result = attr.parse_nested_meta(|meta| {
             let name = path_name(&meta);
-            match name.as_str() {
-                "hash_key" => {
-                    let span = flag(&meta, "hash_key")?;
-                    set_once(cx, &mut out.hash_key, span, &meta);
+            match FieldKey::from_name(&name) {
+                Some(FieldKey::Flag(role)) => {
+                    let span = flag(&meta, role.name())?;
+                    set_once(cx, &mut out.flags[role as usize], span, &meta);
                 }
-                "range_key" => {
-                    let span = flag(&meta, "range_key")?;
-                    set_once(cx, &mut out.range_key, span, &meta);
-                }
-                "set" => {
-                    let span = flag(&meta, "set")?;
-                    set_once(cx, &mut out.set, span, &meta);
-                }
-                "skip" => {
-                    let span = flag(&meta, "skip")?;
-                    set_once(cx, &mut out.skip, span, &meta);
-                }
-                "version" => {
-                    let span = flag(&meta, "version")?;
-                    set_once(cx, &mut out.version, span, &meta);
-                }
-                "ttl" => {
-                    let span = flag(&meta, "ttl")?;
-                    set_once(cx, &mut out.ttl, span, &meta);
-                }
-                "created_at" => {
-                    let span = flag(&meta, "created_at")?;
-                    set_once(cx, &mut out.created_at, span, &meta);
-                }
-                "updated_at" => {
-                    let span = flag(&meta, "updated_at")?;
-                    set_once(cx, &mut out.updated_at, span, &meta);
-                }
-                "rename" => {
+                Some(FieldKey::Rename) => {
                     let v = string_value(&meta, "rename")?;
                     set_once(cx, &mut out.rename, v, &meta);
                 }
-                _ => {
-                    let hint = if name == "table" {
-                        "; `table` belongs on the struct"
+                None => {
+                    let hint = if CONTAINER_KEYS.iter().any(|(key, _)| *key == name) {
+                        format!("; `{name}` belongs on the struct")
                     } else {
-                        ""
+                        String::new()
                     };
+                    let expected = listing(FIELD_KEYS.map(FieldKey::form));
                     cx.error_spanned_by(
                         &meta.path,
                         format!(
-                            "unknown field attribute `{name}`{hint}; expected one of {FIELD_KEYS}"
+                            "unknown field attribute `{name}`{hint}; expected one of {expected}"
                         ),
                     );
                     skip_value(&meta)?;
@@ -363,4 +452,29 @@ fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
         meta.parse_nested_meta(|inner| skip_value(&inner))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{FieldKey, Role, FIELD_KEYS, ROLES};
+
+    /// Every role is a key of `FIELD_KEYS`, once, and parses back from its name.
+    #[test]
+    fn field_keys_list_every_role_once() {
+        let roles: Vec<Role> = FIELD_KEYS
+            .iter()
+            .filter_map(|key| match key {
+                FieldKey::Flag(role) => Some(*role),
+                FieldKey::Rename => None,
+            })
+            .collect();
+        assert_eq!(roles.len(), ROLES);
+        for (i, role) in roles.iter().enumerate() {
+            assert_eq!(*role as usize, i, "`{}` out of place", role.name());
+            assert!(matches!(
+                FieldKey::from_name(role.name()),
+                Some(FieldKey::Flag(r)) if r == *role
+            ));
+        }
+    }
 }

@@ -2,11 +2,10 @@
 
 use std::collections::HashMap;
 
-use proc_macro2::Span;
-
 use crate::ast::{Conv, Model};
-use crate::attr::{Field, IndexKind};
+use crate::attr::{Field, IndexKind, Role};
 use crate::ctxt::Ctxt;
+use crate::expand::handle_ident;
 
 pub fn check(cx: &mut Ctxt, model: &Model<'_>) {
     table_name(cx, model);
@@ -25,60 +24,40 @@ pub fn check(cx: &mut Ctxt, model: &Model<'_>) {
     }
 }
 
-/// The version, ttl, created_at and updated_at fields: at most one field each, and each a
-/// plain stored field (not a key, set, file or skipped field, nor another of these roles).
+/// The lifecycle fields (`Role::LIFECYCLE`): at most one field each, and each a plain stored
+/// field (no storage role, no `#[s3]`, no other lifecycle role).
 fn lifecycle_fields(cx: &mut Ctxt, model: &Model<'_>) {
-    type Flag = fn(&Field) -> Option<Span>;
-    let stored_plainly = |a: &Field| {
-        a.hash_key.is_none()
-            && a.range_key.is_none()
-            && a.set.is_none()
-            && a.skip.is_none()
-            && a.s3.is_none()
-    };
-    const INTEGER: &str =
-        "a plain integer field: remove `hash_key`, `range_key`, `set`, `skip` or `#[s3]` from it";
-    const TIME: &str = "a plain `SystemTime` field: remove the other flags";
-    // Each role, with the roles before it that it cannot share a field with.
-    let roles: [(&str, Flag, &[Flag], &str); 4] = [
-        ("version", |a| a.version, &[], INTEGER),
-        ("ttl", |a| a.ttl, &[|a| a.version], TIME),
-        (
-            "created_at",
-            |a| a.created_at,
-            &[|a| a.version, |a| a.ttl],
-            TIME,
-        ),
-        (
-            "updated_at",
-            |a| a.updated_at,
-            &[|a| a.version, |a| a.ttl, |a| a.created_at],
-            TIME,
-        ),
-    ];
-    for (role, flag, earlier, plain) in roles {
-        let mut flagged = model
-            .fields
-            .iter()
-            .filter_map(|f| flag(&f.attrs).map(|span| (f, span)));
-        let Some((first, _)) = flagged.next() else {
+    let stored_plainly = |a: &Field| a.s3.is_none() && !Role::STORAGE.iter().any(|r| a.has(*r));
+    for (i, role) in Role::LIFECYCLE.into_iter().enumerate() {
+        let name = role.name();
+        let plain = match role {
+            Role::Version => format!(
+                "a plain integer field: remove {} or `#[s3]` from it",
+                Role::STORAGE.map(|r| format!("`{}`", r.name())).join(", ")
+            ),
+            _ => "a plain `SystemTime` field: remove the other flags".to_owned(),
+        };
+        let earlier = &Role::LIFECYCLE[..i];
+        let Some((first, extra)) = first_and_extra(model, role) else {
             continue;
         };
-        for (_, span) in flagged {
+        for span in extra {
             cx.syn_error(syn::Error::new(
                 span,
                 format!(
-                    "a model has at most one {role} field, and `{}` is already it",
-                    first.ident
+                    "a model has at most one {name} field, and `{}` is already it",
+                    first
                 ),
             ));
         }
         for f in &model.fields {
-            let Some(span) = flag(&f.attrs) else { continue };
-            if !stored_plainly(&f.attrs) || earlier.iter().any(|other| other(&f.attrs).is_some()) {
+            let Some(span) = f.attrs.flag(role) else {
+                continue;
+            };
+            if !stored_plainly(&f.attrs) || earlier.iter().any(|other| f.attrs.has(*other)) {
                 cx.syn_error(syn::Error::new(
                     span,
-                    format!("{role} field `{}` must be {plain}", f.ident),
+                    format!("{name} field `{}` must be {plain}", f.ident),
                 ));
             }
         }
@@ -128,6 +107,11 @@ fn indexes(cx: &mut Ctxt, model: &Model<'_>) {
             cx.syn_error(syn::Error::new(
                 name.span,
                 format!("index name `{n}` must start with a letter or `_`: it also names the index's handle in `indexes()`"),
+            ));
+        } else if handle_ident(n).is_none() {
+            cx.syn_error(syn::Error::new(
+                name.span,
+                format!("index name `{n}` is a Rust keyword: it also names the index's handle in `indexes()`"),
             ));
         } else if names.insert(n, ()).is_some() {
             cx.syn_error(syn::Error::new(
@@ -249,7 +233,7 @@ fn file_fields(cx: &mut Ctxt, model: &Model<'_>) {
     for f in &model.fields {
         let Some(s3) = &f.attrs.s3 else { continue };
         let a = &f.attrs;
-        if a.hash_key.is_some() || a.range_key.is_some() {
+        if a.has(Role::HashKey) || a.has(Role::RangeKey) {
             cx.syn_error(syn::Error::new(
                 s3.span,
                 format!(
@@ -258,7 +242,7 @@ fn file_fields(cx: &mut Ctxt, model: &Model<'_>) {
                 ),
             ));
         }
-        if a.set.is_some() || a.skip.is_some() {
+        if a.has(Role::Set) || a.has(Role::Skip) {
             cx.syn_error(syn::Error::new(
                 s3.span,
                 format!("`{}` is an S3 file: remove `set` / `skip` from it", f.ident),
@@ -355,13 +339,22 @@ fn table_name(cx: &mut Ctxt, model: &Model<'_>) {
     }
 }
 
-/// Exactly one field is the hash key.
-fn exactly_one_hash_key(cx: &mut Ctxt, model: &Model<'_>) {
-    let mut keys = model
+/// The first field with `role`, and where the role is given again on later fields.
+fn first_and_extra<'m>(
+    model: &'m Model<'_>,
+    role: Role,
+) -> Option<(&'m syn::Ident, impl Iterator<Item = proc_macro2::Span> + 'm)> {
+    let mut flagged = model
         .fields
         .iter()
-        .filter_map(|f| f.attrs.hash_key.map(|s| (f, s)));
-    match keys.next() {
+        .filter_map(move |f| f.attrs.flag(role).map(|s| (f, s)));
+    let (first, _) = flagged.next()?;
+    Some((first.ident, flagged.map(|(_, span)| span)))
+}
+
+/// Exactly one field is the hash key.
+fn exactly_one_hash_key(cx: &mut Ctxt, model: &Model<'_>) {
+    match first_and_extra(model, Role::HashKey) {
         None => cx.error_spanned_by(
             model.ident,
             format!(
@@ -369,13 +362,13 @@ fn exactly_one_hash_key(cx: &mut Ctxt, model: &Model<'_>) {
                 model.ident
             ),
         ),
-        Some((first, _)) => {
-            for (_, span) in keys {
+        Some((first, extra)) => {
+            for span in extra {
                 cx.syn_error(syn::Error::new(
                     span,
                     format!(
                         "a model has one hash key, and `{}` is already it: remove this `hash_key` (use `range_key` for the sort key)",
-                        first.ident
+                        first
                     ),
                 ));
             }
@@ -385,17 +378,13 @@ fn exactly_one_hash_key(cx: &mut Ctxt, model: &Model<'_>) {
 
 /// At most one field is the range key.
 fn at_most_one_range_key(cx: &mut Ctxt, model: &Model<'_>) {
-    let mut keys = model
-        .fields
-        .iter()
-        .filter_map(|f| f.attrs.range_key.map(|s| (f, s)));
-    if let Some((first, _)) = keys.next() {
-        for (_, span) in keys {
+    if let Some((first, extra)) = first_and_extra(model, Role::RangeKey) {
+        for span in extra {
             cx.syn_error(syn::Error::new(
                 span,
                 format!(
                     "a model has at most one range key, and `{}` is already it: remove this `range_key`",
-                    first.ident
+                    first
                 ),
             ));
         }
@@ -406,7 +395,7 @@ fn at_most_one_range_key(cx: &mut Ctxt, model: &Model<'_>) {
 fn key_fields_are_plain(cx: &mut Ctxt, model: &Model<'_>) {
     for f in &model.fields {
         let a = &f.attrs;
-        if let (Some(_), Some(span)) = (a.hash_key, a.range_key) {
+        if let (true, Some(span)) = (a.has(Role::HashKey), a.flag(Role::RangeKey)) {
             cx.syn_error(syn::Error::new(
                 span,
                 format!(
@@ -415,8 +404,9 @@ fn key_fields_are_plain(cx: &mut Ctxt, model: &Model<'_>) {
                 ),
             ));
         }
-        if f.conv == Conv::Skip && (a.hash_key.is_some() || a.range_key.is_some()) {
-            if let Some(span) = a.skip {
+        let key = a.has(Role::HashKey) || a.has(Role::RangeKey);
+        if f.conv == Conv::Skip && key {
+            if let Some(span) = a.flag(Role::Skip) {
                 cx.syn_error(syn::Error::new(
                     span,
                     format!(
@@ -426,8 +416,8 @@ fn key_fields_are_plain(cx: &mut Ctxt, model: &Model<'_>) {
                 ));
             }
         }
-        if let Some(span) = a.set {
-            if a.hash_key.is_some() || a.range_key.is_some() {
+        if let Some(span) = a.flag(Role::Set) {
+            if key {
                 cx.syn_error(syn::Error::new(
                     span,
                     format!(
@@ -435,7 +425,7 @@ fn key_fields_are_plain(cx: &mut Ctxt, model: &Model<'_>) {
                         f.ident
                     ),
                 ));
-            } else if a.skip.is_some() {
+            } else if a.has(Role::Skip) {
                 cx.syn_error(syn::Error::new(
                     span,
                     format!(

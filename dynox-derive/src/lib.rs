@@ -3,29 +3,47 @@
 //! The macro works in three steps: [`attr`] parses `#[dynamo(...)]` attributes into typed
 //! values, [`ast`] builds a model of the struct (every node keeps its span), [`check`] applies
 //! cross-field rules, and [`expand`] generates code. Every error of every step is collected in
-//! a [`ctxt::Ctxt`] and reported at once, each with the span of the code at fault.
+//! a [`ctxt::Ctxt`] and reported at once, each with the span of the code at fault, next to a
+//! stub of the generated impls so that uses of the model add no errors of their own.
 
 mod ast;
 mod attr;
 mod check;
 mod ctxt;
 mod expand;
+#[cfg(test)]
+mod tests;
 
 use proc_macro::TokenStream;
-use syn::{parse_macro_input, DeriveInput};
+use proc_macro2::TokenStream as TokenStream2;
+use syn::DeriveInput;
 
 /// Derives `dynox_core::Model` and the typed `get`, `delete`, `query` and `key_of` functions.
 /// See the `dynox_core` documentation for the attributes.
 #[proc_macro_derive(DynamoModel, attributes(dynamo, s3))]
 pub fn derive_dynamo_model(input: TokenStream) -> TokenStream {
-    let input = parse_macro_input!(input as DeriveInput);
-    expand::derive(&input).into()
+    dynamo_model(input.into()).into()
 }
 
 /// Derives `dynox_core::Projection` for a partial type of a model (`#[dynamo(model = Order)]`):
 /// reads fetch only its fields' attributes and decode into it.
 #[proc_macro_derive(DynamoProjection, attributes(dynamo))]
 pub fn derive_dynamo_projection(input: TokenStream) -> TokenStream {
-    let input = parse_macro_input!(input as DeriveInput);
-    expand::projection::derive(&input).into()
+    dynamo_projection(input.into()).into()
+}
+
+/// `#[derive(DynamoModel)]` on `proc_macro2` tokens, so unit tests can call it.
+fn dynamo_model(input: TokenStream2) -> TokenStream2 {
+    match syn::parse2::<DeriveInput>(input) {
+        Ok(input) => expand::derive(&input),
+        Err(e) => e.to_compile_error(),
+    }
+}
+
+/// `#[derive(DynamoProjection)]` on `proc_macro2` tokens, so unit tests can call it.
+fn dynamo_projection(input: TokenStream2) -> TokenStream2 {
+    match syn::parse2::<DeriveInput>(input) {
+        Ok(input) => expand::projection::derive(&input),
+        Err(e) => e.to_compile_error(),
+    }
 }

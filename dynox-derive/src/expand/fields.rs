@@ -3,12 +3,16 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
+use super::private;
 use crate::ast::{option_inner, Conv, Model};
 
-pub fn expand(model: &Model<'_>) -> TokenStream {
+/// `{Model}Fields` (at module level: it is what `fields()` returns, documented and nameable
+/// by the user) and `impl {Model} { fn fields() }`. Neither depends on the attributes being
+/// valid, so a stub uses them as they are.
+pub fn expand(model: &Model<'_>) -> (TokenStream, TokenStream) {
     let ident = model.ident;
     let vis = model.vis;
-    let private = quote!(::dynox_core::__private);
+    let private = private();
     let fields_ident = format_ident!("{}Fields", ident);
     let mut members = Vec::new();
     let mut values = Vec::new();
@@ -50,14 +54,15 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
     let struct_doc =
         format!("Typed attribute paths of `{ident}`, for conditions: `{ident}::fields()`.");
     let fn_doc = format!("Typed attribute paths of `{ident}`, for conditions and filters.");
-    quote! {
+    let ty = quote! {
         #[doc = #struct_doc]
         #[automatically_derived]
         #[allow(dead_code)]
         #vis struct #fields_ident {
             #(#members)*
         }
-
+    };
+    let constructor = quote! {
         #[automatically_derived]
         impl #ident {
             #[doc = #fn_doc]
@@ -67,5 +72,6 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
                 }
             }
         }
-    }
+    };
+    (ty, constructor)
 }

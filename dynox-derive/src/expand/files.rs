@@ -4,13 +4,19 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
+use super::{s3_private, Mode};
 use crate::ast::{is_option, Model};
 
-pub fn expand(model: &Model<'_>) -> TokenStream {
+/// `impl S3Model`, for a model with files; a stub lists no field.
+pub fn expand(model: &Model<'_>, mode: Mode) -> TokenStream {
+    if model.files().next().is_none() {
+        return TokenStream::new();
+    }
     let ident = model.ident;
-    let s3 = quote!(::dynox_s3::__private);
+    let s3 = s3_private();
     let fields: Vec<TokenStream> = model
         .files()
+        .filter(|_| mode == Mode::Full)
         .filter_map(|f| {
             let spec = f.attrs.s3.as_ref()?;
             let name = &f.name;
@@ -60,9 +66,6 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
             })
         })
         .collect();
-    if fields.is_empty() {
-        return TokenStream::new();
-    }
     quote! {
         #[automatically_derived]
         impl #s3::S3Model for #ident {

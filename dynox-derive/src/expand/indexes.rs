@@ -5,12 +5,14 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::ast::Model;
+use super::{private, Mode};
+use crate::ast::{Conv, Model};
 use crate::attr::{Index, IndexKind};
 
-/// The handle's field name in `{Model}Indexes`: the index name with `-` and `.` as `_`.
-fn handle_ident(name: &str) -> syn::Ident {
-    format_ident!("{}", name.replace(['-', '.'], "_"))
+/// The handle's field name in `{Model}Indexes`: the index name with `-` and `.` as `_`, if
+/// that is an identifier (`check` refuses the names for which it is not).
+pub fn handle_ident(name: &str) -> Option<syn::Ident> {
+    syn::parse_str(&name.replace(['-', '.'], "_")).ok()
 }
 
 /// `const INDEXES` inside `impl Model`.
@@ -18,7 +20,7 @@ pub fn schema(model: &Model<'_>) -> TokenStream {
     if model.indexes.is_empty() {
         return TokenStream::new();
     }
-    let private = quote!(::dynox_core::__private);
+    let private = private();
     let entries = model.indexes.iter().filter_map(|index| {
         let name = &index.name.as_ref()?.value;
         let key = |ident: &syn::Ident| {
@@ -63,7 +65,7 @@ pub fn schema(model: &Model<'_>) -> TokenStream {
 
 /// The index's projection; key attributes (always projected) are left out of `include`.
 fn projection(model: &Model<'_>, index: &Index) -> TokenStream {
-    let private = quote!(::dynox_core::__private);
+    let private = private();
     if let Some(include) = &index.include {
         let keys = [
             model.hash_key().map(|f| f.ident),
@@ -84,21 +86,29 @@ fn projection(model: &Model<'_>, index: &Index) -> TokenStream {
     }
 }
 
-/// `{Model}Indexes` and `Model::indexes()`.
-pub fn handles(model: &Model<'_>) -> TokenStream {
+/// `{Model}Indexes` (at module level: it is what `indexes()` returns, documented and nameable
+/// by the user) and `impl {Model} { fn indexes() }`. A stub has a handle for each index whose
+/// name and keys resolve, and no body.
+pub fn handles(model: &Model<'_>, mode: Mode) -> (TokenStream, TokenStream) {
     if model.indexes.is_empty() {
-        return TokenStream::new();
+        return (TokenStream::new(), TokenStream::new());
     }
     let ident = model.ident;
     let vis = model.vis;
-    let private = quote!(::dynox_core::__private);
+    let private = private();
     let struct_ident = format_ident!("{}Indexes", ident);
     let mut members = Vec::new();
     let mut values = Vec::new();
+    let mut seen = Vec::new();
     for (i, index) in model.indexes.iter().enumerate() {
         let Some(name) = &index.name else { continue };
+        let Some(member) = handle_ident(&name.value).filter(|m| !seen.contains(m)) else {
+            continue;
+        };
+        // `check` refuses sets, files and skipped fields as keys: a stub leaves their index out.
         let key_ty = |ident: &syn::Ident| {
-            model.field(ident).map(|f| {
+            let f = model.field(ident)?;
+            (!matches!(f.conv, Conv::Set | Conv::File | Conv::Skip)).then(|| {
                 let ty = f.ty;
                 quote_spanned!(ty.span()=> <#ty as #private::IndexKeyField>::Key)
             })
@@ -115,7 +125,6 @@ pub fn handles(model: &Model<'_>) -> TokenStream {
             },
             None => quote!(#private::NoRangeKey),
         };
-        let member = handle_ident(&name.value);
         let kind = match index.kind {
             IndexKind::Global => "global",
             IndexKind::Local => "local",
@@ -128,25 +137,31 @@ pub fn handles(model: &Model<'_>) -> TokenStream {
         values.push(quote! {
             #member: #private::Index::new(&<#ident as #private::Model>::INDEXES[#i]),
         });
+        seen.push(member);
     }
     let struct_doc = format!("The secondary indexes of `{ident}`: `{ident}::indexes()`.");
     let fn_doc = format!("Typed handles on the secondary indexes of `{ident}`, to query them.");
-    quote! {
+    let body = mode.body(quote! {
+        #struct_ident {
+            #(#values)*
+        }
+    });
+    let ty = quote! {
         #[doc = #struct_doc]
         #[automatically_derived]
         #[allow(dead_code, non_snake_case)]
         #vis struct #struct_ident {
             #(#members)*
         }
-
+    };
+    let constructor = quote! {
         #[automatically_derived]
         impl #ident {
             #[doc = #fn_doc]
             #vis fn indexes() -> #struct_ident {
-                #struct_ident {
-                    #(#values)*
-                }
+                #body
             }
         }
-    }
+    };
+    (ty, constructor)
 }

@@ -2,10 +2,21 @@
 //!
 //! Generated code names everything through `::dynox_core::__private` and prefixes its locals
 //! with `__`; the logic lives in generic runtime functions, so each model adds little code.
+//! Trait impls sit inside one `const _: () = { ... };` ([`dummy`]). Only two types enter the
+//! user's namespace: `{Model}Fields` and `{Model}Indexes`, what `fields()` and `indexes()`
+//! return, kept at module level so that rustdoc documents their members (the paths and index
+//! handles a user writes) and a user can name them. Inherent functions (`get`, `fields`, the
+//! hidden field readers) are associated items of the model, not names of the module.
+//!
+//! On invalid input the errors come with a stub of the same impls ([`Mode::Stub`], as
+//! thiserror's `fallback.rs`): uses of the model still type-check, so the user reads the
+//! attribute errors rather than a cascade of "`Model` is not implemented" at every use.
 
+mod dummy;
 mod fields;
 mod files;
 mod indexes;
+pub use indexes::handle_ident;
 mod methods;
 mod model_impl;
 pub mod projection;
@@ -19,35 +30,95 @@ use crate::ast::Model;
 use crate::check;
 use crate::ctxt::Ctxt;
 
-/// The whole expansion of `#[derive(DynamoModel)]`, or every error found.
-pub fn derive(input: &DeriveInput) -> TokenStream {
-    let mut cx = Ctxt::default();
+/// Whether the code is the real expansion, or the stub emitted next to errors.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The model is valid: the real code.
+    Full,
+    /// The model has errors: the same items and types with `unreachable!()` bodies and no
+    /// trait bounds the errors could break, so only the errors are reported.
+    Stub,
+}
+
+impl Mode {
+    /// `body`, or `unreachable!()` for a stub.
+    fn body(self, body: TokenStream) -> TokenStream {
+        match self {
+            Mode::Full => body,
+            Mode::Stub => unreachable(),
+        }
+    }
+}
+
+/// The body of a stub function: never run, since the crate does not compile.
+fn unreachable() -> TokenStream {
+    quote!(::core::unreachable!())
+}
+
+/// The path of dynox-core's runtime module for generated code.
+fn private() -> TokenStream {
+    quote!(::dynox_core::__private)
+}
+
+/// The path of dynox-s3's runtime module, for models with files.
+fn s3_private() -> TokenStream {
+    quote!(::dynox_s3::__private)
+}
+
+/// The model of `input` and every error found in it (as `compile_error!`s), checked by
+/// `check`. No model when there is nothing to expand or stub: the input is not a struct with
+/// named fields, or it is a generic struct with errors (its stub would need bounds the user
+/// has not written).
+fn parse<'a>(
+    input: &'a DeriveInput,
+    check: fn(&mut Ctxt, &Model<'_>),
+) -> (Option<Model<'a>>, Mode, TokenStream) {
+    let mut cx = Ctxt::new();
     let model = Model::from_input(&mut cx, input);
     if let Some(model) = &model {
-        check::check(&mut cx, model);
+        check(&mut cx, model);
     }
-    if let Err(errors) = cx.check() {
-        return errors;
+    match cx.check() {
+        Ok(()) => (model, Mode::Full, TokenStream::new()),
+        Err(errors) => {
+            let model = model.filter(|_| input.generics.params.is_empty());
+            (model, Mode::Stub, errors.to_compile_error())
+        }
     }
+}
+
+/// The whole expansion of `#[derive(DynamoModel)]`, or every error found and a stub.
+pub fn derive(input: &DeriveInput) -> TokenStream {
+    let (model, mode, errors) = parse(input, check::check);
     let Some(model) = model else {
-        // `from_input` only returns `None` after recording an error.
-        return TokenStream::new();
+        return errors;
     };
-    let (Some(table), Some(hash)) = (&model.table, model.hash_key()) else {
-        return TokenStream::new();
+    // `check` has made sure of these; a stub needs neither.
+    let mode = match (&model.table, model.hash_key()) {
+        (Some(_), Some(_)) => mode,
+        _ => Mode::Stub,
     };
-    let model_impl = model_impl::expand(&model, &table.value, hash);
-    let methods = methods::expand(&model, hash);
-    let files = files::expand(&model);
-    let fields = fields::expand(&model);
-    let indexes = indexes::handles(&model);
-    let readers = readers::expand(&model);
-    quote! {
+    let model_impl = model_impl::expand(&model, mode);
+    let methods = methods::expand(&model, mode);
+    let files = files::expand(&model, mode);
+    let (fields_type, fields_fn) = fields::expand(&model);
+    let (indexes_type, indexes_fn) = indexes::handles(&model, mode);
+    let readers = readers::expand(&model, mode);
+    // Trait impls go inside `const _`; inherent impls stay outside: they add no name to the
+    // module either, and inside an anonymous const rustc calls `Order::get` `_::<impl Order>::get`
+    // in its messages.
+    let trait_impls = dummy::wrap(quote! {
         #model_impl
-        #methods
         #files
-        #fields
-        #indexes
+    });
+    quote! {
+        #errors
+        #fields_type
+        #indexes_type
+        #trait_impls
+        #methods
+        #fields_fn
+        #indexes_fn
         #readers
     }
 }

@@ -4,23 +4,81 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
+use super::{private, s3_private, unreachable, Mode};
 use crate::ast::{Conv, Field, Model};
+use crate::attr::Role;
 
-pub fn expand(model: &Model<'_>, table: &str, hash: &Field<'_>) -> TokenStream {
+/// The field's type, spanned on it.
+fn spanned_ty(f: &Field<'_>) -> TokenStream {
+    let ty = f.ty;
+    quote_spanned!(ty.span()=> #ty)
+}
+
+/// The runtime function that reads stored field `f` of model `model` out of an item.
+pub fn take_fn(f: &Field<'_>, model: &TokenStream) -> TokenStream {
+    match f.conv {
+        Conv::Key if f.attrs.has(Role::HashKey) => quote!(take_hash_key::<#model>),
+        Conv::Key => quote!(take_range_key::<#model>),
+        Conv::Direct | Conv::File => quote!(take_attr),
+        Conv::Set => quote!(take_set),
+        Conv::Serde | Conv::Skip => quote!(take_serde),
+    }
+}
+
+/// `impl Model`; for a stub, the same types with no table, no lifecycle fields and
+/// `unreachable!()` conversions.
+pub fn expand(model: &Model<'_>, mode: Mode) -> TokenStream {
     let ident = model.ident;
+    let private = private();
+    let hash = model.hash_key();
     let range = model.range_key();
-    let private = quote!(::dynox_core::__private);
 
-    let hash_ty = hash.ty;
-    // Spanned on the field's type so "cannot be a key attribute" points at it.
-    let hash_key_ty = quote_spanned!(hash_ty.span()=> #hash_ty);
-    let range_key_ty = match range {
-        Some(r) => {
-            let ty = r.ty;
-            quote_spanned!(ty.span()=> #ty)
+    // Spanned on the fields' types so "cannot be a key attribute" points at them. A stub uses
+    // `String` for a key it has no type for: no key field, or one that `check` has refused
+    // (a file or a set), so that it is not reported again as "cannot be a key attribute".
+    let key_ty = |f: &Field<'_>| match mode {
+        Mode::Stub if f.conv != Conv::Key || f.attrs.has(Role::Set) => {
+            quote!(::std::string::String)
         }
-        None => quote!(#private::NoRangeKey),
+        _ => spanned_ty(f),
     };
+    let hash_key_ty = hash.map_or_else(|| quote!(::std::string::String), key_ty);
+    let range_key_ty = range.map_or_else(|| quote!(#private::NoRangeKey), key_ty);
+    let files_ty = if model.files().next().is_some() {
+        let s3 = s3_private();
+        quote!(#s3::S3Files<Self>)
+    } else {
+        quote!(#private::NoFiles)
+    };
+    let (Mode::Full, Some(hash), Some(table)) = (mode, hash, &model.table) else {
+        let unreachable = unreachable();
+        return quote! {
+            #[automatically_derived]
+            impl #private::Model for #ident {
+                type HashKey = #hash_key_ty;
+                type RangeKey = #range_key_ty;
+                type Files = #files_ty;
+                const TABLE: &'static str = "";
+                const SCHEMA: #private::KeySchema = #private::KeySchema {
+                    hash: #private::hash_key_attr::<Self>(""),
+                    range: ::core::option::Option::None,
+                };
+                fn to_item(&self) -> #private::Result<#private::Item, #private::FieldError> {
+                    #unreachable
+                }
+                fn from_item(
+                    _: #private::Item,
+                ) -> #private::Result<Self, #private::FieldError> {
+                    #unreachable
+                }
+                fn key(&self) -> #private::Key<Self> {
+                    #unreachable
+                }
+            }
+        };
+    };
+    let table = &table.value;
+
     // Key code goes through generic helpers over `Self`, so an unsupported key type is
     // reported once, at `type HashKey`, instead of at every use.
     let hash_name = &hash.name;
@@ -42,7 +100,7 @@ pub fn expand(model: &Model<'_>, table: &str, hash: &Field<'_>) -> TokenStream {
         let member = f.ident;
         let name = &f.name;
         let put = match f.conv {
-            Conv::Key if f.attrs.hash_key.is_some() => quote!(put_hash_key::<Self>),
+            Conv::Key if f.attrs.has(Role::HashKey) => quote!(put_hash_key::<Self>),
             Conv::Key => quote!(put_range_key::<Self>),
             Conv::Direct | Conv::File => quote!(put_attr),
             Conv::Set => quote!(put_set),
@@ -57,18 +115,12 @@ pub fn expand(model: &Model<'_>, table: &str, hash: &Field<'_>) -> TokenStream {
         let member = f.ident;
         let name = &f.name;
         let ty = f.ty;
-        let take = match f.conv {
-            Conv::Skip => {
-                return quote_spanned! {ty.span()=>
-                    #member: ::core::default::Default::default(),
-                }
-            }
-            Conv::Key if f.attrs.hash_key.is_some() => quote!(take_hash_key::<Self>),
-            Conv::Key => quote!(take_range_key::<Self>),
-            Conv::Direct | Conv::File => quote!(take_attr),
-            Conv::Set => quote!(take_set),
-            Conv::Serde => quote!(take_serde),
-        };
+        if f.conv == Conv::Skip {
+            return quote_spanned! {ty.span()=>
+                #member: ::core::default::Default::default(),
+            };
+        }
+        let take = take_fn(f, &quote!(Self));
         quote_spanned! {ty.span()=>
             #member: #private::#take(&mut __item, #name)?,
         }
@@ -82,13 +134,7 @@ pub fn expand(model: &Model<'_>, table: &str, hash: &Field<'_>) -> TokenStream {
         None => quote!(#private::NoRangeKey),
     };
 
-    let files_ty = if model.files().next().is_some() {
-        quote!(::dynox_s3::__private::S3Files<Self>)
-    } else {
-        quote!(#private::NoFiles)
-    };
-
-    let version = match model.fields.iter().find(|f| f.attrs.version.is_some()) {
+    let version = match model.with_role(Role::Version) {
         Some(f) => {
             let name = &f.name;
             let member = f.ident;
@@ -108,7 +154,7 @@ pub fn expand(model: &Model<'_>, table: &str, hash: &Field<'_>) -> TokenStream {
         None => TokenStream::new(),
     };
 
-    let ttl = match model.fields.iter().find(|f| f.attrs.ttl.is_some()) {
+    let ttl = match model.with_role(Role::Ttl) {
         Some(f) => {
             let name = &f.name;
             let ty = f.ty;
@@ -128,24 +174,19 @@ pub fn expand(model: &Model<'_>, table: &str, hash: &Field<'_>) -> TokenStream {
     let mut stamps = Vec::new();
     let mut stamp_consts = Vec::new();
     for (role, konst) in [
-        ("created_at", quote!(CREATED_AT)),
-        ("updated_at", quote!(UPDATED_AT)),
+        (Role::CreatedAt, quote!(CREATED_AT)),
+        (Role::UpdatedAt, quote!(UPDATED_AT)),
     ] {
-        let found = model.fields.iter().find(|f| {
-            if role == "created_at" {
-                f.attrs.created_at.is_some()
-            } else {
-                f.attrs.updated_at.is_some()
-            }
-        });
-        let Some(f) = found else { continue };
+        let Some(f) = model.with_role(role) else {
+            continue;
+        };
         let name = &f.name;
         let member = f.ident;
         let ty = f.ty;
         stamp_consts.push(quote! {
             const #konst: ::core::option::Option<&'static str> = ::core::option::Option::Some(#name);
         });
-        stamps.push(if role == "created_at" {
+        stamps.push(if role == Role::CreatedAt {
             quote_spanned! {ty.span()=>
                 if <#ty as #private::Timestamp>::is_unset(&self.#member) {
                     <#ty as #private::Timestamp>::stamp(&mut self.#member, __now);

@@ -6,28 +6,22 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::DeriveInput;
 
+use super::readers::reader_ident;
+use super::{dummy, private, unreachable, Mode};
 use crate::ast::Model;
 use crate::ctxt::Ctxt;
-use crate::expand::readers::reader_ident;
 
-/// The whole expansion of `#[derive(DynamoProjection)]`, or every error found.
+/// The whole expansion of `#[derive(DynamoProjection)]`, or every error found and a stub.
 pub fn derive(input: &DeriveInput) -> TokenStream {
-    let mut cx = Ctxt::default();
-    let model = Model::from_input(&mut cx, input);
-    if let Some(model) = &model {
-        check(&mut cx, model);
-    }
-    if let Err(errors) = cx.check() {
-        return errors;
-    }
+    let (model, mode, errors) = super::parse(input, check);
     let (Some(model), Some(source)) = (
         model.as_ref(),
         model.as_ref().and_then(|m| m.source.as_ref()),
     ) else {
-        return TokenStream::new();
+        return errors;
     };
     let ident = model.ident;
-    let private = quote!(::dynox_core::__private);
+    let private = private();
     let names = model.fields.iter().map(|f| {
         let reader = reader_ident(f.ident);
         quote_spanned!(f.ident.span()=> <#source>::#reader.name)
@@ -45,20 +39,33 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
             },
         }
     });
-    quote! {
+    let (attributes, item, from_item) = match mode {
+        Mode::Full => (
+            quote!(::core::option::Option::Some(&[#(#names),*])),
+            quote!(mut __item),
+            quote!(#private::Result::Ok(Self { #(#takes)* })),
+        ),
+        Mode::Stub => (
+            quote!(::core::option::Option::None),
+            quote!(_),
+            unreachable(),
+        ),
+    };
+    let items = dummy::wrap(quote! {
         #[automatically_derived]
         impl #private::Projection<#source> for #ident {
-            const ATTRIBUTES: ::core::option::Option<&'static [&'static str]> =
-                ::core::option::Option::Some(&[#(#names),*]);
+            const ATTRIBUTES: ::core::option::Option<&'static [&'static str]> = #attributes;
 
             fn from_item(
-                mut __item: #private::Item,
+                #item: #private::Item,
             ) -> #private::Result<Self, #private::FieldError> {
-                #private::Result::Ok(Self {
-                    #(#takes)*
-                })
+                #from_item
             }
         }
+    });
+    quote! {
+        #errors
+        #items
     }
 }
 
@@ -91,21 +98,13 @@ fn check(cx: &mut Ctxt, model: &Model<'_>) {
             "a projection needs at least one field of its model",
         );
     }
+    // Every attribute of the role table, so a new one cannot be forgotten here.
     for f in &model.fields {
-        let a = &f.attrs;
-        let flagged = a.hash_key.is_some()
-            || a.range_key.is_some()
-            || a.set.is_some()
-            || a.skip.is_some()
-            || a.version.is_some()
-            || a.ttl.is_some()
-            || a.rename.is_some()
-            || a.s3.is_some();
-        if flagged {
+        for (key, span) in f.attrs.given() {
             cx.syn_error(syn::Error::new(
-                f.ty.span(),
+                span,
                 format!(
-                    "`{}` takes its attribute name and conversion from the model's field of the same name: remove its attributes",
+                    "`{key}` does not belong on a projection field: `{}` takes its attribute name, conversion and role from the model's field of the same name; remove it",
                     f.ident
                 ),
             ));
