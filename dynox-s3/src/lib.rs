@@ -130,7 +130,7 @@ pub use error::S3Error;
 pub use object::{S3Object, StoredObject};
 pub use presign::{attach, presign_upload, PresignedUpload, MAX_EXPIRY, MIN_EXPIRY};
 pub use settings::{S3Settings, MAX_OBJECT_SIZE, MAX_PARTS, MIN_PART_SIZE};
-pub use store::{ObjectRef, S3Model};
+pub use store::{ObjectRef, S3Files, S3Model};
 pub use sweep::{sweep, Sweep, SweepError, SweepReport};
 pub use upload::{MARKER_METADATA, OWNER_METADATA};
 

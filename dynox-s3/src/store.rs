@@ -54,7 +54,8 @@ pub(crate) fn object_ref(o: &StoredObject) -> ObjectRef {
     }
 }
 
-/// The file store of an [`S3Model`].
+/// The file store of an [`S3Model`]: the `Model::Files` type the derive picks for models with
+/// `#[s3]` fields (so it shows in compiler messages, e.g. where a batch write refuses files).
 pub struct S3Files<M>(PhantomData<fn() -> M>);
 
 /// A key attribute as text for object keys: strings and numbers as they are, binary as
