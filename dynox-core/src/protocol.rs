@@ -29,6 +29,7 @@ use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::error::{Error, InvalidRequestKind, Result, WriteOutcome};
@@ -98,6 +99,15 @@ impl CarriesItem for DeleteItemError {
     fn condition_failure(&self) -> Option<Option<Item>> {
         match self {
             DeleteItemError::ConditionalCheckFailedException(e) => Some(e.item().cloned()),
+            _ => None,
+        }
+    }
+}
+
+impl CarriesItem for UpdateItemError {
+    fn condition_failure(&self) -> Option<Option<Item>> {
+        match self {
+            UpdateItemError::ConditionalCheckFailedException(e) => Some(e.item().cloned()),
             _ => None,
         }
     }

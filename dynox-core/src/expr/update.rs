@@ -56,6 +56,20 @@ impl<M> UpdateAction<M> {
         }
     }
 
+    /// What this action leaves in a top-level attribute, where that is known from the action
+    /// alone: `(name, Some(value))` for `SET name = value`, `(name, None)` for `REMOVE name`.
+    /// `None` for nested paths and for actions whose result depends on the stored value.
+    pub(crate) fn known_result(&self) -> Option<(&str, Option<&AttributeValue>)> {
+        let [Step::Name(name)] = self.steps() else {
+            return None;
+        };
+        match &self.action {
+            Action::Set(_, value) => Some((name, Some(value))),
+            Action::Remove(_) if self.error.is_none() => Some((name, None)),
+            _ => None,
+        }
+    }
+
     /// The top-level attribute this action changes.
     pub(crate) fn attribute(&self) -> Option<&str> {
         match self.steps().first() {

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 pub use aws_sdk_dynamodb::primitives::Blob;
 pub use aws_sdk_dynamodb::types::AttributeValue;
 
-pub(crate) use same::same_item;
+pub(crate) use same::{same_item, same_value};
 pub use serde_bridge::{from_serde_attribute, to_serde_attribute};
 pub use set::{SetAttribute, SetElement};
 pub use size::{item_size, largest_attributes, value_size, MAX_ITEM_SIZE};

@@ -14,7 +14,8 @@ pub(crate) fn same_item(a: &Item, b: &Item) -> bool {
             .all(|(name, value)| b.get(name).is_some_and(|other| same_value(value, other)))
 }
 
-fn same_value(a: &AttributeValue, b: &AttributeValue) -> bool {
+/// Whether `a` and `b` are the same value as DynamoDB compares them.
+pub(crate) fn same_value(a: &AttributeValue, b: &AttributeValue) -> bool {
     use AttributeValue as V;
     match (a, b) {
         (V::N(x), V::N(y)) => same_number(x, y),

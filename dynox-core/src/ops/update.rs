@@ -6,14 +6,15 @@ use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 
 use super::Traced;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use crate::error::{Error, InvalidRequestKind, Result};
 use crate::expr::{render_update, Condition, Placeholders, UpdateAction};
 use crate::model::{Key, Model};
 use crate::Client;
 
-use crate::protocol::{conflict, with_user_condition};
+use crate::item::Item;
+use crate::protocol::{conflict, with_user_condition, Attempts, Failure};
 
 /// An UpdateItem: [`Client::update`], or `Model::update(&client, ...)` from the derive. Add
 /// changes with [`apply`](Self::apply), then await it.
@@ -151,9 +152,23 @@ impl<M: Model> Update<M> {
         // the update creates the item.
         let set_by_caller = |name: &str| actions.iter().any(|a| a.attribute() == Some(name));
         let now = std::time::SystemTime::now();
+        // What the item holds after this update, as far as the update alone says: how a
+        // refusal of an SDK retry is recognised as this update's own commit.
+        let mut expected: Vec<(String, Option<AttributeValue>)> = actions
+            .iter()
+            .filter_map(|a| a.known_result())
+            .map(|(name, value)| (name.to_owned(), value.cloned()))
+            .collect();
+        if let (Some(name), Some(v)) = (M::VERSION, version) {
+            expected.push((
+                name.to_owned(),
+                Some(AttributeValue::N((v + 1).to_string())),
+            ));
+        }
         if let Some(name) = M::UPDATED_AT.filter(|n| !set_by_caller(n)) {
             if let Ok(Some(value)) = crate::item::Attribute::to_attribute(&now) {
-                extra_set.push(format!("{} = {}", p.name(name), p.value(value)));
+                extra_set.push(format!("{} = {}", p.name(name), p.value(value.clone())));
+                expected.push((name.to_owned(), Some(value)));
             }
         }
         if let Some(name) = M::CREATED_AT.filter(|n| !set_by_caller(n)) {
@@ -167,6 +182,7 @@ impl<M: Model> Update<M> {
         let own = (!own.is_empty()).then(|| own.join(" AND "));
         let condition_expression = with_user_condition(&mut p, own, condition.as_ref(), &table)?;
         let (names, values) = p.into_maps();
+        let attempts = Attempts::default();
         let output = client
             .dynamodb()
             .update_item()
@@ -181,25 +197,53 @@ impl<M: Model> Update<M> {
             } else {
                 ReturnValue::None
             })
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .set_return_consumed_capacity(client.capacity())
+            .customize()
+            .interceptor(attempts.clone())
             .send()
             .traced(super::span("UpdateItem", &table), &client)
-            .await
-            .map_err(
-                |e| match super::sdk_error(e, "UpdateItem", &table, || key_text.clone()) {
-                    Error::ConditionFailed { .. } if condition.is_none() && !must_exist => {
-                        conflict::<M>(&table, &key_text, version.unwrap_or(0))
+            .await;
+        let attributes = match output {
+            Ok(output) => output.attributes,
+            Err(e) => {
+                let failure = Failure::of(e, &attempts, "UpdateItem", &table, &key_text);
+                match failure.refused {
+                    // The SDK's retry of this update was refused by the update's own commit
+                    // (its first response lost): the stored item is the updated one.
+                    Some(Some(stored)) if failure.retried && holds_update(&stored, &expected) => {
+                        Some(stored)
                     }
-                    other => other,
-                },
-            )?;
-        match output.attributes {
+                    _ => {
+                        return Err(match failure.error {
+                            Error::ConditionFailed { .. } if condition.is_none() && !must_exist => {
+                                conflict::<M>(&table, &key_text, version.unwrap_or(0))
+                            }
+                            other => other,
+                        })
+                    }
+                }
+            }
+        };
+        match attributes {
             Some(item) if return_new => M::from_item(item)
                 .map(Some)
                 .map_err(|e| super::field_error(&table, key_text, e)),
             _ => Ok(None),
         }
     }
+}
+
+/// Whether `stored` holds what an update leaves (`expected`); an update that says nothing
+/// checkable about the result (only `ADD`s or nested paths, no version) is never recognised.
+fn holds_update(stored: &Item, expected: &[(String, Option<AttributeValue>)]) -> bool {
+    !expected.is_empty()
+        && expected.iter().all(|(name, value)| match value {
+            Some(value) => stored
+                .get(name)
+                .is_some_and(|s| crate::item::same_value(s, value)),
+            None => !stored.contains_key(name),
+        })
 }
 
 impl<M: Model> IntoFuture for Update<M> {
