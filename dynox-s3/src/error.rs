@@ -61,9 +61,9 @@ pub enum S3Error {
         /// The object key.
         key: String,
         /// The error code.
-        code: String,
+        code: Box<str>,
         /// The error message.
-        message: String,
+        message: Box<str>,
         /// The service's error.
         #[source]
         source: BoxError,
@@ -191,11 +191,11 @@ impl S3Error {
                 operation,
                 bucket,
                 key,
-                message: err.message().unwrap_or_default().to_owned(),
+                message: err.message().unwrap_or_default().into(),
                 code: if code.is_empty() {
-                    format!("HTTP {status}")
+                    format!("HTTP {status}").into()
                 } else {
-                    code
+                    code.into()
                 },
                 source: Box::new(err),
             },

@@ -103,9 +103,6 @@
 //! permissions: the client that presigns needs `s3:GetObject` or `s3:PutObject` itself.
 
 #![warn(missing_docs)]
-// S3Error carries the bucket, key and service message of every failure; it is returned only
-// on the cold path of network operations, where its size does not matter.
-#![allow(clippy::result_large_err)]
 
 mod checksum;
 mod download;
