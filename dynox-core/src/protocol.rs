@@ -303,29 +303,7 @@ impl<M: Model> PutPlan<M> {
     /// Step 3: whether a write that failed took effect anyway (its response lost, then the
     /// SDK's retry refused by the write's own commit).
     pub(crate) async fn judge(&self, client: &Client, failure: Failure) -> Outcome {
-        let Failure {
-            error,
-            refused,
-            retried,
-        } = failure;
-        let error = self.write_error(error);
-        match refused {
-            // One attempt, refused: nothing was written.
-            Some(_) if !retried => return Outcome::NotCommitted(error),
-            Some(Some(stored)) => {
-                return match self.holds_this_write(&stored) {
-                    true => Outcome::Committed,
-                    false => Outcome::NotCommitted(error),
-                };
-            }
-            _ => {}
-        }
-        match self.read_back(client, retried).await {
-            Some(true) => Outcome::Committed,
-            Some(false) => Outcome::NotCommitted(error),
-            None if self.has_new_files() => Outcome::Unknown(error),
-            None => Outcome::NotCommitted(error),
-        }
+        judge(self, client, failure).await
     }
 
     /// Whether `stored` is the item this write wrote: it holds this write's new objects,
@@ -476,24 +454,7 @@ impl<M: Model> DeletePlan<M> {
 
     /// Step 3: whether a delete that failed took effect anyway.
     pub(crate) async fn judge(&self, client: &Client, failure: Failure) -> Outcome {
-        let Failure {
-            error,
-            refused,
-            retried,
-        } = failure;
-        let error = self.write_error(error);
-        match refused {
-            Some(_) if !retried => return Outcome::NotCommitted(error),
-            // The item is still there: not deleted.
-            Some(Some(_)) => return Outcome::NotCommitted(error),
-            _ => {}
-        }
-        match self.read_back(client, retried).await {
-            Some(true) => Outcome::Committed,
-            Some(false) => Outcome::NotCommitted(error),
-            None if self.current.is_some() => Outcome::Unknown(error),
-            None => Outcome::NotCommitted(error),
-        }
+        judge(self, client, failure).await
     }
 
     /// Reads the item back: gone means deleted. `None` when the read failed, or when there
@@ -534,6 +495,88 @@ impl<M: Model> DeletePlan<M> {
                 source: Box::new(error),
             }),
         }
+    }
+}
+
+/// What step 3 asks of a planned write.
+trait Judged {
+    /// The error of a failed write, in this write's terms.
+    fn write_error(&self, error: Error) -> Error;
+    /// Whether the stored item a refusal carried back is this write's result.
+    fn holds_this_write(&self, stored: &Item) -> bool;
+    /// Reads the item back: `Some(committed)`, or `None` if that cannot tell.
+    fn read_back(
+        &self,
+        client: &Client,
+        may_have_retried: bool,
+    ) -> impl std::future::Future<Output = Option<bool>> + Send;
+    /// Whether the write moves objects, so that not knowing its fate must keep them.
+    fn tracks_files(&self) -> bool;
+}
+
+impl<M: Model> Judged for PutPlan<M> {
+    fn write_error(&self, error: Error) -> Error {
+        PutPlan::write_error(self, error)
+    }
+    fn holds_this_write(&self, stored: &Item) -> bool {
+        PutPlan::holds_this_write(self, stored)
+    }
+    fn read_back(
+        &self,
+        client: &Client,
+        may_have_retried: bool,
+    ) -> impl std::future::Future<Output = Option<bool>> + Send {
+        PutPlan::read_back(self, client, may_have_retried)
+    }
+    fn tracks_files(&self) -> bool {
+        self.has_new_files()
+    }
+}
+
+impl<M: Model> Judged for DeletePlan<M> {
+    fn write_error(&self, error: Error) -> Error {
+        DeletePlan::write_error(self, error)
+    }
+    /// The item is still there: not deleted.
+    fn holds_this_write(&self, _: &Item) -> bool {
+        false
+    }
+    fn read_back(
+        &self,
+        client: &Client,
+        may_have_retried: bool,
+    ) -> impl std::future::Future<Output = Option<bool>> + Send {
+        DeletePlan::read_back(self, client, may_have_retried)
+    }
+    fn tracks_files(&self) -> bool {
+        self.current.is_some()
+    }
+}
+
+/// Step 3 for every single-item write: a refusal of the only attempt is definite; a refusal
+/// after an SDK retry is judged by the stored item it carried; anything else by reading back.
+async fn judge(plan: &impl Judged, client: &Client, failure: Failure) -> Outcome {
+    let Failure {
+        error,
+        refused,
+        retried,
+    } = failure;
+    let error = plan.write_error(error);
+    match refused {
+        Some(_) if !retried => return Outcome::NotCommitted(error),
+        Some(Some(stored)) => {
+            return match plan.holds_this_write(&stored) {
+                true => Outcome::Committed,
+                false => Outcome::NotCommitted(error),
+            };
+        }
+        _ => {}
+    }
+    match plan.read_back(client, retried).await {
+        Some(true) => Outcome::Committed,
+        Some(false) => Outcome::NotCommitted(error),
+        None if plan.tracks_files() => Outcome::Unknown(error),
+        None => Outcome::NotCommitted(error),
     }
 }
 
