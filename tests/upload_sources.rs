@@ -2,13 +2,10 @@
 //! stored bytes, the recorded size and SHA-256, the S3 metadata and the requests sent; and
 //! the multipart uploads a lost `CreateMultipartUpload` response leaves behind.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use bytes::Bytes;
-use dynox_core::{Client, DynamoModel, Error};
+use dynox_core::{DynamoModel, Error};
 use dynox_s3::{S3Object, S3Settings, MARKER_METADATA, OWNER_METADATA};
 use dynox_tests::{file_env, FileEnv};
 use sha2::{Digest, Sha256};
@@ -265,93 +262,20 @@ async fn a_create_whose_response_was_lost_is_aborted_when_the_save_fails() {
     assert_eq!(open_uploads(&env).await, Vec::<String>::new());
 }
 
-/// Lets the first `CreateMultipartUpload` reach the server and take effect, then turns its
-/// answer into a 500, so the SDK retries and starts a second upload.
-#[derive(Debug, Clone, Default)]
-struct LoseFirstCreate {
-    fired: Arc<AtomicBool>,
-    pending: Arc<AtomicBool>,
-}
-
-impl aws_sdk_s3::config::Intercept for LoseFirstCreate {
-    fn name(&self) -> &'static str {
-        "LoseFirstCreate"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
-        _: &aws_sdk_s3::config::RuntimeComponents,
-        _: &mut aws_sdk_s3::config::ConfigBag,
-    ) -> Result<(), aws_sdk_s3::error::BoxError> {
-        let request = context.request();
-        let create = request.method() == "POST" && request.uri().ends_with("?uploads");
-        if create && !self.fired.swap(true, Ordering::SeqCst) {
-            self.pending.store(true, Ordering::SeqCst);
-        }
-        Ok(())
-    }
-
-    fn modify_before_deserialization(
-        &self,
-        context: &mut aws_sdk_s3::config::interceptors::BeforeDeserializationInterceptorContextMut<
-            '_,
-        >,
-        _: &aws_sdk_s3::config::RuntimeComponents,
-        _: &mut aws_sdk_s3::config::ConfigBag,
-    ) -> Result<(), aws_sdk_s3::error::BoxError> {
-        if self.pending.swap(false, Ordering::SeqCst) {
-            let response = context.response_mut();
-            *response.status_mut() = 500u16.try_into()?;
-            response.headers_mut().remove("content-length");
-            *response.body_mut() = aws_sdk_s3::primitives::SdkBody::from(
-                "<Error><Code>InternalError</Code><Message>lost</Message></Error>",
-            );
-        }
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn a_retried_create_leaves_only_the_completed_upload() {
-    let backend = dynox_tests::backend().await;
-    let config = backend.sdk_config();
-    let log = dynox_tests::RequestLog::default();
-    let lose = LoseFirstCreate::default();
-    let s3 = backend.s3_client();
-    let retrying = aws_sdk_s3::Client::from_conf(
-        backend
-            .s3_config()
-            .interceptor(log.clone())
-            .interceptor(lose.clone())
-            .retry_config(
-                aws_sdk_s3::config::retry::RetryConfig::standard()
-                    .with_max_attempts(3)
-                    .with_initial_backoff(std::time::Duration::from_millis(1)),
-            )
-            .build(),
+    use dynox_local::faults::{FaultKind, Faults};
+    // The first CreateMultipartUpload takes effect, its answer is lost as a transient error,
+    // and the SDK's own retry starts a second upload.
+    let faults = Faults::start().await.unwrap();
+    let env =
+        dynox_tests::file_env_retrying::<Blob>(&["uploads"], settings(), faults.clone()).await;
+    faults.reset();
+    faults.fail_nth(
+        1,
+        Some("CreateMultipartUpload"),
+        FaultKind::LostResponseRetried,
     );
-    let bucket = dynox_tests::unique_prefix()
-        .trim_end_matches('-')
-        .to_lowercase()
-        + "-bkt";
-    s3.create_bucket().bucket(&bucket).send().await.unwrap();
-    let client = Client::builder(config)
-        .table_prefix(dynox_tests::unique_prefix())
-        .extension(
-            settings()
-                .s3_client(retrying)
-                .bucket("uploads", bucket.clone()),
-        )
-        .build();
-    client.create_table::<Blob>().await.unwrap();
-    let env = FileEnv {
-        client,
-        s3,
-        buckets: [("uploads".to_owned(), bucket)].into(),
-        log,
-        backend,
-    };
 
     let data = dynox_tests::content(6 * MIB, 2);
     let mut blob = Blob {
@@ -359,7 +283,7 @@ async fn a_retried_create_leaves_only_the_completed_upload() {
         data: S3Object::from_bytes(data.clone(), "big.bin"),
     };
     env.client.save(&mut blob).await.unwrap();
-    assert!(lose.fired.load(Ordering::SeqCst));
+    assert_eq!(faults.injected().len(), 1);
     let requests = env.log.requests();
     assert_eq!(
         count(&requests, |r| r.starts_with("POST")

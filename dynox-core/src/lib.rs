@@ -213,6 +213,7 @@ pub mod __private {
     };
     pub use crate::ops::references::file_references;
     pub use crate::projection::{FieldReader, Projection};
+    pub use crate::protocol::Attempts;
     pub use crate::{Client, Delete, Get, Query, Scan, Update};
     pub use core::result::Result;
     pub use serde;

@@ -41,13 +41,15 @@ use crate::ops::{self, Traced};
 use crate::Client;
 
 /// Counts the attempts the SDK made of one request (its retries included), so a refusal can
-/// be told apart from the answer to a retry of a request that already took effect.
+/// be told apart from the answer to a retry of a request that already took effect. An
+/// interceptor for any AWS SDK client's request (`.customize().interceptor(..)`); companion
+/// crates reach it through `__private`.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Attempts(Arc<AtomicU32>);
+pub struct Attempts(Arc<AtomicU32>);
 
 impl Attempts {
     /// Whether more than one attempt was sent: an earlier one may have taken effect.
-    pub(crate) fn retried(&self) -> bool {
+    pub fn retried(&self) -> bool {
         self.0.load(Ordering::Relaxed) > 1
     }
 }

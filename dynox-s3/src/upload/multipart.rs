@@ -9,12 +9,6 @@
 //! costs no listing. Servers that cannot list multipart uploads leave such an upload to the
 //! orphan sweep (it is logged), as does a crash.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
-
-use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_s3::error::BoxError;
 use aws_sdk_s3::operation::complete_multipart_upload::CompleteMultipartUploadOutput;
 use aws_sdk_s3::primitives::{ByteStream, Length};
 use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
@@ -127,26 +121,6 @@ async fn read_range(range: &FileRange) -> Result<Bytes, S3Error> {
     Ok(Bytes::from(bytes))
 }
 
-/// Counts the attempts of one request (the SDK retries some failures on its own).
-#[derive(Debug, Clone, Default)]
-struct Attempts(Arc<AtomicU32>);
-
-impl Intercept for Attempts {
-    fn name(&self) -> &'static str {
-        "dynox_s3::Attempts"
-    }
-
-    fn read_before_attempt(
-        &self,
-        _: &BeforeTransmitInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
-        _: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        self.0.fetch_add(1, Ordering::Relaxed);
-        Ok(())
-    }
-}
-
 /// A started multipart upload. Consumed by [`complete`](Self::complete) or
 /// [`abort`](Self::abort); a failed complete aborts it too.
 pub(crate) struct MultipartUpload<'t> {
@@ -166,7 +140,7 @@ impl<'t> MultipartUpload<'t> {
         file: &PendingUpload,
         checksum: Checksum,
     ) -> Result<Self, S3Error> {
-        let attempts = Attempts::default();
+        let attempts = dynox_core::__private::Attempts::default();
         let created = target
             .client
             .create_multipart_upload()
@@ -202,7 +176,7 @@ impl<'t> MultipartUpload<'t> {
             target,
             upload_id,
             checksum,
-            retried: attempts.0.load(Ordering::Relaxed) > 1,
+            retried: attempts.retried(),
         })
     }
 
