@@ -1072,3 +1072,37 @@ async fn an_unreachable_s3_is_a_file_error_naming_no_object() {
         None
     );
 }
+
+#[tokio::test]
+async fn a_custom_s3_client_gets_path_style_requests_on_a_local_endpoint() {
+    // A client built the plain way (no `force_path_style`) for a local endpoint by name: a
+    // virtual-hosted request would go to `bucket.localhost`, which local servers do not
+    // answer. dynox switches it to path-style, as it does for the client it builds itself.
+    // Presigning is local: no request is sent.
+    let config = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(
+            aws_sdk_s3::config::Credentials::for_tests(),
+        ))
+        .endpoint_url("http://localhost:9")
+        .build();
+    let plain = aws_sdk_s3::Client::new(&config);
+    let client = dynox_core::Client::builder(&config)
+        .extension(S3Settings::default().s3_client(plain))
+        .build();
+    let upload = dynox_s3::presign_upload::<Document>(
+        &client,
+        Document::key_of("P#1", "v1"),
+        "content",
+        "a.pdf",
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    assert!(
+        upload.url.starts_with("http://localhost:9/company-docs/"),
+        "{}",
+        upload.url
+    );
+}

@@ -90,13 +90,15 @@ pub fn sweep<M: S3Model>(client: &Client) -> Sweep<'_, M> {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SweepError {
-    /// Listing objects, checking their owner or listing multipart uploads failed.
-    #[error("sweep: {0}")]
+    /// Listing objects, checking their owner or listing multipart uploads failed (the S3
+    /// error is the source).
+    #[error("sweep stopped: an S3 request failed")]
     S3(#[from] S3Error),
     /// Reading the table's file references failed: core's error, as for any Scan
     /// (`Throttled`, `TableNotFound`, `Transport`, ...), or `InvalidField` for an item whose
-    /// file attribute cannot be read (its object cannot be told apart from an orphan).
-    #[error("sweep: {0}")]
+    /// file attribute cannot be read (its object cannot be told apart from an orphan). The
+    /// error is the source.
+    #[error("sweep stopped: reading the table's file references failed")]
     Table(#[from] dynox_core::Error),
 }
 
