@@ -130,6 +130,17 @@ pub trait FileStore<M>: Send + Sync + 'static {
     /// removed object.
     fn settle(item: &mut M, committed: bool);
 
+    /// Marks objects the item is about to stop referencing because the user cleared their
+    /// fields and keeps the files: no cleanup (the orphan sweep included) may delete a marked
+    /// object. Called before the write that drops the references; returns the objects that
+    /// could not be marked, with the reason (the write is then not sent).
+    fn keep<'a>(client: &'a Client, refs: Vec<FileRef>) -> BoxFuture<'a, Vec<(FileRef, BoxError)>>;
+
+    /// Removes the marks [`keep`](Self::keep) made, after the write did not happen (the item
+    /// still references the objects). Best effort: a mark left on a referenced object changes
+    /// nothing.
+    fn unkeep<'a>(client: &'a Client, refs: Vec<FileRef>) -> BoxFuture<'a, ()>;
+
     /// Deletes objects; returns those that could not be deleted, with the reason. An object
     /// that is already gone counts as deleted.
     fn remove<'a>(
@@ -162,6 +173,14 @@ impl<M: Send + 'static> FileStore<M> for NoFiles {
     }
 
     fn settle(_: &mut M, _: bool) {}
+
+    fn keep<'a>(_: &'a Client, _: Vec<FileRef>) -> BoxFuture<'a, Vec<(FileRef, BoxError)>> {
+        Box::pin(async { Vec::new() })
+    }
+
+    fn unkeep<'a>(_: &'a Client, _: Vec<FileRef>) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
 
     fn remove<'a>(_: &'a Client, _: Vec<FileRef>) -> BoxFuture<'a, Vec<(FileRef, BoxError)>> {
         Box::pin(async { Vec::new() })

@@ -161,6 +161,12 @@ pub(crate) struct PutPlan<M: Model> {
     uploaded: Vec<FileRef>,
     claimed: Vec<FileRef>,
     new_refs: Vec<FileRef>,
+    /// The objects of fields this write clears: deleted after the commit when the caller
+    /// asked for it, else marked as kept before the write (`kept`).
+    cleared: Vec<FileRef>,
+    delete_cleared: bool,
+    /// The objects this write marked as kept before it was sent.
+    kept: Vec<FileRef>,
     /// The caller added a condition: a failed condition is theirs, not a version conflict.
     user_condition: bool,
     pub(crate) attributes: Item,
@@ -178,6 +184,7 @@ pub(crate) async fn plan_put<M: Model>(
     item: &mut M,
     create: bool,
     user: Option<&Condition<M>>,
+    delete_cleared: bool,
 ) -> Result<PutPlan<M>> {
     let table = client.table_name::<M>();
     let key = item.key();
@@ -269,6 +276,29 @@ pub(crate) async fn plan_put<M: Model>(
         Ok(condition) => condition,
         Err(error) => give_up!(error),
     };
+
+    // A field the item no longer holds: its object is kept (marked before the write, so no
+    // crash can leave it unmarked and unreferenced) unless the caller asked to delete it.
+    let cleared: Vec<FileRef> = current_refs
+        .iter()
+        .filter(|c| !new_refs.iter().any(|n| n.field == c.field))
+        .cloned()
+        .collect();
+    let kept = if delete_cleared || cleared.is_empty() {
+        Vec::new()
+    } else {
+        let failed = M::Files::keep(client, cleared.clone()).await;
+        if let Some((object, source)) = failed.into_iter().next() {
+            M::Files::unkeep(client, cleared).await;
+            give_up!(Error::File {
+                table: table.clone(),
+                key: key_text.clone(),
+                field: object.field,
+                source,
+            });
+        }
+        cleared.clone()
+    };
     let (names, values) = p.into_maps();
     Ok(PutPlan {
         table,
@@ -280,6 +310,9 @@ pub(crate) async fn plan_put<M: Model>(
         uploaded,
         claimed,
         new_refs,
+        cleared,
+        delete_cleared,
+        kept,
         user_condition: user.is_some(),
         attributes,
         condition,
@@ -354,11 +387,17 @@ impl<M: Model> PutPlan<M> {
             Outcome::Committed => {
                 M::Files::settle(item, true);
                 item.set_version(self.version.saturating_add(1));
-                let replaced = replaced(self.current_refs, &self.new_refs);
-                remove_unreferenced::<M>(client, &self.table, &self.key, replaced).await
+                let mut unreferenced = replaced(self.current_refs, &self.new_refs);
+                if self.delete_cleared {
+                    unreferenced.extend(self.cleared);
+                }
+                remove_unreferenced::<M>(client, &self.table, &self.key, unreferenced).await
             }
             Outcome::NotCommitted(error) => {
                 M::Files::settle(item, false);
+                if !self.kept.is_empty() {
+                    M::Files::unkeep(client, self.kept).await;
+                }
                 Err(discard::<M>(client, &self.table, &self.key, self.uploaded, error).await)
             }
             Outcome::Unknown(error) => {

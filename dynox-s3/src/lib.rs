@@ -107,6 +107,7 @@
 mod checksum;
 mod download;
 mod error;
+mod kept;
 pub mod keys;
 mod object;
 mod presign;
@@ -124,6 +125,7 @@ use futures::stream::{BoxStream, TryStreamExt};
 use tokio::io::AsyncRead;
 
 pub use error::S3Error;
+pub use kept::{KEPT_METADATA, KEPT_SUFFIX};
 pub use object::{S3Object, StoredObject};
 pub use presign::{attach, presign_upload, PresignedUpload, MAX_EXPIRY, MIN_EXPIRY};
 pub use settings::{S3Settings, MAX_OBJECT_SIZE, MAX_PARTS, MIN_PART_SIZE};

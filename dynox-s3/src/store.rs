@@ -124,6 +124,18 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
             .collect()
     }
 
+    fn keep<'a>(client: &'a Client, refs: Vec<FileRef>) -> BoxFuture<'a, Vec<(FileRef, BoxError)>> {
+        Box::pin(async move {
+            let runtime = Runtime::of(client);
+            let table = client.table_name::<M>();
+            crate::kept::mark(&runtime, |r| format!("{table}/{}", r.field), refs).await
+        })
+    }
+
+    fn unkeep<'a>(client: &'a Client, refs: Vec<FileRef>) -> BoxFuture<'a, ()> {
+        Box::pin(async move { crate::kept::unmark(&Runtime::of(client), refs).await })
+    }
+
     fn remove<'a>(
         client: &'a Client,
         refs: Vec<FileRef>,

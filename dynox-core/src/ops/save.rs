@@ -21,6 +21,7 @@ pub struct Save<'a, M: Model> {
     item: &'a mut M,
     create: bool,
     condition: Option<Condition<M>>,
+    delete_cleared: bool,
 }
 
 impl<'a, M: Model> Save<'a, M> {
@@ -30,6 +31,7 @@ impl<'a, M: Model> Save<'a, M> {
             item,
             create,
             condition: None,
+            delete_cleared: false,
         }
     }
 
@@ -39,6 +41,25 @@ impl<'a, M: Model> Save<'a, M> {
         self.condition = Some(condition);
         self
     }
+
+    /// Also delete the files of the fields this save clears (optional file fields set to
+    /// `None`), after the write commits. Without it, a cleared field's file is kept: the item
+    /// stops referencing it, and it is marked so that no cleanup, the orphan sweep included,
+    /// ever deletes it.
+    ///
+    /// ```no_run
+    /// # use dynox_core::{Client, DynamoModel};
+    /// # #[derive(DynamoModel)] #[dynamo(table = "docs")]
+    /// # struct Doc { #[dynamo(hash_key)] id: String, note: Option<String> }
+    /// # async fn demo(client: &Client, mut doc: Doc) -> dynox_core::Result<()> {
+    /// doc.note = None;
+    /// client.save(&mut doc).delete_cleared_files().await?; // clear and delete, one line
+    /// # Ok(()) }
+    /// ```
+    pub fn delete_cleared_files(mut self) -> Self {
+        self.delete_cleared = true;
+        self
+    }
 }
 
 impl<'a, M: Model> IntoFuture for Save<'a, M> {
@@ -46,7 +67,13 @@ impl<'a, M: Model> IntoFuture for Save<'a, M> {
     type IntoFuture = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(put(self.client, self.item, self.create, self.condition))
+        Box::pin(put(
+            self.client,
+            self.item,
+            self.create,
+            self.condition,
+            self.delete_cleared,
+        ))
     }
 }
 
@@ -55,8 +82,9 @@ async fn put<M: Model>(
     item: &mut M,
     create: bool,
     user: Option<Condition<M>>,
+    delete_cleared: bool,
 ) -> Result<()> {
-    let plan = protocol::plan_put(client, item, create, user.as_ref()).await?;
+    let plan = protocol::plan_put(client, item, create, user.as_ref(), delete_cleared).await?;
     let attempts = Attempts::default();
     let written = client
         .dynamodb()

@@ -83,7 +83,7 @@ struct SaveOp<'a, M: Model> {
 impl<M: Model> TxOp for SaveOp<'_, M> {
     fn plan<'s>(&'s mut self, client: &'s Client) -> BoxFuture<'s, Result<()>> {
         Box::pin(async move {
-            self.plan = Some(plan_put(client, self.item, self.create, None).await?);
+            self.plan = Some(plan_put(client, self.item, self.create, None, false).await?);
             Ok(())
         })
     }

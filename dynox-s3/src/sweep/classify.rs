@@ -1,5 +1,6 @@
-//! Step 3: sort the listed objects into referenced, too young, not owned and orphans.
+//! Step 3: sort the listed objects into referenced, kept, too young, not owned and orphans.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -8,6 +9,7 @@ use super::listing::Listed;
 use super::references::References;
 use super::scope::Scope;
 use crate::error::S3Error;
+use crate::kept;
 use crate::settings::Runtime;
 use crate::upload::OWNER_METADATA;
 
@@ -19,6 +21,8 @@ const OWNER_CHECKS_IN_FLIGHT: usize = 16;
 pub(super) struct Classified {
     /// Objects an item references.
     pub referenced: u64,
+    /// Unreferenced objects the user kept (a cleared field's file), and their marks.
+    pub kept: u64,
     /// Unreferenced objects inside the grace period.
     pub too_young: u64,
     /// Old unreferenced objects this model's saves did not create.
@@ -37,9 +41,30 @@ pub(super) async fn classify(
 ) -> Result<Classified, S3Error> {
     let mut classified = Classified::default();
     let mut candidates = Vec::new();
+    // Kept objects: those with a mark beside them (see `kept`); a mark is kept with its
+    // object, and swept like any orphan once the object is gone.
+    let present: HashSet<(&str, &str)> = listed
+        .iter()
+        .map(|l| (l.object.bucket.as_str(), l.object.key.as_str()))
+        .collect();
+    let kept: HashSet<(String, String)> = listed
+        .iter()
+        .filter_map(|l| {
+            let target = kept::kept_by(&l.object.key)?;
+            present
+                .contains(&(l.object.bucket.as_str(), target))
+                .then(|| (l.object.bucket.clone(), target.to_owned()))
+        })
+        .collect();
+    let is_kept = |bucket: &str, key: &str| {
+        let target = kept::kept_by(key).unwrap_or(key);
+        kept.contains(&(bucket.to_owned(), target.to_owned()))
+    };
     for listed in listed {
         if references.contains(&listed.object.bucket, &listed.object.key) {
             classified.referenced += 1;
+        } else if is_kept(&listed.object.bucket, &listed.object.key) {
+            classified.kept += 1;
         } else if scope.too_young(listed.object.last_modified) {
             classified.too_young += 1;
         } else {

@@ -154,6 +154,7 @@ impl<M: S3Model> Sweep<'_, M> {
             items_scanned: references.items,
             objects_listed,
             referenced: classified.referenced,
+            kept: classified.kept,
             orphans: classified.orphans.into_iter().map(|o| o.object).collect(),
             too_young: classified.too_young,
             not_owned: classified.not_owned,

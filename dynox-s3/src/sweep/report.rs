@@ -41,6 +41,9 @@ pub struct SweepReport {
     pub objects_listed: u64,
     /// Objects an item references.
     pub referenced: u64,
+    /// Unreferenced objects the user chose to keep (files of cleared fields), with their
+    /// marks: never deleted.
+    pub kept: u64,
     /// Unreferenced objects older than the grace period: deleted, or to delete on a dry run.
     pub orphans: Vec<Orphan>,
     /// Unreferenced objects inside the grace period, left alone.
@@ -75,10 +78,11 @@ impl fmt::Display for SweepReport {
         };
         writeln!(
             f,
-            "{} items scanned, {} objects listed, {} referenced, {} orphans{deleted}, {} too young, {} not owned, {} failed; {} stale multipart uploads{aborted} ({:.2?})",
+            "{} items scanned, {} objects listed, {} referenced, {} kept, {} orphans{deleted}, {} too young, {} not owned, {} failed; {} stale multipart uploads{aborted} ({:.2?})",
             self.items_scanned,
             self.objects_listed,
             self.referenced,
+            self.kept,
             self.orphans.len(),
             self.too_young,
             self.not_owned,

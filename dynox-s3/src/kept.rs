@@ -1,0 +1,81 @@
+//! Kept files: objects an item stopped referencing because the user cleared the field and
+//! chose to keep the file (the default when a save sets an optional file field to `None`).
+//!
+//! Such an object is marked before the write that drops the reference commits: a zero-byte
+//! object beside it, at its key plus [`KEPT_SUFFIX`], carrying the object's key as
+//! [`KEPT_METADATA`] and the field's owner. The orphan sweep (and any later cleanup) leaves a
+//! marked object alone; a mark whose object is gone is itself an orphan and is swept.
+
+use dynox_core::files::FileRef;
+use dynox_core::BoxError;
+use futures::future::join_all;
+
+use crate::error::S3Error;
+use crate::settings::Runtime;
+use crate::upload::OWNER_METADATA;
+
+/// The key suffix of a kept mark: `{object key}.dynox-kept`.
+pub const KEPT_SUFFIX: &str = ".dynox-kept";
+
+/// S3 user-metadata key of a kept mark, naming the key of the object it keeps.
+pub const KEPT_METADATA: &str = "dynox-kept";
+
+/// The key of the mark that keeps the object at `key`.
+pub(crate) fn mark_key(key: &str) -> String {
+    format!("{key}{KEPT_SUFFIX}")
+}
+
+/// The key of the object a mark at `key` keeps, if `key` is a mark's.
+pub(crate) fn kept_by(key: &str) -> Option<&str> {
+    key.strip_suffix(KEPT_SUFFIX)
+}
+
+/// Marks `refs` as kept; returns those that could not be marked, with the reason.
+pub(crate) async fn mark(
+    runtime: &Runtime,
+    owner: impl Fn(&FileRef) -> String,
+    refs: Vec<FileRef>,
+) -> Vec<(FileRef, BoxError)> {
+    let marks = refs.into_iter().map(|r| {
+        let s3 = runtime.client(r.object.region.as_deref());
+        let owner = owner(&r);
+        async move {
+            let key = mark_key(&r.object.key);
+            let put = s3
+                .put_object()
+                .bucket(&r.object.bucket)
+                .key(&key)
+                .metadata(KEPT_METADATA, &r.object.key)
+                .metadata(OWNER_METADATA, owner)
+                .body(Vec::new().into())
+                .send()
+                .await;
+            match put {
+                Ok(_) => None,
+                Err(e) => {
+                    let error = S3Error::from_sdk(e, "PutObject", &r.object.bucket, &key);
+                    Some((r, Box::new(error) as BoxError))
+                }
+            }
+        }
+    });
+    join_all(marks).await.into_iter().flatten().collect()
+}
+
+/// Removes the marks of `refs` (after a write that did not happen), as far as it can: a mark
+/// left on an object an item still references changes nothing (only unreferenced objects
+/// are ever deleted by the sweep), and a mark whose object is gone is swept.
+pub(crate) async fn unmark(runtime: &Runtime, refs: Vec<FileRef>) {
+    let unmarks = refs.into_iter().map(|r| {
+        let s3 = runtime.client(r.object.region.as_deref());
+        async move {
+            let _ = s3
+                .delete_object()
+                .bucket(&r.object.bucket)
+                .key(mark_key(&r.object.key))
+                .send()
+                .await;
+        }
+    });
+    join_all(unmarks).await;
+}
