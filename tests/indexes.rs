@@ -2,9 +2,8 @@
 //! index queries and scans read them, and partial types read only some attributes.
 
 use aws_sdk_dynamodb::types::{AttributeValue, ProjectionType};
-use dynox_core::{
-    DynamoModel, DynamoProjection, Error, IndexKind, IndexProjection, InvalidRequestKind, SortKey,
-};
+use dynox_core::schema::{IndexKind, IndexProjection};
+use dynox_core::{DynamoModel, DynamoProjection, Error, InvalidRequestKind, SortKey};
 
 #[derive(Debug, Clone, PartialEq, DynamoModel)]
 #[dynamo(table = "orders")]
