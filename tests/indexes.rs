@@ -210,6 +210,33 @@ async fn global_indexes_refuse_consistent_reads_before_sending() {
         panic!("expected InvalidRequest, got {err:?}")
     };
     assert!(reason.contains("by_status"), "{reason}");
+    // A scan of it (items or count) is refused the same way.
+    let scan = Order::indexes()
+        .by_status
+        .scan(&client)
+        .consistent_read(true);
+    for err in [
+        scan.all().await.map(|_| ()).unwrap_err(),
+        Order::indexes()
+            .by_status
+            .scan(&client)
+            .consistent_read(true)
+            .count()
+            .await
+            .map(|_| ())
+            .unwrap_err(),
+    ] {
+        assert!(
+            matches!(
+                err,
+                Error::InvalidRequest {
+                    kind: InvalidRequestKind::ConsistentIndexRead,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
     // A local index can be read consistently.
     let keys = Order::indexes()
         .by_total

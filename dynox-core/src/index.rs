@@ -1,6 +1,5 @@
-//! The typed handle on a secondary index. Its schema is [`IndexSchema`] (plain data, declared
-//! in the derive); the operations it starts ([`Index::query`], [`Index::scan`]) are defined
-//! with them, in `ops`.
+//! The typed handle on a secondary index: its schema ([`IndexSchema`], plain data declared in
+//! the derive) and the model and key types that type its queries and scans.
 //!
 //! ```no_run
 //! # use dynox_core::{Client, DynamoModel, SortKey};
@@ -29,8 +28,11 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use crate::model::{KeyAttribute, Model, RangeKey};
+use crate::model::{IntoKey, KeyAttribute, Model, RangeKey};
+use crate::ops::query::Query;
+use crate::ops::scan::Scan;
 use crate::schema::IndexSchema;
+use crate::Client;
 
 /// A typed handle on one secondary index of model `M`, whose hash key is `H` and sort key `R`
 /// ([`NoRangeKey`](crate::model::NoRangeKey) when it has none). The derive makes one per declared
@@ -77,5 +79,23 @@ impl<M: Model, H: KeyAttribute, R: RangeKey> Index<M, H, R> {
     /// The index name.
     pub fn name(&self) -> &'static str {
         self.schema.name
+    }
+
+    /// Queries the index for the items whose index hash key is `hash`, in index sort-key
+    /// order. Items decode into `M`: for an index that does not project every attribute,
+    /// read them into a partial type with [`Query::project`].
+    pub fn query(&self, client: &Client, hash: impl IntoKey<H>) -> Query<M, R> {
+        let hash = hash.into_key();
+        Query::on_index(
+            client,
+            self.schema,
+            hash.to_key_attribute(),
+            format!("{hash:?}"),
+        )
+    }
+
+    /// Scans the whole index.
+    pub fn scan(&self, client: &Client) -> Scan<M> {
+        Scan::on_index(client, self.schema)
     }
 }

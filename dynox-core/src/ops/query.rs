@@ -10,9 +10,8 @@ use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 
 use crate::error::{Error, InvalidRequestKind, Result};
 use crate::expr::{Condition, Placeholders, SortKey, SortKeyValues};
-use crate::index::Index;
 use crate::item::{AttributeError, AttributeValue, Item};
-use crate::model::{FieldError, IntoKey, KeyAttribute, Model, RangeKey};
+use crate::model::{FieldError, KeyAttribute, Model};
 use crate::page::{Page, PageToken};
 use crate::projection::Projection;
 use crate::schema::{IndexProjection, IndexSchema};
@@ -369,21 +368,6 @@ impl<M: Model, R: KeyAttribute, P> Query<M, R, P> {
     pub fn sort_key(mut self, condition: SortKey<R>) -> Self {
         self.sort = Some(condition.to_values());
         self
-    }
-}
-
-impl<M: Model, H: KeyAttribute, R: RangeKey> Index<M, H, R> {
-    /// Queries the index for the items whose index hash key is `hash`, in index sort-key
-    /// order. Items decode into `M`: for an index that does not project every attribute,
-    /// read them into a partial type with [`Query::project`].
-    pub fn query(&self, client: &Client, hash: impl IntoKey<H>) -> Query<M, R> {
-        let hash = hash.into_key();
-        Query::on_index(
-            client,
-            self.schema(),
-            hash.to_key_attribute(),
-            format!("{hash:?}"),
-        )
     }
 }
 

@@ -106,3 +106,58 @@ pub(crate) fn projection_expression<M: Model, P: Projection<M>>(
             .join(", ")
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{IndexProjection, KeyAttr, ScalarType};
+
+    const fn index(kind: IndexKind) -> IndexSchema {
+        IndexSchema {
+            name: "by_status",
+            kind,
+            hash: KeyAttr {
+                name: "status",
+                scalar: ScalarType::String,
+            },
+            range: None,
+            projection: IndexProjection::All,
+        }
+    }
+    static GLOBAL: IndexSchema = index(IndexKind::Global);
+    static LOCAL: IndexSchema = index(IndexKind::Local);
+
+    fn consistent(index: Option<&'static IndexSchema>) -> ReadOptions<()> {
+        let mut options = ReadOptions::new(index);
+        options.consistent = true;
+        options
+    }
+
+    #[test]
+    fn a_consistent_read_of_a_global_index_is_refused() {
+        let refused = consistent(Some(&GLOBAL)).check_consistent_read("orders");
+        assert!(matches!(
+            refused,
+            Err(Error::InvalidRequest { kind: InvalidRequestKind::ConsistentIndexRead, ref reason })
+                if reason.contains("`by_status`") && reason.contains("`orders`")
+        ));
+        assert!(ReadOptions::<()>::new(Some(&GLOBAL))
+            .check_consistent_read("orders")
+            .is_ok());
+    }
+
+    #[test]
+    fn consistent_reads_of_the_table_or_a_local_index_pass() {
+        assert!(consistent(None).check_consistent_read("orders").is_ok());
+        assert!(consistent(Some(&LOCAL))
+            .check_consistent_read("orders")
+            .is_ok());
+    }
+
+    #[test]
+    fn the_page_size_is_at_least_one() {
+        let mut options = ReadOptions::<()>::new(None);
+        options.set_page_size(0);
+        assert_eq!(options.page_size, Some(1));
+    }
+}

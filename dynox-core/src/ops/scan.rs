@@ -9,10 +9,10 @@ use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 
 use crate::error::Result;
 use crate::expr::{Condition, Placeholders};
-use crate::index::Index;
 use crate::item::Item;
-use crate::model::{KeyAttribute, Model, RangeKey};
+use crate::model::Model;
 use crate::projection::Projection;
+use crate::schema::IndexSchema;
 use crate::Client;
 
 /// A Scan of a model's table: [`Client::scan`] or `Model::scan(&client)` (or of one of its
@@ -52,13 +52,10 @@ impl<M: Model> Scan<M> {
             marker: PhantomData,
         }
     }
-}
 
-impl<M: Model, H: KeyAttribute, R: RangeKey> Index<M, H, R> {
-    /// Scans the whole index.
-    pub fn scan(&self, client: &Client) -> Scan<M> {
-        let mut scan = Scan::new(client);
-        scan.options.index = Some(self.schema());
+    pub(crate) fn on_index(client: &Client, index: &'static IndexSchema) -> Self {
+        let mut scan = Self::new(client);
+        scan.options.index = Some(index);
         scan
     }
 }
