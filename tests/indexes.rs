@@ -2,9 +2,8 @@
 //! index queries and scans read them, and partial types read only some attributes.
 
 use aws_sdk_dynamodb::types::{AttributeValue, ProjectionType};
-use dynox_core::{
-    DynamoModel, DynamoProjection, Error, IndexKind, IndexProjection, InvalidRequestKind, SortKey,
-};
+use dynox_core::schema::{IndexKind, IndexProjection};
+use dynox_core::{DynamoModel, DynamoProjection, Error, InvalidRequestKind, SortKey};
 
 #[derive(Debug, Clone, PartialEq, DynamoModel)]
 #[dynamo(table = "orders")]
@@ -211,6 +210,33 @@ async fn global_indexes_refuse_consistent_reads_before_sending() {
         panic!("expected InvalidRequest, got {err:?}")
     };
     assert!(reason.contains("by_status"), "{reason}");
+    // A scan of it (items or count) is refused the same way.
+    let scan = Order::indexes()
+        .by_status
+        .scan(&client)
+        .consistent_read(true);
+    for err in [
+        scan.all().await.map(|_| ()).unwrap_err(),
+        Order::indexes()
+            .by_status
+            .scan(&client)
+            .consistent_read(true)
+            .count()
+            .await
+            .map(|_| ())
+            .unwrap_err(),
+    ] {
+        assert!(
+            matches!(
+                err,
+                Error::InvalidRequest {
+                    kind: InvalidRequestKind::ConsistentIndexRead,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
     // A local index can be read consistently.
     let keys = Order::indexes()
         .by_total

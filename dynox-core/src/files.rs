@@ -21,7 +21,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// object is left behind.
 ///
 /// ```
-/// use dynox_core::files::ObjectRef;
+/// use dynox_core::ObjectRef;
 ///
 /// let object = ObjectRef::new("docs", "invoices/2024/a.pdf");
 /// assert_eq!(object.to_string(), "s3://docs/invoices/2024/a.pdf");

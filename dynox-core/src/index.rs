@@ -1,5 +1,5 @@
-//! Secondary indexes: their schema (declared in the derive, used by `create_table`) and the
-//! typed handle that queries one.
+//! The typed handle on a secondary index: its schema ([`IndexSchema`], plain data declared in
+//! the derive) and the model and key types that type its queries and scans.
 //!
 //! ```no_run
 //! # use dynox_core::{Client, DynamoModel, SortKey};
@@ -28,93 +28,14 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use crate::model::{KeyAttr, KeyAttribute, Model, RangeKey, ScalarType};
+use crate::model::{IntoKey, KeyAttribute, Model, RangeKey};
 use crate::ops::query::Query;
 use crate::ops::scan::Scan;
-use crate::{Client, IntoKey};
-
-/// Global (its own hash key, eventually consistent) or local (the table's hash key, another
-/// sort key).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IndexKind {
-    /// A global secondary index.
-    Global,
-    /// A local secondary index.
-    Local,
-}
-
-/// Which attributes an index copies from the table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IndexProjection {
-    /// Every attribute: queries can read whole models.
-    All,
-    /// Only the table's and the index's keys.
-    KeysOnly,
-    /// The keys and these attributes.
-    Include(&'static [&'static str]),
-}
-
-/// A secondary index as declared with `#[dynamo(global_index(...))]` or
-/// `#[dynamo(local_index(...))]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IndexSchema {
-    /// The index name.
-    pub name: &'static str,
-    /// Global or local.
-    pub kind: IndexKind,
-    /// The index's partition key (for a local index, the table's).
-    pub hash: KeyAttr,
-    /// The index's sort key, if it has one.
-    pub range: Option<KeyAttr>,
-    /// The attributes copied into the index.
-    pub projection: IndexProjection,
-}
-
-/// Refuses a strongly consistent read of a global secondary index (DynamoDB cannot serve
-/// one), before any request is sent; reads of the table or a local index pass.
-pub(crate) fn check_consistent_read(
-    index: Option<&IndexSchema>,
-    consistent: bool,
-    table: &str,
-) -> crate::Result<()> {
-    match index {
-        Some(index) if consistent && index.kind == IndexKind::Global => {
-            Err(crate::Error::InvalidRequest {
-                kind: crate::error::InvalidRequestKind::ConsistentIndexRead,
-                reason: format!(
-                    "global secondary index `{}` of table `{table}` cannot be read with strong consistency",
-                    index.name
-                ),
-            })
-        }
-        _ => Ok(()),
-    }
-}
-
-/// A field type that can be an index key: a key type, or an `Option` of one (items without
-/// the attribute are left out of the index: a sparse index).
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be an index key attribute",
-    label = "unsupported index key type",
-    note = "an index key must be `String`, an integer type or `Vec<u8>`, or an `Option` of one"
-)]
-pub trait IndexKeyField {
-    /// The key's type in queries.
-    type Key: KeyAttribute;
-    /// Its DynamoDB type.
-    const SCALAR: ScalarType = <Self::Key as KeyAttribute>::SCALAR;
-}
-
-impl<T: KeyAttribute> IndexKeyField for T {
-    type Key = T;
-}
-
-impl<T: KeyAttribute> IndexKeyField for Option<T> {
-    type Key = T;
-}
+use crate::schema::IndexSchema;
+use crate::Client;
 
 /// A typed handle on one secondary index of model `M`, whose hash key is `H` and sort key `R`
-/// ([`NoRangeKey`](crate::NoRangeKey) when it has none). The derive makes one per declared
+/// ([`NoRangeKey`](crate::model::NoRangeKey) when it has none). The derive makes one per declared
 /// index: `Order::indexes().by_status`.
 pub struct Index<M, H, R> {
     schema: &'static IndexSchema,
@@ -175,6 +96,6 @@ impl<M: Model, H: KeyAttribute, R: RangeKey> Index<M, H, R> {
 
     /// Scans the whole index.
     pub fn scan(&self, client: &Client) -> Scan<M> {
-        Scan::new(client).index(self.schema)
+        Scan::on_index(client, self.schema)
     }
 }

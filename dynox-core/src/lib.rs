@@ -65,7 +65,7 @@
 //! - `#[dynamo(created_at)]` / `#[dynamo(updated_at)]` on a `SystemTime` (or
 //!   `Option<SystemTime>`) field: every write (save, create, transaction, batch write, update)
 //!   sets `updated_at` to now, and `created_at` to now if it is unset (`None` or `UNIX_EPOCH`;
-//!   an update sets it only when it creates the item). See [`Timestamp`].
+//!   an update sets it only when it creates the item). See [`Timestamp`](model::Timestamp).
 //!
 //! ## Struct attributes
 //!
@@ -79,20 +79,35 @@
 //! Partial types (`#[derive(DynamoProjection)]`, see [`Projection`]) read some fields only.
 //!
 //! Errors are one [`enum@Error`] type whose variants name the table, key and field.
+//!
+//! ## Modules
+//!
+//! The crate root holds what application code writes. The modules hold the rest:
+//!
+//! - [`expr`]: the types behind conditions and updates ([`Path`]'s codecs, [`expr::Size`],
+//!   [`expr::IntoValue`], ...);
+//! - [`item`]: DynamoDB items and attribute values, and the [`item::Attribute`] trait for
+//!   custom field conversions;
+//! - [`model`]: the [`Model`] trait and the traits the derive implements and relies on
+//!   (key, version, time-to-live and timestamp field types);
+//! - [`schema`]: the key and index schemas a model declares, as plain data;
+//! - [`spi`]: the interface companion crates (`dynox-s3`) implement to store file fields.
 
 #![warn(missing_docs)]
 
 mod client;
 mod error;
 pub mod expr;
-pub mod files;
+mod files;
 mod index;
 pub mod item;
-mod model;
+pub mod model;
 mod ops;
 mod page;
 mod projection;
 mod protocol;
+pub mod schema;
+pub mod spi;
 mod table;
 
 pub use client::{Client, ClientBuilder, Extension};
@@ -100,11 +115,10 @@ pub use error::{
     BoxError, Error, InvalidRequestKind, ReasonKind, Result, TransactionReason, WriteOutcome,
 };
 pub use expr::{AttributeType, Condition, Path, SortKey, UpdateAction};
-pub use index::{Index, IndexKeyField, IndexKind, IndexProjection, IndexSchema};
-pub use model::{
-    FieldError, IntoKey, Key, KeyAttr, KeyAttribute, KeySchema, Model, NoRangeKey, RangeKey,
-    ScalarType, Timestamp, TtlAttribute, VersionNumber,
-};
+pub use files::{FileRef, ObjectRef};
+pub use index::Index;
+pub use item::AttributeError;
+pub use model::{IntoKey, Key, Model};
 pub use ops::batch::{
     BatchGetOutput, BatchRetry, BatchWrite, BatchWriteOutput, BATCH_GET_SIZE, BATCH_WRITE_SIZE,
 };
@@ -205,15 +219,18 @@ impl Client {
 pub mod __private {
     pub use crate::expr::{Direct, File, Path, Serde, Set};
     pub use crate::files::NoFiles;
-    pub use crate::index::{Index, IndexKeyField, IndexKind, IndexProjection, IndexSchema};
+    pub use crate::index::Index;
     pub use crate::item::{Attribute, Item, SetAttribute};
     pub use crate::model::{
-        FieldError, IntoKey, Key, KeyAttr, KeyAttribute, KeySchema, Model, NoRangeKey, RangeKey,
-        ScalarType, Timestamp, TtlAttribute, VersionNumber,
+        FieldError, IndexKeyField, IntoKey, Key, KeyAttribute, Model, NoRangeKey, RangeKey,
+        Timestamp, TtlAttribute, VersionNumber,
     };
     pub use crate::ops::references::file_references;
     pub use crate::projection::{FieldReader, Projection};
     pub use crate::protocol::Attempts;
+    pub use crate::schema::{
+        IndexKind, IndexProjection, IndexSchema, KeyAttr, KeySchema, ScalarType,
+    };
     pub use crate::{Client, Delete, Get, Query, Scan, Update};
     pub use core::result::Result;
     pub use serde;

@@ -1,42 +1,22 @@
-//! The [`Model`] trait that `#[derive(DynamoModel)]` implements, and key types.
+//! What `#[derive(DynamoModel)]` implements: the [`Model`] trait, the typed [`Key`] of an
+//! item, and the traits that say which field types may be keys, versions, time-to-live or
+//! timestamp fields.
+//!
+//! Application code names [`Model`], [`Key`] and [`IntoKey`] (re-exported at the crate
+//! root). The other items here appear in the bounds of those and in the code the derive
+//! generates; they are public so that generic code can name them, and are rarely implemented
+//! by hand.
 
 use std::fmt;
 
 use crate::item::{AttributeError, AttributeValue, Blob, Item};
-
-/// The DynamoDB type of a key attribute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ScalarType {
-    /// `S`: a string.
-    String,
-    /// `N`: a number.
-    Number,
-    /// `B`: binary.
-    Binary,
-}
-
-/// A key attribute of a table or index: its attribute name and type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KeyAttr {
-    /// The attribute name.
-    pub name: &'static str,
-    /// The attribute's type.
-    pub scalar: ScalarType,
-}
-
-/// The primary key of a model's table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KeySchema {
-    /// The partition (hash) key.
-    pub hash: KeyAttr,
-    /// The sort (range) key, if the table has one.
-    pub range: Option<KeyAttr>,
-}
+use crate::schema::{IndexSchema, KeySchema, ScalarType};
 
 /// A type that can be a key attribute: `String`, any integer type, or `Vec<u8>`.
 ///
 /// ```
-/// use dynox_core::{KeyAttribute, ScalarType};
+/// use dynox_core::model::KeyAttribute;
+/// use dynox_core::schema::ScalarType;
 ///
 /// assert_eq!(<u64 as KeyAttribute>::SCALAR, ScalarType::Number);
 /// assert!(String::new().to_key_attribute().is_err()); // DynamoDB rejects empty keys
@@ -97,6 +77,28 @@ macro_rules! integer_key {
     )*};
 }
 integer_key!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
+
+/// A field type that can be an index key: a key type, or an `Option` of one (items without
+/// the attribute are left out of the index: a sparse index).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an index key attribute",
+    label = "unsupported index key type",
+    note = "an index key must be `String`, an integer type or `Vec<u8>`, or an `Option` of one"
+)]
+pub trait IndexKeyField {
+    /// The key's type in queries.
+    type Key: KeyAttribute;
+    /// Its DynamoDB type.
+    const SCALAR: ScalarType = <Self::Key as KeyAttribute>::SCALAR;
+}
+
+impl<T: KeyAttribute> IndexKeyField for T {
+    type Key = T;
+}
+
+impl<T: KeyAttribute> IndexKeyField for Option<T> {
+    type Key = T;
+}
 
 /// An integer type usable as a `#[dynamo(version)]` field.
 #[diagnostic::on_unimplemented(
@@ -280,9 +282,9 @@ pub trait Model: Sized + Send + Sync + 'static {
     type HashKey: KeyAttribute;
     /// The range key's Rust type, or [`NoRangeKey`].
     type RangeKey: RangeKey;
-    /// Where the model's file fields are stored: [`NoFiles`](crate::files::NoFiles), or
+    /// Where the model's file fields are stored: [`NoFiles`](crate::spi::NoFiles), or
     /// dynox-s3's store for models with `#[s3]` fields.
-    type Files: crate::files::FileStore<Self>;
+    type Files: crate::spi::FileStore<Self>;
     /// The table name, before the client's table prefix.
     const TABLE: &'static str;
     /// The table's primary key.
@@ -310,7 +312,7 @@ pub trait Model: Sized + Send + Sync + 'static {
 
     /// The secondary indexes declared with `#[dynamo(global_index(...))]` and
     /// `#[dynamo(local_index(...))]`: `create_table` creates them.
-    const INDEXES: &'static [crate::index::IndexSchema] = &[];
+    const INDEXES: &'static [IndexSchema] = &[];
 
     /// The value of the version field (0 for an item never saved).
     fn version(&self) -> u64 {

@@ -55,20 +55,6 @@ impl<M: Model> Projection<M> for M {
     }
 }
 
-/// The `ProjectionExpression` that reads `P`'s attributes (names as placeholders of `p`), or
-/// `None` when `P` reads every attribute.
-pub(crate) fn expression<M: Model, P: Projection<M>>(
-    p: &mut crate::expr::Placeholders,
-) -> Option<String> {
-    P::ATTRIBUTES.map(|attributes| {
-        attributes
-            .iter()
-            .map(|a| p.name(a))
-            .collect::<Vec<_>>()
-            .join(", ")
-    })
-}
-
 /// One stored field of a model, as a partial type reads it: its attribute name and decoder.
 /// Generated for each model field; a partial type's field uses the model's, so it cannot
 /// disagree on the name or the type.

@@ -14,9 +14,9 @@ use aws_sdk_dynamodb::types::{
 use tracing::Instrument;
 
 use crate::error::{Error, Result};
-use crate::index::{IndexKind, IndexProjection, IndexSchema};
-use crate::model::{KeyAttr, Model, ScalarType};
+use crate::model::Model;
 use crate::ops::{sdk_error, span};
+use crate::schema::{IndexKind, IndexProjection, IndexSchema, KeyAttr, ScalarType};
 use crate::Client;
 
 const DEFAULT_WAIT: Duration = Duration::from_secs(300);

@@ -6,8 +6,8 @@
 //! [`KEPT_METADATA`] and the field's owner. The orphan sweep (and any later cleanup) leaves a
 //! marked object alone; a mark whose object is gone is itself an orphan and is swept.
 
-use dynox_core::files::FileRef;
 use dynox_core::BoxError;
+use dynox_core::FileRef;
 use futures::future::join_all;
 
 use crate::error::S3Error;

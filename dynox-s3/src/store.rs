@@ -4,8 +4,8 @@ use std::marker::PhantomData;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use dynox_core::files::{BoxFuture, FileRef, FileStore, UploadFailure, Uploads};
 use dynox_core::item::{AttributeValue, Item};
+use dynox_core::spi::{BoxFuture, FileRef, FileStore, UploadFailure, Uploads};
 use dynox_core::{BoxError, Client, Model};
 use futures::future::join_all;
 
@@ -42,7 +42,7 @@ pub struct S3Field<M> {
     pub slot: fn(&mut M) -> Option<&mut S3Object>,
 }
 
-pub use dynox_core::files::ObjectRef;
+pub use dynox_core::ObjectRef;
 
 /// The reference to a stored object.
 pub(crate) fn object_ref(o: &StoredObject) -> ObjectRef {

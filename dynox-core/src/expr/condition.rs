@@ -120,7 +120,7 @@ impl<M> Condition<M> {
 
     /// Renders the condition with placeholders from `p`; fails if a value could not be
     /// converted (naming the attribute path).
-    pub fn render(&self, p: &mut Placeholders) -> Result<String, (String, AttributeError)> {
+    pub(crate) fn render(&self, p: &mut Placeholders) -> Result<String, (String, AttributeError)> {
         if let Some(error) = &self.error {
             return Err(error.clone());
         }

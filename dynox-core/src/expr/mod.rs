@@ -1,6 +1,12 @@
-//! Expressions: placeholders and typed key conditions.
+//! Expressions: typed attribute paths ([`Path`]), the conditions and updates built from them
+//! ([`Condition`], [`UpdateAction`]), and sort-key conditions ([`SortKey`]).
 //!
-//! Every attribute name and value in an expression goes through a [`Placeholders`] set,
+//! The most used of these are re-exported at the crate root. This module adds the types that
+//! appear in their signatures: the codecs a path encodes its values with ([`Direct`], [`Set`],
+//! [`Serde`], [`File`]), the values a condition accepts ([`IntoValue`]), [`Size`] and
+//! [`Numeric`].
+//!
+//! Every attribute name and value in an expression goes through one set of placeholders,
 //! which hands out `#n0, #n1, ...` and `:v0, :v1, ...` in order of first use and reuses a
 //! placeholder for a repeated name or value. The same builder calls therefore always give the
 //! same expression string, and reserved words (`status`, `name`, `size`, ...) never clash.
@@ -22,30 +28,15 @@ pub use update::{Numeric, UpdateAction};
 use crate::item::AttributeValue;
 
 /// Deterministic, de-duplicated expression placeholders.
-///
-/// ```
-/// use dynox_core::expr::Placeholders;
-/// use dynox_core::item::AttributeValue;
-///
-/// let mut p = Placeholders::default();
-/// assert_eq!(p.name("status"), "#n0");
-/// assert_eq!(p.name("size"), "#n1");
-/// assert_eq!(p.name("status"), "#n0");
-/// assert_eq!(p.value(AttributeValue::N("1".into())), ":v0");
-/// assert_eq!(p.value(AttributeValue::N("1".into())), ":v0");
-/// let (names, values) = p.into_maps();
-/// assert_eq!(names.unwrap()["#n1"], "size");
-/// assert_eq!(values.unwrap().len(), 1);
-/// ```
 #[derive(Debug, Default, Clone)]
-pub struct Placeholders {
+pub(crate) struct Placeholders {
     names: Vec<String>,
     values: Vec<AttributeValue>,
 }
 
 impl Placeholders {
     /// The placeholder for attribute name `name`.
-    pub fn name(&mut self, name: &str) -> String {
+    pub(crate) fn name(&mut self, name: &str) -> String {
         let index = match self.names.iter().position(|n| n == name) {
             Some(i) => i,
             None => {
@@ -57,7 +48,7 @@ impl Placeholders {
     }
 
     /// The placeholder for `value`.
-    pub fn value(&mut self, value: AttributeValue) -> String {
+    pub(crate) fn value(&mut self, value: AttributeValue) -> String {
         let index = match self.values.iter().position(|v| *v == value) {
             Some(i) => i,
             None => {
@@ -71,7 +62,7 @@ impl Placeholders {
     /// The `ExpressionAttributeNames` and `ExpressionAttributeValues` maps (`None` when
     /// empty, as DynamoDB rejects empty maps).
     #[allow(clippy::type_complexity)]
-    pub fn into_maps(
+    pub(crate) fn into_maps(
         self,
     ) -> (
         Option<HashMap<String, String>>,
@@ -92,5 +83,28 @@ impl Placeholders {
                 .collect()
         });
         (names, values)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_in_order_of_first_use_and_reused() {
+        let mut p = Placeholders::default();
+        assert_eq!(p.name("status"), "#n0");
+        assert_eq!(p.name("size"), "#n1");
+        assert_eq!(p.name("status"), "#n0");
+        assert_eq!(p.value(AttributeValue::N("1".into())), ":v0");
+        assert_eq!(p.value(AttributeValue::N("1".into())), ":v0");
+        let (names, values) = p.into_maps();
+        assert_eq!(names.unwrap()["#n1"], "size");
+        assert_eq!(values.unwrap().len(), 1);
+    }
+
+    #[test]
+    fn no_placeholders_are_no_maps() {
+        assert_eq!(Placeholders::default().into_maps(), (None, None));
     }
 }

@@ -25,7 +25,8 @@ pub use aws_sdk_dynamodb::types::AttributeValue;
 pub(crate) use same::{same_item, same_value};
 pub use serde_bridge::{from_serde_attribute, to_serde_attribute};
 pub use set::{SetAttribute, SetElement};
-pub use size::{item_size, largest_attributes, value_size, MAX_ITEM_SIZE};
+pub(crate) use size::largest_attributes;
+pub use size::{item_size, value_size, MAX_ITEM_SIZE};
 
 /// A DynamoDB item: attribute names to values.
 pub type Item = HashMap<String, AttributeValue>;

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::{AttributeError, AttributeValue};
 
-/// Serializes a value in serde_dynamo's encoding (see [`serializer`](super::serializer)).
+/// Serializes a value in serde_dynamo's encoding, with dynox's own serializer.
 /// `None` (or any value that serializes to null) is stored as an absent attribute; NaN,
 /// infinities and numbers outside DynamoDB's range anywhere inside are rejected, and so are
 /// empty map keys.

@@ -59,7 +59,7 @@ fn number_size(n: &str) -> usize {
 }
 
 /// The attributes of `item` by size, largest first.
-pub fn largest_attributes(item: &Item) -> Vec<(&str, usize)> {
+pub(crate) fn largest_attributes(item: &Item) -> Vec<(&str, usize)> {
     let mut sizes: Vec<(&str, usize)> = item
         .iter()
         .map(|(name, value)| (name.as_str(), name.len() + value_size(value)))

@@ -65,7 +65,7 @@ impl<M: Model, P: Projection<M>> IntoFuture for Get<M, P> {
                 ..
             } = self;
             let mut p = Placeholders::default();
-            let projection = crate::projection::expression::<M, P>(&mut p);
+            let projection = super::read::projection_expression::<M, P>(&mut p);
             let (names, _) = p.into_maps();
             let table = client.table_name::<M>();
             let span = super::span("GetItem", &table);

@@ -5,6 +5,7 @@ pub(crate) mod batch;
 pub(crate) mod delete;
 pub(crate) mod get;
 pub(crate) mod query;
+pub(crate) mod read;
 pub(crate) mod references;
 pub(crate) mod save;
 pub(crate) mod save_all;

@@ -4,16 +4,17 @@ use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::pin::Pin;
 
+use super::read::ReadOptions;
 use super::Traced;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 
 use crate::error::{Error, InvalidRequestKind, Result};
 use crate::expr::{Condition, Placeholders, SortKey, SortKeyValues};
-use crate::index::{IndexProjection, IndexSchema};
 use crate::item::{AttributeError, AttributeValue, Item};
-use crate::model::{KeyAttribute, Model};
+use crate::model::{FieldError, KeyAttribute, Model};
 use crate::page::{Page, PageToken};
 use crate::projection::Projection;
+use crate::schema::{IndexProjection, IndexSchema};
 use crate::Client;
 
 /// A Query on a model's table: [`Client::query`], or `Model::query(&client, hash)` from the
@@ -46,20 +47,15 @@ use crate::Client;
 #[must_use = "a query does nothing until consumed"]
 pub struct Query<M: Model, R = <M as Model>::RangeKey, P = M> {
     client: Client,
-    /// The index queried, `None` for the table.
-    index: Option<&'static IndexSchema>,
+    /// The index, filter, limits, consistency and start.
+    options: ReadOptions<M>,
     hash_name: &'static str,
     hash: std::result::Result<AttributeValue, AttributeError>,
     /// The hash key value as the user gave it, for errors.
     hash_debug: String,
     range_name: Option<&'static str>,
     sort: Option<std::result::Result<SortKeyValues, AttributeError>>,
-    filter: Option<Condition<M>>,
     descending: bool,
-    limit: Option<usize>,
-    page_size: Option<u32>,
-    consistent: bool,
-    start: Option<PageToken>,
     marker: PhantomData<fn() -> (R, P)>,
 }
 
@@ -104,18 +100,13 @@ impl<M: Model, R> Query<M, R> {
     ) -> Self {
         Self {
             client: client.clone(),
-            index,
+            options: ReadOptions::new(index),
             hash_name,
             hash,
             hash_debug,
             range_name,
             sort: None,
-            filter: None,
             descending: false,
-            limit: None,
-            page_size: None,
-            consistent: false,
-            start: None,
             marker: PhantomData,
         }
     }
@@ -127,18 +118,13 @@ impl<M: Model, R: 'static, P: Projection<M>> Query<M, R, P> {
     pub fn project<Q: Projection<M>>(self) -> Query<M, R, Q> {
         Query {
             client: self.client,
-            index: self.index,
+            options: self.options,
             hash_name: self.hash_name,
             hash: self.hash,
             hash_debug: self.hash_debug,
             range_name: self.range_name,
             sort: self.sort,
-            filter: self.filter,
             descending: self.descending,
-            limit: self.limit,
-            page_size: self.page_size,
-            consistent: self.consistent,
-            start: self.start,
             marker: PhantomData,
         }
     }
@@ -146,7 +132,7 @@ impl<M: Model, R: 'static, P: Projection<M>> Query<M, R, P> {
     /// Only items matching `condition` (applied by DynamoDB after the key condition: it
     /// saves transfer, not read capacity).
     pub fn filter(mut self, condition: Condition<M>) -> Self {
-        self.filter = Some(condition);
+        self.options.filter = Some(condition);
         self
     }
 
@@ -158,14 +144,14 @@ impl<M: Model, R: 'static, P: Projection<M>> Query<M, R, P> {
 
     /// Stop after `limit` items in total, over all pages.
     pub fn limit(mut self, limit: usize) -> Self {
-        self.limit = Some(limit);
+        self.options.limit = Some(limit);
         self
     }
 
     /// At most `size` items per request (DynamoDB's `Limit`); the service's 1 MB page
     /// limit applies too.
     pub fn page_size(mut self, size: u32) -> Self {
-        self.page_size = Some(size.max(1));
+        self.options.set_page_size(size);
         self
     }
 
@@ -173,13 +159,13 @@ impl<M: Model, R: 'static, P: Projection<M>> Query<M, R, P> {
     /// indexes cannot be read consistently: such a query fails with
     /// [`Error::InvalidRequest`] before any request is sent.
     pub fn consistent_read(mut self, consistent: bool) -> Self {
-        self.consistent = consistent;
+        self.options.consistent = consistent;
         self
     }
 
     /// Resume after the page that returned `token`.
     pub fn start_from(mut self, token: PageToken) -> Self {
-        self.start = Some(token);
+        self.options.start = Some(token);
         self
     }
 
@@ -194,8 +180,8 @@ impl<M: Model, R: 'static, P: Projection<M>> Query<M, R, P> {
     /// The pages, fetched one by one as the stream is polled. Each carries the token that
     /// resumes after it.
     pub fn pages(self) -> BoxStream<'static, Result<Page<P>>> {
-        let start = self.start.clone().map(PageToken::into_item);
-        let remaining = self.limit;
+        let start = self.options.start.clone().map(PageToken::into_item);
+        let remaining = self.options.limit;
         let first = State::Next {
             start,
             remaining,
@@ -235,8 +221,8 @@ impl<M: Model, R: 'static, P: Projection<M>> Query<M, R, P> {
     /// One page: at most [`page_size`](Self::page_size) (and [`limit`](Self::limit)) items,
     /// and the token for the next page.
     pub async fn page(self) -> Result<Page<P>> {
-        let start = self.start.clone().map(PageToken::into_item);
-        let (items, last) = self.fetch(start, self.limit).await?;
+        let start = self.options.start.clone().map(PageToken::into_item);
+        let (items, last) = self.fetch(start, self.options.limit).await?;
         Ok(Page {
             items,
             next: last.and_then(PageToken::from_item),
@@ -247,7 +233,7 @@ impl<M: Model, R: 'static, P: Projection<M>> Query<M, R, P> {
     /// transferred).
     pub async fn count(self) -> Result<u64> {
         let mut total = 0u64;
-        let mut start = self.start.clone().map(PageToken::into_item);
+        let mut start = self.options.start.clone().map(PageToken::into_item);
         loop {
             let (count, last) = self.fetch_count(start).await?;
             total += count;
@@ -289,7 +275,7 @@ impl<M: Model, R: 'static, P: Projection<M>> Query<M, R, P> {
 
     /// `hash = "value"` (and the index): the items queried, for errors.
     fn describe(&self) -> String {
-        match self.index {
+        match self.options.index {
             Some(index) => format!(
                 "{} = {} on index `{}`",
                 self.hash_name, self.hash_debug, index.name
@@ -299,8 +285,9 @@ impl<M: Model, R: 'static, P: Projection<M>> Query<M, R, P> {
     }
 
     /// A field that did not decode; on an index that leaves it out, says so.
-    fn decode_error(&self, table: &str, e: crate::model::FieldError) -> Error {
-        if let (Some(index), None, AttributeError::Missing) = (self.index, P::ATTRIBUTES, &e.error)
+    fn decode_error(&self, table: &str, e: FieldError) -> Error {
+        if let (Some(index), None, AttributeError::Missing) =
+            (self.options.index, P::ATTRIBUTES, &e.error)
         {
             if index.projection != IndexProjection::All {
                 return Error::InvalidRequest {
@@ -324,7 +311,7 @@ impl<M: Model, R: 'static, P: Projection<M>> Query<M, R, P> {
         let table = self.client.table_name::<M>();
         let describe = || self.describe();
         let span = super::span("Query", &table);
-        crate::index::check_consistent_read(self.index, self.consistent, &table)?;
+        self.options.check_consistent_read(&table)?;
         let hash = self.hash.clone().map_err(|source| Error::InvalidField {
             table: table.clone(),
             key: describe(),
@@ -342,23 +329,9 @@ impl<M: Model, R: 'static, P: Projection<M>> Query<M, R, P> {
             })?;
             values.write(range, &mut p, &mut expression);
         }
-        let filter = match &self.filter {
-            Some(f) => Some(
-                f.render(&mut p)
-                    .map_err(|(path, error)| Error::InvalidRequest {
-                        kind: InvalidRequestKind::Expression,
-                        reason: format!("filter on `{path}` of table `{table}`: {error}"),
-                    })?,
-            ),
-            None => None,
-        };
-        let projection = if count {
-            None
-        } else {
-            crate::projection::expression::<M, P>(&mut p)
-        };
+        let (filter, projection) = self.options.expressions::<P>(&mut p, &table, count)?;
         let (names, values) = p.into_maps();
-        let limit = match (self.page_size, remaining) {
+        let limit = match (self.options.page_size, remaining) {
             (Some(size), Some(r)) => Some((size as usize).min(r)),
             (Some(size), None) => Some(size as usize),
             (None, r) => r,
@@ -368,14 +341,14 @@ impl<M: Model, R: 'static, P: Projection<M>> Query<M, R, P> {
             .dynamodb()
             .query()
             .table_name(&table)
-            .set_index_name(self.index.map(|i| i.name.to_owned()))
+            .set_index_name(self.options.index_name())
             .key_condition_expression(expression)
             .set_projection_expression(projection)
             .set_filter_expression(filter)
             .set_expression_attribute_names(names)
             .set_expression_attribute_values(values)
             .scan_index_forward(!self.descending)
-            .consistent_read(self.consistent)
+            .consistent_read(self.options.consistent)
             .set_limit(limit.map(|l| l.min(i32::MAX as usize) as i32))
             .set_exclusive_start_key(start);
         if count {

@@ -3,15 +3,16 @@
 
 use std::marker::PhantomData;
 
+use super::read::ReadOptions;
 use super::Traced;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 
-use crate::error::{Error, InvalidRequestKind, Result};
+use crate::error::Result;
 use crate::expr::{Condition, Placeholders};
-use crate::index::IndexSchema;
 use crate::item::Item;
 use crate::model::Model;
 use crate::projection::Projection;
+use crate::schema::IndexSchema;
 use crate::Client;
 
 /// A Scan of a model's table: [`Client::scan`] or `Model::scan(&client)` (or of one of its
@@ -36,12 +37,9 @@ use crate::Client;
 #[must_use = "a scan does nothing until consumed"]
 pub struct Scan<M: Model, P = M> {
     client: Client,
-    index: Option<&'static IndexSchema>,
-    filter: Option<Condition<M>>,
+    /// The index, filter, limits and consistency.
+    options: ReadOptions<M>,
     segments: u32,
-    limit: Option<usize>,
-    page_size: Option<u32>,
-    consistent: bool,
     marker: PhantomData<fn() -> P>,
 }
 
@@ -49,19 +47,16 @@ impl<M: Model> Scan<M> {
     pub(crate) fn new(client: &Client) -> Self {
         Self {
             client: client.clone(),
-            index: None,
-            filter: None,
+            options: ReadOptions::new(None),
             segments: 1,
-            limit: None,
-            page_size: None,
-            consistent: false,
             marker: PhantomData,
         }
     }
 
-    pub(crate) fn index(mut self, index: &'static IndexSchema) -> Self {
-        self.index = Some(index);
-        self
+    pub(crate) fn on_index(client: &Client, index: &'static IndexSchema) -> Self {
+        let mut scan = Self::new(client);
+        scan.options.index = Some(index);
+        scan
     }
 }
 
@@ -71,12 +66,8 @@ impl<M: Model, P: Projection<M>> Scan<M, P> {
     pub fn project<Q: Projection<M>>(self) -> Scan<M, Q> {
         Scan {
             client: self.client,
-            index: self.index,
-            filter: self.filter,
+            options: self.options,
             segments: self.segments,
-            limit: self.limit,
-            page_size: self.page_size,
-            consistent: self.consistent,
             marker: PhantomData,
         }
     }
@@ -84,7 +75,7 @@ impl<M: Model, P: Projection<M>> Scan<M, P> {
     /// Only items matching `condition` (applied by DynamoDB after reading: it saves transfer,
     /// not read capacity).
     pub fn filter(mut self, condition: Condition<M>) -> Self {
-        self.filter = Some(condition);
+        self.options.filter = Some(condition);
         self
     }
 
@@ -96,26 +87,26 @@ impl<M: Model, P: Projection<M>> Scan<M, P> {
 
     /// Stop after `limit` items in total.
     pub fn limit(mut self, limit: usize) -> Self {
-        self.limit = Some(limit);
+        self.options.limit = Some(limit);
         self
     }
 
     /// Items read per request (DynamoDB's `Limit`, counted before the filter).
     pub fn page_size(mut self, size: u32) -> Self {
-        self.page_size = Some(size.max(1));
+        self.options.set_page_size(size);
         self
     }
 
     /// Read with strong consistency. Global secondary indexes cannot be read consistently:
-    /// such a scan fails with [`Error::InvalidRequest`] before any request is sent.
+    /// such a scan fails with [`Error::InvalidRequest`](crate::Error::InvalidRequest) before any request is sent.
     pub fn consistent_read(mut self, consistent: bool) -> Self {
-        self.consistent = consistent;
+        self.options.consistent = consistent;
         self
     }
 
     /// The items, as a stream.
     pub fn stream(self) -> BoxStream<'static, Result<P>> {
-        let limit = self.limit;
+        let limit = self.options.limit;
         let segments = self.segments;
         let merged = stream::select_all(
             (0..segments).map(|segment| self.segment_pages(segment, false).boxed()),
@@ -154,29 +145,20 @@ impl<M: Model, P: Projection<M>> Scan<M, P> {
         let client = self.client.clone();
         let table = client.table_name::<M>();
         let mut p = Placeholders::default();
-        let mut filter = self.filter.as_ref().map(|f| {
-            f.render(&mut p)
-                .map_err(|(path, error)| Error::InvalidRequest {
-                    kind: InvalidRequestKind::Expression,
-                    reason: format!("filter on `{path}` of table `{table}`: {error}"),
-                })
-        });
-        // A refused read fails the segment's first page, as a bad filter does.
-        if let Err(refused) =
-            crate::index::check_consistent_read(self.index, self.consistent, &table)
+        // A refused read or a bad filter fails the segment's first page.
+        let (filter, projection) = match self
+            .options
+            .check_consistent_read(&table)
+            .and_then(|()| self.options.expressions::<P>(&mut p, &table, count))
         {
-            filter = Some(Err(refused));
-        }
-        let projection = if count {
-            None
-        } else {
-            crate::projection::expression::<M, P>(&mut p)
+            Ok((filter, projection)) => (filter.map(Ok), projection),
+            Err(e) => (Some(Err(e)), None),
         };
-        let index = self.index.map(|i| i.name.to_owned());
+        let index = self.options.index_name();
         let (names, values) = p.into_maps();
         let segments = self.segments;
-        let page_size = self.page_size;
-        let consistent = self.consistent;
+        let page_size = self.options.page_size;
+        let consistent = self.options.consistent;
         stream::try_unfold((Some(None::<Item>), filter), move |(start, filter)| {
             let client = client.clone();
             let table = table.clone();

@@ -1,0 +1,163 @@
+//! What [`Query`](super::query::Query) and [`Scan`](super::scan::Scan) share: the read
+//! options both builders hold, and the checks and expressions made from them.
+
+use crate::error::{Error, InvalidRequestKind, Result};
+use crate::expr::{Condition, Placeholders};
+use crate::model::Model;
+use crate::page::PageToken;
+use crate::projection::Projection;
+use crate::schema::{IndexKind, IndexSchema};
+
+/// The options of a read of many items: which table or index, what to filter, how many
+/// items, how many per request, how consistent, where to start. What items decode into (the
+/// projection) is the builder's type parameter, passed to [`ReadOptions::expressions`].
+pub(crate) struct ReadOptions<M> {
+    /// The index read, `None` for the table.
+    pub(crate) index: Option<&'static IndexSchema>,
+    /// Only items matching this, applied by DynamoDB after reading.
+    pub(crate) filter: Option<Condition<M>>,
+    /// At most this many items in total.
+    pub(crate) limit: Option<usize>,
+    /// At most this many items per request (DynamoDB's `Limit`), at least 1.
+    pub(crate) page_size: Option<u32>,
+    /// A strongly consistent read.
+    pub(crate) consistent: bool,
+    /// Resume after the page that returned this token (a query's: a scan reads each segment
+    /// from its beginning).
+    pub(crate) start: Option<PageToken>,
+}
+
+impl<M> ReadOptions<M> {
+    /// The table (or `index`), everything, eventually consistent, from the start.
+    pub(crate) fn new(index: Option<&'static IndexSchema>) -> Self {
+        Self {
+            index,
+            filter: None,
+            limit: None,
+            page_size: None,
+            consistent: false,
+            start: None,
+        }
+    }
+
+    /// Sets the page size, at least 1 item.
+    pub(crate) fn set_page_size(&mut self, size: u32) {
+        self.page_size = Some(size.max(1));
+    }
+
+    /// The index name for the request, `None` for the table.
+    pub(crate) fn index_name(&self) -> Option<String> {
+        self.index.map(|i| i.name.to_owned())
+    }
+
+    /// Refuses a strongly consistent read of a global secondary index (DynamoDB cannot serve
+    /// one), before any request is sent; reads of the table or a local index pass.
+    pub(crate) fn check_consistent_read(&self, table: &str) -> Result<()> {
+        match self.index {
+            Some(index) if self.consistent && index.kind == IndexKind::Global => {
+                Err(Error::InvalidRequest {
+                    kind: InvalidRequestKind::ConsistentIndexRead,
+                    reason: format!(
+                        "global secondary index `{}` of table `{table}` cannot be read with strong consistency",
+                        index.name
+                    ),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl<M: Model> ReadOptions<M> {
+    /// The `FilterExpression` and `ProjectionExpression` of a read into `P` of `table`, with
+    /// names and values as placeholders of `p`. A count reads no attribute: no projection.
+    pub(crate) fn expressions<P: Projection<M>>(
+        &self,
+        p: &mut Placeholders,
+        table: &str,
+        count: bool,
+    ) -> Result<(Option<String>, Option<String>)> {
+        let filter = match &self.filter {
+            Some(f) => Some(f.render(p).map_err(|(path, error)| Error::InvalidRequest {
+                kind: InvalidRequestKind::Expression,
+                reason: format!("filter on `{path}` of table `{table}`: {error}"),
+            })?),
+            None => None,
+        };
+        let projection = if count {
+            None
+        } else {
+            projection_expression::<M, P>(p)
+        };
+        Ok((filter, projection))
+    }
+}
+
+/// The `ProjectionExpression` that reads `P`'s attributes (names as placeholders of `p`), or
+/// `None` when `P` reads every attribute.
+pub(crate) fn projection_expression<M: Model, P: Projection<M>>(
+    p: &mut Placeholders,
+) -> Option<String> {
+    P::ATTRIBUTES.map(|attributes| {
+        attributes
+            .iter()
+            .map(|a| p.name(a))
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{IndexProjection, KeyAttr, ScalarType};
+
+    const fn index(kind: IndexKind) -> IndexSchema {
+        IndexSchema {
+            name: "by_status",
+            kind,
+            hash: KeyAttr {
+                name: "status",
+                scalar: ScalarType::String,
+            },
+            range: None,
+            projection: IndexProjection::All,
+        }
+    }
+    static GLOBAL: IndexSchema = index(IndexKind::Global);
+    static LOCAL: IndexSchema = index(IndexKind::Local);
+
+    fn consistent(index: Option<&'static IndexSchema>) -> ReadOptions<()> {
+        let mut options = ReadOptions::new(index);
+        options.consistent = true;
+        options
+    }
+
+    #[test]
+    fn a_consistent_read_of_a_global_index_is_refused() {
+        let refused = consistent(Some(&GLOBAL)).check_consistent_read("orders");
+        assert!(matches!(
+            refused,
+            Err(Error::InvalidRequest { kind: InvalidRequestKind::ConsistentIndexRead, ref reason })
+                if reason.contains("`by_status`") && reason.contains("`orders`")
+        ));
+        assert!(ReadOptions::<()>::new(Some(&GLOBAL))
+            .check_consistent_read("orders")
+            .is_ok());
+    }
+
+    #[test]
+    fn consistent_reads_of_the_table_or_a_local_index_pass() {
+        assert!(consistent(None).check_consistent_read("orders").is_ok());
+        assert!(consistent(Some(&LOCAL))
+            .check_consistent_read("orders")
+            .is_ok());
+    }
+
+    #[test]
+    fn the_page_size_is_at_least_one() {
+        let mut options = ReadOptions::<()>::new(None);
+        options.set_page_size(0);
+        assert_eq!(options.page_size, Some(1));
+    }
+}
