@@ -46,17 +46,21 @@ enum Op {
     SaveNew,
     SaveReplace,
     SaveKeep,
+    /// Clear an optional file and keep it (the default).
     SaveRemove,
+    /// Clear an optional file and delete it (`delete_cleared_files`).
+    SaveRemoveDelete,
     Delete,
     /// One transaction: replace a file of item `a`, delete item `b`, create item `c`.
     Transaction,
 }
 
-const OPS: [Op; 6] = [
+const OPS: [Op; 7] = [
     Op::SaveNew,
     Op::SaveReplace,
     Op::SaveKeep,
     Op::SaveRemove,
+    Op::SaveRemoveDelete,
     Op::Delete,
     Op::Transaction,
 ];
@@ -104,6 +108,11 @@ async fn run(env: &FileEnv, op: Op, pk: &str, existing: Option<Record>) -> Resul
             let mut r = existing.expect("existing item");
             r.content = None;
             env.client.save(&mut r).await
+        }
+        Op::SaveRemoveDelete => {
+            let mut r = existing.expect("existing item");
+            r.content = None;
+            env.client.save(&mut r).delete_cleared_files().await
         }
         Op::Delete => Record::delete(&env.client, pk).await,
         Op::Transaction => {
@@ -189,12 +198,13 @@ async fn run_case(
     kind: Option<FaultKind>,
 ) -> (String, (usize, Vec<String>)) {
     let existing = prepare(env, op, pk).await;
+    // A cleared file the user keeps stays, with its kept mark; one they delete must go.
     let kept: BTreeSet<String> = match (&existing, op) {
         (Some(r), Op::SaveRemove) => r
             .content
             .iter()
             .filter_map(|c| c.stored())
-            .map(|s| s.key.clone())
+            .flat_map(|s| [s.key.clone(), format!("{}{}", s.key, dynox_s3::KEPT_SUFFIX)])
             .collect(),
         _ => BTreeSet::new(),
     };
@@ -245,6 +255,20 @@ async fn run_case(
     }
     faults.reset();
     found.extend(violations(env, &items(op, pk), &kept).await);
+    // A file cleared and kept is never deleted, by the call or by the sweep after a crash.
+    if op == Op::SaveRemove {
+        let item = Record::get(&env.client, pk).consistent_read(true).await;
+        if let Ok(Some(item)) = item {
+            if item.content.is_none() {
+                let keys = env.keys("records").await;
+                for key in &kept {
+                    if !keys.contains(key) {
+                        found.push(format!("the kept file's {key} is gone"));
+                    }
+                }
+            }
+        }
+    }
     (label, (failed, found))
 }
 

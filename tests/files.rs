@@ -1106,3 +1106,86 @@ async fn a_custom_s3_client_gets_path_style_requests_on_a_local_endpoint() {
         upload.url
     );
 }
+
+#[tokio::test]
+async fn a_cleared_file_is_kept_and_no_sweep_deletes_it() {
+    let env = env().await;
+    let mut d = doc(
+        "KEEP#1",
+        Some(S3Object::from_bytes(vec![7; 100], "keep.txt")),
+    );
+    env.client.save(&mut d).await.unwrap();
+    let key = stored(&d.content).key.clone();
+    let thumb = d.thumbnail.stored().unwrap().key.clone();
+
+    // Clear and keep (the default): the object stays, marked beside it.
+    d.content = None;
+    env.client.save(&mut d).await.unwrap();
+    let mark = format!("{key}{}", dynox_s3::KEPT_SUFFIX);
+    let mut expected = vec![key.clone(), mark.clone(), thumb.clone()];
+    expected.sort();
+    assert_eq!(env.keys("company-docs").await, expected);
+
+    // A sweep with no grace period at all, deleting: the kept file and its mark survive.
+    let report = dynox_s3::sweep::<Document>(&env.client)
+        .grace(Duration::ZERO)
+        .delete()
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(report.kept, 2, "{report}");
+    assert!(report.orphans.is_empty(), "{report}");
+    assert_eq!(env.keys("company-docs").await, expected);
+    let bytes = env
+        .s3
+        .get_object()
+        .bucket(env.bucket("company-docs"))
+        .key(&key)
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    assert_eq!(bytes.as_ref(), &[7u8; 100]);
+
+    // Clear and delete, in one line: the object goes once the write commits.
+    let mut e = doc(
+        "KEEP#2",
+        Some(S3Object::from_bytes(vec![8; 100], "gone.txt")),
+    );
+    env.client.save(&mut e).await.unwrap();
+    let gone = stored(&e.content).key.clone();
+    e.content = None;
+    env.client
+        .save(&mut e)
+        .delete_cleared_files()
+        .await
+        .unwrap();
+    let keys = env.keys("company-docs").await;
+    assert!(!keys.contains(&gone), "{keys:?}");
+    assert!(
+        !keys.contains(&format!("{gone}{}", dynox_s3::KEPT_SUFFIX)),
+        "{keys:?}"
+    );
+
+    // A mark whose file someone deleted is swept like any orphan.
+    env.s3
+        .delete_object()
+        .bucket(env.bucket("company-docs"))
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
+    let report = dynox_s3::sweep::<Document>(&env.client)
+        .grace(Duration::ZERO)
+        .delete()
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(report.kept, 0, "{report}");
+    assert_eq!(report.deleted, 1, "{report}");
+    assert!(!env.keys("company-docs").await.contains(&mark));
+}

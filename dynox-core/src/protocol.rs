@@ -361,7 +361,7 @@ impl<M: Model> PutPlan<M> {
     pub(crate) async fn read_back(&self, client: &Client, may_have_retried: bool) -> Option<bool> {
         let stored = if self.has_new_files() {
             read_files::<M>(client, &self.table, &self.key_item, &self.key).await
-        } else if may_have_retried {
+        } else if may_have_retried || !self.cleared.is_empty() {
             read_item(client, &self.table, &self.key_item, &self.key).await
         } else {
             return None;
@@ -400,13 +400,22 @@ impl<M: Model> PutPlan<M> {
                 }
                 Err(discard::<M>(client, &self.table, &self.key, self.uploaded, error).await)
             }
+            // New objects and kept marks stay (the item may reference and rely on them); a
+            // cleared file to delete may be left unreferenced: all are named.
             Outcome::Unknown(error) => {
                 M::Files::settle(item, false);
+                let mut objects = self.uploaded;
+                if self.delete_cleared {
+                    objects.extend(self.cleared);
+                }
+                if objects.is_empty() {
+                    return Err(error);
+                }
                 Err(Error::CleanupFailed {
                     table: self.table,
                     key: self.key,
                     write: WriteOutcome::Unknown,
-                    objects: self.uploaded,
+                    objects,
                     source: Box::new(error),
                 })
             }
@@ -570,7 +579,7 @@ impl<M: Model> Judged for PutPlan<M> {
         PutPlan::read_back(self, client, may_have_retried)
     }
     fn tracks_files(&self) -> bool {
-        self.has_new_files()
+        self.has_new_files() || !self.cleared.is_empty()
     }
 }
 

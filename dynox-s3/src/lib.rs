@@ -73,7 +73,7 @@
 //! - **delete**: the item is deleted, then its objects. An object that could not be deleted
 //!   is reported as `dynox_core::Error::CleanupFailed` (with `committed: true`).
 //! - **setting an optional file to `None`** and saving removes the reference and **keeps the
-//!   object** in S3 (as pydynox does). It is then unreferenced: the orphan [`sweep`] removes
+//!   object** in S3 (as pydynox does). It is then unreferenced: the orphan [`sweep()`] removes
 //!   it after its grace period, so copy it elsewhere if it must outlive that.
 //!
 //! ## The two-store promise
@@ -84,7 +84,7 @@
 //! 1. no committed item references an object that does not exist, or bytes other than the
 //!    ones whose size and SHA-256 it recorded;
 //! 2. every object dynox created that no item references is deleted before the failing call
-//!    returns, or, after a crash only, by the orphan [`sweep`];
+//!    returns, or, after a crash only, by the orphan [`sweep()`];
 //! 3. the caller gets a typed error (`dynox_core::Error::File`, `ConditionFailed`,
 //!    `VersionConflict`, `CleanupFailed`, ...) saying which field, object or write failed and
 //!    whether cleanup succeeded.

@@ -1,5 +1,5 @@
 //! `delete` (DeleteItem), optionally returning the deleted item. For models with file fields
-//! the steps around it are the two-store protocol's ([`crate::protocol`]): the item is
+//! the steps around it are the two-store protocol's (`protocol.rs`): the item is
 //! deleted on condition that its file references are the ones read, then its objects go.
 
 use std::future::{Future, IntoFuture};
@@ -41,14 +41,14 @@ impl<M: Model> Delete<M> {
     }
 
     /// Delete only if `condition` holds for the stored item; otherwise fail with
-    /// [`Error::ConditionFailed`]. (An item that does not exist fails it too.)
+    /// [`Error::ConditionFailed`](crate::Error::ConditionFailed). (An item that does not exist fails it too.)
     pub fn condition(mut self, condition: Condition<M>) -> Self {
         self.condition = Some(condition);
         self
     }
 
     /// Delete only if the item is at `version` (models with `#[dynamo(version)]`); otherwise
-    /// fail with [`Error::VersionConflict`].
+    /// fail with [`Error::VersionConflict`](crate::Error::VersionConflict).
     pub fn expect_version(mut self, version: u64) -> Self {
         self.version = Some(version);
         self

@@ -1,5 +1,5 @@
 //! `save` (PutItem) and `create` (PutItem unless the key exists). The file steps before and
-//! after the write are the two-store protocol's ([`crate::protocol`]); this module sends the
+//! after the write are the two-store protocol's (`protocol.rs`); this module sends the
 //! PutItem.
 
 use std::future::{Future, IntoFuture};
@@ -36,7 +36,7 @@ impl<'a, M: Model> Save<'a, M> {
     }
 
     /// Write only if `condition` holds for the stored item (in addition to the conditions
-    /// dynox adds itself); otherwise fail with [`Error::ConditionFailed`].
+    /// dynox adds itself); otherwise fail with [`Error::ConditionFailed`](crate::Error::ConditionFailed).
     pub fn condition(mut self, condition: Condition<M>) -> Self {
         self.condition = Some(condition);
         self

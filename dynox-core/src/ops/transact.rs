@@ -1,6 +1,6 @@
 //! Transactions (TransactWriteItems): saves, creates, deletes and condition checks across
 //! models, all or nothing, with file fields handled by the same protocol as single writes
-//! ([`crate::protocol`]): every op is planned (its files uploaded) first; on commit the
+//! (`protocol.rs`): every op is planned (its files uploaded) first; on commit the
 //! replaced objects and the deleted items' objects are removed; on a cancellation that no
 //! earlier attempt of the request can explain, every new object is removed. A cancellation
 //! answering an SDK retry may be the transaction's own commit refusing the retry: the items
