@@ -1189,3 +1189,37 @@ async fn a_cleared_file_is_kept_and_no_sweep_deletes_it() {
     assert_eq!(report.deleted, 1, "{report}");
     assert!(!env.keys("company-docs").await.contains(&mark));
 }
+
+#[tokio::test]
+async fn an_update_that_removes_a_file_keeps_it() {
+    let env = env().await;
+    let mut d = doc(
+        "KEEP#3",
+        Some(S3Object::from_bytes(vec![3; 10], "kept.txt")),
+    );
+    env.client.save(&mut d).await.unwrap();
+    let key = stored(&d.content).key.clone();
+    Document::update(&env.client, "KEEP#3", "v1")
+        .apply(Document::fields().content.remove())
+        .await
+        .unwrap();
+    let loaded = Document::get(&env.client, "KEEP#3", "v1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(loaded.content.is_none());
+    let keys = env.keys("company-docs").await;
+    assert!(keys.contains(&key), "{keys:?}");
+    assert!(
+        keys.contains(&format!("{key}{}", dynox_s3::KEPT_SUFFIX)),
+        "{keys:?}"
+    );
+    let report = dynox_s3::sweep::<Document>(&env.client)
+        .grace(Duration::ZERO)
+        .delete()
+        .run()
+        .await
+        .unwrap();
+    assert_eq!((report.kept, report.deleted), (2, 0), "{report}");
+    assert!(env.keys("company-docs").await.contains(&key));
+}

@@ -750,6 +750,50 @@ pub(crate) fn conflict<M: Model>(table: &str, key: &str, version: u64) -> Error 
     }
 }
 
+/// Before an update that removes the file fields `names`: marks their current objects as kept
+/// and returns them, with the conditions that the fields still hold them (so the update
+/// removes exactly what was marked).
+pub(crate) async fn keep_removed<M: Model>(
+    client: &Client,
+    table: &str,
+    key_item: &Item,
+    key: &str,
+    names: &[&str],
+    p: &mut Placeholders,
+) -> Result<(Vec<FileRef>, Vec<String>)> {
+    let current = read_files::<M>(client, table, key_item, key)
+        .await?
+        .unwrap_or_default();
+    let refs: Vec<FileRef> = M::Files::references(&current)
+        .into_iter()
+        .filter(|r| names.contains(&r.field))
+        .collect();
+    let unchanged = names
+        .iter()
+        .map(|name| {
+            let n = p.name(name);
+            match current.get(*name) {
+                Some(value) => format!("{n} = {}", p.value(value.clone())),
+                None => format!("attribute_not_exists({n})"),
+            }
+        })
+        .collect();
+    if let Some((object, source)) = M::Files::keep(client, refs.clone())
+        .await
+        .into_iter()
+        .next()
+    {
+        M::Files::unkeep(client, refs).await;
+        return Err(Error::File {
+            table: table.to_owned(),
+            key: key.to_owned(),
+            field: object.field,
+            source,
+        });
+    }
+    Ok((refs, unchanged))
+}
+
 /// The item's file attributes (and key and version), read with strong consistency; `None`
 /// if absent.
 async fn read_files<M: Model>(

@@ -13,8 +13,9 @@ use crate::expr::{render_update, Condition, Placeholders, UpdateAction};
 use crate::model::{Key, Model};
 use crate::Client;
 
+use crate::files::FileStore;
 use crate::item::Item;
-use crate::protocol::{conflict, with_user_condition, Attempts, Failure};
+use crate::protocol::{self, conflict, with_user_condition, Attempts, Failure};
 
 /// An UpdateItem: [`Client::update`], or `Model::update(&client, ...)` from the derive. Add
 /// changes with [`apply`](Self::apply), then await it.
@@ -136,6 +137,29 @@ impl<M: Model> Update<M> {
         if must_exist {
             own.push(format!("attribute_exists({})", p.name(M::SCHEMA.hash.name)));
         }
+        // Removing a file field keeps its file, as clearing it in a save does: marked before
+        // the update, which is conditional on the field still holding that object.
+        let removed_files: Vec<&str> = actions
+            .iter()
+            .filter_map(|a| a.known_result())
+            .filter(|(name, value)| value.is_none() && M::Files::attribute_names().contains(name))
+            .map(|(name, _)| name)
+            .collect();
+        let kept = if removed_files.is_empty() {
+            Vec::new()
+        } else {
+            let (kept, unchanged) = protocol::keep_removed::<M>(
+                &client,
+                &table,
+                &key_item,
+                &key_text,
+                &removed_files,
+                &mut p,
+            )
+            .await?;
+            own.extend(unchanged);
+            kept
+        };
         if let Some(name) = M::VERSION {
             let n = p.name(name);
             let zero = p.value(AttributeValue::N("0".into()));
@@ -208,6 +232,10 @@ impl<M: Model> Update<M> {
             Ok(output) => output.attributes,
             Err(e) => {
                 let failure = Failure::of(e, &attempts, "UpdateItem", &table, &key_text);
+                if failure.refused.is_some() && !failure.retried && !kept.is_empty() {
+                    // Refused outright: the item still references the files.
+                    M::Files::unkeep(&client, kept).await;
+                }
                 match failure.refused {
                     // The SDK's retry of this update was refused by the update's own commit
                     // (its first response lost): the stored item is the updated one.
