@@ -71,10 +71,11 @@
 //!   place), [`S3Object::stream`], [`S3Object::range`]; full downloads verify size and SHA-256.
 //!   [`S3Object::presigned_url`] for links; [`presign_upload`] and [`attach`] for direct uploads.
 //! - **delete**: the item is deleted, then its objects. An object that could not be deleted
-//!   is reported as `dynox_core::Error::CleanupFailed` (with `committed: true`).
+//!   is reported as `dynox_core::Error::CleanupFailed` (with `write: WriteOutcome::Committed`).
 //! - **setting an optional file to `None`** and saving removes the reference and **keeps the
-//!   object** in S3 (as pydynox does). It is then unreferenced: the orphan [`sweep()`] removes
-//!   it after its grace period, so copy it elsewhere if it must outlive that.
+//!   object** in S3 (as pydynox does), for good: it is marked kept before the write (an empty
+//!   object at its key plus [`KEPT_SUFFIX`]) and the orphan [`sweep()`] never deletes a kept
+//!   object. `client.save(&mut doc).delete_cleared_files()` clears and deletes instead.
 //!
 //! ## The two-store promise
 //!
