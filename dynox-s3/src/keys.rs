@@ -9,6 +9,8 @@
 //! - `%`, `/`, `\`, control characters and the characters S3 documents as needing care
 //!   (`{}^%`[]"<>~#|`, space) are percent-encoded in values and file names; a segment of `.` or
 //!   `..` is encoded too, so no key walks up a path. Other Unicode is kept (S3 keys are UTF-8).
+//! - An empty value (`A##B`'s middle part) is the segment [`EMPTY_SEGMENT`], `%(empty)`: no
+//!   `//` in a key, and no value can spell it (its `%` would be `%25`).
 //! - A key longer than S3's 1024 bytes is an error naming the field.
 
 use std::fmt::Write;
@@ -136,6 +138,9 @@ fn push_value(key: &mut String, value: &str) {
     }
 }
 
+/// The segment an empty key value becomes.
+pub const EMPTY_SEGMENT: &str = "%(empty)";
+
 /// One path segment, percent-encoded so it contains no `/` and is never `.` or `..`.
 fn push_segment(key: &mut String, segment: &str) {
     if segment == "." || segment == ".." {
@@ -145,8 +150,10 @@ fn push_segment(key: &mut String, segment: &str) {
         return;
     }
     if segment.is_empty() {
-        // An empty value would make `a//b`, which S3 keeps but many tools collapse.
-        key.push_str("%00");
+        // An empty value would make `a//b`, which S3 keeps but many tools collapse. `%(` never
+        // starts an escape of a value (a `%` in a value is always `%25`), so this stays
+        // unambiguous, and it reads as what it is (`%00` looked like a NUL byte).
+        key.push_str(EMPTY_SEGMENT);
         return;
     }
     for c in segment.chars() {
@@ -238,7 +245,12 @@ mod tests {
         assert_eq!(key, "p/a%20b%0A%00/u1/ü%20🚀.txt");
         assert_eq!(
             object_key(None, &parts("", None, "")).unwrap(),
-            "p/%00/u1/file"
+            "p/%(empty)/u1/file"
+        );
+        // One-to-one: a value spelled like the empty marker is escaped.
+        assert_eq!(
+            object_key(None, &parts("%(empty)", None, "f")).unwrap(),
+            "p/%25(empty)/u1/f"
         );
     }
 
