@@ -1,9 +1,9 @@
 //! `#[derive(DynamoModel)]`: use it through `dynox_core::DynamoModel`.
 //!
-//! The macro works in three steps: [`attr`] parses `#[dynamo(...)]` attributes into typed
-//! values, [`ast`] builds a model of the struct (every node keeps its span), [`check`] applies
-//! cross-field rules, and [`expand`] generates code. Every error of every step is collected in
-//! a [`ctxt::Ctxt`] and reported at once, each with the span of the code at fault, next to a
+//! The macro works in three steps: `attr` parses `#[dynamo(...)]` attributes into typed
+//! values, `ast` builds a model of the struct (every node keeps its span), `check` applies
+//! cross-field rules, and `expand` generates code. Every error of every step is collected in
+//! a `ctxt::Ctxt` and reported at once, each with the span of the code at fault, next to a
 //! stub of the generated impls so that uses of the model add no errors of their own.
 
 mod ast;
