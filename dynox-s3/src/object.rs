@@ -74,7 +74,7 @@ pub struct StoredObject {
     pub key: String,
     /// The region of the bucket, when the field sets one.
     pub region: Option<String>,
-    /// The size in bytes.
+    /// The size in bytes of the content (the original, before any compression).
     pub size: u64,
     /// The ETag S3 returned.
     pub etag: String,
@@ -91,6 +91,12 @@ pub struct StoredObject {
     /// Base64 SHA-256 of the content, computed while uploading and checked on every full
     /// download; `None` only for objects attached after a direct (presigned) upload.
     pub sha256: Option<String>,
+    /// The codec the object is compressed with (`#[s3(compress = "...")]`); `None` for an
+    /// object stored as it is, including every object stored before compression existed.
+    pub encoding: Option<crate::Compression>,
+    /// The size in bytes of the stored (compressed) object, when it is compressed; otherwise
+    /// it is [`size`](Self::size).
+    pub stored_size: Option<u64>,
 }
 
 impl S3Object {
@@ -257,10 +263,12 @@ const VERSION_ID: &str = "version_id";
 const FILE_NAME: &str = "file_name";
 const METADATA: &str = "metadata";
 const SHA256: &str = "sha256";
+const ENCODING: &str = "encoding";
+const STORED_SIZE: &str = "stored_size";
 
 impl StoredObject {
     pub(crate) fn to_attribute_value(&self) -> AttributeValue {
-        let mut map = HashMap::with_capacity(11);
+        let mut map = HashMap::with_capacity(13);
         let s = |v: &str| AttributeValue::S(v.to_owned());
         map.insert(BUCKET.to_owned(), s(&self.bucket));
         map.insert(KEY.to_owned(), s(&self.key));
@@ -277,6 +285,13 @@ impl StoredObject {
         }
         if let Some(sha) = &self.sha256 {
             map.insert(SHA256.to_owned(), s(sha));
+        }
+        // Absent for an uncompressed object, so its map is what it was before compression.
+        if let Some(encoding) = self.encoding {
+            map.insert(ENCODING.to_owned(), s(encoding.name()));
+        }
+        if let Some(stored) = self.stored_size {
+            map.insert(STORED_SIZE.to_owned(), AttributeValue::N(stored.to_string()));
         }
         if !self.metadata.is_empty() {
             map.insert(
@@ -321,6 +336,22 @@ impl StoredObject {
                 reason: format!("`size`: {e}"),
             }
         })?;
+        let encoding = match text(ENCODING)? {
+            None => None,
+            Some(name) => Some(crate::Compression::from_name(&name).ok_or_else(|| {
+                AttributeError::InvalidFileReference {
+                    reason: format!("unknown `encoding` `{name}`"),
+                }
+            })?),
+        };
+        let stored_size = match map.get(STORED_SIZE) {
+            None | Some(AttributeValue::Null(_)) => None,
+            Some(value) => Some(u64::from_attribute(Some(value.clone())).map_err(|e| {
+                AttributeError::InvalidFileReference {
+                    reason: format!("`stored_size`: {e}"),
+                }
+            })?),
+        };
         let metadata = match map.get(METADATA) {
             Some(AttributeValue::M(m)) => m
                 .iter()
@@ -346,6 +377,8 @@ impl StoredObject {
             file_name: text(FILE_NAME)?.unwrap_or_default(),
             metadata,
             sha256: text(SHA256)?,
+            encoding,
+            stored_size,
         })
     }
 
@@ -359,8 +392,9 @@ impl StoredObject {
 }
 
 /// A file field is stored as a map of its object's metadata (bucket, key, size, etag, content
-/// type, last modified, version id, file name, user metadata, SHA-256). A pending file cannot
-/// be converted: the save path uploads it first.
+/// type, last modified, version id, file name, user metadata, SHA-256, and for a compressed
+/// object its encoding and stored size). A pending file cannot be converted: the save path
+/// uploads it first.
 impl Attribute for S3Object {
     fn to_attribute(&self) -> Result<Option<AttributeValue>, AttributeError> {
         match &self.state {

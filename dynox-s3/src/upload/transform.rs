@@ -1,7 +1,7 @@
 //! The stage between the source and the network: the content is measured as the source
 //! hands it out ([`Metered`]: size and SHA-256 of the original bytes, what the item
-//! records), then an [`Encoder`] turns it into the bytes that are stored. The only encoder
-//! today is [`Identity`]; compression will be another one.
+//! records), then an [`Encoder`] turns it into the bytes that are stored: [`Identity`] stores
+//! them as they are, [`Compress`] compresses them (zstd or gzip) as they stream.
 //!
 //! ```text
 //! UploadSource ──▶ Metered (content size, SHA-256) ──▶ Encoder ──▶ parts ──▶ S3 (stored size)
@@ -11,10 +11,15 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
 
+use async_compression::tokio::write::{GzipEncoder, ZstdEncoder};
+use bytes::BytesMut;
 use futures::future::BoxFuture;
+use tokio::io::AsyncWriteExt;
 
+use super::multipart::read_range;
 use super::source::{FileRange, Part, PartData, UploadSource};
 use crate::checksum::Hasher;
+use crate::compression::Compression;
 use crate::error::S3Error;
 
 /// Bytes read from disk at a time while hashing a file part.
@@ -224,6 +229,127 @@ impl Encoder for Identity {
         n: u64,
     ) -> BoxFuture<'a, Result<bool, S3Error>> {
         input.ends_within(n)
+    }
+}
+
+/// Content bytes read from the source at a time while compressing.
+const COMPRESS_INPUT: u64 = 1 << 20;
+
+/// A streaming compressor writing into a buffer the encoder drains.
+enum Codec {
+    Zstd(ZstdEncoder<Vec<u8>>),
+    Gzip(GzipEncoder<Vec<u8>>),
+}
+
+impl Codec {
+    async fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match self {
+            Codec::Zstd(c) => c.write_all(bytes).await,
+            Codec::Gzip(c) => c.write_all(bytes).await,
+        }
+    }
+
+    async fn finish(&mut self) -> std::io::Result<()> {
+        match self {
+            Codec::Zstd(c) => c.shutdown().await,
+            Codec::Gzip(c) => c.shutdown().await,
+        }
+    }
+
+    /// The compressed bytes produced so far, taken out.
+    fn take(&mut self) -> Vec<u8> {
+        match self {
+            Codec::Zstd(c) => std::mem::take(c.get_mut()),
+            Codec::Gzip(c) => std::mem::take(c.get_mut()),
+        }
+    }
+}
+
+/// Compresses the content as it streams: it reads [`COMPRESS_INPUT`] content bytes at a
+/// time and hands out memory parts of compressed bytes, so it holds at most one part plus
+/// what one input read compresses to. The stored length is unknown until the end, so the
+/// network stage finds out whether it fits a single PutObject by asking
+/// [`ends_within`](Encoder::ends_within), which compresses just far enough to tell.
+pub(crate) struct Compress {
+    /// `None` once the content is all compressed and the codec finished.
+    codec: Option<Codec>,
+    /// Compressed bytes not handed out yet.
+    out: BytesMut,
+    file_name: String,
+}
+
+impl Compress {
+    pub(crate) fn new(compression: Compression, file_name: &str) -> Self {
+        let codec = match compression {
+            Compression::Zstd => Codec::Zstd(ZstdEncoder::new(Vec::new())),
+            Compression::Gzip => Codec::Gzip(GzipEncoder::new(Vec::new())),
+        };
+        Compress {
+            codec: Some(codec),
+            out: BytesMut::new(),
+            file_name: file_name.to_owned(),
+        }
+    }
+
+    /// Compresses until at least `n` compressed bytes wait or the content is done.
+    async fn fill(&mut self, input: &mut Metered, n: u64) -> Result<(), S3Error> {
+        let failed = |file_name: &str| {
+            let file_name = file_name.to_owned();
+            move |source| S3Error::Source { file_name, source }
+        };
+        while (self.out.len() as u64) < n {
+            let Some(codec) = &mut self.codec else {
+                break;
+            };
+            match input.next_part(COMPRESS_INPUT).await? {
+                Some(part) => {
+                    let bytes = match part.data {
+                        PartData::Memory(bytes) => bytes,
+                        PartData::File(range) => read_range(&range).await?,
+                    };
+                    codec.write(&bytes).await.map_err(failed(&self.file_name))?;
+                    self.out.extend_from_slice(&codec.take());
+                }
+                None => {
+                    codec.finish().await.map_err(failed(&self.file_name))?;
+                    self.out.extend_from_slice(&codec.take());
+                    self.codec = None;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Encoder for Compress {
+    fn len(&self, _len: Option<u64>) -> Option<u64> {
+        None
+    }
+
+    fn next_part<'a>(
+        &'a mut self,
+        input: &'a mut Metered,
+        max: u64,
+    ) -> BoxFuture<'a, Result<Option<Part>, S3Error>> {
+        Box::pin(async move {
+            self.fill(input, max).await?;
+            if self.out.is_empty() && self.codec.is_none() {
+                return Ok(None);
+            }
+            let take = usize::try_from(max).unwrap_or(usize::MAX).min(self.out.len());
+            Ok(Some(Part::memory(self.out.split_to(take).freeze())))
+        })
+    }
+
+    fn ends_within<'a>(
+        &'a mut self,
+        input: &'a mut Metered,
+        n: u64,
+    ) -> BoxFuture<'a, Result<bool, S3Error>> {
+        Box::pin(async move {
+            self.fill(input, n.saturating_add(1)).await?;
+            Ok(self.codec.is_none() && self.out.len() as u64 <= n)
+        })
     }
 }
 
