@@ -174,7 +174,11 @@ async fn check_stored(env: &FileEnv, meta: &StoredObject, encoding: Compression,
     assert_eq!(meta.content_type, "text/csv");
     let raw = raw(env, meta).await;
     assert_eq!(meta.stored_size, Some(raw.len() as u64), "{encoding}");
-    assert!(raw.len() < data.len(), "{encoding}: {} bytes stored", raw.len());
+    assert!(
+        raw.len() < data.len(),
+        "{encoding}: {} bytes stored",
+        raw.len()
+    );
     assert!(decode(encoding, &raw).await == data, "{encoding}: decodes");
     let head = env
         .s3

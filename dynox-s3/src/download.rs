@@ -147,9 +147,7 @@ fn content(object: &StoredObject, body: ByteStream) -> BoxStream<'static, Result
     });
     let Some(encoding) = object.encoding else {
         let object = object.clone();
-        return chunks
-            .map_err(move |e| body_error(&object, e))
-            .boxed();
+        return chunks.map_err(move |e| body_error(&object, e)).boxed();
     };
     let (bucket, key) = (object.bucket.clone(), object.key.clone());
     let expected = match &object.sha256 {

@@ -291,7 +291,10 @@ impl StoredObject {
             map.insert(ENCODING.to_owned(), s(encoding.name()));
         }
         if let Some(stored) = self.stored_size {
-            map.insert(STORED_SIZE.to_owned(), AttributeValue::N(stored.to_string()));
+            map.insert(
+                STORED_SIZE.to_owned(),
+                AttributeValue::N(stored.to_string()),
+            );
         }
         if !self.metadata.is_empty() {
             map.insert(
@@ -410,5 +413,91 @@ impl Attribute for S3Object {
             Some(v) => StoredObject::from_attribute_value(&v).map(S3Object::from_stored),
             None => Err(AttributeError::Missing),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Compression;
+
+    fn object(encoding: Option<Compression>, stored_size: Option<u64>) -> StoredObject {
+        StoredObject {
+            bucket: "b".into(),
+            key: "k".into(),
+            region: None,
+            size: 1000,
+            etag: "\"e\"".into(),
+            content_type: "text/csv".into(),
+            last_modified: "2026-01-01T00:00:00Z".into(),
+            version_id: None,
+            file_name: "f.csv".into(),
+            metadata: BTreeMap::new(),
+            sha256: Some("abc=".into()),
+            encoding,
+            stored_size,
+        }
+    }
+
+    #[test]
+    fn an_uncompressed_object_keeps_the_map_it_had_before_compression() {
+        let plain = object(None, None);
+        let AttributeValue::M(map) = plain.to_attribute_value() else {
+            panic!("not a map")
+        };
+        let mut keys: Vec<&str> = map.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "bucket",
+                "content_type",
+                "etag",
+                "file_name",
+                "key",
+                "last_modified",
+                "sha256",
+                "size"
+            ]
+        );
+        let read = StoredObject::from_attribute_value(&AttributeValue::M(map)).unwrap();
+        assert_eq!(read, plain);
+    }
+
+    #[test]
+    fn a_compressed_object_records_its_encoding_and_stored_size() {
+        for encoding in Compression::ALL {
+            let compressed = object(Some(encoding), Some(120));
+            let value = compressed.to_attribute_value();
+            let AttributeValue::M(map) = &value else {
+                panic!("not a map")
+            };
+            assert_eq!(map[ENCODING], AttributeValue::S(encoding.name().into()));
+            assert_eq!(map[STORED_SIZE], AttributeValue::N("120".into()));
+            assert_eq!(
+                StoredObject::from_attribute_value(&value).unwrap(),
+                compressed
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_encoding_is_an_invalid_reference() {
+        let AttributeValue::M(mut map) = object(None, None).to_attribute_value() else {
+            panic!("not a map")
+        };
+        map.insert(ENCODING.into(), AttributeValue::S("brotli".into()));
+        let err = StoredObject::from_attribute_value(&AttributeValue::M(map.clone())).unwrap_err();
+        assert!(
+            matches!(&err, AttributeError::InvalidFileReference { reason } if reason.contains("brotli")),
+            "{err:?}"
+        );
+        map.insert(ENCODING.into(), AttributeValue::S("zstd".into()));
+        map.insert(STORED_SIZE.into(), AttributeValue::S("many".into()));
+        let err = StoredObject::from_attribute_value(&AttributeValue::M(map)).unwrap_err();
+        assert!(
+            matches!(&err, AttributeError::InvalidFileReference { reason } if reason.contains("stored_size")),
+            "{err:?}"
+        );
     }
 }

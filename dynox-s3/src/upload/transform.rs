@@ -336,7 +336,9 @@ impl Encoder for Compress {
             if self.out.is_empty() && self.codec.is_none() {
                 return Ok(None);
             }
-            let take = usize::try_from(max).unwrap_or(usize::MAX).min(self.out.len());
+            let take = usize::try_from(max)
+                .unwrap_or(usize::MAX)
+                .min(self.out.len());
             Ok(Some(Part::memory(self.out.split_to(take).freeze())))
         })
     }
@@ -510,5 +512,73 @@ mod tests {
             Ok(_) => panic!("a part of a file shorter than it was"),
         }
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    async fn decode(compression: Compression, data: &[u8]) -> Vec<u8> {
+        use async_compression::tokio::bufread::{GzipDecoder, ZstdDecoder};
+        use tokio::io::AsyncReadExt;
+        let mut out = Vec::new();
+        match compression {
+            Compression::Zstd => ZstdDecoder::new(data).read_to_end(&mut out).await,
+            Compression::Gzip => GzipDecoder::new(data).read_to_end(&mut out).await,
+        }
+        .unwrap();
+        out
+    }
+
+    #[tokio::test]
+    async fn compression_hands_out_bounded_parts_that_decode_to_the_content() {
+        // Poorly compressible content, so there are several parts.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let data: Vec<u8> = (0..3_000_000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        for compression in Compression::ALL {
+            let source = Source::reader(Box::new(std::io::Cursor::new(data.clone())), None);
+            let mut encoded = Encoded::new(
+                source.open("f").await.unwrap(),
+                Box::new(Compress::new(compression, "f")),
+            );
+            assert_eq!(encoded.len(), None);
+            // Reads ahead only as far as it needs to tell.
+            assert!(!encoded.ends_within(100_000).await.unwrap());
+            let mut stored = Vec::new();
+            while let Some(part) = encoded.next_part(1_000_000).await.unwrap() {
+                assert!(part.len() <= 1_000_000 && part.len() > 0);
+                let PartData::Memory(bytes) = part.data else {
+                    panic!("a compressed part is in memory")
+                };
+                stored.extend_from_slice(&bytes);
+            }
+            assert!(stored.len() > 2_000_000, "{compression}: {}", stored.len());
+            assert!(decode(compression, &stored).await == data, "{compression}");
+            let content = encoded.content();
+            assert_eq!(content.size, data.len() as u64);
+            assert_eq!(content.sha256, checksum::sha256(&data));
+        }
+    }
+
+    #[tokio::test]
+    async fn compressed_small_content_ends_within_the_threshold() {
+        let data = vec![b'a'; 5_000_000];
+        let mut encoded = Encoded::new(
+            Source::bytes(Bytes::from(data.clone()))
+                .open("f")
+                .await
+                .unwrap(),
+            Box::new(Compress::new(Compression::Zstd, "f")),
+        );
+        assert!(encoded.ends_within(10_000).await.unwrap());
+        let part = encoded.next_part(10_000).await.unwrap().unwrap();
+        assert!(encoded.next_part(10_000).await.unwrap().is_none());
+        let PartData::Memory(bytes) = part.data else {
+            panic!("in memory")
+        };
+        assert!(decode(Compression::Zstd, &bytes).await == data);
     }
 }
