@@ -135,7 +135,7 @@ fn push(samples: &mut Samples, (seconds, rss): (f64, f64)) {
 }
 
 /// Runs `op`; returns its seconds and how far peak RSS rose above RSS at its start.
-async fn timed<F, Fut, T, E>(op: F) -> Result<(f64, f64), BoxError>
+pub(crate) async fn timed<F, Fut, T, E>(op: F) -> Result<(f64, f64), BoxError>
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<T, E>>,
@@ -173,7 +173,7 @@ fn write_source(path: &Path, size: u64) -> std::io::Result<Vec<u8>> {
     Ok(hasher.finalize().to_vec())
 }
 
-fn check(path: &Path, expected: &[u8]) -> Result<(), BoxError> {
+pub(crate) fn check(path: &Path, expected: &[u8]) -> Result<(), BoxError> {
     let mut hasher = Sha256::new();
     let mut file = std::fs::File::open(path)?;
     let mut buffer = vec![0u8; 1 << 20];

@@ -6,11 +6,13 @@
 //! dynox-bench overhead    [--ops N]   [--rounds R]
 //! dynox-bench large-files [--mib N]   [--rounds R]
 //! dynox-bench many-files  [--items N] [--rounds R] [--concurrency C]
+//! dynox-bench compression [--mib N]   [--rounds R]
 //! ```
 //!
 //! Each prints a Markdown table. The servers come from `DYNOX_BENCH_DYNAMODB` and
 //! `DYNOX_BENCH_S3` (or are started in-process when unset).
 
+mod compression;
 mod large_files;
 mod many_files;
 mod overhead;
@@ -63,6 +65,7 @@ fn main() -> Result<(), BoxError> {
             .block_on(overhead::run(&args)),
         "large-files" => multi_thread()?.block_on(large_files::run(&args)),
         "many-files" => multi_thread()?.block_on(many_files::run(&args)),
+        "compression" => multi_thread()?.block_on(compression::run(&args)),
         other => Err(format!("unknown command {other}").into()),
     }
 }

@@ -173,7 +173,7 @@ impl Field {
 }
 
 /// Keys valid in `#[s3(...)]`, each `key = "..."`, in the order of [`S3::slots`].
-const S3_KEYS: [&str; 4] = ["bucket", "prefix", "region", "key"];
+const S3_KEYS: [&str; 5] = ["bucket", "prefix", "region", "key", "compress"];
 
 /// `#[s3(...)]` on a field: a file kept in S3.
 pub struct S3 {
@@ -183,16 +183,19 @@ pub struct S3 {
     pub prefix: Option<Spanned<String>>,
     pub region: Option<Spanned<String>>,
     pub key: Option<Spanned<String>>,
+    /// `compress = "zstd"` or `"gzip"` (checked in `check`).
+    pub compress: Option<Spanned<String>>,
 }
 
 impl S3 {
     /// The settings, in the order of [`S3_KEYS`].
-    fn slots(&mut self) -> [&mut Option<Spanned<String>>; 4] {
+    fn slots(&mut self) -> [&mut Option<Spanned<String>>; 5] {
         [
             &mut self.bucket,
             &mut self.prefix,
             &mut self.region,
             &mut self.key,
+            &mut self.compress,
         ]
     }
 }
@@ -382,6 +385,7 @@ pub fn field(cx: &mut Ctxt, attrs: &[Attribute]) -> Field {
             prefix: None,
             region: None,
             key: None,
+            compress: None,
         };
         let result = attr.parse_nested_meta(|meta| {
             let name = path_name(&meta);

@@ -271,6 +271,18 @@ fn file_fields(cx: &mut Ctxt, model: &Model<'_>) {
                 }
             }
         }
+        if let Some(compress) = &s3.compress {
+            if !COMPRESSIONS.contains(&compress.value.as_str()) {
+                cx.syn_error(syn::Error::new(
+                    compress.span,
+                    format!(
+                        "unknown compression `{}`; expected one of {}",
+                        compress.value,
+                        COMPRESSIONS.map(|c| format!("`\"{c}\"`")).join(", ")
+                    ),
+                ));
+            }
+        }
         if let Some(template) = &s3.key {
             let mut rest = template.value.as_str();
             let mut has_upload = false;
@@ -302,6 +314,9 @@ fn file_fields(cx: &mut Ctxt, model: &Model<'_>) {
         }
     }
 }
+
+/// The values of `#[s3(compress = "...")]` (kept in step with `dynox_s3::Compression`).
+const COMPRESSIONS: [&str; 2] = ["zstd", "gzip"];
 
 /// The placeholders of an S3 key template (kept in step with `dynox_s3::keys::PLACEHOLDERS`).
 const PLACEHOLDERS: &[&str] = &[

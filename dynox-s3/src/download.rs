@@ -3,16 +3,26 @@
 //! Every full download checks the size and SHA-256 the item recorded; a mismatch is
 //! [`S3Error::ChecksumMismatch`]. Reads of a versioned object ask for the recorded version,
 //! so a later overwrite of the key (by something other than dynox) cannot change them.
+//!
+//! A compressed object is decompressed as its body arrives ([`content`]), and the checks
+//! are on the decompressed bytes: the original content's size and SHA-256. Bytes that do
+//! not decode are a checksum mismatch too. It is always fetched whole: `range` refuses it
+//! ([`S3Error::RangeOfCompressed`]) and `save_to` streams it in one GET instead of parallel
+//! ranges (a range of compressed bytes cannot be decoded on its own).
 
 use std::path::{Path, PathBuf};
 
+use async_compression::tokio::bufread::{GzipDecoder, ZstdDecoder};
 use aws_sdk_s3::operation::get_object::GetObjectOutput;
+use aws_sdk_s3::primitives::ByteStream;
 use bytes::{Bytes, BytesMut};
-use futures::stream::{self, BoxStream, StreamExt};
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use tokio::io::AsyncWriteExt;
+use tokio_util::io::{ReaderStream, StreamReader};
 use tracing::Instrument;
 
 use crate::checksum::Hasher;
+use crate::compression::Compression;
 use crate::error::S3Error;
 use crate::object::StoredObject;
 use crate::settings::Runtime;
@@ -112,32 +122,122 @@ pub(crate) async fn get_bytes(
     object: &StoredObject,
 ) -> Result<Bytes, S3Error> {
     async {
-        let mut body = get(client, object, None).await?.body;
-        let mut verifier = Verifier::new(object);
+        let body = get(client, object, None).await?.body;
+        let mut chunks = verified(object.clone(), content(object, body));
         let mut out =
             BytesMut::with_capacity(usize::try_from(object.size).unwrap_or(0).min(1 << 30));
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| body_error(object, e))?;
-            verifier.update(&chunk);
-            if verifier.size > object.size {
-                // More than the item recorded: stop now rather than read it all.
-                return Err(verifier
-                    .finish()
-                    .err()
-                    .unwrap_or_else(|| S3Error::ChecksumMismatch {
-                        bucket: object.bucket.clone(),
-                        key: object.key.clone(),
-                        expected: format!("size:{}", object.size),
-                        actual: "more".into(),
-                    }));
-            }
-            out.extend_from_slice(&chunk);
+        while let Some(chunk) = chunks.next().await {
+            out.extend_from_slice(&chunk?);
         }
-        verifier.finish()?;
         Ok(out.freeze())
     }
     .instrument(span(object, "s3.get_bytes"))
     .await
+}
+
+/// Chunk size of a decompressed body.
+const DECODED_CHUNK: usize = 64 * 1024;
+
+/// The content in a GET's `body`: the body as it is, or for a compressed object the body
+/// decompressed as it arrives. Bytes that do not decode are [`S3Error::ChecksumMismatch`];
+/// a failed body read is [`S3Error::Transport`].
+fn content(object: &StoredObject, body: ByteStream) -> BoxStream<'static, Result<Bytes, S3Error>> {
+    let chunks = stream::unfold(body, |mut body| async move {
+        body.next().await.map(|chunk| (chunk, body))
+    });
+    let Some(encoding) = object.encoding else {
+        let object = object.clone();
+        return chunks.map_err(move |e| body_error(&object, e)).boxed();
+    };
+    let (bucket, key) = (object.bucket.clone(), object.key.clone());
+    let expected = match &object.sha256 {
+        Some(sha256) => format!("sha256:{sha256}"),
+        None => format!("size:{}", object.size),
+    };
+    let body_object = object.clone();
+    // Body errors pass through the decoder as I/O errors carrying the S3Error.
+    let reader = StreamReader::new(
+        chunks
+            .map_err(move |e| std::io::Error::other(body_error(&body_object, e)))
+            .boxed(),
+    );
+    let decoded = match encoding {
+        Compression::Zstd => ReaderStream::with_capacity(
+            Box::new(ZstdDecoder::new(reader)) as crate::upload::source::BoxReader,
+            DECODED_CHUNK,
+        ),
+        Compression::Gzip => ReaderStream::with_capacity(
+            Box::new(GzipDecoder::new(reader)) as crate::upload::source::BoxReader,
+            DECODED_CHUNK,
+        ),
+    };
+    decoded
+        .map_err(move |e| {
+            let undecodable = format!("{encoding} data that does not decode: {e}");
+            match e.into_inner().map(|inner| inner.downcast::<S3Error>()) {
+                Some(Ok(error)) => *error,
+                _ => S3Error::ChecksumMismatch {
+                    bucket: bucket.clone(),
+                    key: key.clone(),
+                    expected: expected.clone(),
+                    actual: undecodable,
+                },
+            }
+        })
+        .boxed()
+}
+
+/// `chunks` checked against the item's size and SHA-256: the last item is an error if they
+/// do not match, and the stream stops at the first byte past the recorded size (so a body
+/// that decompresses to far more than recorded is not read to its end).
+fn verified(
+    object: StoredObject,
+    chunks: BoxStream<'static, Result<Bytes, S3Error>>,
+) -> BoxStream<'static, Result<Bytes, S3Error>> {
+    struct Reading {
+        chunks: BoxStream<'static, Result<Bytes, S3Error>>,
+        object: StoredObject,
+        hasher: Hasher,
+        size: u64,
+        done: bool,
+    }
+    let start = Reading {
+        chunks,
+        object,
+        hasher: Hasher::default(),
+        size: 0,
+        done: false,
+    };
+    stream::unfold(start, |mut state| async move {
+        if state.done {
+            return None;
+        }
+        let next = state.chunks.next().await;
+        if let Some(Ok(chunk)) = &next {
+            state.hasher.update(chunk);
+            state.size += chunk.len() as u64;
+            if state.size <= state.object.size {
+                return Some((next?, state));
+            }
+        }
+        state.done = true;
+        let ended = matches!(next, None | Some(Ok(_)));
+        if let Some(Err(error)) = next {
+            return Some((Err(error), state));
+        }
+        debug_assert!(ended);
+        // The end, or more than the item recorded: check what was read.
+        let verifier = Verifier {
+            object: &state.object,
+            hasher: std::mem::take(&mut state.hasher),
+            size: state.size,
+        };
+        match verifier.finish() {
+            Ok(()) => None,
+            Err(error) => Some((Err(error), state)),
+        }
+    })
+    .boxed()
 }
 
 pub(crate) async fn range(
@@ -146,6 +246,12 @@ pub(crate) async fn range(
     start: u64,
     end: u64,
 ) -> Result<Bytes, S3Error> {
+    if object.encoding.is_some() {
+        return Err(S3Error::RangeOfCompressed {
+            bucket: object.bucket.clone(),
+            key: object.key.clone(),
+        });
+    }
     let end = end.min(object.size);
     if start >= end {
         return Ok(Bytes::new());
@@ -167,57 +273,18 @@ pub(crate) async fn range(
     Ok(data)
 }
 
-/// The content as a stream of chunks; the last item is an error if the content does not
-/// match the item's size and checksum.
+/// The content as a stream of chunks, fetched when first polled; the last item is an error
+/// if the content does not match the item's size and checksum.
 pub(crate) fn stream(
     client: dynox_core::Client,
     object: StoredObject,
 ) -> BoxStream<'static, Result<Bytes, S3Error>> {
-    enum State {
-        Start(Box<(dynox_core::Client, StoredObject)>),
-        Reading(
-            Box<(
-                aws_sdk_s3::primitives::ByteStream,
-                StoredObject,
-                Hasher,
-                u64,
-            )>,
-        ),
-        Done,
-    }
-    stream::unfold(
-        State::Start(Box::new((client, object))),
-        |state| async move {
-            let (mut body, object, mut hasher, mut size) = match state {
-                State::Start(start) => match get(&start.0, &start.1, None).await {
-                    Ok(out) => (out.body, start.1, Hasher::default(), 0),
-                    Err(e) => return Some((Err(e), State::Done)),
-                },
-                State::Reading(reading) => *reading,
-                State::Done => return None,
-            };
-            match body.next().await {
-                Some(Ok(chunk)) => {
-                    hasher.update(&chunk);
-                    size += chunk.len() as u64;
-                    Some((
-                        Ok(chunk),
-                        State::Reading(Box::new((body, object, hasher, size))),
-                    ))
-                }
-                Some(Err(e)) => Some((Err(body_error(&object, e)), State::Done)),
-                None => {
-                    let mut verifier = Verifier::new(&object);
-                    verifier.hasher = hasher;
-                    verifier.size = size;
-                    match verifier.finish() {
-                        Ok(()) => None,
-                        Err(e) => Some((Err(e), State::Done)),
-                    }
-                }
-            }
-        },
-    )
+    stream::once(async move {
+        let body = get(&client, &object, None).await?.body;
+        let chunks = content(&object, body);
+        Ok::<_, S3Error>(verified(object, chunks))
+    })
+    .try_flatten()
     .boxed()
 }
 
@@ -261,7 +328,11 @@ async fn write_file(
     temp: &Path,
 ) -> Result<(), S3Error> {
     let settings = &Runtime::of(client).settings;
-    if object.size > settings.multipart_threshold && settings.concurrency > 1 {
+    // A compressed object streams whole: a range of it cannot be decoded on its own.
+    if object.encoding.is_none()
+        && object.size > settings.multipart_threshold
+        && settings.concurrency > 1
+    {
         return write_file_ranges(
             client,
             object,
@@ -278,17 +349,14 @@ async fn write_file(
             source,
         }
     };
-    let mut body = get(client, object, None).await?.body;
+    let body = get(client, object, None).await?.body;
+    let mut chunks = verified(object.clone(), content(object, body));
     let mut file = tokio::fs::File::create(temp)
         .await
         .map_err(io("creating"))?;
-    let mut verifier = Verifier::new(object);
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| body_error(object, e))?;
-        verifier.update(&chunk);
-        file.write_all(&chunk).await.map_err(io("writing"))?;
+    while let Some(chunk) = chunks.next().await {
+        file.write_all(&chunk?).await.map_err(io("writing"))?;
     }
-    verifier.finish()?;
     file.sync_all().await.map_err(io("syncing"))?;
     Ok(())
 }

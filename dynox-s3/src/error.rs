@@ -135,6 +135,16 @@ pub enum S3Error {
         /// The requested expiry.
         requested: std::time::Duration,
     },
+    /// A byte range of a compressed object was asked for: its stored bytes do not map to
+    /// ranges of the content. Download it whole ([`S3Object::stream`](crate::S3Object::stream)
+    /// reads it as it arrives).
+    #[error("s3://{bucket}/{key} is compressed: it cannot be read by byte range")]
+    RangeOfCompressed {
+        /// The bucket.
+        bucket: String,
+        /// The object key.
+        key: String,
+    },
     /// The item's file attribute is not a valid file reference.
     #[error("invalid file reference: {reason}")]
     InvalidReference {
@@ -216,6 +226,7 @@ impl S3Error {
             | S3Error::TooLarge { .. }
             | S3Error::NotUploaded { .. }
             | S3Error::InvalidExpiry { .. }
+            | S3Error::RangeOfCompressed { .. }
             | S3Error::NoSuchBucket { .. }
             | S3Error::AccessDenied { .. } => true,
             S3Error::Transport { source, .. } => connection_refused(source.as_ref()),

@@ -54,6 +54,9 @@
 //! - `prefix = "..."`: prepended to every object key of the field.
 //! - `region = "..."`: the bucket's region, when it differs from the configuration's.
 //! - `key = "..."`: a custom key template; see [`keys`]. It must contain `{upload}`.
+//! - `compress = "zstd"` or `compress = "gzip"`: objects are compressed while they stream
+//!   up and decompressed while they stream down; downloads return the original bytes. See
+//!   [`Compression`] for what changes (no byte ranges; presigned links).
 //!
 //! The field's type is [`S3Object`] (a required file) or `Option<S3Object>`. A file field
 //! cannot be a key.
@@ -106,6 +109,7 @@
 #![warn(missing_docs)]
 
 mod checksum;
+mod compression;
 mod download;
 mod error;
 mod kept;
@@ -125,6 +129,7 @@ use bytes::Bytes;
 use futures::stream::{BoxStream, TryStreamExt};
 use tokio::io::AsyncRead;
 
+pub use compression::Compression;
 pub use error::S3Error;
 pub use kept::{KEPT_METADATA, KEPT_SUFFIX};
 pub use object::{S3Object, StoredObject};
@@ -144,6 +149,9 @@ impl S3Object {
     /// Streams the content into the file at `path` (through a temporary file in the same
     /// folder, renamed into place once size and SHA-256 matched; a failed download leaves no
     /// file). Returns the number of bytes written.
+    ///
+    /// A large object is fetched in parallel byte ranges; a compressed one is streamed whole
+    /// in one GET and decompressed as it arrives (ranges of it cannot be decoded apart).
     pub async fn save_to(
         &self,
         client: &dynox_core::Client,
@@ -179,6 +187,9 @@ impl S3Object {
 
     /// Bytes `range` of the content (clamped to its size). A partial read cannot be checked
     /// against the whole file's SHA-256; its length is checked.
+    ///
+    /// A compressed object (`#[s3(compress = "...")]`) has no byte ranges of its content:
+    /// this returns [`S3Error::RangeOfCompressed`]; use [`stream`](Self::stream) instead.
     pub async fn range(
         &self,
         client: &dynox_core::Client,
@@ -189,6 +200,9 @@ impl S3Object {
 
     /// A URL that downloads the object without credentials until it expires (1 second to
     /// 7 days). No request is made: the URL is signed locally.
+    ///
+    /// For a compressed object the response carries the stored (compressed) bytes with
+    /// `Content-Encoding: gzip` or `zstd`; see [`Compression`] for what a browser gets.
     pub async fn presigned_url(
         &self,
         client: &dynox_core::Client,
@@ -201,6 +215,7 @@ impl S3Object {
 /// What generated code calls. Not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::compression::Compression;
     pub use crate::object::S3Object;
     pub use crate::store::{S3Field, S3Files, S3Model};
 

@@ -74,7 +74,7 @@ pub struct StoredObject {
     pub key: String,
     /// The region of the bucket, when the field sets one.
     pub region: Option<String>,
-    /// The size in bytes.
+    /// The size in bytes of the content (the original, before any compression).
     pub size: u64,
     /// The ETag S3 returned.
     pub etag: String,
@@ -91,6 +91,12 @@ pub struct StoredObject {
     /// Base64 SHA-256 of the content, computed while uploading and checked on every full
     /// download; `None` only for objects attached after a direct (presigned) upload.
     pub sha256: Option<String>,
+    /// The codec the object is compressed with (`#[s3(compress = "...")]`); `None` for an
+    /// object stored as it is, including every object stored before compression existed.
+    pub encoding: Option<crate::Compression>,
+    /// The size in bytes of the stored (compressed) object, when it is compressed; otherwise
+    /// it is [`size`](Self::size).
+    pub stored_size: Option<u64>,
 }
 
 impl S3Object {
@@ -257,10 +263,12 @@ const VERSION_ID: &str = "version_id";
 const FILE_NAME: &str = "file_name";
 const METADATA: &str = "metadata";
 const SHA256: &str = "sha256";
+const ENCODING: &str = "encoding";
+const STORED_SIZE: &str = "stored_size";
 
 impl StoredObject {
     pub(crate) fn to_attribute_value(&self) -> AttributeValue {
-        let mut map = HashMap::with_capacity(11);
+        let mut map = HashMap::with_capacity(13);
         let s = |v: &str| AttributeValue::S(v.to_owned());
         map.insert(BUCKET.to_owned(), s(&self.bucket));
         map.insert(KEY.to_owned(), s(&self.key));
@@ -277,6 +285,16 @@ impl StoredObject {
         }
         if let Some(sha) = &self.sha256 {
             map.insert(SHA256.to_owned(), s(sha));
+        }
+        // Absent for an uncompressed object, so its map is what it was before compression.
+        if let Some(encoding) = self.encoding {
+            map.insert(ENCODING.to_owned(), s(encoding.name()));
+        }
+        if let Some(stored) = self.stored_size {
+            map.insert(
+                STORED_SIZE.to_owned(),
+                AttributeValue::N(stored.to_string()),
+            );
         }
         if !self.metadata.is_empty() {
             map.insert(
@@ -321,6 +339,22 @@ impl StoredObject {
                 reason: format!("`size`: {e}"),
             }
         })?;
+        let encoding = match text(ENCODING)? {
+            None => None,
+            Some(name) => Some(crate::Compression::from_name(&name).ok_or_else(|| {
+                AttributeError::InvalidFileReference {
+                    reason: format!("unknown `encoding` `{name}`"),
+                }
+            })?),
+        };
+        let stored_size = match map.get(STORED_SIZE) {
+            None | Some(AttributeValue::Null(_)) => None,
+            Some(value) => Some(u64::from_attribute(Some(value.clone())).map_err(|e| {
+                AttributeError::InvalidFileReference {
+                    reason: format!("`stored_size`: {e}"),
+                }
+            })?),
+        };
         let metadata = match map.get(METADATA) {
             Some(AttributeValue::M(m)) => m
                 .iter()
@@ -346,6 +380,8 @@ impl StoredObject {
             file_name: text(FILE_NAME)?.unwrap_or_default(),
             metadata,
             sha256: text(SHA256)?,
+            encoding,
+            stored_size,
         })
     }
 
@@ -359,8 +395,9 @@ impl StoredObject {
 }
 
 /// A file field is stored as a map of its object's metadata (bucket, key, size, etag, content
-/// type, last modified, version id, file name, user metadata, SHA-256). A pending file cannot
-/// be converted: the save path uploads it first.
+/// type, last modified, version id, file name, user metadata, SHA-256, and for a compressed
+/// object its encoding and stored size). A pending file cannot be converted: the save path
+/// uploads it first.
 impl Attribute for S3Object {
     fn to_attribute(&self) -> Result<Option<AttributeValue>, AttributeError> {
         match &self.state {
@@ -376,5 +413,91 @@ impl Attribute for S3Object {
             Some(v) => StoredObject::from_attribute_value(&v).map(S3Object::from_stored),
             None => Err(AttributeError::Missing),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Compression;
+
+    fn object(encoding: Option<Compression>, stored_size: Option<u64>) -> StoredObject {
+        StoredObject {
+            bucket: "b".into(),
+            key: "k".into(),
+            region: None,
+            size: 1000,
+            etag: "\"e\"".into(),
+            content_type: "text/csv".into(),
+            last_modified: "2026-01-01T00:00:00Z".into(),
+            version_id: None,
+            file_name: "f.csv".into(),
+            metadata: BTreeMap::new(),
+            sha256: Some("abc=".into()),
+            encoding,
+            stored_size,
+        }
+    }
+
+    #[test]
+    fn an_uncompressed_object_keeps_the_map_it_had_before_compression() {
+        let plain = object(None, None);
+        let AttributeValue::M(map) = plain.to_attribute_value() else {
+            panic!("not a map")
+        };
+        let mut keys: Vec<&str> = map.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "bucket",
+                "content_type",
+                "etag",
+                "file_name",
+                "key",
+                "last_modified",
+                "sha256",
+                "size"
+            ]
+        );
+        let read = StoredObject::from_attribute_value(&AttributeValue::M(map)).unwrap();
+        assert_eq!(read, plain);
+    }
+
+    #[test]
+    fn a_compressed_object_records_its_encoding_and_stored_size() {
+        for encoding in Compression::ALL {
+            let compressed = object(Some(encoding), Some(120));
+            let value = compressed.to_attribute_value();
+            let AttributeValue::M(map) = &value else {
+                panic!("not a map")
+            };
+            assert_eq!(map[ENCODING], AttributeValue::S(encoding.name().into()));
+            assert_eq!(map[STORED_SIZE], AttributeValue::N("120".into()));
+            assert_eq!(
+                StoredObject::from_attribute_value(&value).unwrap(),
+                compressed
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_encoding_is_an_invalid_reference() {
+        let AttributeValue::M(mut map) = object(None, None).to_attribute_value() else {
+            panic!("not a map")
+        };
+        map.insert(ENCODING.into(), AttributeValue::S("brotli".into()));
+        let err = StoredObject::from_attribute_value(&AttributeValue::M(map.clone())).unwrap_err();
+        assert!(
+            matches!(&err, AttributeError::InvalidFileReference { reason } if reason.contains("brotli")),
+            "{err:?}"
+        );
+        map.insert(ENCODING.into(), AttributeValue::S("zstd".into()));
+        map.insert(STORED_SIZE.into(), AttributeValue::S("many".into()));
+        let err = StoredObject::from_attribute_value(&AttributeValue::M(map)).unwrap_err();
+        assert!(
+            matches!(&err, AttributeError::InvalidFileReference { reason } if reason.contains("stored_size")),
+            "{err:?}"
+        );
     }
 }

@@ -38,6 +38,11 @@ pub(crate) async fn presigned_get(
         .bucket(&object.bucket)
         .key(&object.key)
         .set_version_id(object.version_id.clone())
+        // Stored with `Content-Encoding: gzip` already; asked again so the browser decodes
+        // it whatever the stored metadata says. zstd: see `Compression`.
+        .set_response_content_encoding(
+            (object.encoding == Some(crate::Compression::Gzip)).then(|| "gzip".to_owned()),
+        )
         .presigned(config)
         .await
         .map_err(|e| S3Error::from_sdk(e, "GetObject", &object.bucket, &object.key))?;
@@ -207,6 +212,9 @@ pub async fn attach(client: &Client, upload: &PresignedUpload) -> Result<S3Objec
         version_id: head.version_id,
         file_name: upload.file_name.clone(),
         metadata: metadata_map(head.metadata),
+        // A direct upload is stored as sent, even into a field that compresses.
+        encoding: None,
+        stored_size: None,
         sha256,
     });
     object.fresh = true;

@@ -38,6 +38,8 @@ pub struct S3Field<M> {
     pub region: Option<&'static str>,
     /// A custom key template (see [`keys`](crate::keys)).
     pub key_template: Option<&'static str>,
+    /// The codec the field's objects are compressed with, if any.
+    pub compress: Option<crate::Compression>,
     /// The field's value (`None` for an empty optional field).
     pub slot: fn(&mut M) -> Option<&mut S3Object>,
 }
@@ -231,6 +233,7 @@ async fn upload_pending<M: S3Model>(client: &Client, item: &mut M, key: &Item) -
             region: field.region.map(str::to_owned),
             upload_id,
             owner: format!("{table}/{}", field.name),
+            compress: field.compress,
         };
         jobs.push((index, target, pending.clone()));
     }

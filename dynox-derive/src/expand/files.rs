@@ -39,6 +39,12 @@ pub fn expand(model: &Model<'_>, mode: Mode) -> TokenStream {
             };
             let region = option(&spec.region);
             let template = option(&spec.key);
+            // Checked to be one of the two before expansion.
+            let compress = match spec.compress.as_ref().map(|c| c.value.as_str()) {
+                Some("zstd") => quote!(::core::option::Option::Some(#s3::Compression::Zstd)),
+                Some("gzip") => quote!(::core::option::Option::Some(#s3::Compression::Gzip)),
+                _ => quote!(::core::option::Option::None),
+            };
             let member = f.ident;
             let accessor = if is_option(f.ty) {
                 quote!(optional)
@@ -56,6 +62,7 @@ pub fn expand(model: &Model<'_>, mode: Mode) -> TokenStream {
                     prefix: #prefix,
                     region: #region,
                     key_template: #template,
+                    compress: #compress,
                     slot: {
                         fn #slot(model: &mut #ident) -> ::core::option::Option<&mut #s3::S3Object> {
                             #call

@@ -28,7 +28,8 @@ fn plain_model() {
     insta::assert_snapshot!(pretty(expanded));
 }
 
-/// A model with a range key, two files (one optional), a global index and a version.
+/// A model with a range key, two files (one optional, compressed), a global index and a
+/// version.
 #[test]
 fn model_with_files_index_and_version() {
     let expanded = crate::dynamo_model(quote! {
@@ -45,7 +46,7 @@ fn model_with_files_index_and_version() {
             pub created: u64,
             #[s3(bucket = "docs", prefix = "bodies/")]
             pub body: S3Object,
-            #[s3(bucket = "docs")]
+            #[s3(bucket = "docs", compress = "zstd")]
             pub thumbnail: Option<S3Object>,
             #[dynamo(version)]
             pub version: u64,

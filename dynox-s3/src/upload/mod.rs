@@ -3,15 +3,17 @@
 //!
 //! ```text
 //! source::UploadSource ──▶ transform::Metered ──▶ transform::Encoder ──▶ pipeline ──▶ multipart
-//!   bytes, file, reader      content size, SHA-256    identity today         PutObject or
-//!   (parts of `Bytes`, or                                                    parts, bounded
+//!   bytes, file, reader      content size, SHA-256    identity, or zstd /    PutObject or
+//!   (parts of `Bytes`, or                             gzip compression       parts, bounded
 //!   file ranges streamed)                                                    concurrency
 //! ```
 //!
 //! - [`source`]: every kind of source hands out parts the same way; a file on disk hands out
 //!   ranges that stream from disk as they are sent, so it is never held in memory.
 //! - [`transform`]: the size and SHA-256 the item records are the original content's, taken
-//!   before the encoder; the stored size is counted after it, by the network stage.
+//!   before the encoder; the stored size is counted after it, by the network stage. A
+//!   compressed upload's stored size is unknown up front: the encoder compresses just far
+//!   enough to tell whether it fits one PutObject, else it goes part by part.
 //! - [`pipeline`]: single or multipart, and the one loop that keeps at most `concurrency`
 //!   parts in flight (memory: part size × concurrency).
 //! - [`multipart`]: the upload's state machine (create, put part, complete, abort); every
@@ -28,10 +30,11 @@ use std::time::SystemTime;
 use aws_sdk_s3::primitives::{DateTime, DateTimeFormat};
 use tracing::Instrument;
 
+use crate::compression::Compression;
 use crate::error::S3Error;
 use crate::object::{PendingUpload, StoredObject};
 use crate::settings::{S3Settings, MAX_OBJECT_SIZE};
-use transform::{Encoded, Identity};
+use transform::{Compress, Encoded, Encoder, Identity};
 
 /// S3 user-metadata key marking objects dynox created, with the upload id as value (the orphan
 /// sweep recognises dynox objects by it).
@@ -50,6 +53,8 @@ pub(crate) struct Target {
     pub(crate) upload_id: String,
     /// `{table}/{field}`, stored as [`OWNER_METADATA`].
     pub(crate) owner: String,
+    /// The field's codec, if it compresses (also the object's `Content-Encoding`).
+    pub(crate) compress: Option<Compression>,
 }
 
 /// Uploads `file` to `target`, returning the stored object's metadata.
@@ -67,7 +72,11 @@ pub(crate) async fn upload(
             });
         }
     }
-    let mut data = Encoded::new(source, Box::new(Identity));
+    let encoder: Box<dyn Encoder> = match target.compress {
+        None => Box::new(Identity),
+        Some(compression) => Box::new(Compress::new(compression, &file.file_name)),
+    };
+    let mut data = Encoded::new(source, encoder);
     let span = tracing::debug_span!(
         "s3.upload",
         otel.name = "s3.upload",
@@ -79,11 +88,11 @@ pub(crate) async fn upload(
     let sent = pipeline::send(settings, &target, &file, &mut data)
         .instrument(span)
         .await?;
-    // The item records the content's size and SHA-256. The identity stores the content as
-    // it is; an encoder that changes its size will need the stored size recorded too.
+    // The item records the content's size and SHA-256, and for a compressed object its
+    // encoding and stored size.
     let content = data.content();
-    debug_assert_eq!(
-        sent.size, content.size,
+    debug_assert!(
+        target.compress.is_some() || sent.size == content.size,
         "the identity encoder changed the size"
     );
     Ok(StoredObject {
@@ -98,6 +107,8 @@ pub(crate) async fn upload(
         file_name: file.file_name,
         metadata: file.metadata,
         sha256: Some(content.sha256),
+        encoding: target.compress,
+        stored_size: target.compress.map(|_| sent.size),
     })
 }
 

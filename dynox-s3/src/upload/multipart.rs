@@ -95,7 +95,7 @@ impl Body {
 }
 
 /// The bytes of a file range, in memory.
-async fn read_range(range: &FileRange) -> Result<Bytes, S3Error> {
+pub(crate) async fn read_range(range: &FileRange) -> Result<Bytes, S3Error> {
     let io = |action| {
         let path = range.path.to_path_buf();
         move |source| S3Error::Io {
@@ -147,6 +147,7 @@ impl<'t> MultipartUpload<'t> {
             .bucket(&target.bucket)
             .key(&target.key)
             .content_type(content_type(file))
+            .set_content_encoding(target.compress.map(|c| c.name().to_owned()))
             .set_metadata(Some(s3_metadata(file, target)))
             .checksum_algorithm(checksum.algorithm())
             .customize()

@@ -62,6 +62,7 @@ async fn put_single(target: &Target, file: &PendingUpload, part: Part) -> Result
         .bucket(&target.bucket)
         .key(&target.key)
         .content_type(content_type(file))
+        .set_content_encoding(target.compress.map(|c| c.name().to_owned()))
         .set_metadata(Some(s3_metadata(file, target)))
         .set_checksum_sha256(body.sha256)
         .body(body.stream)

@@ -1,7 +1,7 @@
 //! The stage between the source and the network: the content is measured as the source
 //! hands it out ([`Metered`]: size and SHA-256 of the original bytes, what the item
-//! records), then an [`Encoder`] turns it into the bytes that are stored. The only encoder
-//! today is [`Identity`]; compression will be another one.
+//! records), then an [`Encoder`] turns it into the bytes that are stored: [`Identity`] stores
+//! them as they are, [`Compress`] compresses them (zstd or gzip) as they stream.
 //!
 //! ```text
 //! UploadSource ──▶ Metered (content size, SHA-256) ──▶ Encoder ──▶ parts ──▶ S3 (stored size)
@@ -11,10 +11,15 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
 
+use async_compression::tokio::write::{GzipEncoder, ZstdEncoder};
+use bytes::BytesMut;
 use futures::future::BoxFuture;
+use tokio::io::AsyncWriteExt;
 
+use super::multipart::read_range;
 use super::source::{FileRange, Part, PartData, UploadSource};
 use crate::checksum::Hasher;
+use crate::compression::Compression;
 use crate::error::S3Error;
 
 /// Bytes read from disk at a time while hashing a file part.
@@ -227,6 +232,129 @@ impl Encoder for Identity {
     }
 }
 
+/// Content bytes read from the source at a time while compressing.
+const COMPRESS_INPUT: u64 = 1 << 20;
+
+/// A streaming compressor writing into a buffer the encoder drains.
+enum Codec {
+    Zstd(ZstdEncoder<Vec<u8>>),
+    Gzip(GzipEncoder<Vec<u8>>),
+}
+
+impl Codec {
+    async fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match self {
+            Codec::Zstd(c) => c.write_all(bytes).await,
+            Codec::Gzip(c) => c.write_all(bytes).await,
+        }
+    }
+
+    async fn finish(&mut self) -> std::io::Result<()> {
+        match self {
+            Codec::Zstd(c) => c.shutdown().await,
+            Codec::Gzip(c) => c.shutdown().await,
+        }
+    }
+
+    /// The compressed bytes produced so far, taken out.
+    fn take(&mut self) -> Vec<u8> {
+        match self {
+            Codec::Zstd(c) => std::mem::take(c.get_mut()),
+            Codec::Gzip(c) => std::mem::take(c.get_mut()),
+        }
+    }
+}
+
+/// Compresses the content as it streams: it reads [`COMPRESS_INPUT`] content bytes at a
+/// time and hands out memory parts of compressed bytes, so it holds at most one part plus
+/// what one input read compresses to. The stored length is unknown until the end, so the
+/// network stage finds out whether it fits a single PutObject by asking
+/// [`ends_within`](Encoder::ends_within), which compresses just far enough to tell.
+pub(crate) struct Compress {
+    /// `None` once the content is all compressed and the codec finished.
+    codec: Option<Codec>,
+    /// Compressed bytes not handed out yet.
+    out: BytesMut,
+    file_name: String,
+}
+
+impl Compress {
+    pub(crate) fn new(compression: Compression, file_name: &str) -> Self {
+        let codec = match compression {
+            Compression::Zstd => Codec::Zstd(ZstdEncoder::new(Vec::new())),
+            Compression::Gzip => Codec::Gzip(GzipEncoder::new(Vec::new())),
+        };
+        Compress {
+            codec: Some(codec),
+            out: BytesMut::new(),
+            file_name: file_name.to_owned(),
+        }
+    }
+
+    /// Compresses until at least `n` compressed bytes wait or the content is done.
+    async fn fill(&mut self, input: &mut Metered, n: u64) -> Result<(), S3Error> {
+        let failed = |file_name: &str| {
+            let file_name = file_name.to_owned();
+            move |source| S3Error::Source { file_name, source }
+        };
+        while (self.out.len() as u64) < n {
+            let Some(codec) = &mut self.codec else {
+                break;
+            };
+            match input.next_part(COMPRESS_INPUT).await? {
+                Some(part) => {
+                    let bytes = match part.data {
+                        PartData::Memory(bytes) => bytes,
+                        PartData::File(range) => read_range(&range).await?,
+                    };
+                    codec.write(&bytes).await.map_err(failed(&self.file_name))?;
+                    self.out.extend_from_slice(&codec.take());
+                }
+                None => {
+                    codec.finish().await.map_err(failed(&self.file_name))?;
+                    self.out.extend_from_slice(&codec.take());
+                    self.codec = None;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Encoder for Compress {
+    fn len(&self, _len: Option<u64>) -> Option<u64> {
+        None
+    }
+
+    fn next_part<'a>(
+        &'a mut self,
+        input: &'a mut Metered,
+        max: u64,
+    ) -> BoxFuture<'a, Result<Option<Part>, S3Error>> {
+        Box::pin(async move {
+            self.fill(input, max).await?;
+            if self.out.is_empty() && self.codec.is_none() {
+                return Ok(None);
+            }
+            let take = usize::try_from(max)
+                .unwrap_or(usize::MAX)
+                .min(self.out.len());
+            Ok(Some(Part::memory(self.out.split_to(take).freeze())))
+        })
+    }
+
+    fn ends_within<'a>(
+        &'a mut self,
+        input: &'a mut Metered,
+        n: u64,
+    ) -> BoxFuture<'a, Result<bool, S3Error>> {
+        Box::pin(async move {
+            self.fill(input, n.saturating_add(1)).await?;
+            Ok(self.codec.is_none() && self.out.len() as u64 <= n)
+        })
+    }
+}
+
 /// The bytes to store: the measured source through its encoder. What the network stage
 /// reads from.
 pub(crate) struct Encoded {
@@ -384,5 +512,73 @@ mod tests {
             Ok(_) => panic!("a part of a file shorter than it was"),
         }
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    async fn decode(compression: Compression, data: &[u8]) -> Vec<u8> {
+        use async_compression::tokio::bufread::{GzipDecoder, ZstdDecoder};
+        use tokio::io::AsyncReadExt;
+        let mut out = Vec::new();
+        match compression {
+            Compression::Zstd => ZstdDecoder::new(data).read_to_end(&mut out).await,
+            Compression::Gzip => GzipDecoder::new(data).read_to_end(&mut out).await,
+        }
+        .unwrap();
+        out
+    }
+
+    #[tokio::test]
+    async fn compression_hands_out_bounded_parts_that_decode_to_the_content() {
+        // Poorly compressible content, so there are several parts.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let data: Vec<u8> = (0..3_000_000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        for compression in Compression::ALL {
+            let source = Source::reader(Box::new(std::io::Cursor::new(data.clone())), None);
+            let mut encoded = Encoded::new(
+                source.open("f").await.unwrap(),
+                Box::new(Compress::new(compression, "f")),
+            );
+            assert_eq!(encoded.len(), None);
+            // Reads ahead only as far as it needs to tell.
+            assert!(!encoded.ends_within(100_000).await.unwrap());
+            let mut stored = Vec::new();
+            while let Some(part) = encoded.next_part(1_000_000).await.unwrap() {
+                assert!(part.len() <= 1_000_000 && part.len() > 0);
+                let PartData::Memory(bytes) = part.data else {
+                    panic!("a compressed part is in memory")
+                };
+                stored.extend_from_slice(&bytes);
+            }
+            assert!(stored.len() > 2_000_000, "{compression}: {}", stored.len());
+            assert!(decode(compression, &stored).await == data, "{compression}");
+            let content = encoded.content();
+            assert_eq!(content.size, data.len() as u64);
+            assert_eq!(content.sha256, checksum::sha256(&data));
+        }
+    }
+
+    #[tokio::test]
+    async fn compressed_small_content_ends_within_the_threshold() {
+        let data = vec![b'a'; 5_000_000];
+        let mut encoded = Encoded::new(
+            Source::bytes(Bytes::from(data.clone()))
+                .open("f")
+                .await
+                .unwrap(),
+            Box::new(Compress::new(Compression::Zstd, "f")),
+        );
+        assert!(encoded.ends_within(10_000).await.unwrap());
+        let part = encoded.next_part(10_000).await.unwrap().unwrap();
+        assert!(encoded.next_part(10_000).await.unwrap().is_none());
+        let PartData::Memory(bytes) = part.data else {
+            panic!("in memory")
+        };
+        assert!(decode(Compression::Zstd, &bytes).await == data);
     }
 }
