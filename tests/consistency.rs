@@ -28,7 +28,7 @@ struct Record {
     name: String,
     #[s3(bucket = "records", prefix = "content/")]
     content: Option<S3Object>,
-    #[s3(bucket = "records", prefix = "thumbs/")]
+    #[s3(bucket = "records", prefix = "thumbs/", compress = "zstd")]
     thumb: S3Object,
 }
 
