@@ -549,7 +549,7 @@ impl<M: Model> DeletePlan<M> {
 }
 
 /// What step 3 asks of a planned write.
-trait Judged {
+pub(crate) trait Judged {
     /// The error of a failed write, in this write's terms.
     fn write_error(&self, error: Error) -> Error;
     /// Whether the stored item a refusal carried back is this write's result.
@@ -600,6 +600,19 @@ impl<M: Model> Judged for DeletePlan<M> {
     }
     fn tracks_files(&self) -> bool {
         self.current.is_some()
+    }
+}
+
+/// Whether the write took effect, as this one item can tell: from `refused`, the stored item
+/// a refusal carried back, or else by reading it back (a transaction's items use this).
+pub(crate) async fn committed(
+    plan: &impl Judged,
+    client: &Client,
+    refused: Option<&Item>,
+) -> Option<bool> {
+    match refused {
+        Some(stored) => Some(plan.holds_this_write(stored)),
+        None => plan.read_back(client, true).await,
     }
 }
 

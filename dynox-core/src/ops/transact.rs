@@ -24,7 +24,7 @@ use crate::expr::Placeholders;
 use crate::files::{BoxFuture, FileRef};
 use crate::item::Item;
 use crate::model::{Key, Model};
-use crate::protocol::{plan_delete, plan_put, Attempts, DeletePlan, Outcome, PutPlan};
+use crate::protocol::{self, plan_delete, plan_put, Attempts, DeletePlan, Outcome, PutPlan};
 use crate::Client;
 
 /// DynamoDB's limit on the items of one transaction.
@@ -107,13 +107,7 @@ impl<M: Model> TxOp for SaveOp<'_, M> {
         client: &'s Client,
         refused: Option<&'s Item>,
     ) -> BoxFuture<'s, Option<bool>> {
-        Box::pin(async move {
-            let plan = self.plan.as_ref()?;
-            match refused {
-                Some(stored) => Some(plan.holds_this_write(stored)),
-                None => plan.read_back(client, true).await,
-            }
-        })
+        Box::pin(async move { protocol::committed(self.plan.as_ref()?, client, refused).await })
     }
 
     fn has_new_files(&self) -> bool {
@@ -209,14 +203,7 @@ impl<M: Model> TxOp for DeleteOp<M> {
         client: &'s Client,
         refused: Option<&'s Item>,
     ) -> BoxFuture<'s, Option<bool>> {
-        Box::pin(async move {
-            let plan = self.plan.as_ref()?;
-            match refused {
-                // Still there: not deleted.
-                Some(_) => Some(false),
-                None => plan.read_back(client, true).await,
-            }
-        })
+        Box::pin(async move { protocol::committed(self.plan.as_ref()?, client, refused).await })
     }
 
     fn has_new_files(&self) -> bool {
