@@ -118,6 +118,15 @@ pub trait FileStore<M>: Send + Sync + 'static {
     /// The attribute names of the file fields.
     fn attribute_names() -> Vec<&'static str>;
 
+    /// Whether the objects of file field `field` are shared between items (content-addressed:
+    /// identical content is one object). The protocol never deletes or marks a shared object,
+    /// and never takes one as proof that a write happened (another write can store the same
+    /// key): the store's garbage collection removes it once no item references it.
+    fn shared(field: &'static str) -> bool {
+        let _ = field;
+        false
+    }
+
     /// Stored objects the item is to reference for the first time that this save did not
     /// upload (attached after a direct, presigned upload). They may be written although the
     /// item does not hold them yet; a failed write leaves them in place (the caller may retry;

@@ -279,9 +279,10 @@ pub(crate) async fn plan_put<M: Model>(
 
     // A field the item no longer holds: its object is kept (marked before the write, so no
     // crash can leave it unmarked and unreferenced) unless the caller asked to delete it.
+    // A shared object is the store's to collect: it is neither kept nor deleted here.
     let cleared: Vec<FileRef> = current_refs
         .iter()
-        .filter(|c| !new_refs.iter().any(|n| n.field == c.field))
+        .filter(|c| !new_refs.iter().any(|n| n.field == c.field) && !M::Files::shared(c.field))
         .cloned()
         .collect();
     let kept = if delete_cleared || cleared.is_empty() {
@@ -346,10 +347,7 @@ impl<M: Model> PutPlan<M> {
     pub(crate) fn holds_this_write(&self, stored: &Item) -> bool {
         if self.has_new_files() {
             let now = M::Files::references(stored);
-            self.uploaded
-                .iter()
-                .chain(&self.claimed)
-                .all(|u| now.contains(u))
+            self.proof().all(|u| now.contains(u))
         } else {
             crate::item::same_item(stored, &self.attributes)
         }
@@ -361,7 +359,8 @@ impl<M: Model> PutPlan<M> {
     pub(crate) async fn read_back(&self, client: &Client, may_have_retried: bool) -> Option<bool> {
         let stored = if self.has_new_files() {
             read_files::<M>(client, &self.table, &self.key_item, &self.key).await
-        } else if may_have_retried || !self.cleared.is_empty() {
+        } else if may_have_retried || !self.cleared.is_empty() || !self.uploaded.is_empty() {
+            // Shared objects prove nothing by their keys: the whole item must be this write's.
             read_item(client, &self.table, &self.key_item, &self.key).await
         } else {
             return None;
@@ -371,7 +370,17 @@ impl<M: Model> PutPlan<M> {
 
     /// Whether this write stores objects new to the item (whose keys prove it happened).
     pub(crate) fn has_new_files(&self) -> bool {
-        !self.uploaded.is_empty() || !self.claimed.is_empty()
+        self.proof().next().is_some()
+    }
+
+    /// The new objects whose keys only this write can have stored: its own uploads and
+    /// claims, not shared (content-addressed) objects, whose key any write of the same
+    /// content stores.
+    fn proof(&self) -> impl Iterator<Item = &FileRef> {
+        self.uploaded
+            .iter()
+            .chain(&self.claimed)
+            .filter(|r| !M::Files::shared(r.field))
     }
 
     /// Step 4: after a committed write, sets the new version and deletes the replaced
@@ -404,7 +413,7 @@ impl<M: Model> PutPlan<M> {
             // cleared file to delete may be left unreferenced: all are named.
             Outcome::Unknown(error) => {
                 M::Files::settle(item, false);
-                let mut objects = self.uploaded;
+                let mut objects = unshared::<M>(self.uploaded);
                 if self.delete_cleared {
                     objects.extend(self.cleared);
                 }
@@ -538,7 +547,7 @@ impl<M: Model> DeletePlan<M> {
             // The item may be gone while its objects stay: say so (the sweep removes them if
             // it is).
             Outcome::Unknown(error) => Err(Error::CleanupFailed {
-                objects: self.references(),
+                objects: unshared::<M>(self.references()),
                 table: self.table,
                 key: self.key,
                 write: WriteOutcome::Unknown,
@@ -779,7 +788,7 @@ pub(crate) async fn keep_removed<M: Model>(
         .unwrap_or_default();
     let refs: Vec<FileRef> = M::Files::references(&current)
         .into_iter()
-        .filter(|r| names.contains(&r.field))
+        .filter(|r| names.contains(&r.field) && !M::Files::shared(r.field))
         .collect();
     let unchanged = names
         .iter()
@@ -875,6 +884,7 @@ pub(crate) async fn discard<M: Model>(
     created: Vec<FileRef>,
     error: Error,
 ) -> Error {
+    let created = unshared::<M>(created);
     if created.is_empty() {
         return error;
     }
@@ -898,6 +908,7 @@ pub(crate) async fn remove_unreferenced<M: Model>(
     key: &str,
     refs: Vec<FileRef>,
 ) -> Result<()> {
+    let refs = unshared::<M>(refs);
     if refs.is_empty() {
         return Ok(());
     }
@@ -913,4 +924,11 @@ pub(crate) async fn remove_unreferenced<M: Model>(
         objects: std::iter::once(first).chain(left.map(|(r, _)| r)).collect(),
         source,
     })
+}
+
+/// `refs` without shared objects: no write deletes one (another item may reference it; the
+/// store's garbage collection removes it once none does).
+fn unshared<M: Model>(mut refs: Vec<FileRef>) -> Vec<FileRef> {
+    refs.retain(|r| !M::Files::shared(r.field));
+    refs
 }

@@ -173,7 +173,10 @@ impl Field {
 }
 
 /// Keys valid in `#[s3(...)]`, each `key = "..."`, in the order of [`S3::slots`].
-const S3_KEYS: [&str; 5] = ["bucket", "prefix", "region", "key", "compress"];
+const S3_KEYS: [&str; 6] = ["bucket", "prefix", "region", "key", "compress", "client"];
+
+/// The flag valid in `#[s3(...)]`: content-addressed objects shared between items.
+const S3_SHARED: &str = "shared";
 
 /// `#[s3(...)]` on a field: a file kept in S3.
 pub struct S3 {
@@ -185,17 +188,22 @@ pub struct S3 {
     pub key: Option<Spanned<String>>,
     /// `compress = "zstd"` or `"gzip"` (checked in `check`).
     pub compress: Option<Spanned<String>>,
+    /// `client = "..."`: the name of an S3 client registered with the settings.
+    pub client: Option<Spanned<String>>,
+    /// `shared`: content-addressed objects, stored once and shared between items.
+    pub shared: Option<proc_macro2::Span>,
 }
 
 impl S3 {
     /// The settings, in the order of [`S3_KEYS`].
-    fn slots(&mut self) -> [&mut Option<Spanned<String>>; 5] {
+    fn slots(&mut self) -> [&mut Option<Spanned<String>>; 6] {
         [
             &mut self.bucket,
             &mut self.prefix,
             &mut self.region,
             &mut self.key,
             &mut self.compress,
+            &mut self.client,
         ]
     }
 }
@@ -236,8 +244,19 @@ fn string_value(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<Spanned<St
 
 /// Rejects `key = value` or `key(...)` on a flag key.
 fn flag(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<proc_macro2::Span> {
+    flag_in(meta, "dynamo", key)
+}
+
+/// Rejects `key = value` or `key(...)` on a flag key of `#[attribute(...)]`.
+fn flag_in(
+    meta: &ParseNestedMeta<'_>,
+    attribute: &str,
+    key: &str,
+) -> syn::Result<proc_macro2::Span> {
     if meta.input.peek(syn::Token![=]) || meta.input.peek(syn::token::Paren) {
-        return Err(meta.error(format!("`{key}` takes no value: write `#[dynamo({key})]`")));
+        return Err(meta.error(format!(
+            "`{key}` takes no value: write `#[{attribute}({key})]`"
+        )));
     }
     Ok(meta
         .path
@@ -386,15 +405,27 @@ pub fn field(cx: &mut Ctxt, attrs: &[Attribute]) -> Field {
             region: None,
             key: None,
             compress: None,
+            client: None,
+            shared: None,
         };
         let result = attr.parse_nested_meta(|meta| {
             let name = path_name(&meta);
+            if name == S3_SHARED {
+                let span = flag_in(&meta, "s3", S3_SHARED)?;
+                set_once(cx, &mut s3.shared, span, &meta);
+                return Ok(());
+            }
             let slot = S3_KEYS
                 .into_iter()
                 .zip(s3.slots())
                 .find(|(key, _)| *key == name);
             let Some((_, slot)) = slot else {
-                let expected = listing(S3_KEYS.map(|key| format!("`{key} = \"...\"`")));
+                let expected = listing(
+                    S3_KEYS
+                        .map(|key| format!("`{key} = \"...\"`"))
+                        .into_iter()
+                        .chain([format!("`{S3_SHARED}`")]),
+                );
                 cx.error_spanned_by(
                     &meta.path,
                     format!("unknown `s3` attribute `{name}`; expected one of {expected}"),

@@ -283,9 +283,17 @@ fn file_fields(cx: &mut Ctxt, model: &Model<'_>) {
                 ));
             }
         }
+        if let Some(client) = &s3.client {
+            if client.value.trim().is_empty() {
+                cx.syn_error(syn::Error::new(
+                    client.span,
+                    "`client` names an S3 client registered with `S3Settings::named_client`: it cannot be empty",
+                ));
+            }
+        }
         if let Some(template) = &s3.key {
             let mut rest = template.value.as_str();
-            let mut has_upload = false;
+            let (mut has_upload, mut has_sha256) = (false, false);
             while let Some(open) = rest.find('{') {
                 let after = &rest[open + 1..];
                 let Some(close) = after.find('}') else {
@@ -297,6 +305,7 @@ fn file_fields(cx: &mut Ctxt, model: &Model<'_>) {
                 };
                 let placeholder = &after[..close];
                 has_upload |= placeholder == "upload";
+                has_sha256 |= placeholder == "sha256";
                 if !PLACEHOLDERS.contains(&placeholder) {
                     cx.syn_error(syn::Error::new(
                         template.span,
@@ -305,11 +314,30 @@ fn file_fields(cx: &mut Ctxt, model: &Model<'_>) {
                 }
                 rest = &after[close + 1..];
             }
-            if !has_upload {
-                cx.syn_error(syn::Error::new(
+            // A shared field's key is its content's: `{sha256}` in it, no `{upload}`. Any other
+            // field's key is its upload's: `{upload}` in it, no `{sha256}`.
+            match (s3.shared.is_some(), has_upload, has_sha256) {
+                (true, _, false) => cx.syn_error(syn::Error::new(
+                    template.span,
+                    "the key template of a `shared` field must contain `{sha256}`: the content's hash is what makes two items' identical files one object",
+                )),
+                (true, true, true) => cx.syn_error(syn::Error::new(
+                    template.span,
+                    "the key template of a `shared` field cannot contain `{upload}`: every upload would get its own key and nothing would be shared",
+                )),
+                (false, false, true) => cx.syn_error(syn::Error::new(
+                    template.span,
+                    "`{sha256}` makes content-addressed keys: add `shared` to the field's `#[s3(...)]`, or use `{upload}`",
+                )),
+                (false, false, false) => cx.syn_error(syn::Error::new(
                     template.span,
                     "the key template must contain `{upload}`, so that no two uploads share a key and a save never overwrites the object an item points to",
-                ));
+                )),
+                (false, true, true) => cx.syn_error(syn::Error::new(
+                    template.span,
+                    "`{sha256}` is only known after the upload: use it in a `shared` field's template, without `{upload}`",
+                )),
+                (true, false, true) | (false, true, false) => {}
             }
         }
     }
@@ -320,7 +348,7 @@ const COMPRESSIONS: [&str; 2] = ["zstd", "gzip"];
 
 /// The placeholders of an S3 key template (kept in step with `dynox_s3::keys::PLACEHOLDERS`).
 const PLACEHOLDERS: &[&str] = &[
-    "prefix", "table", "field", "hash", "range", "upload", "file",
+    "prefix", "table", "field", "hash", "range", "upload", "file", "sha256",
 ];
 
 /// The table name is given, and is a valid DynamoDB table name (3-255 of `a-z A-Z 0-9 _ - .`).

@@ -42,6 +42,15 @@ impl Compression {
         }
     }
 
+    /// The file extension of the format (`.zst`, `.gz`), which ends a shared field's
+    /// object key when it compresses.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Compression::Zstd => ".zst",
+            Compression::Gzip => ".gz",
+        }
+    }
+
     /// The codec named `name`, if there is one.
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.name() == name)

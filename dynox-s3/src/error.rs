@@ -68,6 +68,27 @@ pub enum S3Error {
         #[source]
         source: BoxError,
     },
+    /// A file field names an S3 client (`#[s3(client = "...")]`) that the client's
+    /// [`S3Settings`](crate::S3Settings) do not register
+    /// ([`S3Settings::named_client`](crate::S3Settings::named_client)).
+    #[error("no S3 client is registered as `{name}`: add it with S3Settings::named_client")]
+    UnknownClient {
+        /// The name the field gives.
+        name: String,
+    },
+    /// A shared (content-addressed) field found an object at its content's key that this
+    /// model's fields did not store (another model, application or environment wrote it):
+    /// it is not referenced, since the sweep of its owner would not see this model's items.
+    /// Give the field a prefix of its own.
+    #[error("s3://{bucket}/{key} belongs to {}, not to this model: give the shared field a prefix of its own", owner.as_deref().unwrap_or("no dynox model"))]
+    SharedObjectNotOwned {
+        /// The bucket.
+        bucket: String,
+        /// The object key.
+        key: String,
+        /// The object's `dynox-owner` metadata, if it has any.
+        owner: Option<String>,
+    },
     /// The downloaded bytes are not the ones the item recorded.
     #[error("s3://{bucket}/{key} does not match the item: expected {expected}, got {actual}")]
     ChecksumMismatch {
@@ -228,13 +249,20 @@ impl S3Error {
             | S3Error::InvalidExpiry { .. }
             | S3Error::RangeOfCompressed { .. }
             | S3Error::NoSuchBucket { .. }
-            | S3Error::AccessDenied { .. } => true,
+            | S3Error::AccessDenied { .. }
+            | S3Error::SharedObjectNotOwned { .. }
+            | S3Error::UnknownClient { .. } => true,
             S3Error::Transport { source, .. } => connection_refused(source.as_ref()),
             S3Error::NoSuchKey { .. }
             | S3Error::Service { .. }
             | S3Error::ChecksumMismatch { .. }
             | S3Error::InvalidReference { .. } => false,
         }
+    }
+
+    /// Whether S3 refused a conditional request (HTTP 412 `PreconditionFailed`).
+    pub fn is_precondition_failed(&self) -> bool {
+        matches!(self, S3Error::Service { code, .. } if &**code == "PreconditionFailed" || &**code == "HTTP 412")
     }
 
     /// The S3 error inside a dynox-core error, if there is one.

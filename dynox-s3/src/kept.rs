@@ -34,12 +34,17 @@ pub(crate) fn kept_by(key: &str) -> Option<&str> {
 pub(crate) async fn mark(
     runtime: &Runtime,
     owner: impl Fn(&FileRef) -> String,
+    client_name: impl Fn(&FileRef) -> Option<&'static str>,
     refs: Vec<FileRef>,
 ) -> Vec<(FileRef, BoxError)> {
     let marks = refs.into_iter().map(|r| {
-        let s3 = runtime.client(r.object.region.as_deref());
+        let s3 = runtime.client_named(client_name(&r), r.object.region.as_deref());
         let owner = owner(&r);
         async move {
+            let s3 = match s3 {
+                Ok(s3) => s3,
+                Err(e) => return Some((r, Box::new(e) as BoxError)),
+            };
             let key = mark_key(&r.object.key);
             let put = s3
                 .put_object()
@@ -65,10 +70,15 @@ pub(crate) async fn mark(
 /// Removes the marks of `refs` (after a write that did not happen), as far as it can: a mark
 /// left on an object an item still references changes nothing (only unreferenced objects
 /// are ever deleted by the sweep), and a mark whose object is gone is swept.
-pub(crate) async fn unmark(runtime: &Runtime, refs: Vec<FileRef>) {
+pub(crate) async fn unmark(
+    runtime: &Runtime,
+    client_name: impl Fn(&FileRef) -> Option<&'static str>,
+    refs: Vec<FileRef>,
+) {
     let unmarks = refs.into_iter().map(|r| {
-        let s3 = runtime.client(r.object.region.as_deref());
+        let s3 = runtime.client_named(client_name(&r), r.object.region.as_deref());
         async move {
+            let Ok(s3) = s3 else { return };
             let _ = s3
                 .delete_object()
                 .bucket(&r.object.bucket)

@@ -12,6 +12,12 @@
 //! - An empty value (`A##B`'s middle part) is the segment [`EMPTY_SEGMENT`], `%(empty)`: no
 //!   `//` in a key, and no value can spell it (its `%` would be `%25`).
 //! - A key longer than S3's 1024 bytes is an error naming the field.
+//!
+//! A `#[s3(shared)]` field's objects are content-addressed instead: its key is
+//! [`DEFAULT_SHARED_TEMPLATE`], `{prefix}{sha256}`, the lowercase hex SHA-256 of the content
+//! (before compression), followed by `.zst` or `.gz` when the field compresses. Identical
+//! content gets one key, whichever item and save it comes from; a custom template must contain
+//! `{sha256}` and cannot contain `{upload}`.
 
 use std::fmt::Write;
 
@@ -23,9 +29,12 @@ pub const MAX_KEY_LEN: usize = 1024;
 /// The default key template.
 pub const DEFAULT_TEMPLATE: &str = "{prefix}{hash}/{range}/{upload}/{file}";
 
-/// The placeholders a key template may use.
+/// The key template of a `#[s3(shared)]` field.
+pub const DEFAULT_SHARED_TEMPLATE: &str = "{prefix}{sha256}";
+
+/// The placeholders a key template may use (`{sha256}` only in shared fields).
 pub const PLACEHOLDERS: &[&str] = &[
-    "prefix", "table", "field", "hash", "range", "upload", "file",
+    "prefix", "table", "field", "hash", "range", "upload", "file", "sha256",
 ];
 
 /// The values a key is built from.
@@ -45,6 +54,8 @@ pub struct KeyParts<'a> {
     pub upload: &'a str,
     /// The file name.
     pub file: &'a str,
+    /// The lowercase hex SHA-256 of the content, for a shared field's key.
+    pub sha256: Option<&'a str>,
 }
 
 /// A new unique upload id: 16 random hex digits.
@@ -59,7 +70,7 @@ pub(crate) fn new_upload_id() -> String {
 ///
 /// let parts = KeyParts {
 ///     prefix: "docs/", table: "documents", field: "content",
-///     hash: "DOC#1", range: Some("v1"), upload: "00ff", file: "report.pdf",
+///     hash: "DOC#1", range: Some("v1"), upload: "00ff", file: "report.pdf", sha256: None,
 /// };
 /// assert_eq!(object_key(None, &parts).unwrap(), "docs/DOC/1/v1/00ff/report.pdf");
 /// let slash = KeyParts { hash: "DOC/1", ..parts.clone() };
@@ -91,6 +102,15 @@ pub fn object_key(template: Option<&str>, parts: &KeyParts<'_>) -> Result<String
                 }
             },
             "upload" => key.push_str(parts.upload),
+            "sha256" => match parts.sha256 {
+                Some(sha256) => push_segment(&mut key, sha256),
+                None => {
+                    return Err(invalid(
+                        parts.field,
+                        "`{sha256}` is only known for a `shared` field",
+                    ))
+                }
+            },
             "file" => push_segment(
                 &mut key,
                 if parts.file.is_empty() {
@@ -202,6 +222,7 @@ mod tests {
             range,
             upload: "u1",
             file,
+            sha256: None,
         }
     }
 
@@ -270,5 +291,30 @@ mod tests {
         .unwrap();
         assert_eq!(key, "t/f/u1-a");
         assert!(object_key(Some("{nope}/{upload}"), &parts("h", None, "a")).is_err());
+    }
+
+    #[test]
+    fn shared_keys_are_the_content_hash() {
+        let sha = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        let shared = KeyParts {
+            sha256: Some(sha),
+            ..parts("h", Some("r"), "a.pdf")
+        };
+        assert_eq!(
+            object_key(Some(DEFAULT_SHARED_TEMPLATE), &shared).unwrap(),
+            format!("p/{sha}")
+        );
+        // Nothing of the item or the upload: another item's identical file has the same key.
+        let other = KeyParts {
+            hash: "other",
+            upload: "u2",
+            ..shared.clone()
+        };
+        assert_eq!(
+            object_key(Some(DEFAULT_SHARED_TEMPLATE), &other).unwrap(),
+            object_key(Some(DEFAULT_SHARED_TEMPLATE), &shared).unwrap()
+        );
+        let err = object_key(Some("{sha256}"), &parts("h", None, "a")).unwrap_err();
+        assert!(err.to_string().contains("shared"), "{err}");
     }
 }

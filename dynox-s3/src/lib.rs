@@ -117,6 +117,7 @@ pub mod keys;
 mod object;
 mod presign;
 mod settings;
+mod shared;
 mod store;
 pub mod sweep;
 mod upload;

@@ -113,6 +113,12 @@ pub async fn presign_upload<M: S3Model>(
             ),
         });
     };
+    if spec.shared {
+        return Err(S3Error::InvalidKey {
+            field: spec.name,
+            reason: "a shared field's key is its content's SHA-256, which is not known before a direct upload: save the file through the item instead".to_owned(),
+        });
+    }
     let key_item = key.to_item().map_err(|e| S3Error::InvalidKey {
         field: spec.name,
         reason: format!("key field `{}`: {}", e.field, e.error),
@@ -139,6 +145,7 @@ pub async fn presign_upload<M: S3Model>(
             range: range.as_deref(),
             upload: &upload_id,
             file: file_name,
+            sha256: None,
         },
     )?;
     let runtime = Runtime::of(client);
@@ -147,7 +154,7 @@ pub async fn presign_upload<M: S3Model>(
         .first_raw()
         .unwrap_or("application/octet-stream");
     let request = runtime
-        .client(spec.region)
+        .client_named(spec.client, spec.region)?
         .put_object()
         .bucket(&bucket)
         .key(&object_key)

@@ -38,6 +38,7 @@ pub struct S3Settings {
     pub(crate) concurrency: usize,
     pub(crate) buckets: HashMap<String, String>,
     pub(crate) client: Option<aws_sdk_s3::Client>,
+    pub(crate) named: HashMap<String, aws_sdk_s3::Client>,
     pub(crate) path_style: Option<bool>,
 }
 
@@ -49,6 +50,11 @@ impl std::fmt::Debug for S3Settings {
             .field("concurrency", &self.concurrency)
             .field("buckets", &self.buckets)
             .field("custom_client", &self.client.is_some())
+            .field("named_clients", &{
+                let mut names: Vec<&String> = self.named.keys().collect();
+                names.sort();
+                names
+            })
             .field("path_style", &self.path_style)
             .finish()
     }
@@ -74,6 +80,7 @@ impl Default for S3Settings {
             concurrency: 4,
             buckets: HashMap::new(),
             client: None,
+            named: HashMap::new(),
             path_style: None,
         }
     }
@@ -118,6 +125,28 @@ impl S3Settings {
         self
     }
 
+    /// Registers an S3 client under `name`, for the file fields that name it with
+    /// `#[s3(client = "name")]`: other credentials, another account, another endpoint. Every
+    /// request for such a field's objects (upload, download, presigned link, delete, sweep)
+    /// uses it; the item records the name, so a loaded file downloads with it too. A field
+    /// whose client is not registered fails with [`S3Error::UnknownClient`](crate::S3Error::UnknownClient),
+    /// naming it, before any request. Against a local endpoint it is switched to path-style
+    /// requests, as [`s3_client`](Self::s3_client) is.
+    ///
+    /// ```
+    /// # fn demo(archive_config: &aws_types::SdkConfig) {
+    /// use dynox_s3::S3Settings;
+    ///
+    /// let archive = aws_sdk_s3::Client::new(archive_config); // another account's credentials
+    /// let settings = S3Settings::default().named_client("archive", archive);
+    /// # let _ = settings;
+    /// # }
+    /// ```
+    pub fn named_client(mut self, name: impl Into<String>, client: aws_sdk_s3::Client) -> Self {
+        self.named.insert(name.into(), client);
+        self
+    }
+
     /// Force path-style (`endpoint/bucket/key`) addressing on or off. By default it is on
     /// exactly when the configuration has an explicit S3 endpoint (local servers).
     pub fn path_style(mut self, path_style: bool) -> Self {
@@ -130,7 +159,10 @@ impl S3Settings {
 pub(crate) struct Runtime {
     pub(crate) settings: S3Settings,
     base: aws_sdk_s3::Client,
-    by_region: Mutex<HashMap<String, aws_sdk_s3::Client>>,
+    /// The named clients, addressed as the base client is.
+    named: HashMap<String, aws_sdk_s3::Client>,
+    /// Clients for other regions, by (client name, region).
+    by_region: Mutex<HashMap<(Option<String>, String), aws_sdk_s3::Client>>,
 }
 
 impl Runtime {
@@ -145,43 +177,81 @@ impl Runtime {
         let path_style = settings
             .path_style
             .unwrap_or_else(|| has_explicit_endpoint(sdk_config));
+        // A custom client gets the same addressing as one dynox builds: a local endpoint
+        // needs path-style requests whoever built the client.
+        let addressed = |client: &aws_sdk_s3::Client| {
+            if path_style {
+                aws_sdk_s3::Client::from_conf(
+                    client.config().to_builder().force_path_style(true).build(),
+                )
+            } else {
+                client.clone()
+            }
+        };
         let base = match &settings.client {
-            // A custom client gets the same addressing as one dynox builds: a local endpoint
-            // needs path-style requests whoever built the client.
-            Some(client) if path_style => aws_sdk_s3::Client::from_conf(
-                client.config().to_builder().force_path_style(true).build(),
-            ),
-            Some(client) => client.clone(),
+            Some(client) => addressed(client),
             None => aws_sdk_s3::Client::from_conf(
                 aws_sdk_s3::config::Builder::from(sdk_config)
                     .force_path_style(path_style)
                     .build(),
             ),
         };
+        let named = settings
+            .named
+            .iter()
+            .map(|(name, client)| (name.clone(), addressed(client)))
+            .collect();
         Self {
             settings,
             base,
+            named,
             by_region: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The S3 client for `region` (the configuration's region when `None`).
+    /// The default S3 client for `region` (the configuration's region when `None`).
     pub(crate) fn client(&self, region: Option<&str>) -> aws_sdk_s3::Client {
-        let Some(region) = region else {
-            return self.base.clone();
+        self.in_region(None, &self.base, region)
+    }
+
+    /// The S3 client registered as `name` (the default client when `None`) for `region`.
+    pub(crate) fn client_named(
+        &self,
+        name: Option<&str>,
+        region: Option<&str>,
+    ) -> Result<aws_sdk_s3::Client, crate::S3Error> {
+        let Some(name) = name else {
+            return Ok(self.client(region));
         };
-        if self.base.config().region().map(Region::as_ref) == Some(region) {
-            return self.base.clone();
+        let client = self
+            .named
+            .get(name)
+            .ok_or_else(|| crate::S3Error::UnknownClient {
+                name: name.to_owned(),
+            })?;
+        Ok(self.in_region(Some(name), client, region))
+    }
+
+    fn in_region(
+        &self,
+        name: Option<&str>,
+        client: &aws_sdk_s3::Client,
+        region: Option<&str>,
+    ) -> aws_sdk_s3::Client {
+        let Some(region) = region else {
+            return client.clone();
+        };
+        if client.config().region().map(Region::as_ref) == Some(region) {
+            return client.clone();
         }
         let mut clients = self
             .by_region
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         clients
-            .entry(region.to_owned())
+            .entry((name.map(str::to_owned), region.to_owned()))
             .or_insert_with(|| {
-                let config = self
-                    .base
+                let config = client
                     .config()
                     .to_builder()
                     .region(Region::new(region.to_owned()))

@@ -13,6 +13,7 @@ use crate::error::S3Error;
 use crate::keys::{self, KeyParts};
 use crate::object::{PendingUpload, S3Object, State, StoredObject};
 use crate::settings::Runtime;
+use crate::shared;
 use crate::upload::{self, Target};
 
 /// Waits before each attempt to delete an object (the first is immediate).
@@ -40,6 +41,12 @@ pub struct S3Field<M> {
     pub key_template: Option<&'static str>,
     /// The codec the field's objects are compressed with, if any.
     pub compress: Option<crate::Compression>,
+    /// The name of the S3 client the field uses (registered with
+    /// [`S3Settings::named_client`](crate::S3Settings::named_client)); `None` for the default.
+    pub client: Option<&'static str>,
+    /// Whether the field's objects are content-addressed and shared between items
+    /// (`#[s3(shared)]`).
+    pub shared: bool,
     /// The field's value (`None` for an empty optional field).
     pub slot: fn(&mut M) -> Option<&mut S3Object>,
 }
@@ -79,6 +86,10 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
 
     fn attribute_names() -> Vec<&'static str> {
         M::S3_FIELDS.iter().map(|f| f.name).collect()
+    }
+
+    fn shared(field: &'static str) -> bool {
+        M::S3_FIELDS.iter().any(|f| f.name == field && f.shared)
     }
 
     fn claimed(item: &mut M) -> Vec<FileRef> {
@@ -130,12 +141,16 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
         Box::pin(async move {
             let runtime = Runtime::of(client);
             let table = client.table_name::<M>();
-            crate::kept::mark(&runtime, |r| format!("{table}/{}", r.field), refs).await
+            let owner = |r: &FileRef| format!("{table}/{}", r.field);
+            crate::kept::mark(&runtime, owner, |r| field_client::<M>(r.field), refs).await
         })
     }
 
     fn unkeep<'a>(client: &'a Client, refs: Vec<FileRef>) -> BoxFuture<'a, ()> {
-        Box::pin(async move { crate::kept::unmark(&Runtime::of(client), refs).await })
+        Box::pin(async move {
+            let client_name = |r: &FileRef| field_client::<M>(r.field);
+            crate::kept::unmark(&Runtime::of(client), client_name, refs).await
+        })
     }
 
     fn remove<'a>(
@@ -145,8 +160,12 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
         Box::pin(async move {
             let runtime = Runtime::of(client);
             let results = join_all(refs.into_iter().map(|r| {
-                let s3 = runtime.client(r.object.region.as_deref());
+                let s3 = runtime.client_named(field_client::<M>(r.field), r.object.region.as_deref());
                 async move {
+                    let s3 = match s3 {
+                        Ok(s3) => s3,
+                        Err(e) => return Some((r, Box::new(e) as BoxError)),
+                    };
                     // A few quick attempts: a cleanup that gives up leaves an orphan until the
                     // next sweep, so it is worth more than the SDK's own retries.
                     let mut last = None;
@@ -196,6 +215,10 @@ async fn upload_pending<M: S3Model>(client: &Client, item: &mut M, key: &Item) -
     let runtime = Runtime::of(client);
 
     // Which fields have a file to upload, and where each goes.
+    let owners: Vec<String> = M::S3_FIELDS
+        .iter()
+        .map(|f| format!("{table}/{}", f.name))
+        .collect();
     let mut jobs = Vec::new();
     for (index, field) in M::S3_FIELDS.iter().enumerate() {
         let Some(object) = (field.slot)(item) else {
@@ -204,36 +227,20 @@ async fn upload_pending<M: S3Model>(client: &Client, item: &mut M, key: &Item) -
         let State::Pending(pending) = &object.state else {
             continue;
         };
+        let client = match runtime.client_named(field.client, field.region) {
+            Ok(client) => client,
+            Err(e) => return not_started(field.name, e),
+        };
         let upload_id = keys::new_upload_id();
-        let parts = KeyParts {
-            prefix: field.prefix,
-            table: M::TABLE,
-            field: field.name,
-            hash: &hash,
-            range: range.as_deref(),
-            upload: &upload_id,
-            file: &pending.file_name,
-        };
-        let object_key = match keys::object_key(field.key_template, &parts) {
-            Ok(object_key) => object_key,
-            Err(e) => {
-                return Uploads {
-                    failure: Some(UploadFailure {
-                        field: field.name,
-                        source: Box::new(e),
-                    }),
-                    ..Uploads::default()
-                }
-            }
-        };
         let target = Target {
-            client: runtime.client(field.region),
+            client,
             bucket: runtime.bucket(field.bucket).to_owned(),
-            key: object_key,
+            key: String::new(),
             region: field.region.map(str::to_owned),
             upload_id,
             owner: format!("{table}/{}", field.name),
             compress: field.compress,
+            if_none_match: false,
         };
         jobs.push((index, target, pending.clone()));
     }
@@ -242,22 +249,65 @@ async fn upload_pending<M: S3Model>(client: &Client, item: &mut M, key: &Item) -
     }
 
     let settings = &runtime.settings;
+    let (hash, range, owners) = (&hash, range.as_deref(), &owners);
     let results = join_all(jobs.into_iter().map(
-        |(index, target, pending): (usize, Target, PendingUpload)| async move {
-            let attempted = FileRef {
-                field: M::S3_FIELDS[index].name,
+        |(index, mut target, pending): (usize, Target, PendingUpload)| async move {
+            let field = &M::S3_FIELDS[index];
+            let attempted = |key: &str| FileRef {
+                field: field.name,
                 object: ObjectRef {
                     bucket: target.bucket.clone(),
-                    key: target.key.clone(),
+                    key: key.to_owned(),
                     version_id: None,
                     region: target.region.clone(),
                 },
             };
-            (
-                index,
-                attempted,
-                upload::upload(settings, target, pending).await,
-            )
+            let file_name = pending.file_name.clone();
+            let key_of = |template: Option<&str>, sha256: Option<&str>| {
+                keys::object_key(
+                    template,
+                    &KeyParts {
+                        prefix: field.prefix,
+                        table: M::TABLE,
+                        field: field.name,
+                        hash,
+                        range,
+                        upload: &target.upload_id,
+                        file: &file_name,
+                        sha256,
+                    },
+                )
+            };
+            if !field.shared {
+                let key = match key_of(field.key_template, None) {
+                    Ok(key) => key,
+                    Err(e) => return (index, None, Err(e)),
+                };
+                let attempted = attempted(&key);
+                target.key = key;
+                return (
+                    index,
+                    Some(attempted),
+                    upload::upload(settings, target, pending).await,
+                );
+            }
+            // A shared field's key is its content's hash, known once the content is read.
+            let (pending, fingerprint, _spool) = match shared::fingerprint(pending).await {
+                Ok(fingerprinted) => fingerprinted,
+                Err(e) => return (index, None, Err(e)),
+            };
+            let template = field.key_template.or(Some(keys::DEFAULT_SHARED_TEMPLATE));
+            let mut key = match key_of(template, Some(&fingerprint.hex)) {
+                Ok(key) => key,
+                Err(e) => return (index, None, Err(e)),
+            };
+            if let Some(compress) = field.compress {
+                key.push_str(compress.extension());
+            }
+            target.key = key;
+            let attempted = attempted(&target.key);
+            let stored = shared::store(settings, target, pending, &fingerprint, owners).await;
+            (index, Some(attempted), stored)
         },
     ))
     .await;
@@ -265,20 +315,20 @@ async fn upload_pending<M: S3Model>(client: &Client, item: &mut M, key: &Item) -
     let mut uploads = Uploads::default();
     let mut stored = Vec::new();
     for (index, attempted, result) in results {
+        let field = M::S3_FIELDS[index].name;
         match result {
             Ok(object) => {
                 uploads.stored.push(FileRef {
-                    field: attempted.field,
+                    field,
                     object: object_ref(&object),
                 });
                 stored.push((index, object));
             }
             Err(e) => {
-                let field = attempted.field;
                 // The upload may have taken effect although it failed (a lost response): its
                 // key is this save's alone, so it is removed to be sure, unless no request
                 // could reach the server.
-                if !e.never_reached_server() {
+                if let Some(attempted) = attempted.filter(|_| !e.never_reached_server()) {
                     uploads.uncertain.push(attempted);
                 }
                 if uploads.failure.is_none() {
@@ -303,4 +353,23 @@ async fn upload_pending<M: S3Model>(client: &Client, item: &mut M, key: &Item) -
         }
     }
     uploads
+}
+
+/// The S3 client name of field `field` of `M`.
+pub(crate) fn field_client<M: S3Model>(field: &str) -> Option<&'static str> {
+    M::S3_FIELDS
+        .iter()
+        .find(|f| f.name == field)
+        .and_then(|f| f.client)
+}
+
+/// Nothing stored: `field`'s upload could not start.
+fn not_started(field: &'static str, error: S3Error) -> Uploads {
+    Uploads {
+        failure: Some(UploadFailure {
+            field,
+            source: Box::new(error),
+        }),
+        ..Uploads::default()
+    }
 }

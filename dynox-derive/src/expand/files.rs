@@ -39,6 +39,8 @@ pub fn expand(model: &Model<'_>, mode: Mode) -> TokenStream {
             };
             let region = option(&spec.region);
             let template = option(&spec.key);
+            let client = option(&spec.client);
+            let shared = spec.shared.is_some();
             // Checked to be one of the two before expansion.
             let compress = match spec.compress.as_ref().map(|c| c.value.as_str()) {
                 Some("zstd") => quote!(::core::option::Option::Some(#s3::Compression::Zstd)),
@@ -63,6 +65,8 @@ pub fn expand(model: &Model<'_>, mode: Mode) -> TokenStream {
                     region: #region,
                     key_template: #template,
                     compress: #compress,
+                    client: #client,
+                    shared: #shared,
                     slot: {
                         fn #slot(model: &mut #ident) -> ::core::option::Option<&mut #s3::S3Object> {
                             #call

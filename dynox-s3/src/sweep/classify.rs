@@ -74,16 +74,20 @@ pub(super) async fn classify(
 
     // The futures own what they use, so the sweep's future stays `Send`.
     let owners: Arc<[String]> = scope.owners.clone().into();
-    let checks: Vec<_> = candidates
+    let cutoff = scope.cutoff;
+    let checks = candidates
         .into_iter()
-        .map(|candidate| owned(runtime.client(candidate.region), candidate, owners.clone()))
-        .collect();
+        .map(|candidate| {
+            let s3 = runtime.client_named(candidate.client, candidate.region)?;
+            Ok(check(s3, candidate, owners.clone(), cutoff))
+        })
+        .collect::<Result<Vec<_>, S3Error>>()?;
     let mut checks = futures::stream::iter(checks).buffer_unordered(OWNER_CHECKS_IN_FLIGHT);
-    while let Some((candidate, owned)) = checks.next().await {
-        if owned? {
-            classified.orphans.push(candidate);
-        } else {
-            classified.not_owned += 1;
+    while let Some((candidate, verdict)) = checks.next().await {
+        match verdict? {
+            Verdict::Orphan => classified.orphans.push(candidate),
+            Verdict::NotOwned => classified.not_owned += 1,
+            Verdict::TooYoung => classified.too_young += 1,
         }
     }
     classified
@@ -92,23 +96,49 @@ pub(super) async fn classify(
     Ok(classified)
 }
 
-/// Whether the object's `dynox-owner` metadata names one of `owners` (an object deleted
-/// meanwhile is not).
-async fn owned(
+/// What the owner check found.
+enum Verdict {
+    /// This model's, unreferenced and old: delete it.
+    Orphan,
+    /// Not this model's object (or gone meanwhile).
+    NotOwned,
+    /// Modified since the listing, inside the grace period: a save touched it (a shared object
+    /// about to be referenced again) or rewrote it.
+    TooYoung,
+}
+
+/// Whether the object's `dynox-owner` metadata names one of `owners`, and whether it is still
+/// older than `cutoff` now that the table has been read (an object deleted meanwhile is not
+/// owned).
+async fn check(
     s3: aws_sdk_s3::Client,
-    candidate: Listed,
+    mut candidate: Listed,
     owners: Arc<[String]>,
-) -> (Listed, Result<bool, S3Error>) {
+    cutoff: std::time::SystemTime,
+) -> (Listed, Result<Verdict, S3Error>) {
     let (bucket, key) = (&candidate.object.bucket, &candidate.object.key);
-    let owned = match s3.head_object().bucket(bucket).key(key).send().await {
-        Ok(head) => Ok(head
-            .metadata
-            .and_then(|m| m.get(OWNER_METADATA).cloned())
-            .is_some_and(|owner| owners.contains(&owner))),
+    let verdict = match s3.head_object().bucket(bucket).key(key).send().await {
+        Ok(head) => {
+            let owned = head
+                .metadata
+                .and_then(|m| m.get(OWNER_METADATA).cloned())
+                .is_some_and(|owner| owners.contains(&owner));
+            let modified = head
+                .last_modified
+                .and_then(|t| std::time::SystemTime::try_from(t).ok());
+            if !owned {
+                Ok(Verdict::NotOwned)
+            } else if modified.is_some_and(|m| m > cutoff) {
+                Ok(Verdict::TooYoung)
+            } else {
+                candidate.checked_last_modified = head.last_modified;
+                Ok(Verdict::Orphan)
+            }
+        }
         Err(e) => match S3Error::from_sdk(e, "HeadObject", bucket, key) {
-            S3Error::NoSuchKey { .. } => Ok(false),
+            S3Error::NoSuchKey { .. } => Ok(Verdict::NotOwned),
             other => Err(other),
         },
     };
-    (candidate, owned)
+    (candidate, verdict)
 }

@@ -23,17 +23,29 @@ pub(super) struct Deleted {
 /// Deletes `orphans`. A failed request or object is reported, never fatal: the next sweep
 /// tries again.
 pub(super) async fn orphans(runtime: &Runtime, orphans: &[Listed]) -> Deleted {
-    let mut by_bucket: BTreeMap<(&str, Option<&str>), Vec<&str>> = BTreeMap::new();
+    type Place<'a> = (&'a str, Option<&'a str>, Option<&'a str>);
+    let mut by_bucket: BTreeMap<Place<'_>, Vec<&Listed>> = BTreeMap::new();
     for orphan in orphans {
         by_bucket
-            .entry((&orphan.object.bucket, orphan.region))
+            .entry((&orphan.object.bucket, orphan.region, orphan.client))
             .or_default()
-            .push(&orphan.object.key);
+            .push(orphan);
     }
     let mut deleted = Deleted::default();
-    for ((bucket, region), keys) in by_bucket {
-        let s3 = runtime.client(region);
-        for batch in keys.chunks(DELETE_BATCH) {
+    for ((bucket, region, client), listed) in by_bucket {
+        let s3 = match runtime.client_named(client, region) {
+            Ok(s3) => s3,
+            Err(error) => {
+                let error = error.to_string();
+                deleted.failed.extend(
+                    listed
+                        .iter()
+                        .map(|l| (l.object.key.clone(), error.clone())),
+                );
+                continue;
+            }
+        };
+        for batch in listed.chunks(DELETE_BATCH) {
             match delete_batch(&s3, bucket, batch).await {
                 Ok(failed) => {
                     deleted.deleted += batch.len().saturating_sub(failed.len()) as u64;
@@ -43,7 +55,7 @@ pub(super) async fn orphans(runtime: &Runtime, orphans: &[Listed]) -> Deleted {
                     let error = error.to_string();
                     deleted
                         .failed
-                        .extend(batch.iter().map(|key| (key.to_string(), error.clone())));
+                        .extend(batch.iter().map(|l| (l.object.key.clone(), error.clone())));
                 }
             }
         }
@@ -56,14 +68,22 @@ pub(super) async fn orphans(runtime: &Runtime, orphans: &[Listed]) -> Deleted {
 async fn delete_batch(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
-    keys: &[&str],
+    listed: &[&Listed],
 ) -> Result<Vec<(String, String)>, S3Error> {
     let invalid = |e: aws_sdk_s3::error::BuildError| S3Error::InvalidReference {
         reason: e.to_string(),
     };
-    let objects = keys
+    // Each delete is conditional on the Last-Modified the owner check saw (S3 honours it;
+    // servers without conditional deletes ignore it): a save that touched a shared object
+    // after the check keeps it.
+    let objects = listed
         .iter()
-        .map(|key| ObjectIdentifier::builder().key(*key).build())
+        .map(|l| {
+            ObjectIdentifier::builder()
+                .key(&l.object.key)
+                .set_last_modified_time(l.checked_last_modified)
+                .build()
+        })
         .collect::<Result<Vec<_>, _>>()
         .map_err(invalid)?;
     let delete = Delete::builder()

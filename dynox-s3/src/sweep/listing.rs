@@ -9,8 +9,14 @@ use crate::settings::Runtime;
 pub(super) struct Listed {
     /// The bucket's region, when the field sets one.
     pub region: Option<&'static str>,
+    /// The field's named S3 client, if it names one.
+    pub client: Option<&'static str>,
     /// The object.
     pub object: Orphan,
+    /// The object's Last-Modified as the owner check read it, after the table was read: the
+    /// delete is conditional on it (where S3 supports conditional deletes), so an object
+    /// touched by a save after the check stays.
+    pub checked_last_modified: Option<aws_sdk_s3::primitives::DateTime>,
 }
 
 /// Every object under the scope's places (ListObjectsV2, page by page).
@@ -18,7 +24,7 @@ pub(super) async fn objects(runtime: &Runtime, scope: &Scope) -> Result<Vec<List
     let mut listed = Vec::new();
     for place in &scope.places {
         let mut pages = runtime
-            .client(place.region)
+            .client_named(place.client, place.region)?
             .list_objects_v2()
             .bucket(&place.bucket)
             .prefix(place.prefix)
@@ -31,6 +37,8 @@ pub(super) async fn objects(runtime: &Runtime, scope: &Scope) -> Result<Vec<List
                 let Some(key) = object.key else { continue };
                 listed.push(Listed {
                     region: place.region,
+                    client: place.client,
+                    checked_last_modified: None,
                     object: Orphan {
                         bucket: place.bucket.clone(),
                         key,

@@ -17,6 +17,8 @@ pub(super) struct Place {
     pub prefix: &'static str,
     /// The bucket's region, when the field sets one.
     pub region: Option<&'static str>,
+    /// The field's named S3 client, if it names one.
+    pub client: Option<&'static str>,
 }
 
 /// The limits of one sweep of a model.
@@ -45,6 +47,7 @@ impl Scope {
                 bucket: runtime.bucket(field.bucket).to_owned(),
                 prefix: field.prefix,
                 region: field.region,
+                client: field.client,
             };
             if !places.contains(&place) {
                 places.push(place);

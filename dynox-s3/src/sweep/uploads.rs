@@ -31,7 +31,7 @@ pub(super) async fn stale(
 ) -> Result<Uploads, S3Error> {
     let mut uploads = Uploads::default();
     for place in scope.places.iter().filter(|p| !p.prefix.is_empty()) {
-        let s3 = runtime.client(place.region);
+        let s3 = runtime.client_named(place.client, place.region)?;
         let Some(listed) = list(&s3, place).await? else {
             uploads.listing_unsupported.push(place.bucket.clone());
             continue;

@@ -21,6 +21,7 @@
 
 mod multipart;
 mod pipeline;
+pub(crate) use multipart::read_range;
 pub(crate) mod source;
 mod transform;
 
@@ -55,6 +56,8 @@ pub(crate) struct Target {
     pub(crate) owner: String,
     /// The field's codec, if it compresses (also the object's `Content-Encoding`).
     pub(crate) compress: Option<Compression>,
+    /// Store only if no object has the key (`If-None-Match: *`), for content-addressed keys.
+    pub(crate) if_none_match: bool,
 }
 
 /// Uploads `file` to `target`, returning the stored object's metadata.
@@ -129,7 +132,7 @@ fn s3_metadata(file: &PendingUpload, target: &Target) -> std::collections::HashM
     metadata
 }
 
-fn now() -> String {
+pub(crate) fn now() -> String {
     DateTime::from(SystemTime::now())
         .fmt(DateTimeFormat::DateTime)
         .unwrap_or_default()

@@ -235,6 +235,7 @@ impl<'t> MultipartUpload<'t> {
             .complete_multipart_upload()
             .bucket(&target.bucket)
             .key(&target.key)
+            .set_if_none_match(target.if_none_match.then(|| "*".to_owned()))
             .upload_id(&self.upload_id)
             .multipart_upload(
                 CompletedMultipartUpload::builder()

@@ -63,6 +63,7 @@ async fn put_single(target: &Target, file: &PendingUpload, part: Part) -> Result
         .key(&target.key)
         .content_type(content_type(file))
         .set_content_encoding(target.compress.map(|c| c.name().to_owned()))
+        .set_if_none_match(target.if_none_match.then(|| "*".to_owned()))
         .set_metadata(Some(s3_metadata(file, target)))
         .set_checksum_sha256(body.sha256)
         .body(body.stream)

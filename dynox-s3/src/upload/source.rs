@@ -83,6 +83,11 @@ pub(crate) trait OpenSource: Send + Sync + 'static {
     /// What it is, for `Debug`.
     fn describe(&self) -> String;
 
+    /// Whether it can be opened more than once (bytes and files can; a reader cannot).
+    fn replayable(&self) -> bool {
+        true
+    }
+
     /// Opens it for one upload (`file_name` names it in errors).
     fn open<'a>(
         &'a self,
@@ -247,6 +252,10 @@ impl OpenSource for SharedReader {
 
     fn describe(&self) -> String {
         "reader".to_owned()
+    }
+
+    fn replayable(&self) -> bool {
+        false
     }
 
     fn open<'a>(
