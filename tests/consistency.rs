@@ -30,6 +30,9 @@ struct Record {
     content: Option<S3Object>,
     #[s3(bucket = "records", prefix = "thumbs/", compress = "zstd")]
     thumb: S3Object,
+    /// Content-addressed: items of the same seed share one object, which no write deletes.
+    #[s3(bucket = "records", prefix = "shared/", shared)]
+    blob: Option<S3Object>,
 }
 
 fn record(pk: &str, seed: u8) -> Record {
@@ -38,6 +41,7 @@ fn record(pk: &str, seed: u8) -> Record {
         name: "original".into(),
         content: Some(S3Object::from_bytes(vec![seed; 3000], "content.bin")),
         thumb: S3Object::from_bytes(vec![seed.wrapping_add(1); 100], "thumb.png"),
+        blob: Some(S3Object::from_bytes(vec![seed.wrapping_add(2); 500], "blob.bin")),
     }
 }
 
@@ -97,6 +101,7 @@ async fn run(env: &FileEnv, op: Op, pk: &str, existing: Option<Record>) -> Resul
         Op::SaveReplace => {
             let mut r = existing.expect("existing item");
             r.content = Some(S3Object::from_bytes(vec![9; 4000], "replacement.bin"));
+            r.blob = Some(S3Object::from_bytes(vec![9; 600], "blob.bin"));
             env.client.save(&mut r).await
         }
         Op::SaveKeep => {
@@ -118,6 +123,7 @@ async fn run(env: &FileEnv, op: Op, pk: &str, existing: Option<Record>) -> Resul
         Op::Transaction => {
             let mut a = existing.expect("existing item");
             a.content = Some(S3Object::from_bytes(vec![8; 2000], "replacement.bin"));
+            a.blob = Some(S3Object::from_bytes(vec![8; 600], "blob.bin"));
             let mut c = record(&format!("{pk}c"), 4);
             env.client
                 .transaction()
@@ -146,7 +152,7 @@ async fn item_violations(env: &FileEnv, pk: &str, kept: &BTreeSet<String>) -> Ve
     };
     let mut referenced = BTreeSet::new();
     if let Some(item) = &item {
-        for file in item.content.iter().chain([&item.thumb]) {
+        for file in item.content.iter().chain([&item.thumb]).chain(&item.blob) {
             let stored = file.stored().expect("a loaded file is stored");
             referenced.insert(stored.key.clone());
             // 1. The object exists and holds the recorded bytes (size and SHA-256 checked).
@@ -569,7 +575,7 @@ async fn the_sweep_removes_old_orphans_only() {
         .unwrap();
     assert_eq!(report.orphans.len(), 0, "{report}");
     assert_eq!(report.too_young, ORPHANS as u64 + 2);
-    assert_eq!(report.referenced, 2);
+    assert_eq!(report.referenced, 3);
 
     // A day and a half later, as a dry run: found, not deleted.
     let later = SystemTime::now() + Duration::from_secs(36 * 3600);
@@ -585,7 +591,7 @@ async fn the_sweep_removes_old_orphans_only() {
         "objects of no or another owner are left alone"
     );
     assert_eq!(report.deleted, 0);
-    assert_eq!(env.keys("records").await.len(), ORPHANS + 5);
+    assert_eq!(env.keys("records").await.len(), ORPHANS + 6);
 
     let report = dynox_s3::sweep::<Record>(&env.client)
         .as_of(later)
@@ -612,6 +618,7 @@ async fn the_sweep_removes_old_orphans_only() {
         "elsewhere/keep.bin".to_owned(),
         kept.content.as_ref().unwrap().stored().unwrap().key.clone(),
         kept.thumb.stored().unwrap().key.clone(),
+        kept.blob.as_ref().unwrap().stored().unwrap().key.clone(),
     ];
     expected.sort();
     assert_eq!(left, expected);
