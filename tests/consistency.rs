@@ -41,7 +41,10 @@ fn record(pk: &str, seed: u8) -> Record {
         name: "original".into(),
         content: Some(S3Object::from_bytes(vec![seed; 3000], "content.bin")),
         thumb: S3Object::from_bytes(vec![seed.wrapping_add(1); 100], "thumb.png"),
-        blob: Some(S3Object::from_bytes(vec![seed.wrapping_add(2); 500], "blob.bin")),
+        blob: Some(S3Object::from_bytes(
+            vec![seed.wrapping_add(2); 500],
+            "blob.bin",
+        )),
     }
 }
 

@@ -126,7 +126,10 @@ async fn no_write_deletes_a_shared_object() {
     let env = env().await;
     let one = content(10_000, 1);
     let two = content(10_000, 2);
-    let (key_one, key_two) = (format!("blobs/{}", hex(&one)), format!("blobs/{}", hex(&two)));
+    let (key_one, key_two) = (
+        format!("blobs/{}", hex(&one)),
+        format!("blobs/{}", hex(&two)),
+    );
 
     let mut a = attachment("a", Some(S3Object::from_bytes(one.clone(), "1.bin")));
     env.client.save(&mut a).await.unwrap();
@@ -171,7 +174,12 @@ async fn no_write_deletes_a_shared_object() {
     assert_eq!(env.keys("blobs").await, vec![key_two.clone()]);
     let a = Attachment::get(&env.client, "a").await.unwrap().unwrap();
     assert_eq!(
-        a.blob.unwrap().get_bytes(&env.client).await.unwrap().as_ref(),
+        a.blob
+            .unwrap()
+            .get_bytes(&env.client)
+            .await
+            .unwrap()
+            .as_ref(),
         &two[..]
     );
 }
@@ -234,7 +242,13 @@ async fn an_object_of_another_model_at_the_same_key_is_not_referenced() {
         panic!("{err:?}");
     };
     assert_eq!(key, &format!("blobs/{}", hex(&data)));
-    assert!(owner.as_deref().unwrap_or_default().ends_with("others/blob"), "{owner:?}");
+    assert!(
+        owner
+            .as_deref()
+            .unwrap_or_default()
+            .ends_with("others/blob"),
+        "{owner:?}"
+    );
     assert!(mine.blob.as_ref().unwrap().is_pending());
     assert!(Attachment::get(&env.client, "a").await.unwrap().is_none());
 }

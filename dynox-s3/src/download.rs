@@ -34,7 +34,7 @@ pub(crate) async fn get(
 ) -> Result<GetObjectOutput, S3Error> {
     let runtime = Runtime::of(client);
     let mut request = runtime
-        .client(object.region.as_deref())
+        .client_named(object.client.as_deref(), object.region.as_deref())?
         .get_object()
         .bucket(&object.bucket)
         .key(&object.key)

@@ -74,6 +74,9 @@ pub struct StoredObject {
     pub key: String,
     /// The region of the bucket, when the field sets one.
     pub region: Option<String>,
+    /// The name of the S3 client the field uses (`#[s3(client = "...")]`), when it names
+    /// one: downloads, links and deletes of the object go through it.
+    pub client: Option<String>,
     /// The size in bytes of the content (the original, before any compression).
     pub size: u64,
     /// The ETag S3 returned.
@@ -255,6 +258,7 @@ impl PartialEq for S3Object {
 const BUCKET: &str = "bucket";
 const KEY: &str = "key";
 const REGION: &str = "region";
+const CLIENT: &str = "client";
 const SIZE: &str = "size";
 const ETAG: &str = "etag";
 const CONTENT_TYPE: &str = "content_type";
@@ -279,6 +283,9 @@ impl StoredObject {
         map.insert(FILE_NAME.to_owned(), s(&self.file_name));
         if let Some(region) = &self.region {
             map.insert(REGION.to_owned(), s(region));
+        }
+        if let Some(client) = &self.client {
+            map.insert(CLIENT.to_owned(), s(client));
         }
         if let Some(version) = &self.version_id {
             map.insert(VERSION_ID.to_owned(), s(version));
@@ -371,6 +378,7 @@ impl StoredObject {
             bucket: required(BUCKET)?,
             key: required(KEY)?,
             region: text(REGION)?,
+            client: text(CLIENT)?,
             size,
             etag: text(ETAG)?.unwrap_or_default(),
             content_type: text(CONTENT_TYPE)?
@@ -426,6 +434,7 @@ mod tests {
             bucket: "b".into(),
             key: "k".into(),
             region: None,
+            client: None,
             size: 1000,
             etag: "\"e\"".into(),
             content_type: "text/csv".into(),

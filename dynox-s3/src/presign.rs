@@ -33,7 +33,7 @@ pub(crate) async fn presigned_get(
 ) -> Result<String, S3Error> {
     let config = presigning(expires)?;
     let request = Runtime::of(client)
-        .client(object.region.as_deref())
+        .client_named(object.client.as_deref(), object.region.as_deref())?
         .get_object()
         .bucket(&object.bucket)
         .key(&object.key)
@@ -67,6 +67,8 @@ pub struct PresignedUpload {
     pub key: String,
     /// The bucket's region, when the field sets one.
     pub region: Option<String>,
+    /// The field's named S3 client (`#[s3(client = "...")]`), when it names one.
+    pub client: Option<String>,
     /// The file name.
     pub file_name: String,
 }
@@ -177,6 +179,7 @@ pub async fn presign_upload<M: S3Model>(
         bucket,
         key: object_key,
         region: spec.region.map(str::to_owned),
+        client: spec.client.map(str::to_owned),
         file_name: file_name.to_owned(),
     })
 }
@@ -189,7 +192,7 @@ pub async fn presign_upload<M: S3Model>(
 /// match.
 pub async fn attach(client: &Client, upload: &PresignedUpload) -> Result<S3Object, S3Error> {
     let head = Runtime::of(client)
-        .client(upload.region.as_deref())
+        .client_named(upload.client.as_deref(), upload.region.as_deref())?
         .head_object()
         .bucket(&upload.bucket)
         .key(&upload.key)
@@ -207,6 +210,7 @@ pub async fn attach(client: &Client, upload: &PresignedUpload) -> Result<S3Objec
         bucket: upload.bucket.clone(),
         key: upload.key.clone(),
         region: upload.region.clone(),
+        client: upload.client.clone(),
         size,
         etag: head.e_tag.unwrap_or_default(),
         content_type: head

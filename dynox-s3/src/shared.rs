@@ -141,6 +141,7 @@ pub(crate) async fn store(
         bucket: target.bucket.clone(),
         key: target.key.clone(),
         region: target.region.clone(),
+        client_name: target.client_name.clone(),
         upload_id: target.upload_id.clone(),
         owner: target.owner.clone(),
         compress: target.compress,
@@ -184,10 +185,7 @@ async fn reuse(
             }
         }
     };
-    let owner = head
-        .metadata()
-        .and_then(|m| m.get(OWNER_METADATA))
-        .cloned();
+    let owner = head.metadata().and_then(|m| m.get(OWNER_METADATA)).cloned();
     if !owner.as_ref().is_some_and(|o| owners.contains(o)) {
         return Err(S3Error::SharedObjectNotOwned {
             bucket: bucket.clone(),
@@ -227,7 +225,7 @@ async fn reuse(
                 // Collected between the HEAD and the touch: store it anew.
                 S3Error::NoSuchKey { .. } => Ok(Reuse::Missing),
                 other => Err(other),
-            }
+            };
         }
     };
     let etag = touched
@@ -240,6 +238,7 @@ async fn reuse(
         bucket: bucket.clone(),
         key: key.clone(),
         region: target.region.clone(),
+        client: target.client_name.clone(),
         size: fingerprint.size,
         etag,
         content_type: file
@@ -277,7 +276,10 @@ mod tests {
 
     #[test]
     fn copy_sources_encode_what_a_url_cannot_carry() {
-        assert_eq!(copy_source("b", "p/ab%(empty)/x y"), "b/p/ab%25%28empty%29/x%20y");
+        assert_eq!(
+            copy_source("b", "p/ab%(empty)/x y"),
+            "b/p/ab%25%28empty%29/x%20y"
+        );
         assert_eq!(copy_source("b", "p/ü"), "b/p/%C3%BC");
     }
 }

@@ -160,7 +160,8 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
         Box::pin(async move {
             let runtime = Runtime::of(client);
             let results = join_all(refs.into_iter().map(|r| {
-                let s3 = runtime.client_named(field_client::<M>(r.field), r.object.region.as_deref());
+                let s3 =
+                    runtime.client_named(field_client::<M>(r.field), r.object.region.as_deref());
                 async move {
                     let s3 = match s3 {
                         Ok(s3) => s3,
@@ -237,6 +238,7 @@ async fn upload_pending<M: S3Model>(client: &Client, item: &mut M, key: &Item) -
             bucket: runtime.bucket(field.bucket).to_owned(),
             key: String::new(),
             region: field.region.map(str::to_owned),
+            client_name: field.client.map(str::to_owned),
             upload_id,
             owner: format!("{table}/{}", field.name),
             compress: field.compress,

@@ -37,11 +37,9 @@ pub(super) async fn orphans(runtime: &Runtime, orphans: &[Listed]) -> Deleted {
             Ok(s3) => s3,
             Err(error) => {
                 let error = error.to_string();
-                deleted.failed.extend(
-                    listed
-                        .iter()
-                        .map(|l| (l.object.key.clone(), error.clone())),
-                );
+                deleted
+                    .failed
+                    .extend(listed.iter().map(|l| (l.object.key.clone(), error.clone())));
                 continue;
             }
         };

@@ -51,6 +51,8 @@ pub(crate) struct Target {
     pub(crate) bucket: String,
     pub(crate) key: String,
     pub(crate) region: Option<String>,
+    /// The field's named S3 client, recorded in the item.
+    pub(crate) client_name: Option<String>,
     pub(crate) upload_id: String,
     /// `{table}/{field}`, stored as [`OWNER_METADATA`].
     pub(crate) owner: String,
@@ -103,6 +105,7 @@ pub(crate) async fn upload(
         bucket: target.bucket,
         key: target.key,
         region: target.region,
+        client: target.client_name,
         size: content.size,
         etag: sent.etag.unwrap_or_default(),
         last_modified: now(),
