@@ -18,16 +18,17 @@
 //!   parts in flight (memory: part size × concurrency).
 //! - [`multipart`]: the upload's state machine (create, put part, complete, abort); every
 //!   failure path aborts, including uploads a retried create started.
+//! - [`server_date`]: the object's last-modified time is S3's clock, read from the `Date`
+//!   header of the PutObject or CompleteMultipartUpload response (no extra request).
 
 mod multipart;
 mod pipeline;
+mod server_date;
 pub(crate) mod source;
 mod transform;
 
 use std::collections::BTreeMap;
-use std::time::SystemTime;
 
-use aws_sdk_s3::primitives::{DateTime, DateTimeFormat};
 use tracing::Instrument;
 
 use crate::compression::Compression;
@@ -101,9 +102,9 @@ pub(crate) async fn upload(
         key: target.key,
         region: target.region,
         size: content.size,
-        etag: sent.etag.unwrap_or_default(),
-        last_modified: now(),
-        version_id: sent.version_id,
+        etag: sent.etag.map(crate::object::quoted).unwrap_or_default(),
+        last_modified: Some(sent.date),
+        version_id: crate::object::version_id(sent.version_id),
         file_name: file.file_name,
         metadata: file.metadata,
         sha256: Some(content.sha256),
@@ -127,12 +128,6 @@ fn s3_metadata(file: &PendingUpload, target: &Target) -> std::collections::HashM
     metadata.insert(MARKER_METADATA.to_owned(), target.upload_id.clone());
     metadata.insert(OWNER_METADATA.to_owned(), target.owner.clone());
     metadata
-}
-
-fn now() -> String {
-    DateTime::from(SystemTime::now())
-        .fmt(DateTimeFormat::DateTime)
-        .unwrap_or_default()
 }
 
 /// Metadata of an upload that never saw its bytes (attached after a presigned upload).
