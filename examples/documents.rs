@@ -27,6 +27,13 @@ fn generated(size: u64) -> impl AsyncRead + Send + Unpin + 'static {
     tokio::io::repeat(b'x').take(size)
 }
 
+/// A time as RFC 3339 (UTC), or `-`.
+fn rfc3339(time: Option<std::time::SystemTime>) -> String {
+    use aws_sdk_s3::primitives::{DateTime, DateTimeFormat};
+    time.and_then(|t| DateTime::from(t).fmt(DateTimeFormat::DateTime).ok())
+        .unwrap_or_else(|| "-".to_owned())
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let backend = dynox_local::Backend::from_env().await?;
@@ -124,13 +131,15 @@ async fn run(
         "DOC#draft",
     ] {
         for doc in Document::query(client, pk).all().await? {
-            match doc.content.as_ref().and_then(S3Object::stored) {
+            match &doc.content {
                 Some(file) => println!(
-                    "  {:<26} {:>10} bytes  {:<16} sha256 {}",
+                    "  {:<26} {:>10} bytes  {:<16} etag {}  stored {} (S3's clock)  metadata {:?}",
                     doc.name,
-                    file.size,
-                    file.content_type,
-                    file.sha256.as_deref().unwrap_or("-")
+                    file.size().unwrap_or(0),
+                    file.content_type().unwrap_or("-"),
+                    file.etag().unwrap_or("-"),
+                    rfc3339(file.last_modified()),
+                    file.metadata(),
                 ),
                 None => println!("  {:<26} (no file)", doc.name),
             }

@@ -2,7 +2,7 @@
 //! presigned URLs, direct uploads, cascading delete and errors.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use bytes::Bytes;
@@ -65,14 +65,15 @@ async fn save_uploads_and_get_and_query_read_metadata_without_s3_requests() {
         Some(S3Object::from_bytes(data.clone(), "report.pdf").with_metadata("author", "Ada")),
     );
     env.client.save(&mut d).await.unwrap();
-    let meta = stored(&d.content).clone();
-    assert_eq!(meta.size, 3000);
-    assert_eq!(meta.content_type, "application/pdf");
-    assert_eq!(meta.bucket, env.bucket("company-docs"));
-    assert!(meta.key.starts_with("documents/DOC/1/v1/"), "{}", meta.key);
-    assert!(meta.key.ends_with("/report.pdf"), "{}", meta.key);
-    assert!(!meta.etag.is_empty());
-    assert!(meta.sha256.is_some());
+    let file = d.content.as_ref().unwrap();
+    assert_eq!(file.size(), Some(3000));
+    assert_eq!(file.content_type(), Some("application/pdf"));
+    assert_eq!(file.bucket(), Some(env.bucket("company-docs")));
+    let key = file.key().unwrap();
+    assert!(key.starts_with("documents/DOC/1/v1/"), "{key}");
+    assert!(key.ends_with("/report.pdf"), "{key}");
+    assert!(file.etag().is_some());
+    assert!(file.sha256().is_some());
 
     env.log.clear();
     let loaded = Document::get(&env.client, "DOC#1", "v1")
@@ -87,7 +88,7 @@ async fn save_uploads_and_get_and_query_read_metadata_without_s3_requests() {
     );
     assert_eq!(loaded, d);
     assert_eq!(listed, vec![d.clone()]);
-    assert_eq!(stored(&loaded.content).metadata["author"], "Ada");
+    assert_eq!(loaded.content.as_ref().unwrap().metadata()["author"], "Ada");
 
     let bytes = loaded
         .content
@@ -151,6 +152,198 @@ async fn the_item_stores_only_metadata_as_a_map() {
     assert!(item_size < 4000, "{item_size}");
 }
 
+/// The clock of the S3 client dynox uploads with in
+/// [`every_metadata_accessor_reads_the_item_and_s3_dates_the_upload`]: ten minutes behind,
+/// within the 15 minutes of skew SigV4 servers accept, and far enough from S3's time to tell
+/// the two apart.
+#[derive(Debug)]
+struct ClockBehind(Duration);
+
+impl aws_types::sdk_config::TimeSource for ClockBehind {
+    fn now(&self) -> SystemTime {
+        SystemTime::now() - self.0
+    }
+}
+
+/// How far apart two times are, whichever is first.
+fn apart(a: SystemTime, b: SystemTime) -> Duration {
+    a.duration_since(b)
+        .or_else(|_| b.duration_since(a))
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn every_metadata_accessor_reads_the_item_and_s3_dates_the_upload() {
+    let behind = Duration::from_secs(600);
+    let backend = dynox_tests::backend().await;
+    let bucket = dynox_tests::unique_prefix()
+        .trim_end_matches('-')
+        .to_lowercase()
+        + "-bkt";
+    let s3 = backend.s3_client();
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    // dynox's S3 client runs on the fake clock; the test's own client on the real one.
+    let uploads =
+        aws_sdk_s3::Client::from_conf(backend.s3_config().time_source(ClockBehind(behind)).build());
+    let settings = S3Settings::default()
+        .multipart_threshold(5 * 1024 * 1024)
+        .part_size(5 * 1024 * 1024)
+        .s3_client(uploads)
+        .bucket("company-docs", bucket.clone());
+    let client = dynox_core::Client::builder(backend.sdk_config())
+        .table_prefix(dynox_tests::unique_prefix())
+        .extension(settings)
+        .build();
+    client.create_table::<Document>().await.unwrap();
+
+    // `content` goes by multipart upload (two parts), `thumbnail` by one PutObject.
+    let data = dynox_tests::content(6 * 1024 * 1024, 4);
+    let tags = HashMap::from([("author", "Ada"), ("department", "finance")]);
+    let mut d = doc(
+        "META#2",
+        Some(
+            S3Object::from_bytes(data.clone(), "ledger.csv")
+                .with_metadata_map(tags)
+                .with_metadata("reviewed", "yes"),
+        ),
+    );
+    d.thumbnail = d.thumbnail.with_metadata_map([("size", "small")]);
+    let pending = d.content.as_ref().unwrap();
+    assert_eq!(
+        (pending.bucket(), pending.key(), pending.etag()),
+        (None, None, None)
+    );
+    assert_eq!(
+        (pending.last_modified(), pending.version_id()),
+        (None, None)
+    );
+    assert_eq!(pending.metadata().len(), 3);
+    client.save(&mut d).await.unwrap();
+
+    let loaded = Document::get(&client, "META#2", "v1")
+        .await
+        .unwrap()
+        .unwrap();
+    for (file, name, content_type, size, region, metadata, parts) in [
+        (
+            loaded.content.as_ref().unwrap(),
+            "ledger.csv",
+            "text/csv",
+            data.len() as u64,
+            None,
+            vec![
+                ("author", "Ada"),
+                ("department", "finance"),
+                ("reviewed", "yes"),
+            ],
+            Some(2),
+        ),
+        (
+            &loaded.thumbnail,
+            "thumb.png",
+            "image/png",
+            4,
+            Some("eu-west-1"),
+            vec![("size", "small")],
+            None,
+        ),
+    ] {
+        assert!(!file.is_pending());
+        assert_eq!(file.bucket(), Some(bucket.as_str()), "{name}");
+        let key = file.key().unwrap();
+        assert!(key.ends_with(&format!("/{name}")), "{key}");
+        assert_eq!(file.region(), region, "{name}");
+        assert_eq!(file.size(), Some(size), "{name}");
+        assert_eq!(file.content_type(), Some(content_type), "{name}");
+        assert_eq!(file.file_name(), name);
+        assert_eq!(
+            file.version_id(),
+            None,
+            "{name}: the bucket is not versioned"
+        );
+        assert!(file.sha256().is_some(), "{name}");
+        let read: Vec<(&str, &str)> = file
+            .metadata()
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(read, metadata, "{name}");
+
+        // What S3 itself says of the object, read with the test's own (real) clock.
+        let head = s3
+            .head_object()
+            .bucket(&bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        // The ETag keeps its quotes, exactly as S3 sends it; a multipart one ends in `-N`.
+        let etag = file.etag().unwrap();
+        assert_eq!(Some(etag), head.e_tag.as_deref(), "{name}");
+        assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+        let unquoted = file.etag_unquoted().unwrap();
+        assert_eq!(format!("\"{unquoted}\""), etag);
+        if let Some(parts) = parts {
+            assert!(unquoted.ends_with(&format!("-{parts}")), "{etag}");
+        } else {
+            assert!(
+                unquoted.len() == 32 && unquoted.bytes().all(|b| b.is_ascii_hexdigit()),
+                "{etag}"
+            );
+        }
+        // Last modified is S3's time (within a few seconds of the object's Last-Modified),
+        // not the client's clock, ten minutes behind.
+        let stored = file.last_modified().unwrap();
+        let s3_time = SystemTime::try_from(head.last_modified.unwrap()).unwrap();
+        assert!(
+            apart(stored, s3_time) <= Duration::from_secs(5),
+            "{name}: {stored:?} recorded, S3 says {s3_time:?}"
+        );
+        assert!(
+            apart(stored, SystemTime::now() - behind) > behind / 2,
+            "{name}: dated by the client's clock"
+        );
+        assert_eq!(
+            head.metadata
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(k, _)| !k.starts_with("dynox-"))
+                .collect::<std::collections::BTreeMap<_, _>>(),
+            *file.metadata(),
+            "{name}"
+        );
+    }
+    assert_eq!(loaded, d, "the item reads back what the save recorded");
+
+    // In the item, last_modified stays an RFC 3339 string.
+    let item = client
+        .dynamodb()
+        .get_item()
+        .table_name(client.table_name::<Document>())
+        .key("pk", AttributeValue::S("META#2".into()))
+        .key("sk", AttributeValue::S("v1".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let AttributeValue::M(map) = &item["content"] else {
+        panic!("content is not a map")
+    };
+    let AttributeValue::S(text) = &map["last_modified"] else {
+        panic!("last_modified is not a string")
+    };
+    let parsed = aws_sdk_s3::primitives::DateTime::from_str(
+        text,
+        aws_sdk_s3::primitives::DateTimeFormat::DateTime,
+    )
+    .unwrap();
+    assert_eq!(
+        SystemTime::try_from(parsed).ok(),
+        loaded.content.as_ref().unwrap().last_modified()
+    );
+}
+
 #[tokio::test]
 async fn every_upload_source_round_trips() {
     let env = env().await;
@@ -211,17 +404,11 @@ async fn every_upload_source_round_trips() {
             .await
             .unwrap()
             .unwrap();
-        let meta = stored(&loaded.content);
-        assert_eq!(meta.file_name, name);
-        assert_eq!(meta.content_type, content_type, "{name}");
-        assert_eq!(meta.size, expected.len() as u64, "{name}");
-        let bytes = loaded
-            .content
-            .as_ref()
-            .unwrap()
-            .get_bytes(&env.client)
-            .await
-            .unwrap();
+        let file = loaded.content.as_ref().unwrap();
+        assert_eq!(file.file_name(), name);
+        assert_eq!(file.content_type(), Some(content_type), "{name}");
+        assert_eq!(file.size(), Some(expected.len() as u64), "{name}");
+        let bytes = file.get_bytes(&env.client).await.unwrap();
         assert_eq!(bytes.as_ref(), expected.as_slice(), "{name}");
     }
 }
@@ -234,12 +421,12 @@ async fn user_metadata_and_the_dynox_marker_are_s3_metadata() {
         Some(S3Object::from_bytes(vec![1], "a.txt").with_metadata("department", "finance")),
     );
     env.client.save(&mut d).await.unwrap();
-    let meta = stored(&d.content);
+    let file = d.content.as_ref().unwrap();
     let head = env
         .s3
         .head_object()
-        .bucket(&meta.bucket)
-        .key(&meta.key)
+        .set_bucket(file.bucket().map(str::to_owned))
+        .set_key(file.key().map(str::to_owned))
         .send()
         .await
         .unwrap();
@@ -286,15 +473,11 @@ async fn large_files_go_by_multipart_and_round_trip() {
                 .any(|r| r.starts_with("POST") && r.contains("uploads")),
             "{requests:?}"
         );
-        let meta = stored(&d.content);
-        assert_eq!(meta.size, len as u64);
-        let bytes = d
-            .content
-            .as_ref()
-            .unwrap()
-            .get_bytes(&env.client)
-            .await
-            .unwrap();
+        let file = d.content.as_ref().unwrap();
+        assert_eq!(file.size(), Some(len as u64));
+        // A multipart upload's ETag: quoted, ending in the number of parts.
+        assert!(file.etag().unwrap().ends_with("-3\""), "{:?}", file.etag());
+        let bytes = file.get_bytes(&env.client).await.unwrap();
         assert!(
             bytes.as_ref() == data.as_slice(),
             "multipart content differs"
@@ -472,9 +655,25 @@ async fn a_presigned_upload_is_attached_after_a_head_check() {
     assert!(response.status().is_success(), "{}", response.status());
 
     let file = dynox_s3::attach(&env.client, &upload).await.unwrap();
-    let meta = file.stored().unwrap();
-    assert_eq!(meta.size, 10_000);
-    assert_eq!(meta.content_type, "image/png");
+    assert_eq!(file.size(), Some(10_000));
+    assert_eq!(file.content_type(), Some("image/png"));
+    // The ETag and Last-Modified are those S3 reports for the object.
+    let head = env
+        .s3
+        .head_object()
+        .bucket(&upload.bucket)
+        .key(&upload.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(file.etag(), head.e_tag.as_deref());
+    assert!(file.etag().unwrap().starts_with('"'));
+    assert_eq!(
+        file.last_modified(),
+        head.last_modified
+            .and_then(|t| SystemTime::try_from(t).ok())
+    );
+    assert!(file.last_modified().is_some());
     let mut d = doc("UP#1", Some(file));
     env.client.save(&mut d).await.unwrap();
     let loaded = Document::get(&env.client, "UP#1", "v1")
@@ -522,7 +721,7 @@ async fn delete_removes_the_item_then_its_objects() {
     let mut d = doc("DEL#1", Some(S3Object::from_bytes(vec![1; 100], "a.txt")));
     env.client.save(&mut d).await.unwrap();
     let content_key = stored(&d.content).key.clone();
-    let thumb_key = d.thumbnail.stored().unwrap().key.clone();
+    let thumb_key = d.thumbnail.key().unwrap().to_owned();
     let bucket = env.bucket("company-docs").to_owned();
     assert!(object_exists(&env, &bucket, &content_key).await);
 
@@ -969,10 +1168,10 @@ async fn a_custom_key_template_lays_out_objects() {
         image: S3Object::from_bytes(vec![1, 2], "me.png"),
     };
     env.client.save(&mut a).await.unwrap();
-    let key = &a.image.stored().unwrap().key;
+    let key = a.image.key().unwrap();
     assert!(key.starts_with("img/avatars/image/ada-"), "{key}");
     assert!(key.ends_with("-me.png"), "{key}");
-    assert_eq!(env.keys("avatars").await, vec![key.clone()]);
+    assert_eq!(env.keys("avatars").await, vec![key.to_owned()]);
 }
 
 #[tokio::test]
@@ -1116,7 +1315,7 @@ async fn a_cleared_file_is_kept_and_no_sweep_deletes_it() {
     );
     env.client.save(&mut d).await.unwrap();
     let key = stored(&d.content).key.clone();
-    let thumb = d.thumbnail.stored().unwrap().key.clone();
+    let thumb = d.thumbnail.key().unwrap().to_owned();
 
     // Clear and keep (the default): the object stays, marked beside it.
     d.content = None;

@@ -3,7 +3,8 @@
 //! DynamoDB refuses items over 400 KB. Mark a field `#[s3(bucket = "...", prefix = "...")]`
 //! and its file goes to S3, while the item keeps only the object's metadata (bucket, key,
 //! size, ETag, content type, last modified, version id, file name, user metadata and the
-//! content's SHA-256):
+//! content's SHA-256), each read back with its own accessor on [`S3Object`] (see
+//! [its metadata section](S3Object#metadata)):
 //!
 //! ```
 //! use dynox_core::{Client, DynamoModel};
@@ -41,6 +42,8 @@
 //! let loaded = Document::get(&client, "DOC#1", "v1").await?.unwrap(); // no S3 request
 //! let file = loaded.content.as_ref().unwrap();
 //! assert_eq!(file.size(), Some(12));
+//! assert_eq!(file.content_type(), Some("application/pdf"));
+//! assert!(file.etag().is_some() && file.last_modified().is_some()); // S3's ETag and clock
 //! assert_eq!(file.get_bytes(&client).await?.as_ref(), b"%PDF-1.7 ...");
 //!
 //! Document::delete(&client, "DOC#1", "v1").await?; // deletes the item, then the object
@@ -69,7 +72,9 @@
 //!   write committed. Files above the multipart threshold (10 MiB) stream in parts, at most
 //!   `concurrency` at once, so memory stays at part size × concurrency; every failure aborts
 //!   the multipart upload.
-//! - **get / query**: metadata only; no S3 request.
+//! - **get / query**: metadata only; no S3 request. [`S3Object::bucket`], [`S3Object::key`],
+//!   [`S3Object::etag`] (quoted, as S3 sends it), [`S3Object::last_modified`] (S3's clock),
+//!   [`S3Object::metadata`] and the others read it.
 //! - **download**: [`S3Object::get_bytes`], [`S3Object::save_to`] (temporary file renamed into
 //!   place), [`S3Object::stream`], [`S3Object::range`]; full downloads verify size and SHA-256.
 //!   [`S3Object::presigned_url`] for links; [`presign_upload`] and [`attach`] for direct uploads.

@@ -187,9 +187,9 @@ pub async fn presign_upload<M: S3Model>(
 /// Checks (with a HEAD request) that the object of a presigned upload exists and returns it
 /// as a stored file value, ready to be set on the item and saved. No bytes are transferred.
 ///
-/// The item records the object's size and ETag (and its SHA-256 when the uploader sent
-/// `x-amz-checksum-sha256`); downloads of an object without a SHA-256 require the ETag to
-/// match.
+/// The item records the object's size, ETag and Last-Modified as the HEAD reports them (and
+/// its SHA-256 when the uploader sent `x-amz-checksum-sha256`); downloads of an object
+/// without a SHA-256 require the ETag to match.
 pub async fn attach(client: &Client, upload: &PresignedUpload) -> Result<S3Object, S3Error> {
     let head = Runtime::of(client)
         .client_named(upload.client.as_deref(), upload.region.as_deref())?
@@ -212,15 +212,15 @@ pub async fn attach(client: &Client, upload: &PresignedUpload) -> Result<S3Objec
         region: upload.region.clone(),
         client: upload.client.clone(),
         size,
-        etag: head.e_tag.unwrap_or_default(),
+        etag: head.e_tag.map(crate::object::quoted).unwrap_or_default(),
         content_type: head
             .content_type
             .unwrap_or_else(|| "application/octet-stream".to_owned()),
+        // S3's Last-Modified for the object, as HEAD reports it.
         last_modified: head
             .last_modified
-            .and_then(|d| d.fmt(aws_sdk_s3::primitives::DateTimeFormat::DateTime).ok())
-            .unwrap_or_default(),
-        version_id: head.version_id,
+            .and_then(|d| std::time::SystemTime::try_from(d).ok()),
+        version_id: crate::object::version_id(head.version_id),
         file_name: upload.file_name.clone(),
         metadata: metadata_map(head.metadata),
         // A direct upload is stored as sent, even into a field that compresses.

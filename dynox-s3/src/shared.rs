@@ -228,12 +228,14 @@ async fn reuse(
             };
         }
     };
-    let etag = touched
-        .copy_object_result()
-        .and_then(|r| r.e_tag())
-        .or(head.e_tag())
-        .unwrap_or_default()
-        .to_owned();
+    let etag = crate::object::quoted(
+        touched
+            .copy_object_result()
+            .and_then(|r| r.e_tag())
+            .or(head.e_tag())
+            .unwrap_or_default()
+            .to_owned(),
+    );
     Ok(Reuse::Reused(StoredObject {
         bucket: bucket.clone(),
         key: key.clone(),
@@ -245,8 +247,13 @@ async fn reuse(
             .content_type
             .clone()
             .unwrap_or_else(|| "application/octet-stream".to_owned()),
-        last_modified: upload::now(),
-        version_id: touched.version_id().map(str::to_owned),
+        // S3's time of the touch (the copy's answer); the HEAD's if the copy gave none.
+        last_modified: touched
+            .copy_object_result()
+            .and_then(|r| r.last_modified())
+            .or(head.last_modified())
+            .and_then(|t| std::time::SystemTime::try_from(*t).ok()),
+        version_id: crate::object::version_id(touched.version_id().map(str::to_owned)),
         file_name: file.file_name.clone(),
         metadata: file.metadata.clone(),
         sha256: Some(STANDARD.encode(fingerprint.digest)),

@@ -18,17 +18,18 @@
 //!   parts in flight (memory: part size × concurrency).
 //! - [`multipart`]: the upload's state machine (create, put part, complete, abort); every
 //!   failure path aborts, including uploads a retried create started.
+//! - [`server_date`]: the object's last-modified time is S3's clock, read from the `Date`
+//!   header of the PutObject or CompleteMultipartUpload response (no extra request).
 
 mod multipart;
 mod pipeline;
 pub(crate) use multipart::read_range;
+mod server_date;
 pub(crate) mod source;
 mod transform;
 
 use std::collections::BTreeMap;
-use std::time::SystemTime;
 
-use aws_sdk_s3::primitives::{DateTime, DateTimeFormat};
 use tracing::Instrument;
 
 use crate::compression::Compression;
@@ -107,9 +108,9 @@ pub(crate) async fn upload(
         region: target.region,
         client: target.client_name,
         size: content.size,
-        etag: sent.etag.unwrap_or_default(),
-        last_modified: now(),
-        version_id: sent.version_id,
+        etag: sent.etag.map(crate::object::quoted).unwrap_or_default(),
+        last_modified: Some(sent.date),
+        version_id: crate::object::version_id(sent.version_id),
         file_name: file.file_name,
         metadata: file.metadata,
         sha256: Some(content.sha256),
@@ -133,12 +134,6 @@ fn s3_metadata(file: &PendingUpload, target: &Target) -> std::collections::HashM
     metadata.insert(MARKER_METADATA.to_owned(), target.upload_id.clone());
     metadata.insert(OWNER_METADATA.to_owned(), target.owner.clone());
     metadata
-}
-
-pub(crate) fn now() -> String {
-    DateTime::from(SystemTime::now())
-        .fmt(DateTimeFormat::DateTime)
-        .unwrap_or_default()
 }
 
 /// Metadata of an upload that never saw its bytes (attached after a presigned upload).

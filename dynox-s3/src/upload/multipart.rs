@@ -9,12 +9,15 @@
 //! costs no listing. Servers that cannot list multipart uploads leave such an upload to the
 //! orphan sweep (it is logged), as does a crash.
 
+use std::time::SystemTime;
+
 use aws_sdk_s3::operation::complete_multipart_upload::CompleteMultipartUploadOutput;
 use aws_sdk_s3::primitives::{ByteStream, Length};
 use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
+use super::server_date::ServerDate;
 use super::source::{FileRange, Part, PartData};
 use super::{content_type, s3_metadata, Target};
 use crate::checksum;
@@ -223,13 +226,14 @@ impl<'t> MultipartUpload<'t> {
         }
     }
 
-    /// Completes the upload from its `parts` (in order). If that fails, the upload is
-    /// aborted.
+    /// Completes the upload from its `parts` (in order), returning S3's answer and its clock
+    /// when it gave it ([`ServerDate`]). If that fails, the upload is aborted.
     pub(crate) async fn complete(
         self,
         parts: Vec<CompletedPart>,
-    ) -> Result<CompleteMultipartUploadOutput, S3Error> {
+    ) -> Result<(CompleteMultipartUploadOutput, SystemTime), S3Error> {
         let target = self.target;
+        let date = ServerDate::default();
         let completed = target
             .client
             .complete_multipart_upload()
@@ -242,6 +246,8 @@ impl<'t> MultipartUpload<'t> {
                     .set_parts(Some(parts))
                     .build(),
             )
+            .customize()
+            .interceptor(date.clone())
             .send()
             .await
             .map_err(|e| {
@@ -252,7 +258,7 @@ impl<'t> MultipartUpload<'t> {
                 if self.retried {
                     abort_strays(target, Some(&self.upload_id)).await;
                 }
-                Ok(output)
+                Ok((output, date.get()))
             }
             Err(error) => {
                 self.abort().await;

@@ -6,10 +6,13 @@
 //! for a file on disk, which streams), and part size × concurrency for a multipart one (file
 //! parts again stream from disk and cost only small read buffers).
 
+use std::time::SystemTime;
+
 use aws_sdk_s3::types::CompletedPart;
 use bytes::Bytes;
 
 use super::multipart::{Body, Checksum, MultipartUpload};
+use super::server_date::ServerDate;
 use super::source::{Part, UploadSource};
 use super::transform::Encoded;
 use super::{content_type, s3_metadata, Target};
@@ -21,8 +24,11 @@ use crate::settings::{S3Settings, MAX_OBJECT_SIZE, MAX_PARTS, MAX_PART_SIZE};
 pub(crate) struct Sent {
     /// The number of bytes stored (counted here, after the encoder).
     pub(crate) size: u64,
+    /// The ETag, as S3 sent it (S3 quotes it).
     pub(crate) etag: Option<String>,
     pub(crate) version_id: Option<String>,
+    /// S3's clock when it answered the request that stored the object ([`ServerDate`]).
+    pub(crate) date: SystemTime,
 }
 
 /// Sends `data` to `target`, recording `bytes` (the stored size) and `parts` on the current
@@ -56,6 +62,7 @@ async fn put_single(target: &Target, file: &PendingUpload, part: Part) -> Result
     tracing::Span::current().record("bytes", size);
     // S3 checks the bytes it received against the SHA-256 and refuses a mismatch.
     let body = Body::of(part, Checksum::Sha256).await?;
+    let date = ServerDate::default();
     let output = target
         .client
         .put_object()
@@ -67,6 +74,8 @@ async fn put_single(target: &Target, file: &PendingUpload, part: Part) -> Result
         .set_metadata(Some(s3_metadata(file, target)))
         .set_checksum_sha256(body.sha256)
         .body(body.stream)
+        .customize()
+        .interceptor(date.clone())
         .send()
         .await
         .map_err(|e| S3Error::from_sdk(e, "PutObject", &target.bucket, &target.key))?;
@@ -74,6 +83,7 @@ async fn put_single(target: &Target, file: &PendingUpload, part: Part) -> Result
         size,
         etag: output.e_tag,
         version_id: output.version_id,
+        date: date.get(),
     })
 }
 
@@ -92,11 +102,12 @@ async fn put_multipart(
     let upload = MultipartUpload::create(target, file, Checksum::for_part(&first)).await?;
     match send_parts(settings, &upload, file, data, first).await {
         Ok((parts, size)) => {
-            let output = upload.complete(parts).await?;
+            let (output, date) = upload.complete(parts).await?;
             Ok(Sent {
                 size,
                 etag: output.e_tag,
                 version_id: output.version_id,
+                date,
             })
         }
         Err(error) => {
