@@ -130,7 +130,7 @@ pub(crate) async fn store(
     owners: &[String],
 ) -> Result<StoredObject, S3Error> {
     match reuse(&target, &file, fingerprint, owners).await? {
-        Reuse::Reused(stored) => return Ok(stored),
+        Reuse::Reused(stored) => return Ok(*stored),
         Reuse::Missing => target.if_none_match = true,
         // Too large to touch: the same bytes are uploaded again over it.
         Reuse::TooLargeToTouch => {}
@@ -152,7 +152,7 @@ pub(crate) async fn store(
         // of a lost response was refused): reference that object.
         Err(e) if conditional && e.is_precondition_failed() => {
             match reuse(&retry_target, &file, fingerprint, owners).await? {
-                Reuse::Reused(stored) => Ok(stored),
+                Reuse::Reused(stored) => Ok(*stored),
                 _ => Err(e),
             }
         }
@@ -161,7 +161,7 @@ pub(crate) async fn store(
 }
 
 enum Reuse {
-    Reused(StoredObject),
+    Reused(Box<StoredObject>),
     Missing,
     TooLargeToTouch,
 }
@@ -236,7 +236,7 @@ async fn reuse(
             .unwrap_or_default()
             .to_owned(),
     );
-    Ok(Reuse::Reused(StoredObject {
+    Ok(Reuse::Reused(Box::new(StoredObject {
         bucket: bucket.clone(),
         key: key.clone(),
         region: target.region.clone(),
@@ -259,7 +259,7 @@ async fn reuse(
         sha256: Some(STANDARD.encode(fingerprint.digest)),
         encoding: target.compress,
         stored_size: target.compress.map(|_| stored_size),
-    }))
+    })))
 }
 
 /// `bucket/key` for CopyObject's `x-amz-copy-source`, the key percent-encoded (`/` kept).
