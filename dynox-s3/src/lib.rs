@@ -61,6 +61,12 @@
 //!   up and decompressed while they stream down; downloads return the original bytes. See
 //!   [`Compression`] for what changes (no byte ranges; presigned links).
 //!
+//! - `shared`: content-addressed objects, keyed by the content's SHA-256 under the prefix, so
+//!   identical files are one object for every item; no write deletes one, the [`sweep()`]
+//!   collects it once no item references it. See [`keys`].
+//! - `client = "..."`: every request for the field's objects goes through the S3 client
+//!   registered under that name with [`S3Settings::named_client`].
+//!
 //! The field's type is [`S3Object`] (a required file) or `Option<S3Object>`. A file field
 //! cannot be a key.
 //!
