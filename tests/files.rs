@@ -49,6 +49,25 @@ async fn object_exists(env: &FileEnv, bucket: &str, key: &str) -> bool {
     }
 }
 
+/// The `content` attribute of item (`pk`, `v1`) as DynamoDB stores it.
+async fn raw_content(client: &dynox_core::Client, pk: &str) -> HashMap<String, AttributeValue> {
+    let item = client
+        .dynamodb()
+        .get_item()
+        .table_name(client.table_name::<Document>())
+        .key("pk", AttributeValue::S(pk.into()))
+        .key("sk", AttributeValue::S("v1".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    match item.get("content") {
+        Some(AttributeValue::M(map)) => map.clone(),
+        other => panic!("content is not a map: {other:?}"),
+    }
+}
+
 fn stored(object: &Option<S3Object>) -> &dynox_s3::StoredObject {
     object
         .as_ref()
@@ -316,20 +335,7 @@ async fn every_metadata_accessor_reads_the_item_and_s3_dates_the_upload() {
     assert_eq!(loaded, d, "the item reads back what the save recorded");
 
     // In the item, last_modified stays an RFC 3339 string.
-    let item = client
-        .dynamodb()
-        .get_item()
-        .table_name(client.table_name::<Document>())
-        .key("pk", AttributeValue::S("META#2".into()))
-        .key("sk", AttributeValue::S("v1".into()))
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
-    let AttributeValue::M(map) = &item["content"] else {
-        panic!("content is not a map")
-    };
+    let map = &raw_content(&client, "META#2").await;
     let AttributeValue::S(text) = &map["last_modified"] else {
         panic!("last_modified is not a string")
     };
