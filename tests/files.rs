@@ -49,9 +49,9 @@ async fn object_exists(env: &FileEnv, bucket: &str, key: &str) -> bool {
     }
 }
 
-/// The `content` attribute of item (`pk`, `v1`) as DynamoDB stores it.
-async fn raw_content(client: &dynox_core::Client, pk: &str) -> HashMap<String, AttributeValue> {
-    let item = client
+/// Item (`pk`, `v1`) as DynamoDB stores it.
+async fn raw_item(client: &dynox_core::Client, pk: &str) -> HashMap<String, AttributeValue> {
+    client
         .dynamodb()
         .get_item()
         .table_name(client.table_name::<Document>())
@@ -61,7 +61,12 @@ async fn raw_content(client: &dynox_core::Client, pk: &str) -> HashMap<String, A
         .await
         .unwrap()
         .item
-        .unwrap();
+        .unwrap()
+}
+
+/// The `content` attribute of item (`pk`, `v1`) as DynamoDB stores it.
+async fn raw_content(client: &dynox_core::Client, pk: &str) -> HashMap<String, AttributeValue> {
+    let item = raw_item(client, pk).await;
     match item.get("content") {
         Some(AttributeValue::M(map)) => map.clone(),
         other => panic!("content is not a map: {other:?}"),
@@ -131,18 +136,7 @@ async fn the_item_stores_only_metadata_as_a_map() {
         )),
     );
     env.client.save(&mut d).await.unwrap();
-    let item = env
-        .client
-        .dynamodb()
-        .get_item()
-        .table_name(env.client.table_name::<Document>())
-        .key("pk", AttributeValue::S("DOC#2".into()))
-        .key("sk", AttributeValue::S("v1".into()))
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
+    let item = raw_item(&env.client, "DOC#2").await;
     let AttributeValue::M(map) = &item["content"] else {
         panic!("content is not a map")
     };

@@ -30,7 +30,10 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
+use dynox_core::ObjectRef;
+
 use crate::error::S3Error;
+use crate::keys::{self, KeyParts};
 use crate::object::{PendingUpload, StoredObject};
 use crate::settings::S3Settings;
 use crate::upload::source::{PartData, Source};
@@ -71,20 +74,16 @@ pub(crate) async fn fingerprint(
     let mut hasher = Sha256::new();
     let mut size = 0u64;
     let mut spool = None;
-    let mut spool_file = None;
     if !file.source.replayable() {
         let path = std::env::temp_dir().join(format!(
             "dynox-spool-{}-{:016x}",
             std::process::id(),
             fastrand::u64(..)
         ));
-        let io = |source| S3Error::Io {
-            action: "writing the spool file",
-            path: path.clone(),
-            source,
-        };
-        spool_file = Some(tokio::fs::File::create(&path).await.map_err(io)?);
-        spool = Some(Spool(path));
+        let out = tokio::fs::File::create(&path)
+            .await
+            .map_err(|e| spool_error(&path, e))?;
+        spool = Some((out, Spool(path)));
     }
     while let Some(part) = source.next_part(READ_CHUNK).await? {
         let bytes = match part.data {
@@ -93,36 +92,68 @@ pub(crate) async fn fingerprint(
         };
         hasher.update(&bytes);
         size += bytes.len() as u64;
-        if let (Some(out), Some(Spool(path))) = (spool_file.as_mut(), spool.as_ref()) {
-            out.write_all(&bytes).await.map_err(|source| S3Error::Io {
-                action: "writing the spool file",
-                path: path.clone(),
-                source,
-            })?;
+        if let Some((out, Spool(path))) = spool.as_mut() {
+            out.write_all(&bytes)
+                .await
+                .map_err(|e| spool_error(path, e))?;
         }
     }
-    if let (Some(mut out), Some(Spool(path))) = (spool_file, spool.as_ref()) {
-        out.flush().await.map_err(|source| S3Error::Io {
-            action: "writing the spool file",
-            path: path.clone(),
-            source,
-        })?;
-    }
-    let file = match &spool {
-        Some(Spool(path)) => PendingUpload {
-            source: Source::path(path.clone()),
-            ..file
-        },
-        None => file,
+    let (file, spool) = match spool {
+        Some((mut out, spool)) => {
+            out.flush().await.map_err(|e| spool_error(&spool.0, e))?;
+            let source = Source::path(spool.0.clone());
+            (PendingUpload { source, ..file }, Some(spool))
+        }
+        None => (file, None),
     };
     let digest: [u8; 32] = hasher.finalize().into();
     let hex = digest.iter().map(|b| format!("{b:02x}")).collect();
     Ok((file, Fingerprint { hex, digest, size }, spool))
 }
 
+fn spool_error(path: &std::path::Path, source: std::io::Error) -> S3Error {
+    S3Error::Io {
+        action: "writing the spool file",
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Uploads `file` into a shared field: fingerprints it, keys it by its hash (`template`, or
+/// [`keys::DEFAULT_SHARED_TEMPLATE`], then the codec's extension) and [`store`]s it. Returns
+/// the object it may have stored (once the key is known) with the result.
+pub(crate) async fn upload(
+    settings: &S3Settings,
+    mut target: Target,
+    file: PendingUpload,
+    template: Option<&str>,
+    parts: KeyParts<'_>,
+    owners: &[String],
+) -> (Option<ObjectRef>, Result<StoredObject, S3Error>) {
+    // The spool, if any, lives until the upload from it is done.
+    let (file, fingerprint, _spool) = match fingerprint(file).await {
+        Ok(fingerprinted) => fingerprinted,
+        Err(e) => return (None, Err(e)),
+    };
+    let parts = KeyParts {
+        sha256: Some(&fingerprint.hex),
+        ..parts
+    };
+    match keys::object_key(template.or(Some(keys::DEFAULT_SHARED_TEMPLATE)), &parts) {
+        Ok(key) => target.key = key,
+        Err(e) => return (None, Err(e)),
+    }
+    if let Some(compress) = target.compress {
+        target.key.push_str(compress.extension());
+    }
+    let attempted = target.object();
+    let stored = store(settings, target, file, &fingerprint, owners).await;
+    (Some(attempted), stored)
+}
+
 /// Stores `file` (fingerprinted as `fingerprint`) at `target.key`, the content's own key:
 /// references the object already there if this model owns it, else uploads it.
-pub(crate) async fn store(
+async fn store(
     settings: &S3Settings,
     mut target: Target,
     file: PendingUpload,
@@ -137,15 +168,8 @@ pub(crate) async fn store(
     }
     let conditional = target.if_none_match;
     let retry_target = Target {
-        client: target.client.clone(),
-        bucket: target.bucket.clone(),
-        key: target.key.clone(),
-        region: target.region.clone(),
-        client_name: target.client_name.clone(),
-        upload_id: target.upload_id.clone(),
-        owner: target.owner.clone(),
-        compress: target.compress,
         if_none_match: false,
+        ..target.clone()
     };
     match upload::upload(settings, target, file.clone()).await {
         // Another save stored the same content first (or this one did, and the SDK's retry

@@ -141,8 +141,8 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
         Box::pin(async move {
             let runtime = Runtime::of(client);
             let table = client.table_name::<M>();
-            let owner = |r: &FileRef| format!("{table}/{}", r.field);
-            crate::kept::mark(&runtime, owner, |r| field_client::<M>(r.field), refs).await
+            let owner_of = |r: &FileRef| owner(&table, r.field);
+            crate::kept::mark(&runtime, owner_of, |r| field_client::<M>(r.field), refs).await
         })
     }
 
@@ -215,11 +215,8 @@ async fn upload_pending<M: S3Model>(client: &Client, item: &mut M, key: &Item) -
     let range = M::SCHEMA.range.map(|r| key_text(key.get(r.name)));
     let runtime = Runtime::of(client);
 
-    // Which fields have a file to upload, and where each goes.
-    let owners: Vec<String> = M::S3_FIELDS
-        .iter()
-        .map(|f| format!("{table}/{}", f.name))
-        .collect();
+    // Which fields have a file to upload, and where each goes. A shared field's key is its
+    // content's, known once the upload reads it; every other key is known now.
     let mut jobs = Vec::new();
     for (index, field) in M::S3_FIELDS.iter().enumerate() {
         let Some(object) = (field.slot)(item) else {
@@ -233,14 +230,29 @@ async fn upload_pending<M: S3Model>(client: &Client, item: &mut M, key: &Item) -
             Err(e) => return not_started(field.name, e),
         };
         let upload_id = keys::new_upload_id();
+        let key = if field.shared {
+            String::new()
+        } else {
+            let parts = key_parts::<M>(
+                field,
+                &hash,
+                range.as_deref(),
+                &upload_id,
+                &pending.file_name,
+            );
+            match keys::object_key(field.key_template, &parts) {
+                Ok(key) => key,
+                Err(e) => return not_started(field.name, e),
+            }
+        };
         let target = Target {
             client,
             bucket: runtime.bucket(field.bucket).to_owned(),
-            key: String::new(),
+            key,
             region: field.region.map(str::to_owned),
             client_name: field.client.map(str::to_owned),
             upload_id,
-            owner: format!("{table}/{}", field.name),
+            owner: owner(&table, field.name),
             compress: field.compress,
             if_none_match: false,
         };
@@ -251,65 +263,35 @@ async fn upload_pending<M: S3Model>(client: &Client, item: &mut M, key: &Item) -
     }
 
     let settings = &runtime.settings;
-    let (hash, range, owners) = (&hash, range.as_deref(), &owners);
+    let (table, hash, range) = (&table, &hash, range.as_deref());
     let results = join_all(jobs.into_iter().map(
-        |(index, mut target, pending): (usize, Target, PendingUpload)| async move {
+        |(index, target, pending): (usize, Target, PendingUpload)| async move {
             let field = &M::S3_FIELDS[index];
-            let attempted = |key: &str| FileRef {
-                field: field.name,
-                object: ObjectRef {
-                    bucket: target.bucket.clone(),
-                    key: key.to_owned(),
-                    version_id: None,
-                    region: target.region.clone(),
-                },
-            };
-            let file_name = pending.file_name.clone();
-            let key_of = |template: Option<&str>, sha256: Option<&str>| {
-                keys::object_key(
-                    template,
-                    &KeyParts {
-                        prefix: field.prefix,
-                        table: M::TABLE,
-                        field: field.name,
-                        hash,
-                        range,
-                        upload: &target.upload_id,
-                        file: &file_name,
-                        sha256,
-                    },
-                )
-            };
             if !field.shared {
-                let key = match key_of(field.key_template, None) {
-                    Ok(key) => key,
-                    Err(e) => return (index, None, Err(e)),
-                };
-                let attempted = attempted(&key);
-                target.key = key;
+                let attempted = attempted(field.name, &target);
                 return (
                     index,
                     Some(attempted),
                     upload::upload(settings, target, pending).await,
                 );
             }
-            // A shared field's key is its content's hash, known once the content is read.
-            let (pending, fingerprint, _spool) = match shared::fingerprint(pending).await {
-                Ok(fingerprinted) => fingerprinted,
-                Err(e) => return (index, None, Err(e)),
-            };
-            let template = field.key_template.or(Some(keys::DEFAULT_SHARED_TEMPLATE));
-            let mut key = match key_of(template, Some(&fingerprint.hex)) {
-                Ok(key) => key,
-                Err(e) => return (index, None, Err(e)),
-            };
-            if let Some(compress) = field.compress {
-                key.push_str(compress.extension());
-            }
-            target.key = key;
-            let attempted = attempted(&target.key);
-            let stored = shared::store(settings, target, pending, &fingerprint, owners).await;
-            (index, Some(attempted), stored)
+            let (upload_id, file_name) = (target.upload_id.clone(), pending.file_name.clone());
+            let parts = key_parts::<M>(field, hash, range, &upload_id, &file_name);
+            let owners = owners::<M>(table);
+            let (attempted, stored) = shared::upload(
+                settings,
+                target,
+                pending,
+                field.key_template,
+                parts,
+                &owners,
+            )
+            .await;
+            let attempted = attempted.map(|object| FileRef {
+                field: field.name,
+                object,
+            });
+            (index, attempted, stored)
         },
     ))
     .await;
@@ -355,6 +337,46 @@ async fn upload_pending<M: S3Model>(client: &Client, item: &mut M, key: &Item) -
         }
     }
     uploads
+}
+
+/// The `dynox-owner` of field `field`'s objects: `{table}/{field}` (the table with the
+/// client's prefix).
+pub(crate) fn owner(table: &str, field: &str) -> String {
+    format!("{table}/{field}")
+}
+
+/// The owners of every file field of `M`.
+pub(crate) fn owners<M: S3Model>(table: &str) -> Vec<String> {
+    M::S3_FIELDS.iter().map(|f| owner(table, f.name)).collect()
+}
+
+/// What the object key of an upload of `file` into `field` is built from (the content's hash
+/// is added for a shared field once it is known).
+fn key_parts<'a, M: S3Model>(
+    field: &S3Field<M>,
+    hash: &'a str,
+    range: Option<&'a str>,
+    upload: &'a str,
+    file: &'a str,
+) -> KeyParts<'a> {
+    KeyParts {
+        prefix: field.prefix,
+        table: M::TABLE,
+        field: field.name,
+        hash,
+        range,
+        upload,
+        file,
+        sha256: None,
+    }
+}
+
+/// The object an upload to `target` may have stored, even if it failed.
+fn attempted(field: &'static str, target: &Target) -> FileRef {
+    FileRef {
+        field,
+        object: target.object(),
+    }
 }
 
 /// The S3 client name of field `field` of `M`.

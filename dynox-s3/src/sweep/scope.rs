@@ -54,10 +54,7 @@ impl Scope {
             }
         }
         let table = client.table_name::<M>();
-        let owners = M::S3_FIELDS
-            .iter()
-            .map(|field| format!("{table}/{}", field.name))
-            .collect();
+        let owners = crate::store::owners::<M>(&table);
         Self {
             places,
             owners,

@@ -47,6 +47,7 @@ pub const MARKER_METADATA: &str = "dynox-upload";
 pub const OWNER_METADATA: &str = "dynox-owner";
 
 /// Where an upload goes.
+#[derive(Clone)]
 pub(crate) struct Target {
     pub(crate) client: aws_sdk_s3::Client,
     pub(crate) bucket: String,
@@ -61,6 +62,18 @@ pub(crate) struct Target {
     pub(crate) compress: Option<Compression>,
     /// Store only if no object has the key (`If-None-Match: *`), for content-addressed keys.
     pub(crate) if_none_match: bool,
+}
+
+impl Target {
+    /// The object an upload to this target stores (or may have stored, if it failed).
+    pub(crate) fn object(&self) -> dynox_core::ObjectRef {
+        dynox_core::ObjectRef {
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            version_id: None,
+            region: self.region.clone(),
+        }
+    }
 }
 
 /// Uploads `file` to `target`, returning the stored object's metadata.
