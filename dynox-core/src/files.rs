@@ -14,6 +14,11 @@ use crate::error::BoxError;
 use crate::item::Item;
 use crate::Client;
 
+/// The single key of the map that stands in an item for the value of an overflow field
+/// (`#[s3(overflow)]`) once the value has moved to the store: `{"__dynox_s3": {object}}`. An
+/// inline value of an overflow field may not be a map with this key.
+pub const OVERFLOW_KEY: &str = "__dynox_s3";
+
 /// A boxed future borrowing for `'a`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -92,7 +97,8 @@ pub struct Uploads {
     pub failure: Option<UploadFailure>,
 }
 
-/// Why one file of an item could not be uploaded.
+/// Why one file of an item could not be uploaded (or, from [`FileStore::inflate`],
+/// downloaded).
 #[derive(Debug)]
 pub struct UploadFailure {
     /// The file field's attribute name.
@@ -127,6 +133,45 @@ pub trait FileStore<M>: Send + Sync + 'static {
         false
     }
 
+    /// Whether some field is an overflow field (`#[s3(overflow)]`): an ordinary attribute kept
+    /// inline while the item fits DynamoDB's 400 KB and moved to the store when it would not.
+    /// Reads then [`inflate`](Self::inflate) every item, and puts may [`spill`](Self::spill).
+    const OVERFLOW: bool = false;
+
+    /// Whether `field` is an overflow field. Its object belongs to the item's value, not to
+    /// the user: a write that stores the value inline again (or drops the field) deletes it
+    /// after the commit; it is never marked kept.
+    fn overflow(field: &str) -> bool {
+        let _ = field;
+        false
+    }
+
+    /// Moves overflow fields of `attributes` (the item about to be written, whose key
+    /// attributes are `key`) to the store, largest first, until the item fits in `limit`
+    /// bytes. A field whose value the stored item `current` already keeps in the store, with
+    /// the same content, reuses that object. Reports what it uploaded, as
+    /// [`upload`](Self::upload) does; it removes nothing.
+    fn spill<'a>(
+        client: &'a Client,
+        attributes: &'a mut Item,
+        key: &'a Item,
+        current: Option<&'a Item>,
+        limit: usize,
+    ) -> BoxFuture<'a, Uploads> {
+        let _ = (client, attributes, key, current, limit);
+        Box::pin(async { Uploads::default() })
+    }
+
+    /// Puts back, in an item just read, the values of overflow fields that were moved to the
+    /// store, so the item decodes as if they were inline. On failure, names the field.
+    fn inflate<'a>(
+        client: &'a Client,
+        item: &'a mut Item,
+    ) -> BoxFuture<'a, Result<(), UploadFailure>> {
+        let _ = (client, item);
+        Box::pin(async { Ok(()) })
+    }
+
     /// Stored objects the item is to reference for the first time that this save did not
     /// upload (attached after a direct, presigned upload). They may be written although the
     /// item does not hold them yet; a failed write leaves them in place (the caller may retry;
@@ -156,6 +201,21 @@ pub trait FileStore<M>: Send + Sync + 'static {
         client: &'a Client,
         refs: Vec<FileRef>,
     ) -> BoxFuture<'a, Vec<(FileRef, BoxError)>>;
+}
+
+/// The attribute path a read of `M`'s file references projects for file attribute `name`:
+/// the attribute itself, or for an overflow field only its reference (`name.__dynox_s3`), so
+/// an inline value (up to 400 KB) is not read to learn that there is no object.
+pub(crate) fn reference_path<M, F: FileStore<M>>(
+    p: &mut crate::expr::Placeholders,
+    name: &str,
+) -> String {
+    let path = p.name(name);
+    if F::overflow(name) {
+        format!("{path}.{}", p.name(OVERFLOW_KEY))
+    } else {
+        path
+    }
 }
 
 /// The [`FileStore`] of models without file fields: every step is a no-op.

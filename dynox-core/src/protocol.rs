@@ -217,7 +217,7 @@ pub(crate) async fn plan_put<M: Model>(
         created.extend(uploads.uncertain);
         return Err(discard::<M>(client, &table, &key_text, created, error).await);
     }
-    let uploaded = uploads.stored;
+    let mut uploaded = uploads.stored;
 
     // Until the write's fate is known, a failure here removes the uploads and makes the files
     // pending again.
@@ -236,6 +236,31 @@ pub(crate) async fn plan_put<M: Model>(
     };
     if let Some(name) = M::VERSION {
         attributes.insert(name.to_owned(), AttributeValue::N(next_version.to_string()));
+    }
+    if M::Files::OVERFLOW {
+        if let Some(error) = overflow_lookalike::<M>(&table, &key_text, &attributes) {
+            give_up!(error);
+        }
+        if crate::item::item_size(&attributes) > crate::item::MAX_ITEM_SIZE {
+            let spilled = M::Files::spill(
+                client,
+                &mut attributes,
+                &key_item,
+                current.as_ref(),
+                crate::item::MAX_ITEM_SIZE,
+            )
+            .await;
+            uploaded.extend(spilled.stored);
+            if let Some(failure) = spilled.failure {
+                uploaded.extend(spilled.uncertain);
+                give_up!(Error::File {
+                    table: table.clone(),
+                    key: key_text.clone(),
+                    field: failure.field,
+                    source: failure.source,
+                });
+            }
+        }
     }
     if let Some(error) = too_large(&table, &key_text, &attributes) {
         give_up!(error);
@@ -282,7 +307,11 @@ pub(crate) async fn plan_put<M: Model>(
     // A shared object is the store's to collect: it is neither kept nor deleted here.
     let cleared: Vec<FileRef> = current_refs
         .iter()
-        .filter(|c| !new_refs.iter().any(|n| n.field == c.field) && !M::Files::shared(c.field))
+        .filter(|c| {
+            !new_refs.iter().any(|n| n.field == c.field)
+                && !M::Files::shared(c.field)
+                && !M::Files::overflow(c.field)
+        })
         .cloned()
         .collect();
     let kept = if delete_cleared || cleared.is_empty() {
@@ -396,7 +425,7 @@ impl<M: Model> PutPlan<M> {
             Outcome::Committed => {
                 M::Files::settle(item, true);
                 item.set_version(self.version.saturating_add(1));
-                let mut unreferenced = replaced(self.current_refs, &self.new_refs);
+                let mut unreferenced = replaced::<M>(self.current_refs, &self.new_refs);
                 if self.delete_cleared {
                     unreferenced.extend(self.cleared);
                 }
@@ -656,13 +685,36 @@ async fn judge(plan: &impl Judged, client: &Client, failure: Failure) -> Outcome
 ///
 /// A field the new item leaves empty keeps its old object: clearing an optional file field
 /// removes the reference, not the file.
-fn replaced(old: Vec<FileRef>, new: &[FileRef]) -> Vec<FileRef> {
+///
+/// An overflow field's object holds the field's value, not a file: it is unreferenced as soon
+/// as the item holds the value inline again (or not at all).
+fn replaced<M: Model>(old: Vec<FileRef>, new: &[FileRef]) -> Vec<FileRef> {
     old.into_iter()
-        .filter(|o| {
-            let now = new.iter().find(|n| n.field == o.field);
-            now.is_some_and(|n| n.object != o.object)
+        .filter(|o| match new.iter().find(|n| n.field == o.field) {
+            Some(n) => n.object != o.object,
+            None => M::Files::overflow(o.field),
         })
         .collect()
+}
+
+/// An error if an overflow field's inline value is a map with the key that marks a value
+/// moved to the store: read back, it would be taken for a reference.
+fn overflow_lookalike<M: Model>(table: &str, key: &str, item: &Item) -> Option<Error> {
+    let field = M::Files::attribute_names().into_iter().find(|name| {
+        M::Files::overflow(name)
+            && matches!(item.get(*name), Some(AttributeValue::M(m)) if m.contains_key(crate::files::OVERFLOW_KEY))
+    })?;
+    Some(Error::InvalidField {
+        table: table.to_owned(),
+        key: key.to_owned(),
+        field,
+        source: crate::item::AttributeError::InvalidFileReference {
+            reason: format!(
+                "an overflow field's value may not be a map with the key `{}`",
+                crate::files::OVERFLOW_KEY
+            ),
+        },
+    })
 }
 
 /// An [`Error::ItemTooLarge`] if `item` exceeds DynamoDB's 400 KB, naming its largest
@@ -748,7 +800,14 @@ fn files_unchanged<M: Model>(p: &mut Placeholders, current: &Item) -> Vec<String
         .map(|name| {
             let n = p.name(name);
             match current.get(name) {
+                // For an overflow field, `current` holds only its reference (`{"__dynox_s3":
+                // ..}`, the whole attribute when the value is in the store).
                 Some(value) => format!("{n} = {}", p.value(value.clone())),
+                // An overflow field without a reference holds its value inline, if any.
+                None if M::Files::overflow(name) => format!(
+                    "attribute_not_exists({})",
+                    crate::files::reference_path::<M, M::Files>(p, name)
+                ),
                 None => format!("attribute_not_exists({n})"),
             }
         })
@@ -826,7 +885,11 @@ async fn read_files<M: Model>(
 ) -> Result<Option<Item>> {
     let mut p = Placeholders::default();
     let mut projection: Vec<String> = vec![p.name(M::SCHEMA.hash.name)];
-    projection.extend(M::Files::attribute_names().into_iter().map(|n| p.name(n)));
+    projection.extend(
+        M::Files::attribute_names()
+            .into_iter()
+            .map(|n| crate::files::reference_path::<M, M::Files>(&mut p, n)),
+    );
     if let Some(version) = M::VERSION {
         projection.push(p.name(version));
     }

@@ -17,4 +17,6 @@
 //! assert_eq!(left.to_string(), "scan: s3://docs/invoices/a.pdf");
 //! ```
 
-pub use crate::files::{BoxFuture, FileRef, FileStore, NoFiles, ObjectRef, UploadFailure, Uploads};
+pub use crate::files::{
+    BoxFuture, FileRef, FileStore, NoFiles, ObjectRef, UploadFailure, Uploads, OVERFLOW_KEY,
+};

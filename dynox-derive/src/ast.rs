@@ -98,7 +98,7 @@ impl<'a> Model<'a> {
                 };
                 let conv = if attrs.has(Role::Skip) {
                     Conv::Skip
-                } else if attrs.s3.is_some() {
+                } else if attrs.s3.as_ref().is_some_and(|s3| s3.overflow.is_none()) {
                     Conv::File
                 } else if attrs.has(Role::HashKey) || attrs.has(Role::RangeKey) {
                     Conv::Key
@@ -147,8 +147,9 @@ impl<'a> Model<'a> {
         self.fields.iter().find(|f| f.ident == ident)
     }
 
+    /// The `#[s3]` fields: files, typed values and overflow fields.
     pub fn files(&self) -> impl Iterator<Item = &Field<'a>> {
-        self.fields.iter().filter(|f| f.conv == Conv::File)
+        self.fields.iter().filter(|f| f.attrs.s3.is_some())
     }
 }
 
@@ -172,11 +173,6 @@ fn generic_arg<'t>(ty: &'t Type, name: &str) -> Option<&'t Type> {
 fn is_plain(ty: &Type, name: &str) -> bool {
     matches!(ty, Type::Path(p) if p.qself.is_none()
         && p.path.segments.last().is_some_and(|s| s.ident == name && s.arguments.is_none()))
-}
-
-/// `Option<...>`.
-pub fn is_option(ty: &Type) -> bool {
-    generic_arg(ty, "Option").is_some()
 }
 
 /// `X` of `Option<X>`.

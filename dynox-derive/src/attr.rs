@@ -178,6 +178,10 @@ const S3_KEYS: [&str; 6] = ["bucket", "prefix", "region", "key", "compress", "cl
 /// The flag valid in `#[s3(...)]`: content-addressed objects shared between items.
 const S3_SHARED: &str = "shared";
 
+/// The flag valid in `#[s3(...)]`: an ordinary attribute, moved to S3 only when the item would
+/// not fit DynamoDB's 400 KB.
+const S3_OVERFLOW: &str = "overflow";
+
 /// `#[s3(...)]` on a field: a file kept in S3.
 pub struct S3 {
     /// The attribute's span, for errors about the field as a whole.
@@ -192,6 +196,8 @@ pub struct S3 {
     pub client: Option<Spanned<String>>,
     /// `shared`: content-addressed objects, stored once and shared between items.
     pub shared: Option<proc_macro2::Span>,
+    /// `overflow`: an ordinary attribute kept inline until the item would be too large.
+    pub overflow: Option<proc_macro2::Span>,
 }
 
 impl S3 {
@@ -407,12 +413,18 @@ pub fn field(cx: &mut Ctxt, attrs: &[Attribute]) -> Field {
             compress: None,
             client: None,
             shared: None,
+            overflow: None,
         };
         let result = attr.parse_nested_meta(|meta| {
             let name = path_name(&meta);
             if name == S3_SHARED {
                 let span = flag_in(&meta, "s3", S3_SHARED)?;
                 set_once(cx, &mut s3.shared, span, &meta);
+                return Ok(());
+            }
+            if name == S3_OVERFLOW {
+                let span = flag_in(&meta, "s3", S3_OVERFLOW)?;
+                set_once(cx, &mut s3.overflow, span, &meta);
                 return Ok(());
             }
             let slot = S3_KEYS
@@ -424,7 +436,7 @@ pub fn field(cx: &mut Ctxt, attrs: &[Attribute]) -> Field {
                     S3_KEYS
                         .map(|key| format!("`{key} = \"...\"`"))
                         .into_iter()
-                        .chain([format!("`{S3_SHARED}`")]),
+                        .chain([format!("`{S3_SHARED}`"), format!("`{S3_OVERFLOW}`")]),
                 );
                 cx.error_spanned_by(
                     &meta.path,

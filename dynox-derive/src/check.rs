@@ -133,10 +133,10 @@ fn indexes(cx: &mut Ctxt, model: &Model<'_>) {
                 ident.span(),
                 format!("no field `{ident}` in `{}` for the index {role}", model.ident),
             )),
-            Some(f) if matches!(f.conv, Conv::Set | Conv::File | Conv::Skip) => {
+            Some(f) if matches!(f.conv, Conv::Set | Conv::File | Conv::Skip) || f.attrs.s3.is_some() => {
                 cx.syn_error(syn::Error::new(
                     ident.span(),
-                    format!("`{ident}` cannot be an index key: index keys are stored `String`, integer or `Vec<u8>` fields, not sets, files or skipped fields"),
+                    format!("`{ident}` cannot be an index key: index keys are stored `String`, integer or `Vec<u8>` fields, not sets, files, overflow or skipped fields"),
                 ))
             }
             Some(_) => {}
@@ -242,6 +242,20 @@ fn file_fields(cx: &mut Ctxt, model: &Model<'_>) {
                 ),
             ));
         }
+        // An overflow field's object holds one item's value: it is the item's alone.
+        if let (Some(overflow), Some(_)) = (s3.overflow, s3.shared) {
+            cx.syn_error(syn::Error::new(
+                overflow,
+                format!("`{}` cannot be both `overflow` and `shared`: an overflow value moved to S3 belongs to its item alone", f.ident),
+            ));
+        }
+        // An overflow field is an ordinary attribute; a file or typed value is always in S3.
+        if let (Some(overflow), true) = (s3.overflow, is_s3_type(f.ty)) {
+            cx.syn_error(syn::Error::new(
+                overflow,
+                format!("`{}` is always stored in S3: `overflow` is for ordinary attributes (a `String`, `Vec<u8>` or serde value) that move to S3 only when the item is too large", f.ident),
+            ));
+        }
         if a.has(Role::Set) || a.has(Role::Skip) {
             cx.syn_error(syn::Error::new(
                 s3.span,
@@ -341,6 +355,18 @@ fn file_fields(cx: &mut Ctxt, model: &Model<'_>) {
             }
         }
     }
+}
+
+/// Whether `ty` (or the `Option` of it) is one of dynox-s3's always-in-S3 types.
+fn is_s3_type(ty: &syn::Type) -> bool {
+    let inner = crate::ast::option_inner(ty).unwrap_or(ty);
+    let syn::Type::Path(path) = inner else {
+        return false;
+    };
+    path.path.segments.last().is_some_and(|s| {
+        ["S3Object", "S3Value", "S3Text", "S3Binary", "S3Json"]
+            .contains(&s.ident.to_string().as_str())
+    })
 }
 
 /// The values of `#[s3(compress = "...")]` (kept in step with `dynox_s3::Compression`).

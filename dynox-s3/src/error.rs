@@ -172,6 +172,33 @@ pub enum S3Error {
         /// Why.
         reason: String,
     },
+    /// A typed value ([`S3Value`](crate::S3Value)) could not be encoded by its codec for
+    /// upload.
+    #[error("cannot encode a value of type `{type_name}` as {codec}")]
+    Encode {
+        /// The value's Rust type.
+        type_name: &'static str,
+        /// The codec's name (`JSON`, ...).
+        codec: &'static str,
+        /// The codec's error.
+        #[source]
+        source: BoxError,
+    },
+    /// The content of an object is not a value of the field's type: a typed value
+    /// ([`S3Value`](crate::S3Value)) its codec could not decode, or an overflow field's
+    /// stored value that is not what it should be.
+    #[error("s3://{bucket}/{key} does not hold a valid {what}")]
+    Decode {
+        /// The bucket.
+        bucket: String,
+        /// The object key.
+        key: String,
+        /// What it should hold (`` `Report` as JSON ``, ...).
+        what: String,
+        /// Why it does not.
+        #[source]
+        source: BoxError,
+    },
 }
 
 impl S3Error {
@@ -251,12 +278,14 @@ impl S3Error {
             | S3Error::NoSuchBucket { .. }
             | S3Error::AccessDenied { .. }
             | S3Error::SharedObjectNotOwned { .. }
-            | S3Error::UnknownClient { .. } => true,
+            | S3Error::UnknownClient { .. }
+            | S3Error::Encode { .. } => true,
             S3Error::Transport { source, .. } => connection_refused(source.as_ref()),
             S3Error::NoSuchKey { .. }
             | S3Error::Service { .. }
             | S3Error::ChecksumMismatch { .. }
-            | S3Error::InvalidReference { .. } => false,
+            | S3Error::InvalidReference { .. }
+            | S3Error::Decode { .. } => false,
         }
     }
 

@@ -126,12 +126,14 @@ mod error;
 mod kept;
 pub mod keys;
 mod object;
+mod overflow;
 mod presign;
 mod settings;
 mod shared;
 mod store;
 pub mod sweep;
 mod upload;
+mod value;
 
 use std::ops::Range;
 use std::path::Path;
@@ -142,7 +144,7 @@ use futures::stream::{BoxStream, TryStreamExt};
 use tokio::io::AsyncRead;
 
 pub use compression::Compression;
-pub use error::S3Error;
+pub use error::{BoxError, S3Error};
 pub use kept::{KEPT_METADATA, KEPT_SUFFIX};
 pub use object::{S3Object, StoredObject};
 pub use presign::{attach, presign_upload, PresignedUpload, MAX_EXPIRY, MIN_EXPIRY};
@@ -150,6 +152,7 @@ pub use settings::{S3Settings, MAX_OBJECT_SIZE, MAX_PARTS, MIN_PART_SIZE};
 pub use store::{ObjectRef, S3Files, S3Model};
 pub use sweep::{sweep, Sweep, SweepError, SweepReport};
 pub use upload::{MARKER_METADATA, OWNER_METADATA};
+pub use value::{Binary, Codec, FileSlot, Json, S3Binary, S3Json, S3Text, S3Value, Text};
 
 impl S3Object {
     /// The whole content in memory, checked against the recorded size and SHA-256. For large
@@ -230,14 +233,5 @@ pub mod __private {
     pub use crate::compression::Compression;
     pub use crate::object::S3Object;
     pub use crate::store::{S3Field, S3Files, S3Model};
-
-    /// The slot of a required file field.
-    pub fn required(object: &mut S3Object) -> Option<&mut S3Object> {
-        Some(object)
-    }
-
-    /// The slot of an optional file field.
-    pub fn optional(object: &mut Option<S3Object>) -> Option<&mut S3Object> {
-        object.as_mut()
-    }
+    pub use crate::value::FileSlot;
 }

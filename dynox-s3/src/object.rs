@@ -178,7 +178,7 @@ pub struct StoredObject {
 }
 
 impl S3Object {
-    fn pending(source: Source, file_name: String) -> Self {
+    pub(crate) fn pending(source: Source, file_name: String) -> Self {
         let content_type = mime_guess::from_path(&file_name)
             .first_raw()
             .map(str::to_owned);

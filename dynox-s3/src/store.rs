@@ -12,6 +12,7 @@ use futures::future::join_all;
 use crate::error::S3Error;
 use crate::keys::{self, KeyParts};
 use crate::object::{PendingUpload, S3Object, State, StoredObject};
+use crate::overflow;
 use crate::settings::Runtime;
 use crate::shared;
 use crate::upload::{self, Target};
@@ -47,6 +48,9 @@ pub struct S3Field<M> {
     /// Whether the field's objects are content-addressed and shared between items
     /// (`#[s3(shared)]`).
     pub shared: bool,
+    /// Whether the field is an ordinary attribute that moves to S3 only when the item would
+    /// not fit DynamoDB's 400 KB (`#[s3(overflow)]`); its `slot` is always `None`.
+    pub overflow: bool,
     /// The field's value (`None` for an empty optional field).
     pub slot: fn(&mut M) -> Option<&mut S3Object>,
 }
@@ -61,6 +65,19 @@ pub(crate) fn object_ref(o: &StoredObject) -> ObjectRef {
         version_id: o.version_id.clone(),
         region: o.region.clone(),
     }
+}
+
+/// Whether some field of `fields` is an overflow field (a `const fn`, for
+/// [`FileStore::OVERFLOW`]).
+const fn any_overflow<M>(fields: &[S3Field<M>]) -> bool {
+    let mut i = 0;
+    while i < fields.len() {
+        if fields[i].overflow {
+            return true;
+        }
+        i += 1;
+    }
+    false
 }
 
 /// The file store of an [`S3Model`]: the `Model::Files` type the derive picks for models with
@@ -79,6 +96,28 @@ fn key_text(value: Option<&AttributeValue>) -> String {
 
 impl<M: S3Model> FileStore<M> for S3Files<M> {
     const ENABLED: bool = true;
+    const OVERFLOW: bool = any_overflow(M::S3_FIELDS);
+
+    fn overflow(field: &str) -> bool {
+        M::S3_FIELDS.iter().any(|f| f.name == field && f.overflow)
+    }
+
+    fn spill<'a>(
+        client: &'a Client,
+        attributes: &'a mut Item,
+        key: &'a Item,
+        current: Option<&'a Item>,
+        limit: usize,
+    ) -> BoxFuture<'a, Uploads> {
+        Box::pin(spill::<M>(client, attributes, key, current, limit))
+    }
+
+    fn inflate<'a>(
+        client: &'a Client,
+        item: &'a mut Item,
+    ) -> BoxFuture<'a, Result<(), UploadFailure>> {
+        Box::pin(inflate::<M>(client, item))
+    }
 
     fn upload<'a>(client: &'a Client, item: &'a mut M, key: &'a Item) -> BoxFuture<'a, Uploads> {
         Box::pin(upload_pending(client, item, key))
@@ -128,7 +167,11 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
             .iter()
             .filter_map(|field| {
                 let value = item.get(field.name)?;
-                let stored = StoredObject::from_attribute_value(value).ok()?;
+                let stored = if field.overflow {
+                    overflow::parse(value)?.0
+                } else {
+                    StoredObject::from_attribute_value(value).ok()?
+                };
                 Some(FileRef {
                     field: field.name,
                     object: object_ref(&stored),
@@ -210,24 +253,55 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
 /// change only when every upload succeeded; on a failure the protocol removes what was
 /// created (`stored`, and `uncertain` for uploads that may have landed).
 async fn upload_pending<M: S3Model>(client: &Client, item: &mut M, key: &Item) -> Uploads {
-    let table = client.table_name::<M>();
-    let hash = key_text(key.get(M::SCHEMA.hash.name));
-    let range = M::SCHEMA.range.map(|r| key_text(key.get(r.name)));
-    let runtime = Runtime::of(client);
-
-    // Which fields have a file to upload, and where each goes. A shared field's key is its
-    // content's, known once the upload reads it; every other key is known now.
     let mut jobs = Vec::new();
     for (index, field) in M::S3_FIELDS.iter().enumerate() {
         let Some(object) = (field.slot)(item) else {
             continue;
         };
-        let State::Pending(pending) = &object.state else {
-            continue;
-        };
+        if let State::Pending(pending) = &object.state {
+            jobs.push((index, pending.clone()));
+        }
+    }
+    if jobs.is_empty() {
+        return Uploads::default();
+    }
+    let (uploads, stored) = run_uploads::<M>(client, key, jobs).await;
+    if uploads.failure.is_some() {
+        return uploads;
+    }
+    for (index, object) in stored {
+        let field = &M::S3_FIELDS[index];
+        if let Some(slot) = (field.slot)(item) {
+            let previous = std::mem::replace(&mut slot.state, State::Stored(object));
+            if let State::Pending(pending) = previous {
+                slot.uploaded_from = Some(pending);
+            }
+        }
+    }
+    uploads
+}
+
+/// Uploads `jobs` (each a field of `M`, by index, and its file) at once, each under a fresh
+/// key (or its content's, for a shared field), for the item whose key attributes are `key`.
+/// Returns the report for the protocol and, when every upload succeeded, what each stored.
+async fn run_uploads<M: S3Model>(
+    client: &Client,
+    key: &Item,
+    files: Vec<(usize, PendingUpload)>,
+) -> (Uploads, Vec<(usize, StoredObject)>) {
+    let table = client.table_name::<M>();
+    let hash = key_text(key.get(M::SCHEMA.hash.name));
+    let range = M::SCHEMA.range.map(|r| key_text(key.get(r.name)));
+    let runtime = Runtime::of(client);
+
+    // Where each file goes. A shared field's key is its content's, known once the upload
+    // reads it; every other key is known now.
+    let mut jobs = Vec::new();
+    for (index, pending) in files {
+        let field = &M::S3_FIELDS[index];
         let client = match runtime.client_named(field.client, field.region) {
             Ok(client) => client,
-            Err(e) => return not_started(field.name, e),
+            Err(e) => return (not_started(field.name, e), Vec::new()),
         };
         let upload_id = keys::new_upload_id();
         let key = if field.shared {
@@ -242,7 +316,7 @@ async fn upload_pending<M: S3Model>(client: &Client, item: &mut M, key: &Item) -
             );
             match keys::object_key(field.key_template, &parts) {
                 Ok(key) => key,
-                Err(e) => return not_started(field.name, e),
+                Err(e) => return (not_started(field.name, e), Vec::new()),
             }
         };
         let target = Target {
@@ -256,10 +330,7 @@ async fn upload_pending<M: S3Model>(client: &Client, item: &mut M, key: &Item) -
             compress: field.compress,
             if_none_match: false,
         };
-        jobs.push((index, target, pending.clone()));
-    }
-    if jobs.is_empty() {
-        return Uploads::default();
+        jobs.push((index, target, pending));
     }
 
     let settings = &runtime.settings;
@@ -324,19 +395,88 @@ async fn upload_pending<M: S3Model>(client: &Client, item: &mut M, key: &Item) -
             }
         }
     }
-    if uploads.failure.is_some() {
-        return uploads;
+    (uploads, stored)
+}
+
+/// [`FileStore::spill`]: moves the largest overflow fields of `attributes` to S3 until the
+/// item fits in `limit`; a field whose value `current` already holds in S3 reuses it.
+async fn spill<M: S3Model>(
+    client: &Client,
+    attributes: &mut Item,
+    key: &Item,
+    current: Option<&Item>,
+    limit: usize,
+) -> Uploads {
+    let fields: Vec<&'static str> = M::S3_FIELDS
+        .iter()
+        .filter(|f| f.overflow)
+        .map(|f| f.name)
+        .collect();
+    let mut jobs = Vec::new();
+    let mut kinds = Vec::new();
+    for name in overflow::to_move(attributes, &fields, limit) {
+        let Some(index) = M::S3_FIELDS.iter().position(|f| f.name == name) else {
+            continue;
+        };
+        let (kind, bytes, upload) = overflow::encode(name, &attributes[name]);
+        // The stored item keeps this very value in S3 already: no upload.
+        let unchanged = current
+            .and_then(|c| c.get(name))
+            .and_then(overflow::parse)
+            .filter(|(stored, stored_kind)| {
+                *stored_kind == kind
+                    && stored.encoding == M::S3_FIELDS[index].compress
+                    && stored.sha256.as_deref() == Some(&*crate::checksum::sha256(&bytes))
+            });
+        if let Some((stored, _)) = unchanged {
+            attributes.insert(name.to_owned(), overflow::reference(&stored, kind));
+            continue;
+        }
+        jobs.push((index, upload));
+        kinds.push((index, kind));
     }
-    for (index, object) in stored {
-        let field = &M::S3_FIELDS[index];
-        if let Some(slot) = (field.slot)(item) {
-            let previous = std::mem::replace(&mut slot.state, State::Stored(object));
-            if let State::Pending(pending) = previous {
-                slot.uploaded_from = Some(pending);
-            }
+    if jobs.is_empty() {
+        return Uploads::default();
+    }
+    let (uploads, stored) = run_uploads::<M>(client, key, jobs).await;
+    if uploads.failure.is_none() {
+        for (index, object) in stored {
+            let kind = kinds.iter().find(|(i, _)| *i == index).map(|(_, k)| *k);
+            let name = M::S3_FIELDS[index].name;
+            attributes.insert(
+                name.to_owned(),
+                overflow::reference(&object, kind.unwrap_or(overflow::Kind::Json)),
+            );
         }
     }
     uploads
+}
+
+/// [`FileStore::inflate`]: puts back every overflow value of `item` that lives in S3.
+async fn inflate<M: S3Model>(client: &Client, item: &mut Item) -> Result<(), UploadFailure> {
+    let moved: Vec<(&'static str, StoredObject, overflow::Kind)> = M::S3_FIELDS
+        .iter()
+        .filter(|f| f.overflow)
+        .filter_map(|f| {
+            let (stored, kind) = overflow::parse(item.get(f.name)?)?;
+            Some((f.name, stored, kind))
+        })
+        .collect();
+    let values =
+        futures::future::try_join_all(moved.into_iter().map(|(field, stored, kind)| async move {
+            let bytes = crate::download::get_bytes(client, &stored)
+                .await
+                .map_err(|e| UploadFailure {
+                    field,
+                    source: Box::new(e),
+                })?;
+            overflow::decode(field, &stored, kind, bytes).map(|value| (field, value))
+        }))
+        .await?;
+    for (field, value) in values {
+        item.insert(field.to_owned(), value);
+    }
+    Ok(())
 }
 
 /// The `dynox-owner` of field `field`'s objects: `{table}/{field}` (the table with the

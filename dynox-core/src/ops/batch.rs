@@ -160,11 +160,12 @@ impl Client {
                 .traced(super::span("BatchGetItem", table), self)
                 .await
                 .map_err(|e| super::sdk_error(e, "BatchGetItem", table, String::new))?;
-            for item in output
+            let mut items = output
                 .responses
                 .and_then(|mut r| r.remove(table))
-                .unwrap_or_default()
-            {
+                .unwrap_or_default();
+            super::inflate_all::<M>(self, table, &mut items).await?;
+            for item in items {
                 found.push(
                     M::from_item(item).map_err(|e| super::field_error(table, String::new(), e))?,
                 );

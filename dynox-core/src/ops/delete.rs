@@ -102,12 +102,20 @@ impl<M: Model> Delete<M> {
             }
         };
         let (table, key_text) = (plan.table.clone(), plan.key.clone());
+        // The old item's overflow values are read before its objects are deleted.
+        let old = match old {
+            Some(mut old) if return_old => {
+                let inflated = super::inflate::<M>(&client, &table, &mut old).await;
+                Some(inflated.map(|()| old))
+            }
+            _ => None,
+        };
         plan.finish(&client, outcome).await?;
-        match old {
-            Some(old) if return_old => M::from_item(old)
+        match old.transpose()? {
+            Some(old) => M::from_item(old)
                 .map(Some)
                 .map_err(|e| super::field_error(&table, key_text, e)),
-            _ => Ok(None),
+            None => Ok(None),
         }
     }
 }

@@ -86,9 +86,12 @@ impl<M: Model, P: Projection<M>> IntoFuture for Get<M, P> {
                 .await
                 .map_err(|e| super::sdk_error(e, "GetItem", &table, || key.to_string()))?;
             match output.item {
-                Some(item) => P::from_item(item)
-                    .map(Some)
-                    .map_err(|e| super::field_error(&table, key.to_string(), e)),
+                Some(mut item) => {
+                    super::inflate::<M>(&client, &table, &mut item).await?;
+                    P::from_item(item)
+                        .map(Some)
+                        .map_err(|e| super::field_error(&table, key.to_string(), e))
+                }
                 None => Ok(None),
             }
         })

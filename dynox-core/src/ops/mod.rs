@@ -16,9 +16,10 @@ pub(crate) mod update;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
-use crate::error::Error;
-use crate::model::FieldError;
-use crate::Client;
+use crate::error::{Error, Result};
+use crate::item::Item;
+use crate::model::{FieldError, KeyAttribute, Model, RangeKey};
+use crate::{Client, Key};
 
 /// Maps an SDK error to a dynox [`Error`] for `operation` on `table`; `key` names the item.
 pub(crate) fn sdk_error<E, R>(
@@ -94,6 +95,56 @@ pub(crate) fn field_error(table: &str, key: String, e: FieldError) -> Error {
         field: e.field,
         source: e.error,
     }
+}
+
+/// The item's key as error messages show it (empty if it cannot be read).
+pub(crate) fn key_text<M: Model>(item: &Item) -> String {
+    let hash = item
+        .get(M::SCHEMA.hash.name)
+        .and_then(|v| M::HashKey::from_key_attribute(v.clone()).ok());
+    let range =
+        M::RangeKey::from_range_attribute(M::SCHEMA.range.and_then(|r| item.get(r.name)).cloned());
+    match (hash, range) {
+        (Some(hash), Ok(range)) => Key::<M>::new(hash, range).to_string(),
+        _ => String::new(),
+    }
+}
+
+/// Puts back, in an item of `M` just read from `table`, the values of its overflow fields that
+/// live in S3 (`#[s3(overflow)]`), so it decodes as if they were inline. Free for models
+/// without overflow fields.
+pub(crate) async fn inflate<M: Model>(client: &Client, table: &str, item: &mut Item) -> Result<()> {
+    use crate::files::FileStore;
+    if !M::Files::OVERFLOW {
+        return Ok(());
+    }
+    M::Files::inflate(client, item)
+        .await
+        .map_err(|failure| Error::File {
+            table: table.to_owned(),
+            key: key_text::<M>(item),
+            field: failure.field,
+            source: failure.source,
+        })
+}
+
+/// [`inflate`] for every item of a page, concurrently.
+pub(crate) async fn inflate_all<M: Model>(
+    client: &Client,
+    table: &str,
+    items: &mut [Item],
+) -> Result<()> {
+    use crate::files::FileStore;
+    if !M::Files::OVERFLOW {
+        return Ok(());
+    }
+    futures::future::try_join_all(
+        items
+            .iter_mut()
+            .map(|item| inflate::<M>(client, table, item)),
+    )
+    .await
+    .map(drop)
 }
 
 /// The tracing span of one DynamoDB request, named after OpenTelemetry's conventions.

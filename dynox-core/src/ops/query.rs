@@ -263,10 +263,10 @@ impl<M: Model, R: 'static, P: Projection<M>> Query<M, R, P> {
         remaining: Option<usize>,
     ) -> Result<(Vec<P>, Option<Item>)> {
         let table = self.client.table_name::<M>();
-        let output = self.request(start, remaining, false).await?;
-        let items = output
-            .items
-            .unwrap_or_default()
+        let mut output = self.request(start, remaining, false).await?;
+        let mut items = output.items.take().unwrap_or_default();
+        super::inflate_all::<M>(&self.client, &table, &mut items).await?;
+        let items = items
             .into_iter()
             .map(|item| P::from_item(item).map_err(|e| self.decode_error(&table, e)))
             .collect::<Result<Vec<P>>>()?;

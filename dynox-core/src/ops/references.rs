@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::expr::Placeholders;
 use crate::files::{FileRef, FileStore};
 use crate::item::{AttributeError, AttributeValue, Item};
-use crate::model::{Key, KeyAttribute, Model, RangeKey};
+use crate::model::Model;
 use crate::Client;
 
 /// The file references of every item of `M`'s table, as file store `F` (`M::Files`, or the
@@ -48,14 +48,12 @@ impl ScanRequest {
     /// The key attributes and the file attributes of `M`, as a projection.
     fn new<M: Model, F: FileStore<M>>(client: &Client, segments: u32) -> Self {
         let mut p = Placeholders::default();
-        let attributes = std::iter::once(M::SCHEMA.hash.name)
-            .chain(M::SCHEMA.range.map(|r| r.name))
-            .chain(F::attribute_names());
-        let mut projection: Vec<String> = Vec::new();
-        for name in attributes {
-            let placeholder = p.name(name);
-            if !projection.contains(&placeholder) {
-                projection.push(placeholder);
+        let keys = std::iter::once(M::SCHEMA.hash.name).chain(M::SCHEMA.range.map(|r| r.name));
+        let mut projection: Vec<String> = keys.map(|name| p.name(name)).collect();
+        for name in F::attribute_names() {
+            let path = crate::files::reference_path::<M, F>(&mut p, name);
+            if !projection.contains(&path) {
+                projection.push(path);
             }
         }
         let (names, _) = p.into_maps();
@@ -127,7 +125,7 @@ fn references<M: Model, F: FileStore<M>>(table: &str, item: &Item) -> Result<Vec
         None => Ok(found),
         Some(field) => Err(Error::InvalidField {
             table: table.to_owned(),
-            key: key_text::<M>(item),
+            key: super::key_text::<M>(item),
             field,
             source: AttributeError::InvalidFileReference {
                 reason: format!(
@@ -136,18 +134,5 @@ fn references<M: Model, F: FileStore<M>>(table: &str, item: &Item) -> Result<Vec
                 ),
             },
         }),
-    }
-}
-
-/// The item's key as error messages show it (empty if it cannot be read).
-fn key_text<M: Model>(item: &Item) -> String {
-    let hash = item
-        .get(M::SCHEMA.hash.name)
-        .and_then(|v| M::HashKey::from_key_attribute(v.clone()).ok());
-    let range =
-        M::RangeKey::from_range_attribute(M::SCHEMA.range.and_then(|r| item.get(r.name)).cloned());
-    match (hash, range) {
-        (Some(hash), Ok(range)) => Key::<M>::new(hash, range).to_string(),
-        _ => String::new(),
     }
 }

@@ -197,9 +197,9 @@ impl<M: Model, P: Projection<M>> Scan<M, P> {
                     .traced(super::span("Scan", &table), &client)
                     .await
                     .map_err(|e| super::sdk_error(e, "Scan", &table, String::new))?;
-                let items = output
-                    .items
-                    .unwrap_or_default()
+                let mut items = output.items.unwrap_or_default();
+                super::inflate_all::<M>(&client, &table, &mut items).await?;
+                let items = items
                     .into_iter()
                     .map(|item| {
                         P::from_item(item).map_err(|e| super::field_error(&table, String::new(), e))

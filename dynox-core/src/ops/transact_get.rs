@@ -36,6 +36,20 @@ use super::transact::MAX_TRANSACTION_ITEMS;
 pub struct TransactGet<'a> {
     client: &'a Client,
     gets: Vec<std::result::Result<(String, String, Item), Error>>,
+    /// Per get: puts back its model's overflow values (`ops::inflate`).
+    inflate: Vec<Inflate>,
+}
+
+/// `ops::inflate` of one model.
+type Inflate =
+    for<'c> fn(&'c Client, &'c str, &'c mut Item) -> futures::future::BoxFuture<'c, Result<()>>;
+
+fn inflate<'c, M: Model>(
+    client: &'c Client,
+    table: &'c str,
+    item: &'c mut Item,
+) -> futures::future::BoxFuture<'c, Result<()>> {
+    Box::pin(super::inflate::<M>(client, table, item))
 }
 
 /// The place of one item in a [`TransactGet`], typed by its model.
@@ -71,6 +85,7 @@ impl<'a> TransactGet<'a> {
         Self {
             client,
             gets: Vec::new(),
+            inflate: Vec::new(),
         }
     }
 
@@ -83,6 +98,7 @@ impl<'a> TransactGet<'a> {
                 .map(|item| (table.clone(), described.clone(), item))
                 .map_err(|e| super::field_error(&table, described, e)),
         );
+        self.inflate.push(inflate::<M>);
         Slot {
             index: self.gets.len() - 1,
             model: PhantomData,
@@ -132,12 +148,21 @@ impl<'a> TransactGet<'a> {
             .traced(super::span("TransactGetItems", &first_table), self.client)
             .await
             .map_err(|e| super::sdk_error(e, "TransactGetItems", &first_table, || first_key))?;
-        let items = output
+        let mut items: Vec<Option<Item>> = output
             .responses
             .unwrap_or_default()
             .into_iter()
             .map(|r| r.item.filter(|i| !i.is_empty()))
             .collect();
+        let client = self.client;
+        let inflated = items
+            .iter_mut()
+            .zip(&self.inflate)
+            .zip(&described)
+            .filter_map(|((item, inflate), (table, _))| {
+                Some(inflate(client, table, item.as_mut()?))
+            });
+        futures::future::try_join_all(inflated).await?;
         Ok(TransactGetOutput { items, described })
     }
 }

@@ -138,11 +138,17 @@ impl<M: Model> Update<M> {
             own.push(format!("attribute_exists({})", p.name(M::SCHEMA.hash.name)));
         }
         // Removing a file field keeps its file, as clearing it in a save does: marked before
-        // the update, which is conditional on the field still holding that object.
+        // the update, which is conditional on the field still holding that object. (An
+        // overflow field's object is not the user's file: once unreferenced, the sweep
+        // collects it.)
         let removed_files: Vec<&str> = actions
             .iter()
             .filter_map(|a| a.known_result())
-            .filter(|(name, value)| value.is_none() && M::Files::attribute_names().contains(name))
+            .filter(|(name, value)| {
+                value.is_none()
+                    && M::Files::attribute_names().contains(name)
+                    && !M::Files::overflow(name)
+            })
             .map(|(name, _)| name)
             .collect();
         let kept = if removed_files.is_empty() {
@@ -254,9 +260,12 @@ impl<M: Model> Update<M> {
             }
         };
         match attributes {
-            Some(item) if return_new => M::from_item(item)
-                .map(Some)
-                .map_err(|e| super::field_error(&table, key_text, e)),
+            Some(mut item) if return_new => {
+                super::inflate::<M>(&client, &table, &mut item).await?;
+                M::from_item(item)
+                    .map(Some)
+                    .map_err(|e| super::field_error(&table, key_text, e))
+            }
             _ => Ok(None),
         }
     }

@@ -5,7 +5,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::{s3_private, Mode};
-use crate::ast::{is_option, Model};
+use crate::ast::Model;
 
 /// `impl S3Model`, for a model with files; a stub lists no field.
 pub fn expand(model: &Model<'_>, mode: Mode) -> TokenStream {
@@ -48,15 +48,20 @@ pub fn expand(model: &Model<'_>, mode: Mode) -> TokenStream {
                 _ => quote!(::core::option::Option::None),
             };
             let member = f.ident;
-            let accessor = if is_option(f.ty) {
-                quote!(optional)
-            } else {
-                quote!(required)
-            };
+            let overflow = spec.overflow.is_some();
             let slot = format_ident!("__slot");
-            // Spanned on the field's type: a type other than `S3Object` / `Option<S3Object>`
-            // is reported there.
-            let call = quote_spanned!(f.ty.span()=> #s3::#accessor(&mut model.#member));
+            // Spanned on the field's type: a type that is not a file (`S3Object`, `S3Value`,
+            // or an `Option` of one) is reported there. An overflow field is an ordinary
+            // attribute, with no file.
+            let call = if overflow {
+                quote!({
+                    let _ = model;
+                    ::core::option::Option::None
+                })
+            } else {
+                let ty = f.ty;
+                quote_spanned!(f.ty.span()=> <#ty as #s3::FileSlot>::slot(&mut model.#member))
+            };
             Some(quote! {
                 #s3::S3Field {
                     name: #name,
@@ -67,6 +72,7 @@ pub fn expand(model: &Model<'_>, mode: Mode) -> TokenStream {
                     compress: #compress,
                     client: #client,
                     shared: #shared,
+                    overflow: #overflow,
                     slot: {
                         fn #slot(model: &mut #ident) -> ::core::option::Option<&mut #s3::S3Object> {
                             #call

@@ -100,6 +100,11 @@ pub(crate) trait OpenSource: Send + Sync + 'static {
 pub(crate) struct Source(Arc<dyn OpenSource>);
 
 impl Source {
+    /// Any source.
+    pub(crate) fn new(source: impl OpenSource) -> Self {
+        Source(Arc::new(source))
+    }
+
     /// Bytes in memory.
     pub(crate) fn bytes(bytes: Bytes) -> Self {
         Source(Arc::new(InMemory(bytes)))
@@ -152,7 +157,7 @@ impl OpenSource for InMemory {
 }
 
 /// The rest of a byte buffer.
-struct BytesSource(Bytes);
+pub(crate) struct BytesSource(pub(crate) Bytes);
 
 impl UploadSource for BytesSource {
     fn len(&self) -> Option<u64> {
