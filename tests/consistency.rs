@@ -1,6 +1,8 @@
 //! The two-store promise, proven on real servers:
 //!
-//! For save (new item; replacing, keeping or removing a file) and delete, under any single
+//! For save (new item; replacing, keeping or removing a file) and delete, of a model with
+//! every kind of S3 field (plain, compressed, shared, a typed value and an overflow field
+//! that moves to S3 and back inline), under any single
 //! failed request (every request the operation makes, each fault kind) and under a crash
 //! between any two requests:
 //! 1. no committed item references an object that does not exist, or bytes other than the
@@ -16,7 +18,7 @@ use std::time::{Duration, SystemTime};
 
 use dynox_core::{DynamoModel, Error};
 use dynox_local::faults::{FaultKind, Faults};
-use dynox_s3::{S3Object, S3Settings};
+use dynox_s3::{S3Object, S3Settings, S3Value};
 use dynox_tests::{file_env, file_env_with, FileEnv};
 use futures::StreamExt;
 
@@ -33,6 +35,17 @@ struct Record {
     /// Content-addressed: items of the same seed share one object, which no write deletes.
     #[s3(bucket = "records", prefix = "shared/", shared)]
     blob: Option<S3Object>,
+    /// A typed value, stored as JSON.
+    #[s3(bucket = "records", prefix = "summary/")]
+    summary: Option<S3Value<Vec<u32>>>,
+    /// An overflow field: 420 KB, so it moves to S3 (a short value stays inline).
+    #[s3(bucket = "records", prefix = "notes/", overflow)]
+    notes: String,
+}
+
+/// An overflow value too large to stay inline.
+fn notes(seed: u8) -> String {
+    char::from(b'a' + seed % 26).to_string().repeat(420 * 1024)
 }
 
 fn record(pk: &str, seed: u8) -> Record {
@@ -45,6 +58,8 @@ fn record(pk: &str, seed: u8) -> Record {
             vec![seed.wrapping_add(2); 500],
             "blob.bin",
         )),
+        summary: Some(S3Value::new(vec![u32::from(seed); 50])),
+        notes: notes(seed),
     }
 }
 
@@ -105,6 +120,8 @@ async fn run(env: &FileEnv, op: Op, pk: &str, existing: Option<Record>) -> Resul
             let mut r = existing.expect("existing item");
             r.content = Some(S3Object::from_bytes(vec![9; 4000], "replacement.bin"));
             r.blob = Some(S3Object::from_bytes(vec![9; 600], "blob.bin"));
+            r.summary = Some(S3Value::new(vec![9; 60]));
+            r.notes = notes(9);
             env.client.save(&mut r).await
         }
         Op::SaveKeep => {
@@ -115,6 +132,8 @@ async fn run(env: &FileEnv, op: Op, pk: &str, existing: Option<Record>) -> Resul
         Op::SaveRemove => {
             let mut r = existing.expect("existing item");
             r.content = None;
+            // Short: stored inline again, its object deleted after the write.
+            r.notes = "short".into();
             env.client.save(&mut r).await
         }
         Op::SaveRemoveDelete => {
@@ -127,6 +146,7 @@ async fn run(env: &FileEnv, op: Op, pk: &str, existing: Option<Record>) -> Resul
             let mut a = existing.expect("existing item");
             a.content = Some(S3Object::from_bytes(vec![8; 2000], "replacement.bin"));
             a.blob = Some(S3Object::from_bytes(vec![8; 600], "blob.bin"));
+            a.notes = notes(8);
             let mut c = record(&format!("{pk}c"), 4);
             env.client
                 .transaction()
@@ -153,9 +173,18 @@ async fn item_violations(env: &FileEnv, pk: &str, kept: &BTreeSet<String>) -> Ve
         Ok(item) => item,
         Err(e) => return vec![format!("cannot read the item: {e}")],
     };
-    let mut referenced = BTreeSet::new();
+    // Every object the stored item references, the overflow value's included (the model
+    // shows only its value).
+    let mut referenced: BTreeSet<String> = raw_references(env, pk).await;
     if let Some(item) = &item {
-        for file in item.content.iter().chain([&item.thumb]).chain(&item.blob) {
+        let values = item.summary.iter().map(S3Value::object);
+        for file in item
+            .content
+            .iter()
+            .chain([&item.thumb])
+            .chain(&item.blob)
+            .chain(values)
+        {
             let stored = file.stored().expect("a loaded file is stored");
             referenced.insert(stored.key.clone());
             // 1. The object exists and holds the recorded bytes (size and SHA-256 checked).
@@ -187,6 +216,27 @@ async fn item_violations(env: &FileEnv, pk: &str, kept: &BTreeSet<String>) -> Ve
         }
     }
     found
+}
+
+/// The keys of the objects the stored item `pk` references, as the protocol reads them.
+async fn raw_references(env: &FileEnv, pk: &str) -> BTreeSet<String> {
+    use dynox_core::spi::FileStore;
+    let raw = env
+        .client
+        .dynamodb()
+        .get_item()
+        .table_name(env.client.table_name::<Record>())
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(pk.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("raw read")
+        .item
+        .unwrap_or_default();
+    <Record as dynox_core::Model>::Files::references(&raw)
+        .into_iter()
+        .map(|r| r.object.key)
+        .collect()
 }
 
 #[derive(Default)]
@@ -578,7 +628,9 @@ async fn the_sweep_removes_old_orphans_only() {
         .unwrap();
     assert_eq!(report.orphans.len(), 0, "{report}");
     assert_eq!(report.too_young, ORPHANS as u64 + 2);
-    assert_eq!(report.referenced, 3);
+    // Five: the plain, compressed and shared files, the typed value and the moved overflow
+    // value.
+    assert_eq!(report.referenced, 5);
 
     // A day and a half later, as a dry run: found, not deleted.
     let later = SystemTime::now() + Duration::from_secs(36 * 3600);
@@ -594,7 +646,7 @@ async fn the_sweep_removes_old_orphans_only() {
         "objects of no or another owner are left alone"
     );
     assert_eq!(report.deleted, 0);
-    assert_eq!(env.keys("records").await.len(), ORPHANS + 6);
+    assert_eq!(env.keys("records").await.len(), ORPHANS + 8);
 
     let report = dynox_s3::sweep::<Record>(&env.client)
         .as_of(later)
@@ -622,7 +674,20 @@ async fn the_sweep_removes_old_orphans_only() {
         kept.content.as_ref().unwrap().stored().unwrap().key.clone(),
         kept.thumb.stored().unwrap().key.clone(),
         kept.blob.as_ref().unwrap().stored().unwrap().key.clone(),
+        kept.summary
+            .as_ref()
+            .unwrap()
+            .object()
+            .key()
+            .unwrap()
+            .to_owned(),
     ];
+    expected.extend(
+        raw_references(&env, "live")
+            .await
+            .into_iter()
+            .filter(|k| k.starts_with("notes/")),
+    );
     expected.sort();
     assert_eq!(left, expected);
     // The live item is intact.
