@@ -154,6 +154,11 @@ async fn every_public_future_and_stream_is_send() {
     let upload = presign().await.unwrap(); // signed locally: no request
     assert_send(dynox_s3::attach(client, &upload));
 
+    // Typed values.
+    let mut value: dynox_s3::S3Value<Vec<String>> = dynox_s3::S3Value::new(vec!["a".into()]);
+    assert_send(value.load(client));
+    assert_send(value.fetch(client));
+
     // The sweep.
     assert_send(dynox_s3::sweep::<Doc>(client).run());
     assert_send(dynox_s3::sweep::<Doc>(client).delete().segments(3).run());

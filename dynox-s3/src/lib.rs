@@ -67,8 +67,16 @@
 //! - `client = "..."`: every request for the field's objects goes through the S3 client
 //!   registered under that name with [`S3Settings::named_client`].
 //!
-//! The field's type is [`S3Object`] (a required file) or `Option<S3Object>`. A file field
-//! cannot be a key.
+//! - `overflow`: on an ordinary field (a `String`, `Vec<u8>`, an `Option` of them or any serde
+//!   value), which stays inline while the item fits DynamoDB's 400 KB and moves to S3 (one
+//!   object per value) only when the item would not; every read puts it back, so the model
+//!   sees its value either way. A save that stores it inline again, or the item's delete,
+//!   deletes the object; a save of an unchanged value reuses it. Not with `shared`.
+//!
+//! The field's type is [`S3Object`] (a required file), a typed value [`S3Value<T>`]
+//! (`S3Value<T, C>` with a [`Codec`]; [`S3Text`], [`S3Binary`]: the value is encoded and
+//! uploaded on save and decoded on [`S3Value::load`]), or an `Option` of either; with
+//! `overflow`, any ordinary field type. An `#[s3]` field cannot be a key.
 //!
 //! ## What happens when
 //!
