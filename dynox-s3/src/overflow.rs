@@ -167,7 +167,7 @@ pub(crate) fn to_move(item: &Item, fields: &[&'static str], limit: usize) -> Vec
             Some((*name, name.len() + value_size(value)))
         })
         .collect();
-    candidates.sort_by(|a, b| b.1.cmp(&a.1));
+    candidates.sort_by_key(|c| std::cmp::Reverse(c.1));
     let mut size = item_size(item);
     let mut chosen = Vec::new();
     for (name, cost) in candidates {
