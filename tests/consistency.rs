@@ -72,17 +72,21 @@ enum Op {
     SaveRemove,
     /// Clear an optional file and delete it (`delete_cleared_files`).
     SaveRemoveDelete,
+    /// Only the overflow value changes: short, so inline again (its object deleted after
+    /// the write, with nothing uploaded and no file cleared).
+    SaveInline,
     Delete,
     /// One transaction: replace a file of item `a`, delete item `b`, create item `c`.
     Transaction,
 }
 
-const OPS: [Op; 7] = [
+const OPS: [Op; 8] = [
     Op::SaveNew,
     Op::SaveReplace,
     Op::SaveKeep,
     Op::SaveRemove,
     Op::SaveRemoveDelete,
+    Op::SaveInline,
     Op::Delete,
     Op::Transaction,
 ];
@@ -132,14 +136,17 @@ async fn run(env: &FileEnv, op: Op, pk: &str, existing: Option<Record>) -> Resul
         Op::SaveRemove => {
             let mut r = existing.expect("existing item");
             r.content = None;
-            // Short: stored inline again, its object deleted after the write.
-            r.notes = "short".into();
             env.client.save(&mut r).await
         }
         Op::SaveRemoveDelete => {
             let mut r = existing.expect("existing item");
             r.content = None;
             env.client.save(&mut r).delete_cleared_files().await
+        }
+        Op::SaveInline => {
+            let mut r = existing.expect("existing item");
+            r.notes = "short".into();
+            env.client.save(&mut r).await
         }
         Op::Delete => Record::delete(&env.client, pk).await,
         Op::Transaction => {

@@ -591,3 +591,121 @@ async fn an_item_too_large_even_after_moving_every_overflow_field_is_refused_and
         "the moved value is removed"
     );
 }
+
+/// What a note list shows: the title and the body, whichever store holds the body.
+#[derive(Debug, Clone, PartialEq, dynox_core::DynamoProjection)]
+#[dynamo(model = Note)]
+struct NoteBody {
+    pk: String,
+    body: String,
+}
+
+#[tokio::test]
+async fn projections_and_returned_items_read_moved_values_too() {
+    let env = note_env().await;
+    let body = "z".repeat(450 * 1024);
+    let mut item = note("p", body.clone());
+    env.client.save(&mut item).await.unwrap();
+    assert!(in_s3(&raw_note(&env, "p").await, "body"));
+
+    let listed: Vec<NoteBody> = Note::query(&env.client, "p")
+        .project::<NoteBody>()
+        .all()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed,
+        vec![NoteBody {
+            pk: "p".into(),
+            body: body.clone()
+        }]
+    );
+
+    // The new item an update returns, and the old item a delete returns (read before the
+    // delete removes the object).
+    let updated = Note::update(&env.client, "p")
+        .apply(Note::fields().title.set("renamed"))
+        .return_new()
+        .await
+        .unwrap();
+    assert_eq!(
+        (updated.title.as_str(), updated.body.len()),
+        ("renamed", body.len())
+    );
+    let old = Note::delete(&env.client, "p")
+        .return_old()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(old.body, body);
+    assert!(env.keys("overflow").await.is_empty());
+}
+
+#[tokio::test]
+async fn updates_set_or_remove_an_overflow_field_whole_and_nothing_else() {
+    let env = note_env().await;
+    let mut item = note("u", "small".into());
+    item.transcript = Some(transcript(8_000)); // moves to S3
+    env.client.save(&mut item).await.unwrap();
+    assert!(in_s3(&raw_note(&env, "u").await, "transcript"));
+
+    // A part of the value would change the reference instead (or be lost in it): refused,
+    // naming the field, and nothing is written.
+    let nested = Note::update(&env.client, "u")
+        .apply(
+            Note::fields()
+                .transcript
+                .key::<String>("speaker")
+                .set("Grace"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&nested, Error::InvalidRequest { reason, .. } if reason.contains("`transcript`")),
+        "{nested:?}"
+    );
+    // A value that would read back as a reference: refused as in a save.
+    #[derive(Debug, Clone, DynamoModel)]
+    #[dynamo(table = "notes")]
+    struct TaggedNote {
+        #[dynamo(hash_key)]
+        pk: String,
+        #[s3(bucket = "overflow", prefix = "tags/", overflow)]
+        tags: Option<HashMap<String, String>>,
+    }
+    let lookalike = HashMap::from([(dynox_core::spi::OVERFLOW_KEY.to_owned(), "x".to_owned())]);
+    let refused = TaggedNote::update(&env.client, "u")
+        .apply(TaggedNote::fields().tags.set(lookalike))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&refused, Error::InvalidRequest { .. }),
+        "{refused:?}"
+    );
+
+    // The item is intact, and saves and deletes still work.
+    let read = Note::get(&env.client, "u").await.unwrap().unwrap();
+    assert_eq!(read, item);
+    item.title = "again".into();
+    env.client.save(&mut item).await.unwrap();
+    Note::delete(&env.client, "u").await.unwrap();
+    assert!(env.keys("overflow").await.is_empty());
+}
+
+#[tokio::test]
+async fn an_overflow_field_has_no_direct_upload() {
+    let env = note_env().await;
+    let error = dynox_s3::presign_upload(
+        &env.client,
+        Note::key_of("d"),
+        "body",
+        "body.txt",
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&error, S3Error::InvalidKey { field: "body", .. }),
+        "{error:?}"
+    );
+}

@@ -167,6 +167,9 @@ pub(crate) struct PutPlan<M: Model> {
     delete_cleared: bool,
     /// The objects this write marked as kept before it was sent.
     kept: Vec<FileRef>,
+    /// Overflow objects this write stops referencing without replacing them (the value is
+    /// inline again, or gone): deleted after the commit, so a lost response must be judged.
+    dropped: Vec<FileRef>,
     /// The caller added a condition: a failed condition is theirs, not a version conflict.
     user_condition: bool,
     pub(crate) attributes: Item,
@@ -329,8 +332,14 @@ pub(crate) async fn plan_put<M: Model>(
         }
         cleared.clone()
     };
+    let dropped: Vec<FileRef> = current_refs
+        .iter()
+        .filter(|c| M::Files::overflow(c.field) && !new_refs.iter().any(|n| n.field == c.field))
+        .cloned()
+        .collect();
     let (names, values) = p.into_maps();
     Ok(PutPlan {
+        dropped,
         table,
         key: key_text,
         key_item,
@@ -388,13 +397,23 @@ impl<M: Model> PutPlan<M> {
     pub(crate) async fn read_back(&self, client: &Client, may_have_retried: bool) -> Option<bool> {
         let stored = if self.has_new_files() {
             read_files::<M>(client, &self.table, &self.key_item, &self.key).await
-        } else if may_have_retried || !self.cleared.is_empty() || !self.uploaded.is_empty() {
+        } else if may_have_retried
+            || !self.cleared.is_empty()
+            || !self.uploaded.is_empty()
+            || !self.dropped.is_empty()
+        {
             // Shared objects prove nothing by their keys: the whole item must be this write's.
             read_item(client, &self.table, &self.key_item, &self.key).await
         } else {
             return None;
         };
         Some(stored.ok()?.is_some_and(|s| self.holds_this_write(&s)))
+    }
+
+    /// Whether this write stops referencing overflow objects it does not replace (deleted
+    /// after the commit): not knowing its fate must report them.
+    pub(crate) fn drops_objects(&self) -> bool {
+        !self.dropped.is_empty()
     }
 
     /// Whether this write stores objects new to the item (whose keys prove it happened).
@@ -446,6 +465,7 @@ impl<M: Model> PutPlan<M> {
                 if self.delete_cleared {
                     objects.extend(self.cleared);
                 }
+                objects.extend(self.dropped);
                 if objects.is_empty() {
                     return Err(error);
                 }
@@ -617,7 +637,7 @@ impl<M: Model> Judged for PutPlan<M> {
         PutPlan::read_back(self, client, may_have_retried)
     }
     fn tracks_files(&self) -> bool {
-        self.has_new_files() || !self.cleared.is_empty()
+        self.has_new_files() || !self.cleared.is_empty() || self.drops_objects()
     }
 }
 

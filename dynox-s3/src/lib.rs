@@ -160,7 +160,7 @@ pub use settings::{S3Settings, MAX_OBJECT_SIZE, MAX_PARTS, MIN_PART_SIZE};
 pub use store::{ObjectRef, S3Files, S3Model};
 pub use sweep::{sweep, Sweep, SweepError, SweepReport};
 pub use upload::{MARKER_METADATA, OWNER_METADATA};
-pub use value::{Binary, Codec, FileSlot, Json, S3Binary, S3Json, S3Text, S3Value, Text};
+pub use value::{Binary, Codec, Json, S3Binary, S3Json, S3Text, S3Value, Text};
 
 impl S3Object {
     /// The whole content in memory, checked against the recorded size and SHA-256. For large

@@ -29,8 +29,9 @@ use crate::upload::source::Source;
 /// The key, inside the reference, of the moved value's DynamoDB type.
 const OVERFLOW_TYPE: &str = "overflow_type";
 
-/// What an overflow reference costs in the item, at most (the reference of a long key with
-/// every optional entry): used to pick how many fields to move.
+/// What an overflow reference costs in the item, about (a reference with every optional entry
+/// and a key of a few hundred bytes): used to pick how many fields to move. The protocol
+/// checks the real size afterwards.
 const REFERENCE_SIZE: usize = 1024;
 
 /// How a moved value is stored.
@@ -77,12 +78,22 @@ impl Kind {
 }
 
 /// How a value of field `field` is stored, the bytes it is stored as, and the file to upload
-/// them from.
-pub(crate) fn encode(field: &str, value: &AttributeValue) -> (Kind, Bytes, PendingUpload) {
+/// them from; an error for an attribute type this SDK does not know (never stored lossily).
+pub(crate) fn encode(
+    field: &str,
+    value: &AttributeValue,
+) -> Result<(Kind, Bytes, PendingUpload), S3Error> {
     let (kind, bytes) = match value {
         AttributeValue::S(s) => (Kind::Text, Bytes::from(s.clone())),
         AttributeValue::B(b) => (Kind::Binary, Bytes::from(b.clone().into_inner())),
-        other => (Kind::Json, Bytes::from(to_json(other).to_string())),
+        other => {
+            let json = to_json(other).map_err(|reason| S3Error::Encode {
+                type_name: "AttributeValue",
+                codec: "DynamoDB JSON",
+                source: reason.into(),
+            })?;
+            (Kind::Json, Bytes::from(json.to_string()))
+        }
     };
     let upload = PendingUpload {
         source: Source::bytes(bytes.clone()),
@@ -90,7 +101,7 @@ pub(crate) fn encode(field: &str, value: &AttributeValue) -> (Kind, Bytes, Pendi
         content_type: Some(kind.content_type().to_owned()),
         metadata: Default::default(),
     };
-    (kind, bytes, upload)
+    Ok((kind, bytes, upload))
 }
 
 /// The attribute that stands for a value moved to `object`.
@@ -158,7 +169,9 @@ pub(crate) fn decode(
     }
 }
 
-/// The overflow fields of `item` to move, largest first, until the item fits in `limit`.
+/// The overflow fields of `item` to move, largest first, until the item fits in `limit`;
+/// none if even moving all of them would not make it fit (the write is refused as too large,
+/// and nothing is uploaded for it). A value no larger than a reference never moves.
 pub(crate) fn to_move(item: &Item, fields: &[&'static str], limit: usize) -> Vec<&'static str> {
     let mut candidates: Vec<(&'static str, usize)> = fields
         .iter()
@@ -166,6 +179,7 @@ pub(crate) fn to_move(item: &Item, fields: &[&'static str], limit: usize) -> Vec
             let value = item.get(*name).filter(|v| !is_reference(v))?;
             Some((*name, name.len() + value_size(value)))
         })
+        .filter(|(_, cost)| *cost > REFERENCE_SIZE)
         .collect();
     candidates.sort_by_key(|c| std::cmp::Reverse(c.1));
     let mut size = item_size(item);
@@ -177,14 +191,18 @@ pub(crate) fn to_move(item: &Item, fields: &[&'static str], limit: usize) -> Vec
         size = size.saturating_sub(cost) + REFERENCE_SIZE;
         chosen.push(name);
     }
+    if size > limit {
+        return Vec::new();
+    }
     chosen
 }
 
-/// DynamoDB's typed JSON of `value`, as its API writes it.
-fn to_json(value: &AttributeValue) -> Value {
+/// DynamoDB's typed JSON of `value`, as its API writes it; an error for a type this SDK does
+/// not know.
+fn to_json(value: &AttributeValue) -> Result<Value, String> {
     let one = |tag: &str, v: Value| Value::Object(Map::from_iter([(tag.to_owned(), v)]));
     let strings = |v: &[String]| Value::Array(v.iter().cloned().map(Value::String).collect());
-    match value {
+    Ok(match value {
         AttributeValue::S(s) => one("S", Value::String(s.clone())),
         AttributeValue::N(n) => one("N", Value::String(n.clone())),
         AttributeValue::B(b) => one("B", Value::String(STANDARD.encode(b.as_ref()))),
@@ -200,14 +218,24 @@ fn to_json(value: &AttributeValue) -> Value {
                     .collect(),
             ),
         ),
-        AttributeValue::L(v) => one("L", Value::Array(v.iter().map(to_json).collect())),
+        AttributeValue::L(v) => one(
+            "L",
+            Value::Array(v.iter().map(to_json).collect::<Result<_, _>>()?),
+        ),
         AttributeValue::M(m) => one(
             "M",
-            Value::Object(m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
+            Value::Object(
+                m.iter()
+                    .map(|(k, v)| Ok((k.clone(), to_json(v)?)))
+                    .collect::<Result<_, String>>()?,
+            ),
         ),
-        // A type newer than this SDK: kept as null rather than failing the save.
-        _ => one("NULL", Value::Bool(true)),
-    }
+        other => {
+            return Err(format!(
+                "an attribute of a type this SDK does not know: {other:?}"
+            ))
+        }
+    })
 }
 
 /// The value DynamoDB's typed JSON `json` describes.
@@ -287,7 +315,7 @@ mod tests {
                 ]),
             ),
         ]));
-        let json = to_json(&value);
+        let json = to_json(&value).unwrap();
         assert_eq!(from_json(&json).unwrap(), value);
         assert_eq!(
             from_json(&serde_json::from_str(&json.to_string()).unwrap()).unwrap(),
@@ -297,11 +325,11 @@ mod tests {
 
     #[test]
     fn text_and_binary_are_stored_as_they_are() {
-        let (kind, bytes, upload) = encode("body", &AttributeValue::S("héllo".into()));
+        let (kind, bytes, upload) = encode("body", &AttributeValue::S("héllo".into())).unwrap();
         assert_eq!(bytes, "héllo".as_bytes());
         assert_eq!((kind, upload.file_name.as_str()), (Kind::Text, "body.txt"));
         assert_eq!(upload.source.size(), Some("héllo".len() as u64));
-        let (kind, _, upload) = encode("raw", &AttributeValue::B(vec![1, 2, 3].into()));
+        let (kind, _, upload) = encode("raw", &AttributeValue::B(vec![1, 2, 3].into())).unwrap();
         assert_eq!((kind, upload.file_name.as_str()), (Kind::Binary, "raw.bin"));
         assert_eq!(upload.source.size(), Some(3));
     }
@@ -319,5 +347,13 @@ mod tests {
         assert_eq!(to_move(&item, &["b", "c"], 400 * 1024), ["b"]);
         assert_eq!(to_move(&item, &["c"], 400 * 1024), ["c"]);
         assert!(to_move(&item, &["a", "b", "c"], 1 << 20).is_empty());
+        // Nothing moves when moving everything would still not fit.
+        assert!(to_move(&item, &["b", "c"], 200 * 1024).is_empty());
+        // A value smaller than its reference would be never moves.
+        let small: Item = HashMap::from([
+            ("pk".to_owned(), big(500_000)),
+            ("tiny".to_owned(), big(100)),
+        ]);
+        assert!(to_move(&small, &["tiny"], 400 * 1024).is_empty());
     }
 }

@@ -121,6 +121,12 @@ pub async fn presign_upload<M: S3Model>(
             reason: "a shared field's key is its content's SHA-256, which is not known before a direct upload: save the file through the item instead".to_owned(),
         });
     }
+    if spec.overflow {
+        return Err(S3Error::InvalidKey {
+            field: spec.name,
+            reason: "an overflow field holds an ordinary value that dynox moves to S3 itself; it has no file to upload".to_owned(),
+        });
+    }
     let key_item = key.to_item().map_err(|e| S3Error::InvalidKey {
         field: spec.name,
         reason: format!("key field `{}`: {}", e.field, e.error),

@@ -418,7 +418,10 @@ async fn spill<M: S3Model>(
         let Some(index) = M::S3_FIELDS.iter().position(|f| f.name == name) else {
             continue;
         };
-        let (kind, bytes, upload) = overflow::encode(name, &attributes[name]);
+        let (kind, bytes, upload) = match overflow::encode(name, &attributes[name]) {
+            Ok(encoded) => encoded,
+            Err(e) => return not_started(M::S3_FIELDS[index].name, e),
+        };
         // The stored item keeps this very value in S3 already: no upload.
         let unchanged = current
             .and_then(|c| c.get(name))

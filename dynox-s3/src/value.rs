@@ -255,17 +255,20 @@ impl<T, C> Clone for S3Value<T, C> {
     }
 }
 
-impl<T: fmt::Debug, C> fmt::Debug for S3Value<T, C> {
+/// The object, and whether the value is in memory (not the value itself, which may be large).
+impl<T, C> fmt::Debug for S3Value<T, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("S3Value")
+            .field("type", &std::any::type_name::<T>())
             .field("object", &self.object)
-            .field("value", &self.value)
+            .field("in_memory", &self.value.is_some())
             .finish()
     }
 }
 
-/// Equal when their objects are: two stored values are the same object, two pending ones the
-/// same source.
+/// Equal when their objects are ([`S3Object`]'s equality): two stored values referencing the
+/// same object. A pending value equals nothing, not even itself: its content is not known
+/// until it is encoded and uploaded.
 impl<T, C> PartialEq for S3Value<T, C> {
     fn eq(&self, other: &Self) -> bool {
         self.object == other.object
@@ -328,6 +331,7 @@ impl<T: Send + Sync + 'static, C: Codec<T>> OpenSource for Encoded<T, C> {
 
 /// A field type that can be an `#[s3]` file field: what the derive's generated code reaches
 /// the field's file through. Implemented for [`S3Object`], [`S3Value`] and `Option`s of them.
+/// Not a public API (only generated code names it, through `__private`).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be an `#[s3]` file field",
     label = "not a file type",

@@ -128,7 +128,10 @@ pub(crate) async fn inflate<M: Model>(client: &Client, table: &str, item: &mut I
         })
 }
 
-/// [`inflate`] for every item of a page, concurrently.
+/// How many items of a page [`inflate_all`] reads values for at once.
+const INFLATE_CONCURRENCY: usize = 16;
+
+/// [`inflate`] for every item of a page, [`INFLATE_CONCURRENCY`] at a time.
 pub(crate) async fn inflate_all<M: Model>(
     client: &Client,
     table: &str,
@@ -138,13 +141,15 @@ pub(crate) async fn inflate_all<M: Model>(
     if !M::Files::OVERFLOW {
         return Ok(());
     }
-    futures::future::try_join_all(
-        items
-            .iter_mut()
-            .map(|item| inflate::<M>(client, table, item)),
-    )
-    .await
-    .map(drop)
+    for chunk in items.chunks_mut(INFLATE_CONCURRENCY) {
+        futures::future::try_join_all(
+            chunk
+                .iter_mut()
+                .map(|item| inflate::<M>(client, table, item)),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// The tracing span of one DynamoDB request, named after OpenTelemetry's conventions.

@@ -62,6 +62,11 @@ trait TxOp: Send + Sync {
     ) -> BoxFuture<'s, Option<bool>>;
     /// Whether this item stores new objects, whose keys prove whether the transaction ran.
     fn has_new_files(&self) -> bool;
+    /// Whether this item stops referencing objects that only the commit may delete (an
+    /// overflow value back inline): not knowing the transaction's fate must keep them.
+    fn drops_objects(&self) -> bool {
+        false
+    }
     /// After the transaction: cleans up. Returns the objects left behind.
     fn finish<'s>(
         &'s mut self,
@@ -112,6 +117,10 @@ impl<M: Model> TxOp for SaveOp<'_, M> {
 
     fn has_new_files(&self) -> bool {
         self.plan.as_ref().is_some_and(PutPlan::has_new_files)
+    }
+
+    fn drops_objects(&self) -> bool {
+        self.plan.as_ref().is_some_and(PutPlan::drops_objects)
     }
 
     fn finish<'s>(
@@ -508,7 +517,11 @@ impl<'a> Transaction<'a> {
                 }
             }
         }
-        if self.ops.iter().any(|op| op.has_new_files()) {
+        if self
+            .ops
+            .iter()
+            .any(|op| op.has_new_files() || op.drops_objects())
+        {
             Decision::Unknown
         } else {
             Decision::NotCommitted

@@ -127,6 +127,32 @@ impl<M: Model> Update<M> {
                 "`{attribute}` is a key or the version, which an update cannot change"
             )));
         }
+        // An `#[s3]` field's attribute is a reference (a file's, or an overflow value's once it
+        // moved to S3): only a whole value may be set or removed, never a part of it, which
+        // would change the reference (or be lost in it) instead of the value.
+        let s3_fields = M::Files::attribute_names();
+        for action in &actions {
+            let Some(attribute) = action.attribute().filter(|a| s3_fields.contains(a)) else {
+                continue;
+            };
+            match action.known_result() {
+                None => {
+                    return Err(invalid(format!(
+                        "`{attribute}` is an #[s3] field: an update can only set or remove it whole"
+                    )))
+                }
+                Some((_, Some(AttributeValue::M(map))))
+                    if M::Files::overflow(attribute)
+                        && map.contains_key(crate::files::OVERFLOW_KEY) =>
+                {
+                    return Err(invalid(format!(
+                        "an overflow field's value may not be a map with the key `{}` (`{attribute}`)",
+                        crate::files::OVERFLOW_KEY
+                    )))
+                }
+                Some(_) => {}
+            }
+        }
         let key_item = key
             .to_item()
             .map_err(|e| super::field_error(&table, key_text.clone(), e))?;
