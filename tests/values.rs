@@ -53,6 +53,8 @@ impl Codec<Vec<u32>> for Csv {
 struct Page {
     #[dynamo(hash_key)]
     url: String,
+    /// Stored under another attribute name.
+    #[dynamo(rename = "page_html")]
     #[s3(bucket = "crawler", prefix = "html/", compress = "zstd")]
     html: S3Text,
     #[s3(bucket = "crawler", prefix = "analysis/")]
@@ -116,7 +118,7 @@ async fn typed_values_are_stored_in_s3_and_loaded_lazily() {
         ("url", "https://a.example"),
     )
     .await;
-    for field in ["html", "analysis", "cover", "counts"] {
+    for field in ["page_html", "analysis", "cover", "counts"] {
         let Some(AttributeValue::M(reference)) = raw.get(field) else {
             panic!("{field} is not a reference: {:?}", raw.get(field))
         };
@@ -148,6 +150,12 @@ async fn typed_values_are_stored_in_s3_and_loaded_lazily() {
     assert!(read.html.value().is_none());
     let object = read.html.object();
     assert_eq!(object.size(), Some(html.len() as u64));
+    let stored = object.stored().unwrap();
+    assert_eq!(
+        stored.uri(),
+        format!("s3://{}/{}", env.bucket("crawler"), stored.key)
+    );
+    assert!(stored.key.starts_with("html/"), "{}", stored.key);
     assert_eq!(object.content_type(), Some("text/plain; charset=utf-8"));
     assert!(
         object.stored().unwrap().stored_size.unwrap() < html.len() as u64 / 10,

@@ -284,3 +284,20 @@ fn has_explicit_endpoint(config: &SdkConfig) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_over_10_mib_go_by_multipart_by_default() {
+        let settings = S3Settings::default();
+        assert_eq!(settings.multipart_threshold, 10 * 1024 * 1024);
+        assert_eq!(
+            S3Settings::default()
+                .multipart_threshold(0)
+                .multipart_threshold,
+            1
+        );
+    }
+}
