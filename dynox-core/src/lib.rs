@@ -108,6 +108,7 @@ mod projection;
 mod protocol;
 pub mod schema;
 pub mod spi;
+pub mod stream;
 mod table;
 
 pub use client::{Client, ClientBuilder, Extension};
@@ -133,7 +134,7 @@ pub use ops::transact_get::{Slot, TransactGet, TransactGetOutput};
 pub use ops::update::{Update, UpdateReturning};
 pub use page::{Page, PageToken};
 pub use projection::Projection;
-pub use table::{CreateTable, DeleteTable};
+pub use table::{CreateTable, DeleteTable, StreamView};
 
 /// Derives [`Model`] for a struct with named fields. See the [crate documentation](crate).
 pub use dynox_derive::DynamoModel;

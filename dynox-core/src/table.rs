@@ -31,8 +31,39 @@ pub struct CreateTable<M: Model> {
     client: Client,
     if_not_exists: bool,
     provisioned: Option<(i64, i64)>,
+    stream: Option<StreamView>,
     max_wait: Duration,
     model: PhantomData<fn() -> M>,
+}
+
+/// What a table's DynamoDB stream carries for each change ([`CreateTable::stream`]).
+///
+/// The file cascade (objects deleted when their item leaves by any road) needs the old image:
+/// [`NewAndOldImages`](Self::NewAndOldImages), which typed stream records also decode, or
+/// [`OldImage`](Self::OldImage).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StreamView {
+    /// The item before and after the change.
+    NewAndOldImages,
+    /// The item before the change.
+    OldImage,
+    /// The item after the change.
+    NewImage,
+    /// Only the key attributes.
+    KeysOnly,
+}
+
+impl StreamView {
+    fn sdk(self) -> aws_sdk_dynamodb::types::StreamViewType {
+        use aws_sdk_dynamodb::types::StreamViewType as V;
+        match self {
+            StreamView::NewAndOldImages => V::NewAndOldImages,
+            StreamView::OldImage => V::OldImage,
+            StreamView::NewImage => V::NewImage,
+            StreamView::KeysOnly => V::KeysOnly,
+        }
+    }
 }
 
 impl<M: Model> CreateTable<M> {
@@ -41,6 +72,7 @@ impl<M: Model> CreateTable<M> {
             client: client.clone(),
             if_not_exists: false,
             provisioned: None,
+            stream: None,
             max_wait: DEFAULT_WAIT,
             model: PhantomData,
         }
@@ -56,6 +88,24 @@ impl<M: Model> CreateTable<M> {
     /// Provisioned capacity instead of on-demand billing.
     pub fn provisioned(mut self, read_units: i64, write_units: i64) -> Self {
         self.provisioned = Some((read_units, write_units));
+        self
+    }
+
+    /// Enables the table's DynamoDB stream with `view` (see [`StreamView`]).
+    ///
+    /// ```no_run
+    /// # use dynox_core::{Client, DynamoModel, StreamView};
+    /// # #[derive(DynamoModel)] #[dynamo(table = "documents")]
+    /// # struct Document { #[dynamo(hash_key)] pk: String }
+    /// # async fn demo(client: &Client) -> dynox_core::Result<()> {
+    /// client
+    ///     .create_table::<Document>()
+    ///     .stream(StreamView::NewAndOldImages)
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn stream(mut self, view: StreamView) -> Self {
+        self.stream = Some(view);
         self
     }
 
@@ -129,6 +179,15 @@ impl<M: Model> CreateTable<M> {
             .set_attribute_definitions(Some(definitions))
             .set_global_secondary_indexes((!globals.is_empty()).then_some(globals))
             .set_local_secondary_indexes((!locals.is_empty()).then_some(locals));
+        if let Some(view) = self.stream {
+            request = request.stream_specification(
+                aws_sdk_dynamodb::types::StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(view.sdk())
+                    .build()
+                    .map_err(|e| build_error(&table, e))?,
+            );
+        }
         request = match throughput {
             None => request.billing_mode(BillingMode::PayPerRequest),
             Some(throughput) => request

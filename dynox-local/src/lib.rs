@@ -77,6 +77,10 @@ pub enum LocalError {
 /// Dropping it stops accepting connections and removes the S3 folder.
 pub struct LocalServers {
     dynamodb_addr: SocketAddr,
+    /// The DynamoDB server's database, for its time-to-live sweep.
+    db: dynoxide::Database,
+    /// The DynamoDB server's clock: the system's, shifted during a sweep "as of" a time.
+    clock: OffsetClock,
     s3_addr: SocketAddr,
     sdk_config: SdkConfig,
     s3_root: tempfile::TempDir,
@@ -103,17 +107,20 @@ impl LocalServers {
 
         let dynamodb_listener = bind("dynamodb").await?;
         let dynamodb_addr = local_addr(&dynamodb_listener, "dynamodb")?;
-        let db = dynoxide::Database::memory().map_err(|e| LocalError::Server {
-            server: "dynamodb",
-            message: e.to_string(),
-        })?;
+        let clock = OffsetClock::default();
+        let db = dynoxide::Database::memory_with_clock(std::sync::Arc::new(clock.clone()))
+            .map_err(|e| LocalError::Server {
+                server: "dynamodb",
+                message: e.to_string(),
+            })?;
+        let server_db = db.clone();
         let mut stop = watch.clone();
         tokio::spawn(async move {
             let signal = async move {
                 let _ = stop.changed().await;
             };
             if let Err(message) =
-                dynoxide::server::serve_with_shutdown(dynamodb_listener, db, signal).await
+                dynoxide::server::serve_with_shutdown(dynamodb_listener, server_db, signal).await
             {
                 tracing::error!(%message, "embedded DynamoDB server stopped");
             }
@@ -137,10 +144,39 @@ impl LocalServers {
         );
         Ok(Self {
             dynamodb_addr,
+            db,
+            clock,
             s3_addr,
             sdk_config,
             s3_root,
             _shutdown: shutdown,
+        })
+    }
+
+    /// Runs DynamoDB's time-to-live sweep as if the time were `when`: every item whose TTL
+    /// attribute is before `when` is deleted, and its table's stream records the removal as
+    /// DynamoDB's own (user identity `Service` / `dynamodb.amazonaws.com`). Returns how many
+    /// items expired. The server's clock is the system's again afterwards.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let servers = dynox_local::LocalServers::start().await?;
+    /// let in_two_days = std::time::SystemTime::now() + std::time::Duration::from_secs(2 * 86_400);
+    /// assert_eq!(servers.expire_ttl_as_of(in_two_days)?, 0); // no table has TTL items yet
+    /// # Ok(()) }
+    /// ```
+    pub fn expire_ttl_as_of(&self, when: std::time::SystemTime) -> Result<usize, LocalError> {
+        let offset = match when.duration_since(std::time::SystemTime::now()) {
+            Ok(ahead) => i64::try_from(ahead.as_secs()).unwrap_or(i64::MAX),
+            Err(behind) => -i64::try_from(behind.duration().as_secs()).unwrap_or(i64::MAX),
+        };
+        self.clock.set_offset(offset);
+        let swept = self.db.sweep_ttl();
+        self.clock.set_offset(0);
+        swept.map_err(|e| LocalError::Server {
+            server: "dynamodb",
+            message: format!("time-to-live sweep: {e}"),
         })
     }
 
@@ -211,6 +247,35 @@ pub fn shared() -> Result<&'static LocalServers, LocalError> {
     })
 }
 
+/// The embedded DynamoDB server's clock: the system clock plus an offset in seconds (zero
+/// except while [`LocalServers::expire_ttl_as_of`] sweeps).
+#[derive(Debug, Clone, Default)]
+struct OffsetClock(std::sync::Arc<std::sync::atomic::AtomicI64>);
+
+impl OffsetClock {
+    fn set_offset(&self, seconds: i64) {
+        self.0.store(seconds, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn now(&self) -> f64 {
+        let system = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64();
+        system + self.0.load(std::sync::atomic::Ordering::SeqCst) as f64
+    }
+}
+
+impl dynoxide::storage_backend::Clock for OffsetClock {
+    fn now_unix_secs(&self) -> u64 {
+        self.now().max(0.0) as u64
+    }
+
+    fn now_unix_secs_f64(&self) -> f64 {
+        self.now().max(0.0)
+    }
+}
+
 /// Which servers a [`Backend`] talks to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -263,6 +328,18 @@ impl Backend {
             kind: BackendKind::Embedded,
             sdk_config: shared()?.sdk_config().clone(),
         })
+    }
+
+    /// [`LocalServers::expire_ttl_as_of`] on the embedded servers; `None` on other backends
+    /// (moto and LocalStack do not expire items; AWS does, within about two days).
+    pub fn expire_ttl_as_of(
+        &self,
+        when: std::time::SystemTime,
+    ) -> Option<Result<usize, LocalError>> {
+        match self.kind {
+            BackendKind::Embedded => Some(shared().and_then(|s| s.expire_ttl_as_of(when))),
+            _ => None,
+        }
     }
 
     /// Which servers this is.
@@ -359,7 +436,8 @@ impl LoadServiceConfig for ServiceEndpoints {
             return None;
         }
         match key.service_id() {
-            "DynamoDB" => Some(self.dynamodb.clone()),
+            // The Streams API is served by the DynamoDB server (dynoxide, moto).
+            "DynamoDB" | "DynamoDB Streams" => Some(self.dynamodb.clone()),
             "S3" => Some(self.s3.clone()),
             _ => None,
         }

@@ -172,6 +172,24 @@ pub enum S3Error {
         /// Why.
         reason: String,
     },
+    /// A stream record that removed or changed an item carries no old image: the table's
+    /// stream does not include old images, so the file cascade cannot know what the item
+    /// referenced. Enable the stream with `StreamView::NewAndOldImages` (or `OldImage`).
+    #[error("the stream of table `{table}` carries no old images: enable it with NEW_AND_OLD_IMAGES (or OLD_IMAGE) for the file cascade")]
+    StreamWithoutOldImages {
+        /// The (prefixed) table name.
+        table: String,
+    },
+    /// Reading an item's file references from DynamoDB failed (the file cascade reads the
+    /// current item when a record has no new image).
+    #[error("cannot read the file references of an item of table `{table}`")]
+    ItemRead {
+        /// The (prefixed) table name.
+        table: String,
+        /// The DynamoDB error.
+        #[source]
+        source: BoxError,
+    },
     /// A typed value ([`S3Value`](crate::S3Value)) could not be encoded by its codec for
     /// upload.
     #[error("cannot encode a value of type `{type_name}` as {codec}")]
@@ -279,7 +297,9 @@ impl S3Error {
             | S3Error::AccessDenied { .. }
             | S3Error::SharedObjectNotOwned { .. }
             | S3Error::UnknownClient { .. }
-            | S3Error::Encode { .. } => true,
+            | S3Error::Encode { .. }
+            | S3Error::StreamWithoutOldImages { .. }
+            | S3Error::ItemRead { .. } => true,
             S3Error::Transport { source, .. } => connection_refused(source.as_ref()),
             S3Error::NoSuchKey { .. }
             | S3Error::Service { .. }

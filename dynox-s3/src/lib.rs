@@ -127,6 +127,7 @@
 
 #![warn(missing_docs)]
 
+pub mod cascade;
 mod checksum;
 mod compression;
 mod download;
@@ -151,6 +152,7 @@ use bytes::Bytes;
 use futures::stream::{BoxStream, TryStreamExt};
 use tokio::io::AsyncRead;
 
+pub use cascade::{cascade, RecordReport, Skipped};
 pub use compression::Compression;
 pub use error::{BoxError, S3Error};
 pub use kept::{KEPT_METADATA, KEPT_SUFFIX};

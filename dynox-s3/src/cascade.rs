@@ -1,0 +1,218 @@
+//! The file cascade: a file's lifetime is its item's, whoever ends it.
+//!
+//! dynox's own writes delete the objects they replace. Items also leave by roads dynox never
+//! sees: time to live expires them, an operator deletes them in the console, another service
+//! deletes or overwrites them with the raw SDK. Each DynamoDB Streams record of the model's
+//! table shows such a change; [`cascade`] deletes the objects the old image referenced and
+//! the new image does not, and reports per record what it deleted, skipped and could not
+//! delete. `dynox-streams` feeds it from the Streams API or a Lambda event.
+//!
+//! It is idempotent (records arrive at least once; dynox's own writes already deleted what
+//! they replaced, which reads as already gone), and it never deletes:
+//! - a shared (content-addressed) object: another item may hold it; the sweep collects it;
+//! - an object the user chose to keep (a cleared file, marked kept);
+//! - an object this model's field did not store (its `dynox-owner` metadata differs), the
+//!   check the sweep makes.
+
+use std::fmt;
+
+use dynox_core::spi::{FileRef, FileStore};
+use dynox_core::stream::{ChangeKind, ChangeRecord};
+use dynox_core::{Client, ObjectRef};
+
+use crate::error::S3Error;
+use crate::kept;
+use crate::settings::Runtime;
+use crate::store::{field_client, owner, S3Files, S3Model};
+use crate::upload::OWNER_METADATA;
+
+/// What the cascade did for one stream record.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct RecordReport {
+    /// The record's sequence number.
+    pub sequence_number: String,
+    /// Whether time to live removed the item.
+    pub ttl_expired: bool,
+    /// The objects deleted.
+    pub deleted: Vec<FileRef>,
+    /// The objects left in place, and why.
+    pub skipped: Vec<(FileRef, Skipped)>,
+    /// The objects that could not be deleted (or checked), with the reason: the record
+    /// should be retried.
+    pub failed: Vec<(FileRef, S3Error)>,
+}
+
+impl RecordReport {
+    /// Whether every object the record unreferenced was dealt with (deleted or rightly
+    /// skipped); `false` means the record must be retried.
+    pub fn is_complete(&self) -> bool {
+        self.failed.is_empty()
+    }
+}
+
+impl fmt::Display for RecordReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "record {}{}: {} deleted, {} skipped, {} failed",
+            self.sequence_number,
+            if self.ttl_expired { " (ttl)" } else { "" },
+            self.deleted.len(),
+            self.skipped.len(),
+            self.failed.len()
+        )
+    }
+}
+
+/// Why the cascade left an object the old image referenced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Skipped {
+    /// A shared (content-addressed) object: other items may reference it; the sweep collects
+    /// it once none does.
+    Shared,
+    /// The user cleared the file and kept it (its kept mark exists).
+    Kept,
+    /// Not stored by this model's field (`dynox-owner` names another, or none).
+    NotOwned,
+    /// Already deleted (by the write itself, or an earlier delivery of this record).
+    AlreadyGone,
+}
+
+/// Deletes the objects of model `M` that `record`'s old image referenced and its new image
+/// does not. Inserts change nothing.
+///
+/// A `REMOVE` or `MODIFY` without an old image means the table's stream does not carry old
+/// images: that is [`S3Error::StreamWithoutOldImages`], never a silent skip (enable the stream
+/// with `StreamView::NewAndOldImages`). A `MODIFY` without a new image (an `OLD_IMAGE` view)
+/// compares with the item as it is now (a consistent read).
+pub async fn cascade<M: S3Model>(
+    client: &Client,
+    record: &ChangeRecord,
+) -> Result<RecordReport, S3Error> {
+    let mut report = RecordReport {
+        sequence_number: record.sequence_number.clone(),
+        ttl_expired: record.ttl_expired,
+        ..RecordReport::default()
+    };
+    if record.kind == ChangeKind::Insert {
+        return Ok(report);
+    }
+    let table = client.table_name::<M>();
+    let Some(old) = &record.old_image else {
+        return Err(S3Error::StreamWithoutOldImages { table });
+    };
+    let old_refs = <S3Files<M> as FileStore<M>>::references(old);
+    let new_refs = match (record.kind, &record.new_image) {
+        (ChangeKind::Remove, _) => Vec::new(),
+        (_, Some(new)) => <S3Files<M> as FileStore<M>>::references(new),
+        (_, None) => current_references::<M>(client, &record.keys).await?,
+    };
+    let unreferenced: Vec<FileRef> = old_refs
+        .into_iter()
+        .filter(|o| !new_refs.iter().any(|n| n.object == o.object))
+        .collect();
+
+    let runtime = Runtime::of(client);
+    let mut to_delete = Vec::new();
+    for file in unreferenced {
+        if <S3Files<M> as FileStore<M>>::shared(file.field) {
+            report.skipped.push((file, Skipped::Shared));
+            continue;
+        }
+        match check::<M>(&runtime, &table, &file).await {
+            Ok(None) => to_delete.push(file),
+            Ok(Some(reason)) => report.skipped.push((file, reason)),
+            Err(e) => report.failed.push((file, e)),
+        }
+    }
+    let failed = <S3Files<M> as FileStore<M>>::remove(client, to_delete.clone()).await;
+    for file in to_delete {
+        match failed.iter().position(|(f, _)| *f == file) {
+            Some(_) => {}
+            None => report.deleted.push(file),
+        }
+    }
+    for (file, source) in failed {
+        let error = match source.downcast::<S3Error>() {
+            Ok(e) => *e,
+            Err(other) => S3Error::Transport {
+                bucket: file.object.bucket.clone(),
+                key: file.object.key.clone(),
+                source: other,
+            },
+        };
+        report.failed.push((file, error));
+    }
+    Ok(report)
+}
+
+/// Whether `file` may be deleted (`None`), or why not: it is marked kept, it is gone, or
+/// this model's field did not store it.
+async fn check<M: S3Model>(
+    runtime: &Runtime,
+    table: &str,
+    file: &FileRef,
+) -> Result<Option<Skipped>, S3Error> {
+    let ObjectRef {
+        bucket,
+        key,
+        version_id,
+        region,
+    } = &file.object;
+    let s3 = runtime.client_named(field_client::<M>(file.field), region.as_deref())?;
+    let mark = kept::mark_key(key);
+    match s3.head_object().bucket(bucket).key(&mark).send().await {
+        Ok(_) => return Ok(Some(Skipped::Kept)),
+        Err(e) => match S3Error::from_sdk(e, "HeadObject", bucket, &mark) {
+            S3Error::NoSuchKey { .. } => {}
+            other => return Err(other),
+        },
+    }
+    let head = s3
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .set_version_id(version_id.clone())
+        .send()
+        .await;
+    match head {
+        Ok(head) => {
+            let expected = owner(table, file.field);
+            let owned = head
+                .metadata()
+                .and_then(|m| m.get(OWNER_METADATA))
+                .is_some_and(|o| *o == expected);
+            Ok((!owned).then_some(Skipped::NotOwned))
+        }
+        Err(e) => match S3Error::from_sdk(e, "HeadObject", bucket, key) {
+            S3Error::NoSuchKey { .. } => Ok(Some(Skipped::AlreadyGone)),
+            other => Err(other),
+        },
+    }
+}
+
+/// The file references of the item with `keys` as it is now.
+async fn current_references<M: S3Model>(
+    client: &Client,
+    keys: &dynox_core::item::Item,
+) -> Result<Vec<FileRef>, S3Error> {
+    let table = client.table_name::<M>();
+    let item = client
+        .dynamodb()
+        .get_item()
+        .table_name(&table)
+        .set_key(Some(keys.clone()))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| S3Error::ItemRead {
+            table: table.clone(),
+            source: Box::new(e),
+        })?;
+    Ok(item
+        .item
+        .map(|i| <S3Files<M> as FileStore<M>>::references(&i))
+        .unwrap_or_default())
+}

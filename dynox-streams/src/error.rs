@@ -1,0 +1,47 @@
+//! [`StreamError`]: what can stop a stream consumer, naming the table, stream or shard.
+
+use dynox_core::BoxError;
+use dynox_s3::S3Error;
+
+/// An error of a stream consumer. A record the cascade could not finish is not an error: it
+/// is reported (and retried); these stop the run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StreamError {
+    /// The table has no stream enabled (`create_table().stream(StreamView::NewAndOldImages)`).
+    #[error(
+        "table `{table}` has no stream: enable it with NEW_AND_OLD_IMAGES for the file cascade"
+    )]
+    NoStream {
+        /// The (prefixed) table name.
+        table: String,
+    },
+    /// A DynamoDB or Streams API request failed.
+    #[error("{operation} for `{target}` failed")]
+    Service {
+        /// The operation.
+        operation: &'static str,
+        /// The table, stream ARN or shard it was for.
+        target: String,
+        /// The SDK's error.
+        #[source]
+        source: BoxError,
+    },
+    /// The cascade cannot run on this stream (its records carry no old images).
+    #[error(transparent)]
+    Cascade(#[from] S3Error),
+}
+
+impl StreamError {
+    pub(crate) fn service(
+        operation: &'static str,
+        target: &str,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        StreamError::Service {
+            operation,
+            target: target.to_owned(),
+            source: Box::new(source),
+        }
+    }
+}
