@@ -37,7 +37,10 @@ pub trait Checkpoints: Send + Sync {
 /// [`Checkpoints`] in memory; clones share them (a second poller given a clone resumes where
 /// the first stopped).
 #[derive(Debug, Clone, Default)]
-pub struct MemoryCheckpoints(Arc<Mutex<HashMap<String, (Option<String>, bool)>>>);
+pub struct MemoryCheckpoints(Arc<Mutex<HashMap<String, Position>>>);
+
+/// A shard's last processed sequence number, and whether it is finished.
+type Position = (Option<String>, bool);
 
 impl Checkpoints for MemoryCheckpoints {
     fn position(&self, shard: &str) -> Option<String> {
