@@ -391,3 +391,94 @@ async fn a_table_without_old_images_or_without_a_stream_is_a_clear_error() {
     );
     assert!(error.to_string().contains("NEW_AND_OLD_IMAGES"), "{error}");
 }
+
+/// A Lambda event of the table's stream records so far, as Lambda would deliver them.
+async fn lambda_event(env: &FileEnv) -> aws_lambda_events::event::dynamodb::Event {
+    let mut records = Vec::new();
+    for change in read_stream(env).await {
+        let name = match change.kind {
+            ChangeKind::Insert => "INSERT",
+            ChangeKind::Modify => "MODIFY",
+            ChangeKind::Remove => "REMOVE",
+        };
+        let image = |i: &Option<dynox_core::item::Item>| {
+            serde_dynamo::Item::from(i.clone().unwrap_or_default())
+        };
+        let mut record = aws_lambda_events::event::dynamodb::EventRecord::default();
+        record.event_name = name.into();
+        record.change.keys = serde_dynamo::Item::from(change.keys.clone());
+        record.change.old_image = image(&change.old_image);
+        record.change.new_image = image(&change.new_image);
+        record.change.sequence_number = Some(change.sequence_number.clone());
+        records.push(record);
+    }
+    let mut event = aws_lambda_events::event::dynamodb::Event::default();
+    event.records = records;
+    event
+}
+
+#[tokio::test]
+async fn the_lambda_handler_cascades_and_names_the_first_failed_record_for_retry() {
+    let env = env().await;
+    let (mut a, mut b) = (doc("a"), doc("b"));
+    env.client.save(&mut a).await.unwrap();
+    env.client.save(&mut b).await.unwrap();
+    raw_delete(&env, "a").await;
+    raw_delete(&env, "b").await;
+    let event = lambda_event(&env).await;
+    assert_eq!(event.records.len(), 4);
+
+    // S3 unreachable: the first REMOVE fails and is named; nothing after it is processed.
+    let unreachable = aws_sdk_s3::Client::from_conf(
+        env.backend
+            .s3_config()
+            .endpoint_url("http://127.0.0.1:1")
+            .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
+            .build(),
+    );
+    let broken = dynox_core::Client::builder(env.client.sdk_config())
+        .table_prefix(env.client.table_prefix())
+        .extension(
+            S3Settings::default()
+                .s3_client(unreachable)
+                .bucket("streams", env.bucket("streams")),
+        )
+        .build();
+    let handled = dynox_streams::lambda::handle::<Doc>(&broken, event.clone())
+        .await
+        .unwrap();
+    let failures: Vec<Option<String>> = handled
+        .response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    assert_eq!(
+        failures,
+        vec![Some(
+            event.records[2].change.sequence_number.clone().unwrap()
+        )]
+    );
+    assert_eq!(handled.records.len(), 3, "stopped at the failed record");
+    assert_eq!(env.keys("streams").await.len(), 2, "nothing deleted");
+
+    // Retried (from the failed record, as Lambda does) with S3 back: everything is deleted.
+    let mut retry = event.clone();
+    retry.records.drain(..2);
+    let handled = dynox_streams::lambda::handle::<Doc>(&env.client, retry)
+        .await
+        .unwrap();
+    assert!(
+        handled.response.batch_item_failures.is_empty(),
+        "{handled:?}"
+    );
+    assert_eq!(
+        handled
+            .records
+            .iter()
+            .map(|r| r.deleted.len())
+            .sum::<usize>(),
+        2
+    );
+    assert!(env.keys("streams").await.is_empty());
+}

@@ -11,6 +11,8 @@
 //!
 //! - [`Poller`]: a long-running consumer over the Streams API (shards followed by lineage,
 //!   per-shard checkpoints, a failed record retried before the shard moves on).
+//! - [`lambda::handle`] (feature `lambda`): the cascade as an AWS Lambda handler with partial
+//!   batch failures; `examples/stream_cascade_lambda.rs` is a deployable function.
 //! - [`change_record`]: a Streams API record as a [`ChangeRecord`], which
 //!   [`StreamRecord<M>`](dynox_core::stream::StreamRecord) decodes into the model for your
 //!   own handlers.
@@ -24,6 +26,8 @@
 
 mod convert;
 mod error;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 mod poller;
 
 pub use convert::{change_record, value};
