@@ -1,6 +1,6 @@
 //! The file cascade as an AWS Lambda handler (feature `lambda`), on `aws_lambda_events`.
 //!
-//! [`handle`] runs [`dynox_s3::cascade`] on each record of a DynamoDB Streams event, in
+//! [`handle`] runs [`dynox_s3::cascade()`] on each record of a DynamoDB Streams event, in
 //! order, and reports partial batch failures: the first record whose objects could not all
 //! be dealt with is named in `batchItemFailures`, so Lambda retries from that record only
 //! (the records before it are done; the ones after it come again with it).

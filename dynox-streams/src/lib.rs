@@ -3,7 +3,7 @@
 //! dynox's own writes keep DynamoDB and S3 consistent. Items also leave by roads dynox never
 //! sees: DynamoDB's time to live expires them, an operator deletes them in the console,
 //! another service deletes or overwrites them with the raw SDK. This crate consumes the
-//! table's DynamoDB stream and runs the file cascade ([`dynox_s3::cascade`]) on every
+//! table's DynamoDB stream and runs the file cascade ([`dynox_s3::cascade()`]) on every
 //! record: the objects an item's old image referenced and its new image does not are
 //! deleted, except shared (content-addressed) objects, files the user chose to keep, and
 //! objects another model stored. Each record gets a report (deleted, skipped with the

@@ -2,7 +2,7 @@
 //!
 //! It finds the table's stream, lists its shards, follows their lineage (a parent shard is
 //! drained before its children), reads each shard from its checkpoint, runs
-//! [`dynox_s3::cascade`] on every record, and checkpoints a record only once the cascade
+//! [`dynox_s3::cascade()`] on every record, and checkpoints a record only once the cascade
 //! dealt with all of its objects. A failed record stops its shard (records of one item are
 //! ordered within a shard), to be retried on the next [`drain`](Poller::drain).
 
