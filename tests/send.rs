@@ -159,6 +159,20 @@ async fn every_public_future_and_stream_is_send() {
     assert_send(value.load(client));
     assert_send(value.fetch(client));
 
+    // The stream cascade.
+    let change = dynox_core::stream::ChangeRecord::new(
+        dynox_core::stream::ChangeKind::Remove,
+        Default::default(),
+        "1",
+    );
+    assert_send(dynox_s3::cascade::<Doc>(client, &change));
+    let poller = dynox_streams::Poller::<Doc>::new(client);
+    assert_send(poller.drain());
+    assert_send(dynox_streams::lambda::handle::<Doc>(
+        client,
+        aws_lambda_events::event::dynamodb::Event::default(),
+    ));
+
     // The sweep.
     assert_send(dynox_s3::sweep::<Doc>(client).run());
     assert_send(dynox_s3::sweep::<Doc>(client).delete().segments(3).run());

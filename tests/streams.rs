@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use dynox_core::stream::{ChangeKind, StreamRecord};
 use dynox_core::{DynamoModel, StreamView};
 use dynox_s3::{S3Object, S3Settings, Skipped};
-use dynox_streams::{MemoryCheckpoints, Poller, StreamError};
+use dynox_streams::{FileCheckpoints, Poller, StreamError};
 use dynox_tests::{capability_note, file_env, FileEnv};
 
 #[derive(Debug, Clone, PartialEq, DynamoModel)]
@@ -261,10 +261,12 @@ async fn a_consumer_stopped_mid_batch_resumes_from_its_checkpoint_and_loses_noth
     for d in &docs {
         raw_delete(&env, &d.pk).await;
     }
-    let checkpoints = MemoryCheckpoints::default();
+    // Checkpoints in a file, as a process that restarts keeps them.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cascade.checkpoints");
     // 6 inserts and 6 removes; the first run stops after 8 records.
     let first = Poller::<Doc>::new(&env.client)
-        .checkpoints(checkpoints.clone())
+        .checkpoints(FileCheckpoints::open(&path).unwrap())
         .max_records(8)
         .drain()
         .await
@@ -274,9 +276,9 @@ async fn a_consumer_stopped_mid_batch_resumes_from_its_checkpoint_and_loses_noth
     assert_eq!(first.deleted(), 2);
     assert_eq!(env.keys("streams").await.len(), 4);
 
-    // A new process with the same checkpoints finishes the rest, and only the rest.
+    // A new process reading the same file finishes the rest, and only the rest.
     let second = Poller::<Doc>::new(&env.client)
-        .checkpoints(checkpoints)
+        .checkpoints(FileCheckpoints::open(&path).unwrap())
         .drain()
         .await
         .unwrap();

@@ -27,6 +27,15 @@ pub enum StreamError {
         #[source]
         source: BoxError,
     },
+    /// A shard's checkpoint could not be stored: the poller stops rather than lose its place.
+    #[error("cannot store the checkpoint of shard `{shard}`")]
+    Checkpoint {
+        /// The shard.
+        shard: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The cascade cannot run on this stream (its records carry no old images).
     #[error(transparent)]
     Cascade(#[from] S3Error),

@@ -32,4 +32,4 @@ mod poller;
 
 pub use convert::{change_record, value};
 pub use error::StreamError;
-pub use poller::{Checkpoints, DrainReport, MemoryCheckpoints, Poller};
+pub use poller::{Checkpoints, DrainReport, FileCheckpoints, MemoryCheckpoints, Poller};

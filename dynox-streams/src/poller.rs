@@ -23,15 +23,18 @@ const RECORDS_PER_REQUEST: i32 = 1000;
 
 /// Where each shard's processing stands, kept between runs (and processes): the last
 /// sequence number whose record was fully processed, and which closed shards are done.
+///
+/// [`MemoryCheckpoints`] lasts as long as the process; [`FileCheckpoints`] survives restarts.
+/// A store whose write fails stops the poller ([`StreamError::Checkpoint`]).
 pub trait Checkpoints: Send + Sync {
     /// The last processed sequence number of `shard`.
     fn position(&self, shard: &str) -> Option<String>;
     /// Records that `shard`'s record `sequence_number` was processed.
-    fn advance(&self, shard: &str, sequence_number: &str);
+    fn advance(&self, shard: &str, sequence_number: &str) -> std::io::Result<()>;
     /// Whether `shard` is closed and every record of it processed.
     fn is_finished(&self, shard: &str) -> bool;
     /// Records that `shard` is closed and every record of it processed.
-    fn finish(&self, shard: &str);
+    fn finish(&self, shard: &str) -> std::io::Result<()>;
 }
 
 /// [`Checkpoints`] in memory; clones share them (a second poller given a clone resumes where
@@ -48,9 +51,10 @@ impl Checkpoints for MemoryCheckpoints {
         map.get(shard).and_then(|(seq, _)| seq.clone())
     }
 
-    fn advance(&self, shard: &str, sequence_number: &str) {
+    fn advance(&self, shard: &str, sequence_number: &str) -> std::io::Result<()> {
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         map.entry(shard.to_owned()).or_default().0 = Some(sequence_number.to_owned());
+        Ok(())
     }
 
     fn is_finished(&self, shard: &str) -> bool {
@@ -58,9 +62,99 @@ impl Checkpoints for MemoryCheckpoints {
         map.get(shard).is_some_and(|(_, done)| *done)
     }
 
-    fn finish(&self, shard: &str) {
+    fn finish(&self, shard: &str) -> std::io::Result<()> {
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         map.entry(shard.to_owned()).or_default().1 = true;
+        Ok(())
+    }
+}
+
+/// [`Checkpoints`] in a file, rewritten (to a temporary file, then renamed over it) after
+/// every change, so a restarted poller resumes where the last one stopped. One line per
+/// shard: its id, the last processed sequence number (or `-`), and `done` once finished.
+#[derive(Debug)]
+pub struct FileCheckpoints {
+    path: std::path::PathBuf,
+    state: MemoryCheckpoints,
+    /// Serialises writes of the file.
+    write: Mutex<()>,
+}
+
+impl FileCheckpoints {
+    /// The checkpoints in the file at `path`, which need not exist yet.
+    pub fn open(path: impl Into<std::path::PathBuf>) -> std::io::Result<Self> {
+        let path = path.into();
+        let state = MemoryCheckpoints::default();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.is_empty()) {
+                    let fields: Vec<&str> = line.split('\t').collect();
+                    let [shard, seq, done] = fields[..] else {
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            format!(
+                                "{}: line {} is not `shard<TAB>sequence<TAB>state`",
+                                path.display(),
+                                n + 1
+                            ),
+                        ));
+                    };
+                    if seq != "-" {
+                        state.advance(shard, seq)?;
+                    }
+                    if done == "done" {
+                        state.finish(shard)?;
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        Ok(Self {
+            path,
+            state,
+            write: Mutex::new(()),
+        })
+    }
+
+    fn persist(&self) -> std::io::Result<()> {
+        let _guard = self.write.lock().unwrap_or_else(|p| p.into_inner());
+        let text: String = {
+            let map = self.state.0.lock().unwrap_or_else(|p| p.into_inner());
+            let mut shards: Vec<_> = map.iter().collect();
+            shards.sort_by(|a, b| a.0.cmp(b.0));
+            shards
+                .into_iter()
+                .map(|(shard, (seq, done))| {
+                    let state = if *done { "done" } else { "open" };
+                    format!("{shard}\t{}\t{state}\n", seq.as_deref().unwrap_or("-"))
+                })
+                .collect()
+        };
+        let mut temporary = self.path.clone().into_os_string();
+        temporary.push(".tmp");
+        std::fs::write(&temporary, text)?;
+        std::fs::rename(&temporary, &self.path)
+    }
+}
+
+impl Checkpoints for FileCheckpoints {
+    fn position(&self, shard: &str) -> Option<String> {
+        self.state.position(shard)
+    }
+
+    fn advance(&self, shard: &str, sequence_number: &str) -> std::io::Result<()> {
+        self.state.advance(shard, sequence_number)?;
+        self.persist()
+    }
+
+    fn is_finished(&self, shard: &str) -> bool {
+        self.state.is_finished(shard)
+    }
+
+    fn finish(&self, shard: &str) -> std::io::Result<()> {
+        self.state.finish(shard)?;
+        self.persist()
     }
 }
 
@@ -260,7 +354,7 @@ impl<M: S3Model> Poller<M> {
             if records.is_empty() {
                 if iterator.is_none() {
                     // Closed, and every record processed.
-                    self.checkpoints.finish(id);
+                    self.checkpoints.finish(id).map_err(checkpoint(id))?;
                 }
                 return Ok(false);
             }
@@ -281,11 +375,21 @@ impl<M: S3Model> Poller<M> {
                     report.stopped_shards.push(id.to_owned());
                     return Ok(false);
                 }
-                self.checkpoints.advance(id, &change.sequence_number);
+                self.checkpoints
+                    .advance(id, &change.sequence_number)
+                    .map_err(checkpoint(id))?;
             }
         }
-        self.checkpoints.finish(id);
+        self.checkpoints.finish(id).map_err(checkpoint(id))?;
         Ok(false)
+    }
+}
+
+/// The error of a checkpoint of `shard` that could not be stored.
+fn checkpoint(shard: &str) -> impl FnOnce(std::io::Error) -> StreamError + '_ {
+    move |source| StreamError::Checkpoint {
+        shard: shard.to_owned(),
+        source,
     }
 }
 
@@ -342,10 +446,32 @@ mod tests {
     fn checkpoints_are_shared_by_clones() {
         let a = MemoryCheckpoints::default();
         let b = a.clone();
-        a.advance("s", "10");
+        a.advance("s", "10").unwrap();
         assert_eq!(b.position("s").as_deref(), Some("10"));
         assert!(!b.is_finished("s"));
-        a.finish("s");
+        a.finish("s").unwrap();
         assert!(b.is_finished("s"));
+    }
+
+    #[test]
+    fn file_checkpoints_survive_a_restart_and_refuse_a_garbled_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cascade.checkpoints");
+        {
+            let first = FileCheckpoints::open(&path).unwrap();
+            assert_eq!(first.position("shard-1"), None);
+            first.advance("shard-1", "100").unwrap();
+            first.advance("shard-1", "200").unwrap();
+            first.finish("shard-0").unwrap();
+        }
+        let restarted = FileCheckpoints::open(&path).unwrap();
+        assert_eq!(restarted.position("shard-1").as_deref(), Some("200"));
+        assert!(!restarted.is_finished("shard-1"));
+        assert!(restarted.is_finished("shard-0"));
+
+        std::fs::write(&path, "only-a-shard-id\n").unwrap();
+        let error = FileCheckpoints::open(&path).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
+        assert!(error.to_string().contains("line 1"), "{error}");
     }
 }
