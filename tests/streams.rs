@@ -484,3 +484,34 @@ async fn the_lambda_handler_cascades_and_names_the_first_failed_record_for_retry
     );
     assert!(env.keys("streams").await.is_empty());
 }
+
+#[tokio::test]
+async fn an_old_image_only_stream_compares_with_the_item_as_it_is_now() {
+    let env = file_env::<Doc>(&["streams"], S3Settings::default()).await;
+    env.client.delete_table::<Doc>().await.unwrap();
+    env.client
+        .create_table::<Doc>()
+        .stream(StreamView::OldImage)
+        .await
+        .unwrap();
+    let (mut a, mut b) = (doc("a"), doc("b"));
+    env.client.save(&mut a).await.unwrap();
+    env.client.save(&mut b).await.unwrap();
+
+    // Another service overwrites a's file reference with b's: the MODIFY record carries no
+    // new image, so the cascade reads a as it is now.
+    let mut a_item = raw_item(&env, "a").await;
+    a_item.insert("file".into(), raw_item(&env, "b").await["file"].clone());
+    env.client
+        .dynamodb()
+        .put_item()
+        .table_name(env.client.table_name::<Doc>())
+        .set_item(Some(a_item))
+        .send()
+        .await
+        .unwrap();
+
+    let report = Poller::<Doc>::new(&env.client).drain().await.unwrap();
+    assert_eq!(report.deleted(), 1, "{report:?}");
+    assert_eq!(sorted_keys(&env).await, vec![file_key(&b)]);
+}

@@ -242,7 +242,10 @@ impl<M: S3Model> Poller<M> {
         self
     }
 
-    /// Processes every record the stream holds now, from each shard's checkpoint.
+    /// Processes the stream's records from each shard's checkpoint: closed shards to their
+    /// end, open shards until a read returns no record (the Streams API may return an empty
+    /// page before later records; the next `drain` goes on from the checkpoint, so run it in
+    /// a loop).
     pub async fn drain(&self) -> Result<DrainReport, StreamError> {
         let arn = self.stream_arn().await?;
         let shards = self.shards(&arn).await?;
