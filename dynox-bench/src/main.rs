@@ -7,6 +7,7 @@
 //! dynox-bench large-files [--mib N]   [--rounds R]
 //! dynox-bench many-files  [--items N] [--rounds R] [--concurrency C]
 //! dynox-bench compression [--mib N]   [--rounds R]
+//! dynox-bench sweep       [--objects N,M,...] [--budget-kib K]
 //! ```
 //!
 //! Each prints a Markdown table. The servers come from `DYNOX_BENCH_DYNAMODB` and
@@ -16,6 +17,7 @@ mod compression;
 mod large_files;
 mod many_files;
 mod overhead;
+mod sweep;
 
 use std::collections::HashMap;
 
@@ -66,6 +68,7 @@ fn main() -> Result<(), BoxError> {
         "large-files" => multi_thread()?.block_on(large_files::run(&args)),
         "many-files" => multi_thread()?.block_on(many_files::run(&args)),
         "compression" => multi_thread()?.block_on(compression::run(&args)),
+        "sweep" => multi_thread()?.block_on(sweep::run(&args)),
         other => Err(format!("unknown command {other}").into()),
     }
 }

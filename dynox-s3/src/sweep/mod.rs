@@ -9,11 +9,14 @@
 //! 1. `listing`: list the objects under each (bucket, prefix) of the model's file fields;
 //! 2. `references`: read every item's file references (core's Scan of the key and file
 //!    attributes only, consistent, in parallel segments);
-//! 3. `classify`: objects not referenced, last modified before now − grace and owned by
-//!    this model are orphans;
-//! 4. `delete`: delete them in DeleteObjects batches (unless a dry run);
+//! 3. `classify`: a merge join of the two, both sorted (`spill`: sorted runs written to
+//!    temporary files once the memory budget is full, merged back in order), so memory stays
+//!    within the budget (64 MiB by default, [`Sweep::memory_budget`]) whatever the bucket and
+//!    table hold; objects not referenced, not kept, last modified before now − grace and owned
+//!    by this model are orphans, checked in batches of 1,000;
+//! 4. `delete`: delete each batch's orphans in DeleteObjects requests (unless a dry run);
 //! 5. `uploads`: abort the stale multipart uploads under the prefixes (unless a dry run);
-//! 6. `report`: say what was found and done.
+//! 6. `report`: say what was found and done (the first 10,000 orphans by name, all by count).
 //!
 //! It lists before it scans, and the grace period (24 hours by default) must exceed the
 //! longest save: an object uploaded by a save still in progress is younger than the grace
@@ -33,6 +36,7 @@ mod listing;
 mod references;
 mod report;
 mod scope;
+mod spill;
 mod uploads;
 
 use std::time::{Duration, Instant, SystemTime};
@@ -54,6 +58,7 @@ pub struct Sweep<'a, M> {
     dry_run: bool,
     segments: u32,
     now: Option<SystemTime>,
+    memory: usize,
     model: std::marker::PhantomData<fn() -> M>,
 }
 
@@ -82,6 +87,7 @@ pub fn sweep<M: S3Model>(client: &Client) -> Sweep<'_, M> {
         dry_run: true,
         segments: 4,
         now: None,
+        memory: spill::RUN_BYTES,
         model: std::marker::PhantomData,
     }
 }
@@ -100,6 +106,10 @@ pub enum SweepError {
     /// error is the source.
     #[error("sweep stopped: reading the table's file references failed")]
     Table(#[from] dynox_core::Error),
+    /// Writing or reading the sweep's temporary files (sorted runs of the listing and the
+    /// references, in the system's temporary directory) failed.
+    #[error("sweep stopped: its temporary files failed")]
+    Spill(#[from] std::io::Error),
 }
 
 impl<M: S3Model> Sweep<'_, M> {
@@ -122,6 +132,15 @@ impl<M: S3Model> Sweep<'_, M> {
         self
     }
 
+    /// The bytes of object keys each of the sweep's sorted sets (the listing, the references)
+    /// holds in memory before it writes a sorted run to a temporary file (default 64 MiB).
+    /// Memory stays about this size whatever the bucket and table hold; disk use grows with
+    /// them instead.
+    pub fn memory_budget(mut self, bytes: usize) -> Self {
+        self.memory = bytes.max(1);
+        self
+    }
+
     /// Measure ages from this instant instead of the system clock (for tests and replays).
     pub fn as_of(mut self, now: SystemTime) -> Self {
         self.now = Some(now);
@@ -136,29 +155,34 @@ impl<M: S3Model> Sweep<'_, M> {
         let scope = Scope::of::<M>(self.client, &runtime, now, self.grace);
 
         // List before reading the references (see the module docs for why).
-        let listed = listing::objects(&runtime, &scope).await?;
-        let objects_listed = listed.len() as u64;
-        let references = references::collect::<M>(self.client, self.segments).await?;
-        let classified = classify::classify(&runtime, &scope, listed, &references).await?;
-        let deleted = if self.dry_run {
-            delete::Deleted::default()
-        } else {
-            delete::orphans(&runtime, &classified.orphans).await
-        };
+        let listing = listing::objects(&runtime, &scope, self.memory).await?;
+        let objects_listed = listing.count;
+        let references = references::collect::<M>(self.client, self.segments, self.memory).await?;
+        let items_scanned = references.items;
+        let classified = classify::classify(
+            &runtime,
+            &scope,
+            listing,
+            references,
+            self.dry_run,
+            self.memory,
+        )
+        .await?;
         let uploads = uploads::stale(&runtime, &scope, self.dry_run).await?;
 
-        let mut failed = deleted.failed;
+        let mut failed = classified.failed;
         failed.extend(uploads.failed);
         Ok(SweepReport {
             dry_run: self.dry_run,
-            items_scanned: references.items,
+            items_scanned,
             objects_listed,
             referenced: classified.referenced,
             kept: classified.kept,
-            orphans: classified.orphans.into_iter().map(|o| o.object).collect(),
+            orphans: classified.orphans,
+            orphans_found: classified.orphans_found,
             too_young: classified.too_young,
             not_owned: classified.not_owned,
-            deleted: deleted.deleted,
+            deleted: classified.deleted,
             failed,
             stale_uploads: uploads.stale,
             aborted: uploads.aborted,

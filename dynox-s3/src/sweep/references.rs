@@ -1,27 +1,21 @@
 //! Step 2: every object the table references, read by core's file-reference scan (the key
-//! and file attributes only, consistent, in parallel segments).
-
-use std::collections::HashSet;
+//! and file attributes only, consistent, in parallel segments), into a sorted spill (memory
+//! bounded whatever the table's size).
 
 use dynox_core::Client;
 use futures::TryStreamExt;
 
+use super::listing::lookup;
+use super::spill::{Sorted, Spill};
+use super::SweepError;
 use crate::store::{S3Files, S3Model};
 
 /// The objects the items of the table reference.
-#[derive(Debug, Default)]
 pub(super) struct References {
-    /// The (bucket, key) of every referenced object.
-    pub objects: HashSet<(String, String)>,
+    /// `bucket\0key` of every referenced object, sorted.
+    pub objects: Sorted,
     /// Items read.
     pub items: u64,
-}
-
-impl References {
-    /// Whether an item references the object at `bucket`/`key`.
-    pub fn contains(&self, bucket: &str, key: &str) -> bool {
-        self.objects.contains(&(bucket.to_owned(), key.to_owned()))
-    }
 }
 
 /// Reads every item's file references; an item whose file attribute cannot be read stops the
@@ -29,14 +23,19 @@ impl References {
 pub(super) async fn collect<M: S3Model>(
     client: &Client,
     segments: u32,
-) -> Result<References, dynox_core::Error> {
+    memory: usize,
+) -> Result<References, SweepError> {
     let mut stream = dynox_core::__private::file_references::<M, S3Files<M>>(client, segments);
-    let mut references = References::default();
+    let mut objects = Spill::new(memory);
+    let mut items = 0;
     while let Some(files) = stream.try_next().await? {
-        references.items += 1;
-        references
-            .objects
-            .extend(files.into_iter().map(|f| (f.object.bucket, f.object.key)));
+        items += 1;
+        for file in files {
+            objects.push(lookup(&file.object.bucket, &file.object.key))?;
+        }
     }
-    Ok(references)
+    Ok(References {
+        objects: objects.into_sorted()?,
+        items,
+    })
 }

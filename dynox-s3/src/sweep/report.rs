@@ -44,8 +44,12 @@ pub struct SweepReport {
     /// Unreferenced objects the user chose to keep (files of cleared fields), with their
     /// marks: never deleted.
     pub kept: u64,
-    /// Unreferenced objects older than the grace period: deleted, or to delete on a dry run.
+    /// Unreferenced objects older than the grace period: deleted, or to delete on a dry run;
+    /// the first 10,000, sorted by bucket and key ([`orphans_found`](Self::orphans_found)
+    /// counts them all).
     pub orphans: Vec<Orphan>,
+    /// Every orphan found (the report lists the first 10,000 in [`orphans`](Self::orphans)).
+    pub orphans_found: u64,
     /// Unreferenced objects inside the grace period, left alone.
     pub too_young: u64,
     /// Unreferenced objects another model, environment or application owns, left alone.
@@ -83,7 +87,7 @@ impl fmt::Display for SweepReport {
             self.objects_listed,
             self.referenced,
             self.kept,
-            self.orphans.len(),
+            self.orphans_found,
             self.too_young,
             self.not_owned,
             self.failed.len(),

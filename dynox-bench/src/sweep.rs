@@ -1,0 +1,157 @@
+//! Benchmark 7: the orphan sweep at growing sizes. Half the objects under the prefix are
+//! referenced by items, half are orphans; the sweep (delete mode, as of two days later) lists
+//! them, scans the table, checks each orphan's owner and deletes it. Objects per second and
+//! the sweep's peak RSS growth, with a small memory budget so that the sorted sets go to disk:
+//! memory should not grow with the count.
+
+use std::time::Instant;
+
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use dynox_bench::measure::{peak_rss_mib, reset_peak_rss, rss_mib, Servers};
+use dynox_core::{Client, DynamoModel};
+use dynox_s3::S3Object;
+use futures::stream::{self, StreamExt, TryStreamExt};
+
+use crate::{Args, BoxError};
+
+#[derive(Debug, DynamoModel)]
+#[dynamo(table = "bench-sweep")]
+struct Swept {
+    #[dynamo(hash_key)]
+    id: String,
+    #[s3(bucket = "bench-files", prefix = "sweep/")]
+    file: S3Object,
+}
+
+pub(crate) async fn run(args: &Args) -> Result<(), BoxError> {
+    let sizes: String = args.get("objects", "10000,100000".to_owned())?;
+    let budget_kib: usize = args.get("budget-kib", 1024)?;
+    let servers = Servers::connect().await.map_err(|e| e.to_string())?;
+    println!("| objects | items | memory budget | seconds | objects/s | peak RSS growth (MiB) |");
+    println!("|---|---|---|---|---|---|");
+    for size in sizes.split(',') {
+        let objects: usize = size
+            .trim()
+            .parse()
+            .map_err(|_| format!("bad size {size}"))?;
+        let (client, bucket) = crate::client(&servers).await?;
+        client.create_table::<Swept>().await?;
+        seed(&client, &servers, &bucket, objects).await?;
+
+        let later = std::time::SystemTime::now() + std::time::Duration::from_secs(2 * 86_400);
+        let start_rss = rss_mib();
+        reset_peak_rss();
+        let started = Instant::now();
+        let report = dynox_s3::sweep::<Swept>(&client)
+            .as_of(later)
+            .memory_budget(budget_kib * 1024)
+            .delete()
+            .run()
+            .await?;
+        let seconds = started.elapsed().as_secs_f64();
+        let growth = (peak_rss_mib() - start_rss).max(0.0);
+        if report.orphans_found as usize != objects / 2 || !report.failed.is_empty() {
+            return Err(format!("unexpected sweep result: {report}").into());
+        }
+        println!(
+            "| {} | {} | {} KiB | {seconds:.1} | {:.0} | {growth:.1} |",
+            report.objects_listed,
+            report.items_scanned,
+            budget_kib,
+            report.objects_listed as f64 / seconds
+        );
+    }
+    Ok(())
+}
+
+/// `objects` small objects under the prefix, as this model's saves write them; items
+/// referencing every other one.
+async fn seed(
+    client: &Client,
+    servers: &Servers,
+    bucket: &str,
+    objects: usize,
+) -> Result<(), BoxError> {
+    // One real save gives the item shape and the owner metadata.
+    let mut model = Swept {
+        id: "model".into(),
+        file: S3Object::from_bytes(vec![1u8; 16], "f.bin"),
+    };
+    client.save(&mut model).await?;
+    let table = client.table_name::<Swept>();
+    let raw = client
+        .dynamodb()
+        .get_item()
+        .table_name(&table)
+        .key("id", AttributeValue::S("model".into()))
+        .send()
+        .await?
+        .item
+        .ok_or("the model item is missing")?;
+    let Some(AttributeValue::M(reference)) = raw.get("file").cloned() else {
+        return Err("no file reference".into());
+    };
+    let owner = format!("{table}/file");
+    let key = |i: usize| format!("sweep/seeded/{i:08}/f.bin");
+
+    stream::iter(0..objects)
+        .map(|i| {
+            let s3 = servers.s3.clone();
+            let (bucket, owner) = (bucket.to_owned(), owner.clone());
+            async move {
+                s3.put_object()
+                    .bucket(bucket)
+                    .key(key(i))
+                    .metadata(dynox_s3::OWNER_METADATA, owner)
+                    .body(vec![1u8; 16].into())
+                    .send()
+                    .await
+                    .map(drop)
+            }
+        })
+        .buffer_unordered(32)
+        .try_collect::<Vec<()>>()
+        .await?;
+
+    let items: Vec<WriteRequest> = (0..objects)
+        .step_by(2)
+        .map(|i| {
+            let mut reference = reference.clone();
+            reference.insert("key".into(), AttributeValue::S(key(i)));
+            let item = [
+                ("id".to_owned(), AttributeValue::S(format!("item-{i}"))),
+                ("file".to_owned(), AttributeValue::M(reference)),
+            ]
+            .into();
+            PutRequest::builder()
+                .set_item(Some(item))
+                .build()
+                .map(|put| WriteRequest::builder().put_request(put).build())
+        })
+        .collect::<Result<_, _>>()?;
+    stream::iter(items.chunks(25).map(|c| c.to_vec()))
+        .map(|chunk| {
+            let (dynamodb, table) = (client.dynamodb().clone(), table.clone());
+            async move {
+                let mut pending = chunk;
+                while !pending.is_empty() {
+                    let out = dynamodb
+                        .batch_write_item()
+                        .request_items(&table, pending)
+                        .send()
+                        .await?;
+                    pending = out
+                        .unprocessed_items
+                        .and_then(|mut u| u.remove(&table))
+                        .unwrap_or_default();
+                }
+                Ok::<(), BoxError>(())
+            }
+        })
+        .buffer_unordered(8)
+        .try_collect::<Vec<()>>()
+        .await?;
+    // The model item and its object stay referenced; delete them so the counts are exact.
+    Swept::delete(client, "model").await?;
+    Ok(())
+}
