@@ -273,6 +273,41 @@ async fn the_futures_run_on_spawned_tasks() {
     assert!(report.failed.is_empty(), "{report}");
     assert_eq!(transaction.await.unwrap().unwrap(), version + 1);
 
+    // The stream consumers and typed values on spawned tasks too. This table has no stream:
+    // the poller says so; an empty Lambda batch has no failures; a value never saved is not
+    // uploaded.
+    let poller = dynox_streams::Poller::<Doc>::new(&client);
+    let drained = tokio::spawn(async move { poller.drain().await });
+    assert!(matches!(
+        drained.await.unwrap(),
+        Err(dynox_streams::StreamError::NoStream { .. })
+    ));
+    let handled = tokio::spawn({
+        let client = client.clone();
+        async move {
+            let event = aws_lambda_events::event::dynamodb::Event::default();
+            dynox_streams::lambda::handle::<Doc>(&client, event).await
+        }
+    });
+    assert!(handled
+        .await
+        .unwrap()
+        .unwrap()
+        .response
+        .batch_item_failures
+        .is_empty());
+    let loaded = tokio::spawn({
+        let client = client.clone();
+        async move {
+            let value: dynox_s3::S3Value<Vec<u32>> = dynox_s3::S3Value::new(vec![1]);
+            value.load(&client).await
+        }
+    });
+    assert!(matches!(
+        loaded.await.unwrap(),
+        Err(dynox_s3::S3Error::NotUploaded { .. })
+    ));
+
     tokio::spawn(async move { Doc::delete(&client, "spawned", "v1").await })
         .await
         .unwrap()

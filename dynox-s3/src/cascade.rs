@@ -128,12 +128,10 @@ pub async fn cascade<M: S3Model>(
         }
     }
     let failed = <S3Files<M> as FileStore<M>>::remove(client, to_delete.clone()).await;
-    for file in to_delete {
-        match failed.iter().position(|(f, _)| *f == file) {
-            Some(_) => {}
-            None => report.deleted.push(file),
-        }
-    }
+    report.deleted = to_delete
+        .into_iter()
+        .filter(|file| !failed.iter().any(|(f, _)| f == file))
+        .collect();
     for (file, source) in failed {
         let error = match source.downcast::<S3Error>() {
             Ok(e) => *e,
