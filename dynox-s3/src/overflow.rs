@@ -46,6 +46,15 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
+    /// How `value` is stored.
+    pub(crate) fn of(value: &AttributeValue) -> Self {
+        match value {
+            AttributeValue::S(_) => Kind::Text,
+            AttributeValue::B(_) => Kind::Binary,
+            _ => Kind::Json,
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Kind::Text => "S",
@@ -83,16 +92,17 @@ pub(crate) fn encode(
     field: &str,
     value: &AttributeValue,
 ) -> Result<(Kind, Bytes, PendingUpload), S3Error> {
-    let (kind, bytes) = match value {
-        AttributeValue::S(s) => (Kind::Text, Bytes::from(s.clone())),
-        AttributeValue::B(b) => (Kind::Binary, Bytes::from(b.clone().into_inner())),
+    let kind = Kind::of(value);
+    let bytes = match value {
+        AttributeValue::S(s) => Bytes::from(s.clone()),
+        AttributeValue::B(b) => Bytes::from(b.clone().into_inner()),
         other => {
             let json = to_json(other).map_err(|reason| S3Error::Encode {
                 type_name: "AttributeValue",
                 codec: "DynamoDB JSON",
                 source: reason.into(),
             })?;
-            (Kind::Json, Bytes::from(json.to_string()))
+            Bytes::from(json.to_string())
         }
     };
     let upload = PendingUpload {

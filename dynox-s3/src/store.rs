@@ -413,7 +413,6 @@ async fn spill<M: S3Model>(
         .map(|f| f.name)
         .collect();
     let mut jobs = Vec::new();
-    let mut kinds = Vec::new();
     for name in overflow::to_move(attributes, &fields, limit) {
         let Some(index) = M::S3_FIELDS.iter().position(|f| f.name == name) else {
             continue;
@@ -436,7 +435,6 @@ async fn spill<M: S3Model>(
             continue;
         }
         jobs.push((index, upload));
-        kinds.push((index, kind));
     }
     if jobs.is_empty() {
         return Uploads::default();
@@ -444,12 +442,12 @@ async fn spill<M: S3Model>(
     let (uploads, stored) = run_uploads::<M>(client, key, jobs).await;
     if uploads.failure.is_none() {
         for (index, object) in stored {
-            let kind = kinds.iter().find(|(i, _)| *i == index).map(|(_, k)| *k);
             let name = M::S3_FIELDS[index].name;
-            attributes.insert(
-                name.to_owned(),
-                overflow::reference(&object, kind.unwrap_or(overflow::Kind::Json)),
-            );
+            // The value is still in `attributes`: its kind is the one it was encoded as.
+            let Some(kind) = attributes.get(name).map(overflow::Kind::of) else {
+                continue;
+            };
+            attributes.insert(name.to_owned(), overflow::reference(&object, kind));
         }
     }
     uploads
