@@ -158,3 +158,107 @@ async fn save_all_and_delete_all_handle_many_items_and_report_each() {
     }
     assert!(env.keys("blobs").await.is_empty());
 }
+
+/// Overwrites bytes of `path` at `offset` just before the UploadPart of part `part` is sent:
+/// the bytes streamed from disk then differ from the bytes hashed before.
+#[derive(Debug)]
+struct ChangeFileBeforePart {
+    path: std::path::PathBuf,
+    part: u32,
+    offset: u64,
+}
+
+impl aws_sdk_s3::config::Intercept for ChangeFileBeforePart {
+    fn name(&self) -> &'static str {
+        "ChangeFileBeforePart"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_sdk_s3::config::RuntimeComponents,
+        _: &mut aws_sdk_s3::config::ConfigBag,
+    ) -> Result<(), aws_sdk_s3::error::BoxError> {
+        use std::io::{Seek, Write};
+        let uri = context.request().uri();
+        if uri.contains(&format!("partNumber={}&", self.part))
+            || uri.ends_with(&format!("partNumber={}", self.part))
+        {
+            let mut file = std::fs::OpenOptions::new().write(true).open(&self.path)?;
+            file.seek(std::io::SeekFrom::Start(self.offset))?;
+            file.write_all(b"changed underneath")?;
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_file_changed_after_it_was_hashed_is_refused_by_s3_and_nothing_is_stored() {
+    let env = env().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("changing.bin");
+    std::fs::write(&path, dynox_tests::content(12 * MIB, 3)).unwrap();
+    // A client whose S3 requests change the file right before part 2 goes out.
+    let s3 = aws_sdk_s3::Client::from_conf(
+        env.backend
+            .s3_config()
+            .interceptor(ChangeFileBeforePart {
+                path: path.clone(),
+                part: 2,
+                offset: 5 * MIB as u64 + 10,
+            })
+            .build(),
+    );
+    let client = dynox_core::Client::builder(env.client.sdk_config())
+        .table_prefix(env.client.table_prefix())
+        .extension(
+            settings()
+                .s3_client(s3)
+                .bucket("blobs", env.bucket("blobs")),
+        )
+        .build();
+    let mut blob = Blob {
+        id: "changing".into(),
+        data: S3Object::from_path(&path),
+    };
+    let err = match client.save(&mut blob).await {
+        Err(err) => err,
+        Ok(()) => {
+            dynox_tests::capability_note(
+                &env.backend,
+                "a_file_changed_after_it_was_hashed_is_refused_by_s3_and_nothing_is_stored",
+                "the server stores an UploadPart whose bytes differ from its x-amz-checksum-crc32",
+            );
+            // The item records the SHA-256 of the bytes hashed: reading the changed object
+            // is refused.
+            let err = blob
+                .data
+                .get_bytes(&client)
+                .await
+                .expect_err("changed bytes");
+            assert!(matches!(err, S3Error::ChecksumMismatch { .. }), "{err:?}");
+            return;
+        }
+    };
+    let Error::File { field, source, .. } = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(*field, "data");
+    let s3_error = source.downcast_ref::<S3Error>().expect("an S3 error");
+    assert!(
+        s3_error.to_string().contains("UploadPart"),
+        "part 2 is refused: {s3_error}"
+    );
+    // Nothing stored: no item, no object, no open multipart upload.
+    assert!(Blob::get(&client, "changing").await.unwrap().is_none());
+    assert!(env.keys("blobs").await.is_empty());
+    if let Ok(uploads) = env
+        .s3
+        .list_multipart_uploads()
+        .bucket(env.bucket("blobs"))
+        .send()
+        .await
+    {
+        assert!(uploads.uploads().is_empty(), "{uploads:?}");
+    }
+}

@@ -175,6 +175,9 @@ impl aws_sdk_s3::config::Intercept for RequestLog {
 pub struct FileEnv {
     /// The dynox client (unique table prefix, unique buckets).
     pub client: Client,
+    /// A second dynox client on the same tables and buckets, with no faults and its own
+    /// memory of stored items: "another writer", for stale-memory cases.
+    pub other: Client,
     /// A plain S3 client for checking what is stored.
     pub s3: aws_sdk_s3::Client,
     /// Declared bucket → the bucket this test uses.
@@ -226,7 +229,25 @@ pub async fn file_env_with<M: Model>(
     settings: dynox_s3::S3Settings,
     faults: Option<dynox_local::faults::Faults>,
 ) -> FileEnv {
-    build_file_env::<M>(declared, settings, faults, false).await
+    build_file_env::<M>(
+        declared,
+        settings,
+        faults,
+        false,
+        dynox_core::REMEMBERED_ITEMS,
+    )
+    .await
+}
+
+/// [`file_env_with`] whose client remembers at most `items` stored items
+/// (`ClientBuilder::remembered_items`).
+pub async fn file_env_remembering<M: Model>(
+    declared: &[&str],
+    settings: dynox_s3::S3Settings,
+    faults: dynox_local::faults::Faults,
+    items: usize,
+) -> FileEnv {
+    build_file_env::<M>(declared, settings, Some(faults), false, items).await
 }
 
 /// A [`FileEnv`] whose clients carry the fault injector `faults` and keep the SDK's default
@@ -237,7 +258,14 @@ pub async fn file_env_retrying<M: Model>(
     settings: dynox_s3::S3Settings,
     faults: dynox_local::faults::Faults,
 ) -> FileEnv {
-    build_file_env::<M>(declared, settings, Some(faults), true).await
+    build_file_env::<M>(
+        declared,
+        settings,
+        Some(faults),
+        true,
+        dynox_core::REMEMBERED_ITEMS,
+    )
+    .await
 }
 
 async fn build_file_env<M: Model>(
@@ -245,6 +273,7 @@ async fn build_file_env<M: Model>(
     settings: dynox_s3::S3Settings,
     faults: Option<dynox_local::faults::Faults>,
     retries: bool,
+    remembered: usize,
 ) -> FileEnv {
     let backend = backend().await;
     let config = backend.sdk_config();
@@ -266,6 +295,7 @@ async fn build_file_env<M: Model>(
         }
     }
     let logged = aws_sdk_s3::Client::from_conf(s3_config.build());
+    let mut other_settings = settings.clone().s3_client(backend.s3_client());
     let mut settings = settings.s3_client(logged);
     let mut buckets = std::collections::HashMap::new();
     for name in declared {
@@ -276,10 +306,17 @@ async fn build_file_env<M: Model>(
             .await
             .expect("create the test bucket");
         settings = settings.bucket(*name, actual.clone());
+        other_settings = other_settings.bucket(*name, actual.clone());
         buckets.insert((*name).to_owned(), actual);
     }
+    let prefix = unique_prefix();
+    let other = Client::builder(config)
+        .table_prefix(prefix.clone())
+        .extension(other_settings)
+        .build();
     let client = Client::builder(config)
-        .table_prefix(unique_prefix())
+        .table_prefix(prefix)
+        .remembered_items(remembered)
         .extension(settings)
         .dynamodb_client(aws_sdk_dynamodb::Client::from_conf(dynamodb_config.build()))
         .build();
@@ -289,6 +326,7 @@ async fn build_file_env<M: Model>(
         .expect("create the test table");
     FileEnv {
         client,
+        other,
         s3,
         buckets,
         log,

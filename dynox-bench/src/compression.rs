@@ -81,7 +81,8 @@ pub(crate) async fn run(args: &Args) -> Result<(), BoxError> {
             let codec = (i + round) % CODECS.len();
             let id = format!("{}-{round}", CODECS[codec]);
             let mut item = Export::with(id.clone(), codec, S3Object::from_path(&source));
-            let (seconds, rss) = timed(|| async { client.save(&mut item).await }).await?;
+            let super::large_files::Measured { seconds, rss, .. } =
+                timed(|| async { client.save(&mut item).await }).await?;
             samples[codec].up.push(mib as f64 / seconds);
             samples[codec].up_rss.push(rss);
             let loaded = Export::get(&client, &id).await?.ok_or("item missing")?;
@@ -89,7 +90,8 @@ pub(crate) async fn run(args: &Args) -> Result<(), BoxError> {
             let file = loaded.field(codec).take().ok_or("no file")?;
             let stored = file.stored().ok_or("not stored")?;
             samples[codec].stored = stored.stored_size.unwrap_or(stored.size);
-            let (seconds, rss) = timed(|| file.save_to(&client, &download)).await?;
+            let super::large_files::Measured { seconds, rss, .. } =
+                timed(|| file.save_to(&client, &download)).await?;
             samples[codec].down.push(mib as f64 / seconds);
             samples[codec].down_rss.push(rss);
             check(&download, &expected)?;

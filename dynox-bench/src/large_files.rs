@@ -1,5 +1,7 @@
 //! Benchmark 3: one large file up and down through an S3 field, against raw aws-sdk-s3 with
-//! the same part size and concurrency (upload) and one streamed GetObject (download).
+//! the same part size and concurrency (upload) and one streamed GetObject (download), and
+//! against AWS's S3 transfer manager (`aws-sdk-s3-transfer-manager` 0.3.1, a developer
+//! preview) with the same part size and requests in flight, on the same S3 client.
 //!
 //! Peak resident memory is measured per operation: the kernel's high-water mark is reset
 //! before each one (`/proc/self/clear_refs`), and the table shows how far it rose above the
@@ -10,7 +12,7 @@ use std::time::Instant;
 
 use aws_sdk_s3::primitives::{ByteStream, Length};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use dynox_bench::measure::{peak_rss_mib, reset_peak_rss, rss_mib, Servers, Stats};
+use dynox_bench::measure::{cpu_time, peak_rss_mib, reset_peak_rss, rss_mib, Servers, Stats};
 use dynox_core::DynamoModel;
 use dynox_s3::S3Object;
 use sha2::{Digest, Sha256};
@@ -35,6 +37,8 @@ const CONCURRENCY: usize = 4;
 struct Samples {
     seconds: Vec<f64>,
     rss: Vec<f64>,
+    /// Client CPU seconds (this process, all threads).
+    cpu: Vec<f64>,
 }
 
 pub(crate) async fn run(args: &Args) -> Result<(), BoxError> {
@@ -58,7 +62,10 @@ pub(crate) async fn run(args: &Args) -> Result<(), BoxError> {
         "upload: dynox save (from_path)",
         "download: raw GetObject to file",
         "download: dynox save_to",
+        "upload: transfer manager 0.3.1 (from_path)",
+        "download: transfer manager 0.3.1 (write_to_path)",
     ];
+    let transfer_manager = transfer_manager(&servers.s3);
     let mut samples: Vec<Samples> = names.iter().map(|_| Samples::default()).collect();
     for round in 0..rounds {
         // 0: raw upload
@@ -89,6 +96,21 @@ pub(crate) async fn run(args: &Args) -> Result<(), BoxError> {
         push(&mut samples[3], s);
         check(&download, &expected)?;
         std::fs::remove_file(&download)?;
+        // 4, 5: the transfer manager, up and down.
+        let tm_key = format!("tm/{round}/source.bin");
+        let s = timed(|| tm_upload(&transfer_manager, &bucket, &tm_key, &source)).await?;
+        push(&mut samples[4], s);
+        let s = timed(|| tm_download(&transfer_manager, &bucket, &tm_key, &download)).await?;
+        push(&mut samples[5], s);
+        check(&download, &expected)?;
+        std::fs::remove_file(&download)?;
+        servers
+            .s3
+            .delete_object()
+            .bucket(&bucket)
+            .key(&tm_key)
+            .send()
+            .await?;
 
         servers
             .s3
@@ -100,23 +122,27 @@ pub(crate) async fn run(args: &Args) -> Result<(), BoxError> {
         LargeFile::delete(&client, &item_id).await?;
     }
 
-    println!("| {mib} MiB | MiB/s | peak RSS above start, MiB |");
-    println!("|---|---|---|");
+    println!("| {mib} MiB | MiB/s | peak RSS above start, MiB | client CPU s per GiB |");
+    println!("|---|---|---|---|");
     for (name, s) in names.iter().zip(&samples) {
         let speeds: Vec<f64> = s.seconds.iter().map(|t| mib as f64 / t).collect();
+        let cpu: Vec<f64> = s.cpu.iter().map(|c| c * 1024.0 / mib as f64).collect();
         println!(
-            "| {name} | {} | {} |",
+            "| {name} | {} | {} | {} |",
             Stats::of(&speeds).show(0),
-            Stats::of(&s.rss).show(1)
+            Stats::of(&s.rss).show(1),
+            Stats::of(&cpu).show(2)
         );
     }
     let ratio = |a: usize, b: usize| {
         Stats::of(&samples[a].seconds).median / Stats::of(&samples[b].seconds).median
     };
     println!(
-        "\nthroughput ratios (medians): upload dynox/raw {:.2}, download dynox/raw {:.2}",
+        "\nthroughput ratios (medians): upload dynox/raw {:.2}, download dynox/raw {:.2}; upload dynox/transfer manager {:.2}, download dynox/transfer manager {:.2}",
         ratio(0, 1),
-        ratio(2, 3)
+        ratio(2, 3),
+        ratio(4, 1),
+        ratio(5, 3)
     );
     println!(
         "{rounds} rounds; part size 8 MiB, {CONCURRENCY} in flight (the defaults); servers {}.",
@@ -129,13 +155,24 @@ pub(crate) async fn run(args: &Args) -> Result<(), BoxError> {
     Ok(())
 }
 
-fn push(samples: &mut Samples, (seconds, rss): (f64, f64)) {
-    samples.seconds.push(seconds);
-    samples.rss.push(rss);
+fn push(samples: &mut Samples, m: Measured) {
+    samples.seconds.push(m.seconds);
+    samples.rss.push(m.rss);
+    samples.cpu.push(m.cpu);
 }
 
-/// Runs `op`; returns its seconds and how far peak RSS rose above RSS at its start.
-pub(crate) async fn timed<F, Fut, T, E>(op: F) -> Result<(f64, f64), BoxError>
+/// What [`timed`] measured of one operation.
+pub(crate) struct Measured {
+    pub(crate) seconds: f64,
+    /// How far peak RSS rose above RSS at the start, MiB.
+    pub(crate) rss: f64,
+    /// CPU seconds of this process.
+    pub(crate) cpu: f64,
+}
+
+/// Runs `op`; returns its seconds, how far peak RSS rose above RSS at its start, and the CPU
+/// it used.
+pub(crate) async fn timed<F, Fut, T, E>(op: F) -> Result<Measured, BoxError>
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<T, E>>,
@@ -143,10 +180,14 @@ where
 {
     reset_peak_rss();
     let start_rss = rss_mib();
-    let started = Instant::now();
+    let (started, cpu0) = (Instant::now(), cpu_time());
     op().await.map_err(Into::into)?;
     let seconds = started.elapsed().as_secs_f64();
-    Ok((seconds, (peak_rss_mib() - start_rss).max(0.0)))
+    Ok(Measured {
+        seconds,
+        rss: (peak_rss_mib() - start_rss).max(0.0),
+        cpu: (cpu_time() - cpu0).as_secs_f64(),
+    })
 }
 
 /// Writes `size` pseudo-random bytes (xorshift) to `path`; returns their SHA-256.
@@ -274,5 +315,136 @@ async fn raw_download(
         file.write_all(&chunk?).await?;
     }
     file.sync_all().await?;
+    Ok(())
+}
+
+/// The part size and concurrency study: dynox upload (`save` from a file) and download
+/// (`save_to`) of one `--mib` file with every combination of `--parts` MiB parts and
+/// `--concurrency` parts in flight, `--rounds` rounds each. Prints MiB/s up and down and the
+/// client CPU per GiB.
+pub(crate) async fn study(args: &Args) -> Result<(), BoxError> {
+    let mib: u64 = args.get("mib", 256)?;
+    let rounds: usize = args.get("rounds", 2)?;
+    let dir: PathBuf = args.get("dir", std::env::temp_dir())?;
+    let list = |name: &str, default: &str| -> Result<Vec<u64>, BoxError> {
+        let text: String = args.get(name, default.to_owned())?;
+        text.split(',')
+            .map(|v| {
+                v.trim()
+                    .parse()
+                    .map_err(|_| format!("bad --{name}: {v}").into())
+            })
+            .collect()
+    };
+    let part_sizes = list("parts", "8,16,32")?;
+    let concurrencies = list("concurrency", "4,8,16")?;
+    let servers = Servers::connect().await.map_err(|e| e.to_string())?;
+    let work = tempfile::Builder::new()
+        .prefix("dynox-bench-")
+        .tempdir_in(&dir)?;
+    let source = work.path().join("source.bin");
+    let expected = write_source(&source, mib * 1024 * 1024)?;
+    let download = work.path().join("download.bin");
+
+    println!("| part MiB | in flight | up MiB/s | down MiB/s | up CPU s/GiB | down CPU s/GiB |");
+    println!("|---|---|---|---|---|---|");
+    for &part in &part_sizes {
+        for &concurrency in &concurrencies {
+            let (client, _bucket) = crate::client_with(&servers, |s| {
+                s.part_size(part * 1024 * 1024)
+                    .concurrency(concurrency as usize)
+            })
+            .await?;
+            client.create_table::<LargeFile>().await?;
+            let (mut up, mut down) = (Samples::default(), Samples::default());
+            for round in 0..rounds {
+                let id = format!("study-{part}-{concurrency}-{round}");
+                let mut item = LargeFile {
+                    id: id.clone(),
+                    data: S3Object::from_path(&source),
+                };
+                push(
+                    &mut up,
+                    timed(|| async { client.save(&mut item).await }).await?,
+                );
+                push(
+                    &mut down,
+                    timed(|| item.data.save_to(&client, &download)).await?,
+                );
+                check(&download, &expected)?;
+                std::fs::remove_file(&download)?;
+                LargeFile::delete(&client, &id).await?;
+            }
+            let speed =
+                |s: &Samples| -> Vec<f64> { s.seconds.iter().map(|t| mib as f64 / t).collect() };
+            let cpu = |s: &Samples| -> Vec<f64> {
+                s.cpu.iter().map(|c| c * 1024.0 / mib as f64).collect()
+            };
+            println!(
+                "| {part} | {concurrency} | {} | {} | {} | {} |",
+                Stats::of(&speed(&up)).show(0),
+                Stats::of(&speed(&down)).show(0),
+                Stats::of(&cpu(&up)).show(2),
+                Stats::of(&cpu(&down)).show(2),
+            );
+        }
+    }
+    println!(
+        "\n{mib} MiB file, {rounds} rounds per cell; servers {}.",
+        if servers.in_process {
+            "in this process"
+        } else {
+            "in another process"
+        }
+    );
+    Ok(())
+}
+
+/// AWS's transfer manager on the benchmark's own S3 client (same HTTP stack), with the same
+/// part size and requests in flight as dynox's defaults. Its checksum is its default (CRC64NVME
+/// of each part, full-object type); its runtime mode its default (its own worker threads, whose
+/// CPU this process's figures include).
+fn transfer_manager(s3: &aws_sdk_s3::Client) -> aws_sdk_s3_transfer_manager::Client {
+    use aws_sdk_s3_transfer_manager::types::{ConcurrencyMode, PartSize};
+    aws_sdk_s3_transfer_manager::Client::new(
+        aws_sdk_s3_transfer_manager::Config::builder()
+            .client(s3.clone())
+            // An explicit part size also keeps it from asking for `partNumber=1`, which s3s-fs
+            // does not serve.
+            .part_size(PartSize::Target(PART_SIZE))
+            .multipart_threshold(PartSize::Target(10 * 1024 * 1024))
+            .concurrency(ConcurrencyMode::Explicit(CONCURRENCY))
+            .build(),
+    )
+}
+
+async fn tm_upload(
+    tm: &aws_sdk_s3_transfer_manager::Client,
+    bucket: &str,
+    key: &str,
+    path: &Path,
+) -> Result<(), BoxError> {
+    let body = aws_sdk_s3_transfer_manager::io::InputStream::from_path(path)?;
+    let handle = tm.upload().bucket(bucket).key(key).body(body).initiate()?;
+    handle.join().await?;
+    Ok(())
+}
+
+/// The transfer manager's own download to a file (positioned writes into a temporary file,
+/// renamed into place when complete), then `sync_all`, as `save_to` does.
+async fn tm_download(
+    tm: &aws_sdk_s3_transfer_manager::Client,
+    bucket: &str,
+    key: &str,
+    path: &Path,
+) -> Result<(), BoxError> {
+    let handle = tm
+        .download()
+        .bucket(bucket)
+        .key(key)
+        .write_to_path(path)
+        .await?;
+    handle.join().await?;
+    std::fs::File::open(path)?.sync_all()?;
     Ok(())
 }

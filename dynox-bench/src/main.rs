@@ -8,6 +8,8 @@
 //! dynox-bench many-files  [--items N] [--rounds R] [--concurrency C]
 //! dynox-bench compression [--mib N]   [--rounds R]
 //! dynox-bench sweep       [--objects N,M,...] [--budget-kib K]
+//! dynox-bench stream      [--items N] [--rounds R]
+//! dynox-bench parts       [--mib N]   [--rounds R] [--parts 8,16,32] [--concurrency 4,8,16]
 //! ```
 //!
 //! Each prints a Markdown table. The servers come from `DYNOX_BENCH_DYNAMODB` and
@@ -17,6 +19,7 @@ mod compression;
 mod large_files;
 mod many_files;
 mod overhead;
+mod stream;
 mod sweep;
 
 use std::collections::HashMap;
@@ -69,6 +72,8 @@ fn main() -> Result<(), BoxError> {
         "many-files" => multi_thread()?.block_on(many_files::run(&args)),
         "compression" => multi_thread()?.block_on(compression::run(&args)),
         "sweep" => multi_thread()?.block_on(sweep::run(&args)),
+        "stream" => multi_thread()?.block_on(stream::run(&args)),
+        "parts" => multi_thread()?.block_on(large_files::study(&args)),
         other => Err(format!("unknown command {other}").into()),
     }
 }
@@ -107,16 +112,24 @@ async fn servers() -> Result<(), BoxError> {
 pub(crate) async fn client(
     servers: &dynox_bench::measure::Servers,
 ) -> Result<(dynox_core::Client, String), BoxError> {
+    client_with(servers, |s| s).await
+}
+
+/// [`client`] with S3 settings changed by `settings`.
+pub(crate) async fn client_with(
+    servers: &dynox_bench::measure::Servers,
+    settings: impl FnOnce(dynox_s3::S3Settings) -> dynox_s3::S3Settings,
+) -> Result<(dynox_core::Client, String), BoxError> {
     let id = run_id();
     let bucket = format!("{id}-files");
     servers.s3.create_bucket().bucket(&bucket).send().await?;
     let client = dynox_core::Client::builder(&servers.config)
         .table_prefix(format!("{id}-"))
-        .extension(
+        .extension(settings(
             dynox_s3::S3Settings::default()
                 .s3_client(servers.s3.clone())
                 .bucket("bench-files", bucket.clone()),
-        )
+        ))
         .build();
     Ok((client, bucket))
 }

@@ -152,3 +152,34 @@ impl Servers {
         })
     }
 }
+
+/// Sends `requests` to `table` with BatchWriteItem, 25 at a time, `concurrency` batches at
+/// once, resending unprocessed items until none is left.
+pub async fn batch_write(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    requests: Vec<aws_sdk_dynamodb::types::WriteRequest>,
+    concurrency: usize,
+) -> Result<(), aws_sdk_dynamodb::Error> {
+    use futures::stream::{self, StreamExt, TryStreamExt};
+    stream::iter(requests.chunks(25).map(<[_]>::to_vec))
+        .map(|chunk| async move {
+            let mut pending = chunk;
+            while !pending.is_empty() {
+                let out = dynamodb
+                    .batch_write_item()
+                    .request_items(table, pending)
+                    .send()
+                    .await?;
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(table))
+                    .unwrap_or_default();
+            }
+            Ok::<(), aws_sdk_dynamodb::Error>(())
+        })
+        .buffer_unordered(concurrency.max(1))
+        .try_collect::<Vec<()>>()
+        .await?;
+    Ok(())
+}

@@ -48,10 +48,18 @@ enum Op {
     Query,
     SaveFile,
     CreateFile,
+    ReplaceFile,
 }
 
 impl Op {
-    const ALL: [Op; 5] = [Op::Save, Op::Get, Op::Query, Op::SaveFile, Op::CreateFile];
+    const ALL: [Op; 6] = [
+        Op::Save,
+        Op::Get,
+        Op::Query,
+        Op::SaveFile,
+        Op::CreateFile,
+        Op::ReplaceFile,
+    ];
     fn name(self) -> &'static str {
         match self {
             Op::Save => "save (PutItem, 20 fields)",
@@ -59,6 +67,7 @@ impl Op {
             Op::Query => "query (10 items of 20 fields)",
             Op::SaveFile => "save with a 4 KiB file",
             Op::CreateFile => "create with a 4 KiB file",
+            Op::ReplaceFile => "replace the 4 KiB file of a loaded item",
         }
     }
 }
@@ -146,6 +155,9 @@ async fn measure(
     n: u64,
     base: u64,
 ) -> Result<(f64, f64), BoxError> {
+    if op == Op::ReplaceFile {
+        return measure_replace(ctx, manual, n, base).await;
+    }
     let (wall0, cpu0) = (Instant::now(), cpu_time());
     for i in 0..n {
         let key = base + i;
@@ -221,39 +233,116 @@ async fn measure(
                 };
                 ctx.client.create(&mut doc).await?;
             }
+            (Op::ReplaceFile, _) => unreachable!("measured by measure_replace"),
             (Op::SaveFile | Op::CreateFile, true) => {
-                // The manual way: PutObject, then PutItem with the object's metadata.
                 let id = format!("hand-{key}");
-                let object_key = format!("docs/{id}/report.bin");
-                let put = ctx
-                    .s3
-                    .put_object()
-                    .bucket(&ctx.bucket)
-                    .key(&object_key)
-                    .content_type("application/octet-stream")
-                    .body(ctx.file.clone().into())
-                    .send()
-                    .await?;
-                let s = |v: &str| AttributeValue::S(v.to_owned());
-                let file = HashMap::from([
-                    ("bucket".to_owned(), s(&ctx.bucket)),
-                    ("key".to_owned(), s(&object_key)),
-                    ("size".to_owned(), AttributeValue::N(FILE_SIZE.to_string())),
-                    ("etag".to_owned(), s(put.e_tag().unwrap_or_default())),
-                    ("content_type".to_owned(), s("application/octet-stream")),
-                ]);
-                ctx.ddb
-                    .put_item()
-                    .table_name(&ctx.docs)
-                    .item("id", s(&id))
-                    .item("name", s("report"))
-                    .item("file", AttributeValue::M(file))
-                    .send()
-                    .await?;
+                put_by_hand(ctx, &id, &format!("docs/{id}/report.bin")).await?;
             }
         }
     }
     let wall = wall0.elapsed().as_secs_f64() * 1e6 / n as f64;
     let cpu = (cpu_time() - cpu0).as_secs_f64() * 1e6 / n as f64;
     Ok((wall, cpu))
+}
+
+/// Replacing the file of `n` items loaded beforehand (not timed: the items are written, then
+/// read with `get`, or by hand with GetItem). dynox: `save` after setting a new file (the
+/// client remembers the loaded references: PutObject, PutItem on condition that they are
+/// unchanged, then DeleteObject of the replaced object). By hand: PutObject, PutItem, then
+/// DeleteObject of the old key read from the item (without a condition: a concurrent writer
+/// can be overwritten, and its object left behind).
+async fn measure_replace(
+    ctx: &Ctx,
+    manual: bool,
+    n: u64,
+    base: u64,
+) -> Result<(f64, f64), BoxError> {
+    let s = |v: &str| AttributeValue::S(v.to_owned());
+    let mut loaded = Vec::new();
+    let mut old_keys = Vec::new();
+    for i in 0..n {
+        let id = format!(
+            "replace-{}-{}",
+            if manual { "hand" } else { "dynox" },
+            base + i
+        );
+        let mut doc = Doc {
+            id: id.clone(),
+            name: "report".into(),
+            file: S3Object::from_bytes(ctx.file.clone(), "report.bin"),
+        };
+        ctx.client.save(&mut doc).await?;
+        if manual {
+            let item = ctx
+                .ddb
+                .get_item()
+                .table_name(&ctx.docs)
+                .key("id", s(&id))
+                .send()
+                .await?
+                .item
+                .ok_or("the item just written is missing")?;
+            let key = item
+                .get("file")
+                .and_then(|f| f.as_m().ok())
+                .and_then(|f| f.get("key"))
+                .and_then(|k| k.as_s().ok())
+                .ok_or("no file key")?
+                .clone();
+            old_keys.push((id, key));
+        } else {
+            loaded.push(Doc::get(&ctx.client, id).await?.ok_or("missing")?);
+        }
+    }
+    let (wall0, cpu0) = (Instant::now(), cpu_time());
+    if manual {
+        for (id, old_key) in &old_keys {
+            put_by_hand(ctx, id, &format!("docs/{id}/v2/report.bin")).await?;
+            ctx.s3
+                .delete_object()
+                .bucket(&ctx.bucket)
+                .key(old_key)
+                .send()
+                .await?;
+        }
+    } else {
+        for doc in &mut loaded {
+            doc.file = S3Object::from_bytes(ctx.file.clone(), "report.bin");
+            ctx.client.save(doc).await?;
+        }
+    }
+    let wall = wall0.elapsed().as_secs_f64() * 1e6 / n as f64;
+    let cpu = (cpu_time() - cpu0).as_secs_f64() * 1e6 / n as f64;
+    Ok((wall, cpu))
+}
+
+/// The manual way to store a document with a file: PutObject, then PutItem with the object's
+/// metadata (no condition).
+async fn put_by_hand(ctx: &Ctx, id: &str, object_key: &str) -> Result<(), BoxError> {
+    let put = ctx
+        .s3
+        .put_object()
+        .bucket(&ctx.bucket)
+        .key(object_key)
+        .content_type("application/octet-stream")
+        .body(ctx.file.clone().into())
+        .send()
+        .await?;
+    let s = |v: &str| AttributeValue::S(v.to_owned());
+    let file = HashMap::from([
+        ("bucket".to_owned(), s(&ctx.bucket)),
+        ("key".to_owned(), s(object_key)),
+        ("size".to_owned(), AttributeValue::N(FILE_SIZE.to_string())),
+        ("etag".to_owned(), s(put.e_tag().unwrap_or_default())),
+        ("content_type".to_owned(), s("application/octet-stream")),
+    ]);
+    ctx.ddb
+        .put_item()
+        .table_name(&ctx.docs)
+        .item("id", s(id))
+        .item("name", s("report"))
+        .item("file", AttributeValue::M(file))
+        .send()
+        .await?;
+    Ok(())
 }

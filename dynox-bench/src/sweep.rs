@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
-use dynox_bench::measure::{peak_rss_mib, reset_peak_rss, rss_mib, Servers};
+use dynox_bench::measure::{batch_write, peak_rss_mib, reset_peak_rss, rss_mib, Servers};
 use dynox_core::{Client, DynamoModel};
 use dynox_s3::S3Object;
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -129,28 +129,7 @@ async fn seed(
                 .map(|put| WriteRequest::builder().put_request(put).build())
         })
         .collect::<Result<_, _>>()?;
-    stream::iter(items.chunks(25).map(|c| c.to_vec()))
-        .map(|chunk| {
-            let (dynamodb, table) = (client.dynamodb().clone(), table.clone());
-            async move {
-                let mut pending = chunk;
-                while !pending.is_empty() {
-                    let out = dynamodb
-                        .batch_write_item()
-                        .request_items(&table, pending)
-                        .send()
-                        .await?;
-                    pending = out
-                        .unprocessed_items
-                        .and_then(|mut u| u.remove(&table))
-                        .unwrap_or_default();
-                }
-                Ok::<(), BoxError>(())
-            }
-        })
-        .buffer_unordered(8)
-        .try_collect::<Vec<()>>()
-        .await?;
+    batch_write(client.dynamodb(), &table, items, 8).await?;
     // The model item and its object stay referenced; delete them so the counts are exact.
     Swept::delete(client, "model").await?;
     Ok(())

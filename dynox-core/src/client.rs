@@ -31,6 +31,7 @@ struct Inner {
     table_prefix: String,
     consumed_capacity: bool,
     extensions: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+    memory: crate::protocol::Memory,
 }
 
 impl std::fmt::Debug for Client {
@@ -56,6 +57,7 @@ impl Client {
             table_prefix: String::new(),
             consumed_capacity: false,
             extensions: HashMap::new(),
+            remembered_items: crate::protocol::REMEMBERED_ITEMS,
         }
     }
 
@@ -83,6 +85,11 @@ impl Client {
     /// the same configuration).
     pub fn sdk_config(&self) -> &SdkConfig {
         &self.inner.sdk_config
+    }
+
+    /// What this client remembers of stored items (`protocol/memory.rs`).
+    pub(crate) fn memory(&self) -> &crate::protocol::Memory {
+        &self.inner.memory
     }
 
     /// The underlying AWS SDK client, for operations dynox does not cover.
@@ -136,6 +143,7 @@ pub struct ClientBuilder {
     table_prefix: String,
     consumed_capacity: bool,
     extensions: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+    remembered_items: usize,
 }
 
 impl ClientBuilder {
@@ -158,6 +166,30 @@ impl ClientBuilder {
     /// ```
     pub fn consumed_capacity(mut self, record: bool) -> Self {
         self.consumed_capacity = record;
+        self
+    }
+
+    /// How many items with file fields the client remembers the stored file references of
+    /// ([`REMEMBERED_ITEMS`](crate::REMEMBERED_ITEMS) by default; least recently used first
+    /// out). An item read through the client (get, query and scan of the table, batch and
+    /// transactional gets), or written by it, is remembered: its next save or delete writes on
+    /// condition that the item still holds those references, in one request, instead of
+    /// reading them first. If another writer changed them, the refused condition carries the
+    /// stored item back and the write is planned again from it, so a stale memory costs the
+    /// request it was meant to save (a refused write consumes write capacity) and nothing
+    /// else. An item the client does not remember is read first, unless it looks new (version
+    /// 0 and no stored file): then it is written on condition that it holds no file.
+    /// `0` remembers nothing.
+    ///
+    /// ```no_run
+    /// # async fn demo() {
+    /// # let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    /// let client = dynox_core::Client::builder(&config).remembered_items(100_000).build();
+    /// # let _ = client;
+    /// # }
+    /// ```
+    pub fn remembered_items(mut self, items: usize) -> Self {
+        self.remembered_items = items;
         self
     }
 
@@ -188,6 +220,7 @@ impl ClientBuilder {
                 table_prefix: self.table_prefix,
                 consumed_capacity: self.consumed_capacity,
                 extensions: Mutex::new(self.extensions),
+                memory: crate::protocol::Memory::new(self.remembered_items),
             }),
         }
     }

@@ -3,7 +3,7 @@
 //! values it exchanges with the protocol ([`ObjectRef`], [`FileRef`], [`Uploads`]).
 //!
 //! dynox-core knows nothing about S3. The order of the steps, the rollback after a failed
-//! write and every error the caller sees live in one place, `protocol.rs`; a store only
+//! write and every error the caller sees live in one place, `protocol/`; a store only
 //! uploads, reads references out of items, and deletes objects when told to.
 
 use std::fmt;
@@ -108,7 +108,7 @@ pub struct UploadFailure {
 }
 
 /// The external storage of a model's file fields. Implemented by `dynox-s3`; called only by
-/// `protocol.rs`.
+/// `protocol/`.
 pub trait FileStore<M>: Send + Sync + 'static {
     /// Whether the model has file fields at all; write paths skip every file step when not.
     const ENABLED: bool;

@@ -134,6 +134,7 @@ pub use ops::transact_get::{Slot, TransactGet, TransactGetOutput};
 pub use ops::update::{Update, UpdateReturning};
 pub use page::{Page, PageToken};
 pub use projection::Projection;
+pub use protocol::REMEMBERED_ITEMS;
 pub use table::{CreateTable, DeleteTable, StreamView};
 
 /// Derives [`Model`] for a struct with named fields. See the [crate documentation](crate).

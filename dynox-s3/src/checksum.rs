@@ -30,3 +30,16 @@ pub(crate) fn sha256(data: &[u8]) -> String {
     h.update(data);
     h.finish()
 }
+
+/// The base64 CRC32 (big-endian, as S3's `x-amz-checksum-crc32` carries it) of a running
+/// [`crc32fast::Hasher`].
+pub(crate) fn crc32_header(crc: crc32fast::Hasher) -> String {
+    STANDARD.encode(crc.finalize().to_be_bytes())
+}
+
+/// The base64 CRC32 of `data`, as S3 carries it.
+pub(crate) fn crc32(data: &[u8]) -> String {
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(data);
+    crc32_header(crc)
+}

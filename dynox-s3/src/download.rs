@@ -46,6 +46,18 @@ pub(crate) async fn get(
     if let Some((start, end)) = range {
         request = request.range(format!("bytes={start}-{}", end - 1));
     }
+    if object.sha256.is_some() {
+        // Every download of a recorded object is checked against its SHA-256 (`Verifier`):
+        // the SDK's own check of the stored checksum would hash the same bytes again.
+        return request
+            .customize()
+            .config_override(aws_sdk_s3::Config::builder().response_checksum_validation(
+                aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired,
+            ))
+            .send()
+            .await
+            .map_err(|e| S3Error::from_sdk(e, "GetObject", &object.bucket, &object.key));
+    }
     request
         .send()
         .await

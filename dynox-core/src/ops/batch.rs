@@ -164,6 +164,7 @@ impl Client {
                 .responses
                 .and_then(|mut r| r.remove(table))
                 .unwrap_or_default();
+            self.memory().remember_all::<M>(table, &items);
             super::inflate_all::<M>(self, table, &mut items).await?;
             for item in items {
                 found.push(

@@ -1,6 +1,7 @@
 //! `delete` (DeleteItem), optionally returning the deleted item. For models with file fields
-//! the steps around it are the two-store protocol's (`protocol.rs`): the item is
-//! deleted on condition that its file references are the ones read, then its objects go.
+//! the steps around it are the two-store protocol's (`protocol/`): the item is
+//! deleted on condition that its file references are the ones expected (remembered or read),
+//! then its objects go.
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
@@ -66,39 +67,51 @@ impl<M: Model> Delete<M> {
             version,
             condition,
         } = self;
-        let plan = protocol::plan_delete::<M>(&client, &key, version, condition.as_ref()).await?;
-        let Some(plan) = plan else {
-            return Ok(None); // nothing there: nothing to delete, no objects to remove
-        };
-        let attempts = Attempts::default();
-        let output = client
-            .dynamodb()
-            .delete_item()
-            .table_name(&plan.table)
-            .set_key(Some(plan.key_item.clone()))
-            .set_condition_expression(plan.condition.clone())
-            .set_expression_attribute_names(plan.names.clone())
-            .set_expression_attribute_values(plan.values.clone())
-            .return_values(if return_old {
-                ReturnValue::AllOld
-            } else {
-                ReturnValue::None
-            })
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .set_return_consumed_capacity(client.capacity())
-            .customize()
-            .interceptor(attempts.clone())
-            .send()
-            .traced(super::span("DeleteItem", &plan.table), &client)
-            .await;
-        let (old, outcome) = match output {
-            Ok(output) => (
-                output.attributes.filter(|a| !a.is_empty()),
-                Outcome::Committed,
-            ),
-            Err(e) => {
-                let failure = Failure::of(e, &attempts, "DeleteItem", &plan.table, &plan.key);
-                (None, plan.judge(&client, failure).await)
+        let mut plan =
+            protocol::plan_delete::<M>(&client, &key, version, condition.as_ref(), false).await?;
+        let (old, outcome, plan) = loop {
+            let Some(current) = plan else {
+                return Ok(None); // nothing there: nothing to delete, no objects to remove
+            };
+            let attempts = Attempts::default();
+            let output = client
+                .dynamodb()
+                .delete_item()
+                .table_name(&current.table)
+                .set_key(Some(current.key_item.clone()))
+                .set_condition_expression(current.condition.clone())
+                .set_expression_attribute_names(current.names.clone())
+                .set_expression_attribute_values(current.values.clone())
+                .return_values(if return_old {
+                    ReturnValue::AllOld
+                } else {
+                    ReturnValue::None
+                })
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .set_return_consumed_capacity(client.capacity())
+                .customize()
+                .interceptor(attempts.clone())
+                .send()
+                .traced(super::span("DeleteItem", &current.table), &client)
+                .await;
+            match output {
+                Ok(output) => {
+                    let old = output.attributes.filter(|a| !a.is_empty());
+                    break (old, Outcome::Committed, current);
+                }
+                Err(e) => {
+                    let failure =
+                        Failure::of(e, &attempts, "DeleteItem", &current.table, &current.key);
+                    // The remembered references were stale: plan again from the stored item.
+                    if let Some(stored) = current.stale(&client, &failure).await {
+                        plan = current.rebase(&client, stored, condition.as_ref())?;
+                        continue;
+                    }
+                    let outcome = current.judge(&client, failure).await;
+                    break (None, outcome, current);
+                }
             }
         };
         let (table, key_text) = (plan.table.clone(), plan.key.clone());

@@ -87,6 +87,10 @@ impl<M: Model, P: Projection<M>> IntoFuture for Get<M, P> {
                 .map_err(|e| super::sdk_error(e, "GetItem", &table, || key.to_string()))?;
             match output.item {
                 Some(mut item) => {
+                    if P::ATTRIBUTES.is_none() {
+                        let read = std::slice::from_ref(&item);
+                        client.memory().remember_all::<M>(&table, read);
+                    }
                     super::inflate::<M>(&client, &table, &mut item).await?;
                     P::from_item(item)
                         .map(Some)

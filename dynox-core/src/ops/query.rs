@@ -265,6 +265,9 @@ impl<M: Model, R: 'static, P: Projection<M>> Query<M, R, P> {
         let table = self.client.table_name::<M>();
         let mut output = self.request(start, remaining, false).await?;
         let mut items = output.items.take().unwrap_or_default();
+        if P::ATTRIBUTES.is_none() && self.options.index.is_none() {
+            self.client.memory().remember_all::<M>(&table, &items);
+        }
         super::inflate_all::<M>(&self.client, &table, &mut items).await?;
         let items = items
             .into_iter()

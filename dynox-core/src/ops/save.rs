@@ -1,5 +1,5 @@
 //! `save` (PutItem) and `create` (PutItem unless the key exists). The file steps before and
-//! after the write are the two-store protocol's (`protocol.rs`); this module sends the
+//! after the write are the two-store protocol's (`protocol/`); this module sends the
 //! PutItem.
 
 use std::future::{Future, IntoFuture};
@@ -84,29 +84,38 @@ async fn put<M: Model>(
     user: Option<Condition<M>>,
     delete_cleared: bool,
 ) -> Result<()> {
-    let plan = protocol::plan_put(client, item, create, user.as_ref(), delete_cleared).await?;
-    let attempts = Attempts::default();
-    let written = client
-        .dynamodb()
-        .put_item()
-        .table_name(&plan.table)
-        .set_item(Some(plan.attributes.clone()))
-        .set_condition_expression(plan.condition.clone())
-        .set_expression_attribute_names(plan.names.clone())
-        .set_expression_attribute_values(plan.values.clone())
-        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-        .set_return_consumed_capacity(client.capacity())
-        .customize()
-        .interceptor(attempts.clone())
-        .send()
-        .traced(super::span("PutItem", &plan.table), client)
-        .await;
-    let outcome = match written {
-        Ok(_) => Outcome::Committed,
-        Err(e) => {
-            let failure = Failure::of(e, &attempts, "PutItem", &plan.table, &plan.key);
-            plan.judge(client, failure).await
-        }
-    };
-    plan.finish(client, item, outcome).await
+    let mut plan =
+        protocol::plan_put(client, item, create, user.as_ref(), delete_cleared, false).await?;
+    loop {
+        let attempts = Attempts::default();
+        let written = client
+            .dynamodb()
+            .put_item()
+            .table_name(&plan.table)
+            .set_item(Some(plan.attributes.clone()))
+            .set_condition_expression(plan.condition.clone())
+            .set_expression_attribute_names(plan.names.clone())
+            .set_expression_attribute_values(plan.values.clone())
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .set_return_consumed_capacity(client.capacity())
+            .customize()
+            .interceptor(attempts.clone())
+            .send()
+            .traced(super::span("PutItem", &plan.table), client)
+            .await;
+        let outcome = match written {
+            Ok(_) => Outcome::Committed,
+            Err(e) => {
+                let failure = Failure::of(e, &attempts, "PutItem", &plan.table, &plan.key);
+                // The stored references were not the remembered (or guessed) ones: plan
+                // again from the item the refusal carried back, and send once more.
+                if let Some(stored) = plan.stale(client, &failure).await {
+                    plan = plan.rebase(client, item, stored, user.as_ref()).await?;
+                    continue;
+                }
+                plan.judge(client, failure).await
+            }
+        };
+        return plan.finish(client, item, outcome).await;
+    }
 }

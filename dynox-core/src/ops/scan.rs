@@ -155,6 +155,7 @@ impl<M: Model, P: Projection<M>> Scan<M, P> {
             Err(e) => (Some(Err(e)), None),
         };
         let index = self.options.index_name();
+        let whole_items = P::ATTRIBUTES.is_none() && index.is_none();
         let (names, values) = p.into_maps();
         let segments = self.segments;
         let page_size = self.options.page_size;
@@ -198,6 +199,9 @@ impl<M: Model, P: Projection<M>> Scan<M, P> {
                     .await
                     .map_err(|e| super::sdk_error(e, "Scan", &table, String::new))?;
                 let mut items = output.items.unwrap_or_default();
+                if whole_items {
+                    client.memory().remember_all::<M>(&table, &items);
+                }
                 super::inflate_all::<M>(&client, &table, &mut items).await?;
                 let items = items
                     .into_iter()

@@ -1,6 +1,6 @@
 //! Transactions (TransactWriteItems): saves, creates, deletes and condition checks across
 //! models, all or nothing, with file fields handled by the same protocol as single writes
-//! (`protocol.rs`): every op is planned (its files uploaded) first; on commit the
+//! (`protocol/`): every op is planned (its files uploaded) first; on commit the
 //! replaced objects and the deleted items' objects are removed; on a cancellation that no
 //! earlier attempt of the request can explain, every new object is removed. A cancellation
 //! answering an SDK retry may be the transaction's own commit refusing the retry: the items
@@ -88,7 +88,7 @@ struct SaveOp<'a, M: Model> {
 impl<M: Model> TxOp for SaveOp<'_, M> {
     fn plan<'s>(&'s mut self, client: &'s Client) -> BoxFuture<'s, Result<()>> {
         Box::pin(async move {
-            self.plan = Some(plan_put(client, self.item, self.create, None, false).await?);
+            self.plan = Some(plan_put(client, self.item, self.create, None, false, true).await?);
             Ok(())
         })
     }
@@ -176,7 +176,7 @@ impl<M: Model> TxOp for DeleteOp<M> {
     fn plan<'s>(&'s mut self, client: &'s Client) -> BoxFuture<'s, Result<()>> {
         Box::pin(async move {
             self.table = client.table_name::<M>();
-            self.plan = plan_delete(client, &self.key, self.version, None).await?;
+            self.plan = plan_delete(client, &self.key, self.version, None, true).await?;
             Ok(())
         })
     }

@@ -49,6 +49,9 @@ fn inflate<'c, M: Model>(
     table: &'c str,
     item: &'c mut Item,
 ) -> futures::future::BoxFuture<'c, Result<()>> {
+    client
+        .memory()
+        .remember_all::<M>(table, std::slice::from_ref(item));
     Box::pin(super::inflate::<M>(client, table, item))
 }
 

@@ -110,6 +110,9 @@ impl<M: Model> Update<M> {
         } = self;
         let table = client.table_name::<M>();
         let key_text = key.to_string();
+        // The update may change the item's files or version: what the client remembered of
+        // them no longer holds.
+        crate::protocol::forget::<M>(&client, &table, &key);
         let invalid = |reason: String| Error::InvalidRequest {
             kind: InvalidRequestKind::Update,
             reason: format!("update of item {key_text} in table `{table}`: {reason}"),

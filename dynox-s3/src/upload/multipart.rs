@@ -24,48 +24,64 @@ use crate::checksum;
 use crate::error::S3Error;
 use crate::object::PendingUpload;
 
-/// The checksum S3 checks every part of an upload against (chosen at create).
+/// The checksum S3 checks a request's bytes against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Checksum {
-    /// Computed by the SDK from the bytes it sends: for parts in memory, sent from the very
-    /// buffer that was hashed.
+    /// CRC32 computed by the SDK from the bytes it sends: for parts in memory, sent from the
+    /// very buffer that was hashed.
     Crc32,
-    /// Computed beforehand: for parts streamed from disk, so S3 refuses a part that differs
-    /// from the bytes hashed (a file changed underneath).
+    /// CRC32 computed beforehand, in the pass that hashes the content: for parts streamed
+    /// from disk, so S3 refuses a part that differs from the bytes hashed (a file changed
+    /// underneath).
+    Crc32Precomputed,
+    /// SHA-256 computed beforehand: a single PutObject, whose bytes are the whole content (or
+    /// its compressed form), hashed once.
     Sha256,
 }
 
 impl Checksum {
-    /// The checksum for an upload whose first part is `part`.
+    /// The checksum for the parts of a multipart upload whose first part is `part`.
     pub(crate) fn for_part(part: &Part) -> Self {
         match part.data {
             PartData::Memory(_) => Checksum::Crc32,
-            PartData::File(_) => Checksum::Sha256,
+            PartData::File(_) => Checksum::Crc32Precomputed,
         }
     }
 
     fn algorithm(self) -> ChecksumAlgorithm {
         match self {
-            Checksum::Crc32 => ChecksumAlgorithm::Crc32,
+            Checksum::Crc32 | Checksum::Crc32Precomputed => ChecksumAlgorithm::Crc32,
             Checksum::Sha256 => ChecksumAlgorithm::Sha256,
         }
     }
 }
 
-/// A request body and, for [`Checksum::Sha256`], the SHA-256 of its bytes.
+/// A request body and the checksum to send with it: for [`Checksum::Sha256`] the SHA-256 of
+/// its bytes, for [`Checksum::Crc32Precomputed`] their CRC32 (base64); for
+/// [`Checksum::Crc32`] none (the SDK computes it).
 pub(crate) struct Body {
     pub(crate) stream: ByteStream,
     pub(crate) sha256: Option<String>,
+    pub(crate) crc32: Option<String>,
 }
 
 impl Body {
     /// The body that sends `part` with `checksum`: file parts stream from disk, memory parts
     /// from their buffer. A part the checksum cannot be had for as it is (a file part without
-    /// its SHA-256, or under CRC32) is read into memory first, within the part size.
+    /// it) is read into memory first, within the part size.
     pub(crate) async fn of(part: Part, checksum: Checksum) -> Result<Body, S3Error> {
-        let Part { data, sha256 } = part;
-        let bytes = match (data, sha256, checksum) {
-            (PartData::File(range), Some(sha256), Checksum::Sha256) => {
+        let Part {
+            data,
+            sha256,
+            crc32,
+        } = part;
+        let precomputed = match checksum {
+            Checksum::Sha256 => sha256.clone().map(|s| (Some(s), None)),
+            Checksum::Crc32Precomputed => crc32.clone().map(|c| (None, Some(c))),
+            Checksum::Crc32 => None,
+        };
+        let bytes = match (data, precomputed) {
+            (PartData::File(range), Some((sha256, crc32))) => {
                 let stream = ByteStream::read_from()
                     .path(&*range.path)
                     .offset(range.offset)
@@ -80,17 +96,23 @@ impl Body {
                     })?;
                 return Ok(Body {
                     stream,
-                    sha256: Some(sha256),
+                    sha256,
+                    crc32,
                 });
             }
-            (PartData::File(range), sha256, _) => (read_range(&range).await?, sha256),
-            (PartData::Memory(bytes), sha256, _) => (bytes, sha256),
+            (PartData::File(range), _) => read_range(&range).await?,
+            (PartData::Memory(bytes), _) => bytes,
         };
-        let (bytes, sha256) = bytes;
         Ok(Body {
             sha256: match checksum {
                 Checksum::Sha256 => Some(sha256.unwrap_or_else(|| checksum::sha256(&bytes))),
-                Checksum::Crc32 => None,
+                _ => None,
+            },
+            crc32: match checksum {
+                Checksum::Crc32Precomputed => {
+                    Some(crc32.unwrap_or_else(|| checksum::crc32(&bytes)))
+                }
+                _ => None,
             },
             stream: ByteStream::from(bytes),
         })
@@ -207,9 +229,10 @@ impl<'t> MultipartUpload<'t> {
                 .upload_id(upload_id)
                 .part_number(number)
                 .body(body.stream);
-            let request = match &body.sha256 {
-                Some(sha256) => request.checksum_sha256(sha256),
-                None => request.checksum_algorithm(checksum.algorithm()),
+            let request = match (&body.sha256, &body.crc32) {
+                (Some(sha256), _) => request.checksum_sha256(sha256),
+                (None, Some(crc32)) => request.checksum_crc32(crc32),
+                (None, None) => request.checksum_algorithm(checksum.algorithm()),
             };
             let output = request
                 .send()
@@ -218,9 +241,10 @@ impl<'t> MultipartUpload<'t> {
             let part = CompletedPart::builder()
                 .part_number(number)
                 .set_e_tag(output.e_tag);
-            Ok(match body.sha256 {
-                Some(sent) => part.checksum_sha256(output.checksum_sha256.unwrap_or(sent)),
-                None => part.set_checksum_crc32(output.checksum_crc32),
+            Ok(match (body.sha256, body.crc32) {
+                (Some(sent), _) => part.checksum_sha256(output.checksum_sha256.unwrap_or(sent)),
+                (None, Some(sent)) => part.checksum_crc32(output.checksum_crc32.unwrap_or(sent)),
+                (None, None) => part.set_checksum_crc32(output.checksum_crc32),
             }
             .build())
         }

@@ -42,6 +42,9 @@ pub(crate) struct Part {
     pub(crate) data: PartData,
     /// The base64 SHA-256 of exactly these bytes, when a stage has computed it.
     pub(crate) sha256: Option<String>,
+    /// The base64 CRC32 of exactly these bytes, when a stage has computed it (file parts,
+    /// hashed before they are streamed from disk).
+    pub(crate) crc32: Option<String>,
 }
 
 impl Part {
@@ -50,6 +53,7 @@ impl Part {
         Part {
             data: PartData::Memory(bytes),
             sha256: None,
+            crc32: None,
         }
     }
 
@@ -234,6 +238,7 @@ impl UploadSource for FileSource {
                 len,
             }),
             sha256: None,
+            crc32: None,
         });
         self.offset += len;
         Box::pin(std::future::ready(Ok(part)))

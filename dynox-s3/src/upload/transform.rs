@@ -35,10 +35,13 @@ pub(crate) struct Content {
 
 /// A source whose parts are measured as they pass: the content's size and SHA-256.
 ///
-/// Each part also gets its own SHA-256 when that costs no extra pass over its bytes: the
-/// first part (the whole content's hash so far) and file parts (read once here to hash them,
-/// then streamed from disk by the SDK, which S3 checks against that hash, so the bytes it
-/// stores are the bytes hashed here even if the file changes underneath).
+/// The first part also gets its own SHA-256, at no cost (the whole content's hash so far: a
+/// single PutObject sends it). File parts are read once here, for the content's SHA-256 and
+/// the part's own CRC32 in the same pass, then streamed from disk by the SDK with that CRC32,
+/// which S3 checks, so the bytes it stores are the bytes hashed here even if the file changes
+/// underneath. (A CRC32 rather than the part's own SHA-256: the integrity check of a part
+/// does not need a fingerprint, and a second SHA-256 over every byte cost ~0.5 s of CPU per
+/// GiB; BENCHMARKS.md section 3.)
 pub(crate) struct Metered {
     inner: Box<dyn UploadSource>,
     hasher: Hasher,
@@ -78,19 +81,18 @@ impl Metered {
                 let file = self.file.take();
                 let buffer = std::mem::take(&mut self.buffer);
                 let path = range.path.clone();
-                let joined = tokio::task::spawn_blocking(move || {
-                    hash_range(range, hasher, file, buffer, first)
-                })
-                .await;
+                let joined =
+                    tokio::task::spawn_blocking(move || hash_range(range, hasher, file, buffer))
+                        .await;
                 let (hashed, hasher, buffer) = joined.map_err(|e| S3Error::Io {
                     action: "reading",
                     path: path.to_path_buf(),
                     source: std::io::Error::other(e),
                 })?;
                 (self.hasher, self.buffer) = (hasher, buffer);
-                let (own, file) = hashed?;
+                let (crc32, file) = hashed?;
                 self.file = Some(file);
-                part.sha256 = own;
+                part.crc32 = Some(crc32);
             }
         }
         self.size += part.len();
@@ -101,17 +103,15 @@ impl Metered {
     }
 }
 
-type Hashed = Result<(Option<String>, (Arc<Path>, std::fs::File, u64)), S3Error>;
+type Hashed = Result<(String, (Arc<Path>, std::fs::File, u64)), S3Error>;
 
-/// Reads `range` into `whole`, returning the range's own SHA-256 (unless `first`: then it
-/// is `whole`'s) and the file left just after the range. A file shorter than the range is an
-/// `UnexpectedEof` error.
+/// Reads `range` into `whole`, returning the range's own CRC32 and the file left just after
+/// the range. A file shorter than the range is an `UnexpectedEof` error.
 fn hash_range(
     range: FileRange,
     mut whole: Hasher,
     file: Option<(Arc<Path>, std::fs::File, u64)>,
     mut buffer: Vec<u8>,
-    first: bool,
 ) -> (Hashed, Hasher, Vec<u8>) {
     let io = |action: &'static str, path: &Path| {
         let path = path.to_path_buf();
@@ -139,7 +139,7 @@ fn hash_range(
             HASH_BUFFER.min(usize::try_from(range.len).unwrap_or(HASH_BUFFER)),
             0,
         );
-        let mut own = (!first).then(Hasher::default);
+        let mut own = crc32fast::Hasher::new();
         let mut left = range.len;
         while left > 0 {
             let want = buffer
@@ -154,13 +154,14 @@ fn hash_range(
                 ));
             }
             whole.update(&buffer[..n]);
-            if let Some(own) = &mut own {
-                own.update(&buffer[..n]);
-            }
+            own.update(&buffer[..n]);
             left -= n as u64;
         }
         let end = range.offset + range.len;
-        Ok((own.map(Hasher::finish), (range.path.clone(), handle, end)))
+        Ok((
+            crate::checksum::crc32_header(own),
+            (range.path.clone(), handle, end),
+        ))
     };
     let hashed = read();
     (hashed, whole, buffer)
@@ -402,9 +403,11 @@ mod tests {
         (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
     }
 
-    /// Every part of `source` in sizes of `max`, measured: (length, own SHA-256 if any, the
-    /// bytes), and the content measured.
-    async fn parts(source: Source, max: u64) -> (Vec<(u64, Option<String>, Vec<u8>)>, Content) {
+    /// A measured part: its length, own SHA-256 and CRC32 if computed, and its bytes.
+    type Measured = (u64, Option<String>, Option<String>, Vec<u8>);
+
+    /// Every part of `source` in sizes of `max`, measured, and the content measured.
+    async fn parts(source: Source, max: u64) -> (Vec<Measured>, Content) {
         let mut data = Encoded::new(source.open("f").await.unwrap(), Box::new(Identity));
         let mut parts = Vec::new();
         while let Some(part) = data.next_part(max).await.unwrap() {
@@ -416,7 +419,7 @@ mod tests {
                     whole[range.offset as usize..(range.offset + range.len) as usize].to_vec()
                 }
             };
-            parts.push((len, part.sha256, bytes));
+            parts.push((len, part.sha256, part.crc32, bytes));
         }
         (parts, data.content())
     }
@@ -455,20 +458,25 @@ mod tests {
             let (parts, measured) = parts(source, 3000).await;
             let lens: Vec<u64> = parts.iter().map(|p| p.0).collect();
             assert_eq!(lens, [3000, 3000, 3000, 1000], "{name}");
-            let joined: Vec<u8> = parts.iter().flat_map(|p| p.2.clone()).collect();
+            let joined: Vec<u8> = parts.iter().flat_map(|p| p.3.clone()).collect();
             assert!(joined == data, "{name}");
             assert_eq!(measured.size, 10_000, "{name}");
             assert_eq!(measured.sha256, checksum::sha256(&data), "{name}");
-            for (i, (_, own, bytes)) in parts.iter().enumerate() {
-                // The first part's hash is free; file parts are hashed as they are read.
-                if i == 0 || from_disk {
-                    assert_eq!(
-                        own.as_deref(),
-                        Some(checksum::sha256(bytes).as_str()),
-                        "{name}"
-                    );
+            for (i, (_, sha256, crc32, bytes)) in parts.iter().enumerate() {
+                // The first part's SHA-256 is free (the content's so far); no other part gets
+                // one: a second SHA-256 pass is never made.
+                if i == 0 {
+                    let own = checksum::sha256(bytes);
+                    assert_eq!(sha256.as_deref(), Some(own.as_str()), "{name}");
                 } else {
-                    assert_eq!(own, &None, "{name} part {i}");
+                    assert_eq!(sha256, &None, "{name} part {i}");
+                }
+                // File parts get their CRC32 in the pass that hashes the content.
+                if from_disk {
+                    let own = checksum::crc32(bytes);
+                    assert_eq!(crc32.as_deref(), Some(own.as_str()), "{name} part {i}");
+                } else {
+                    assert_eq!(crc32, &None, "{name} part {i}");
                 }
             }
         }

@@ -3,12 +3,15 @@
 //! `save_all`/`delete_all` all go through these steps; the operations only build and send
 //! their request.
 //!
-//! 1. **plan**: read the item's current file references (consistent GetItem, file attributes
-//!    only; skipped by `create`), upload the pending files under fresh, never reused keys
-//!    ([`FileStore::upload`]), and build the item and its condition: the file attributes (and
-//!    version) are still what was read, so a concurrent writer's objects are never
-//!    re-referenced or lost;
-//! 2. **write** (the operation sends PutItem, DeleteItem or TransactWriteItems);
+//! 1. **plan**: expect the item's current file references (what the client remembers of it,
+//!    [`memory`]; else none, for an item that looks new; else a consistent GetItem of the
+//!    file attributes; `create` expects no item), upload the pending files under fresh, never
+//!    reused keys ([`FileStore::upload`]), and build the item and its condition: the file
+//!    attributes (and version) are the expected ones, so a concurrent writer's objects are
+//!    never re-referenced or lost;
+//! 2. **write** (the operation sends PutItem, DeleteItem or TransactWriteItems); a refusal
+//!    that shows a remembered or guessed expectation was stale plans step 1 again from the
+//!    stored item it carried back (`stale`, `rebase`) and writes once more;
 //! 3. **judge** a failed write: a refusal is definite only when no earlier attempt of the
 //!    same request can have taken effect ([`Attempts`]); otherwise, and for every error that
 //!    does not say "refused", the stored item (carried by the failed condition, or read back)
@@ -39,6 +42,11 @@ use crate::item::Item;
 use crate::model::{Key, Model};
 use crate::ops::{self, Traced};
 use crate::Client;
+
+mod memory;
+
+pub(crate) use memory::Memory;
+pub use memory::REMEMBERED_ITEMS;
 
 /// Counts the attempts the SDK made of one request (its retries included), so a refusal can
 /// be told apart from the answer to a retry of a request that already took effect. An
@@ -150,6 +158,54 @@ pub(crate) enum Outcome {
     Unknown(Error),
 }
 
+/// What a write expects the stored item's file references (and version) to be: the
+/// condition it is sent with.
+#[derive(Clone)]
+enum Expected {
+    /// Read from the server for this write, or carried back by its refused condition:
+    /// certain at the time (`None`: no item).
+    Observed(Option<Item>),
+    /// The file state the client remembers from its last read or write of the item.
+    Remembered(Item),
+    /// Nothing known, and the item looks new (version 0, no stored file): no files. (An
+    /// item that holds a stored file, or a version, was loaded: its references are read.)
+    Guessed,
+}
+
+impl Expected {
+    /// The expectation of a write of the item `key_item` of `table`: what the client
+    /// remembers, when it agrees with the `version` the caller expects; else a guess, or a
+    /// read when `read` (transactions: a refused one cannot be planned again).
+    async fn of<M: Model>(
+        client: &Client,
+        table: &str,
+        key_item: &Item,
+        key: &str,
+        version: u64,
+        read: bool,
+    ) -> Result<Self> {
+        if read {
+            return Ok(Expected::Observed(
+                read_files::<M>(client, table, key_item, key).await?,
+            ));
+        }
+        let remembered = memory::item_id::<M>(table, key_item)
+            .and_then(|id| client.memory().recall(&id))
+            .filter(|state| memory::version_of::<M>(Some(state)) == version);
+        Ok(match remembered {
+            Some(state) => Expected::Remembered(state),
+            None if version == 0 => Expected::Guessed,
+            None => Expected::Observed(read_files::<M>(client, table, key_item, key).await?),
+        })
+    }
+
+    /// Whether the expectation came from the server for this write: a refusal then is
+    /// the caller's (version, condition) or a concurrent writer's, never a wrong guess.
+    fn observed(&self) -> bool {
+        matches!(self, Expected::Observed(_))
+    }
+}
+
 /// A put of one item, ready to send: its files are uploaded, its condition built.
 pub(crate) struct PutPlan<M: Model> {
     pub(crate) table: String,
@@ -157,8 +213,18 @@ pub(crate) struct PutPlan<M: Model> {
     key_item: Item,
     create: bool,
     version: u64,
+    /// Where the condition's expectation came from.
+    expected: Expected,
+    /// The file state the condition expects (`None`: no item).
+    current: Option<Item>,
     current_refs: Vec<FileRef>,
+    /// The pending files this save uploaded (kept when the write is planned again).
     uploaded: Vec<FileRef>,
+    /// Overflow values this plan moved to the store.
+    spilled: Vec<FileRef>,
+    /// Attached objects the item is to reference (all of them; `claimed` without those the
+    /// item already held).
+    attached: Vec<FileRef>,
     claimed: Vec<FileRef>,
     new_refs: Vec<FileRef>,
     /// The objects of fields this write clears: deleted after the commit when the caller
@@ -179,15 +245,17 @@ pub(crate) struct PutPlan<M: Model> {
     model: std::marker::PhantomData<fn() -> M>,
 }
 
-/// Step 1 of a put: reads the file references the write replaces, uploads the pending files
-/// and builds the item and its condition. On error, nothing it uploaded is left (or the
-/// error is a [`Error::CleanupFailed`] naming what is).
+/// Step 1 of a put: uploads the pending files and builds the item and its condition on the
+/// file references the write replaces: remembered, guessed, or read first when `read`
+/// (`create` expects no item at all). On error, nothing it uploaded is left (or the error is
+/// a [`Error::CleanupFailed`] naming what is).
 pub(crate) async fn plan_put<M: Model>(
     client: &Client,
     item: &mut M,
     create: bool,
     user: Option<&Condition<M>>,
     delete_cleared: bool,
+    read: bool,
 ) -> Result<PutPlan<M>> {
     let table = client.table_name::<M>();
     let key = item.key();
@@ -196,17 +264,16 @@ pub(crate) async fn plan_put<M: Model>(
         .to_item()
         .map_err(|e| ops::field_error(&table, key_text.clone(), e))?;
     let version = item.version();
-
-    let current = if M::Files::ENABLED && !create {
-        read_files::<M>(client, &table, &key_item, &key_text).await?
-    } else {
-        None
-    };
-    let Some(next_version) = version.checked_add(1) else {
+    if version.checked_add(1).is_none() {
         return Err(Error::InvalidRequest {
             kind: InvalidRequestKind::VersionExhausted,
             reason: format!("item {key_text} of table `{table}` is at the largest version"),
         });
+    }
+    let expected = if M::Files::ENABLED && !create {
+        Expected::of::<M>(client, &table, &key_item, &key_text, version, read).await?
+    } else {
+        Expected::Observed(None)
     };
     let uploads = M::Files::upload(client, item, &key_item).await;
     if let Some(failure) = uploads.failure {
@@ -220,7 +287,72 @@ pub(crate) async fn plan_put<M: Model>(
         created.extend(uploads.uncertain);
         return Err(discard::<M>(client, &table, &key_text, created, error).await);
     }
-    let mut uploaded = uploads.stored;
+    let attached = if M::Files::ENABLED {
+        M::Files::claimed(item)
+    } else {
+        Vec::new()
+    };
+    let plan = Prepared {
+        table,
+        key: key_text,
+        key_item,
+        create,
+        version,
+        uploaded: uploads.stored,
+        attached,
+        delete_cleared,
+    };
+    match build(client, item, plan, expected, user).await? {
+        Ok(plan) => Ok(plan),
+        // The item holds a reference the remembered state does not: read what is stored.
+        Err(prepared) => {
+            let stored =
+                read_files::<M>(client, &prepared.table, &prepared.key_item, &prepared.key).await;
+            let stored = match stored {
+                Ok(stored) => stored,
+                Err(error) => {
+                    M::Files::settle(item, false);
+                    let Prepared {
+                        table,
+                        key,
+                        uploaded,
+                        ..
+                    } = prepared;
+                    return Err(discard::<M>(client, &table, &key, uploaded, error).await);
+                }
+            };
+            match build(client, item, prepared, Expected::Observed(stored), user).await? {
+                Ok(plan) => Ok(plan),
+                Err(_) => unreachable!("an observed state is never doubted"),
+            }
+        }
+    }
+}
+
+/// A put whose files are uploaded, before its item and condition are built.
+struct Prepared {
+    table: String,
+    key: String,
+    key_item: Item,
+    create: bool,
+    version: u64,
+    uploaded: Vec<FileRef>,
+    attached: Vec<FileRef>,
+    delete_cleared: bool,
+}
+
+/// Builds the item and its condition expecting `expected` of the stored item. `Ok(Err(..))`
+/// when the item holds a reference that an unobserved expectation does not know (read the
+/// stored state, then build again); nothing was sent or uploaded then.
+async fn build<M: Model>(
+    client: &Client,
+    item: &mut M,
+    prepared: Prepared,
+    expected: Expected,
+    user: Option<&Condition<M>>,
+) -> Result<std::result::Result<PutPlan<M>, Prepared>> {
+    let next_version = prepared.version.saturating_add(1);
+    let mut spilled = Vec::new();
 
     // Until the write's fate is known, a failure here removes the uploads and makes the files
     // pending again.
@@ -228,79 +360,92 @@ pub(crate) async fn plan_put<M: Model>(
         ($error:expr) => {{
             let error = $error;
             M::Files::settle(item, false);
-            return Err(discard::<M>(client, &table, &key_text, uploaded, error).await);
+            let mut created = prepared.uploaded;
+            created.extend(spilled);
+            return Err(discard::<M>(client, &prepared.table, &prepared.key, created, error).await);
         }};
     }
 
     item.stamp(std::time::SystemTime::now());
     let mut attributes = match item.to_item() {
         Ok(attributes) => attributes,
-        Err(e) => give_up!(ops::field_error(&table, key_text.clone(), e)),
+        Err(e) => give_up!(ops::field_error(&prepared.table, prepared.key.clone(), e)),
     };
     if let Some(name) = M::VERSION {
         attributes.insert(name.to_owned(), AttributeValue::N(next_version.to_string()));
     }
     if M::Files::OVERFLOW {
-        if let Some(error) = overflow_lookalike::<M>(&table, &key_text, &attributes) {
+        if let Some(error) = overflow_lookalike::<M>(&prepared.table, &prepared.key, &attributes) {
             give_up!(error);
         }
-        if crate::item::item_size(&attributes) > crate::item::MAX_ITEM_SIZE {
-            let spilled = M::Files::spill(
-                client,
-                &mut attributes,
-                &key_item,
-                current.as_ref(),
-                crate::item::MAX_ITEM_SIZE,
-            )
-            .await;
-            uploaded.extend(spilled.stored);
-            if let Some(failure) = spilled.failure {
-                uploaded.extend(spilled.uncertain);
-                give_up!(Error::File {
-                    table: table.clone(),
-                    key: key_text.clone(),
-                    field: failure.field,
-                    source: failure.source,
-                });
-            }
-        }
     }
-    if let Some(error) = too_large(&table, &key_text, &attributes) {
-        give_up!(error);
-    }
-    let new_refs = M::Files::references(&attributes);
+    let current: Option<Item> = match &expected {
+        Expected::Observed(current) => current.clone(),
+        Expected::Remembered(state) => Some(state.clone()),
+        // A stored file of the item makes it "foreign" below: its references are read.
+        Expected::Guessed => Some(Item::new()),
+    };
     let current_refs = current
         .as_ref()
         .map(M::Files::references)
         .unwrap_or_default();
-    let mut claimed = M::Files::claimed(item);
+    let mut claimed = prepared.attached.clone();
     claimed.retain(|c| !current_refs.contains(c));
 
-    // Every file the item is to reference must be one this save uploaded, one attached for
+    // Every file the item is to reference must be one this save prepared.uploaded, one prepared.attached for
     // it, or one the item already holds: writing back a reference another writer replaced
     // (and deleted), or one copied from another item, would leave an item pointing at an
-    // object that is gone or not its own.
+    // object that is gone or not its own. (Overflow values are moved below: each is either
+    // prepared.uploaded or an object `current` holds.)
     if M::Files::ENABLED {
-        let foreign = new_refs
-            .iter()
-            .find(|n| !uploaded.contains(n) && !claimed.contains(n) && !current_refs.contains(n));
+        let refs = M::Files::references(&attributes);
+        let foreign = refs.iter().find(|n| {
+            !prepared.uploaded.contains(n) && !claimed.contains(n) && !current_refs.contains(n)
+        });
         if let Some(foreign) = foreign {
-            give_up!(if create {
+            if !expected.observed() {
+                return Ok(Err(prepared));
+            }
+            give_up!(if prepared.create {
                 Error::StaleFile {
-                    table: table.clone(),
-                    key: key_text.clone(),
+                    table: prepared.table.clone(),
+                    key: prepared.key.clone(),
                     field: foreign.field,
                     object: foreign.object.to_string(),
                 }
             } else {
-                conflict::<M>(&table, &key_text, version)
+                conflict::<M>(&prepared.table, &prepared.key, prepared.version)
             });
         }
     }
+    if M::Files::OVERFLOW && crate::item::item_size(&attributes) > crate::item::MAX_ITEM_SIZE {
+        let moved = M::Files::spill(
+            client,
+            &mut attributes,
+            &prepared.key_item,
+            current.as_ref(),
+            crate::item::MAX_ITEM_SIZE,
+        )
+        .await;
+        spilled.extend(moved.stored);
+        if let Some(failure) = moved.failure {
+            spilled.extend(moved.uncertain);
+            give_up!(Error::File {
+                table: prepared.table.clone(),
+                key: prepared.key.clone(),
+                field: failure.field,
+                source: failure.source,
+            });
+        }
+    }
+    if let Some(error) = too_large(&prepared.table, &prepared.key, &attributes) {
+        give_up!(error);
+    }
+    let new_refs = M::Files::references(&attributes);
 
     let mut p = Placeholders::default();
-    let condition = put_condition::<M>(&mut p, create, current.as_ref(), version);
-    let condition = match with_user_condition(&mut p, condition, user, &table) {
+    let condition = put_condition::<M>(&mut p, prepared.create, current.as_ref(), prepared.version);
+    let condition = match with_user_condition(&mut p, condition, user, &prepared.table) {
         Ok(condition) => condition,
         Err(error) => give_up!(error),
     };
@@ -317,15 +462,15 @@ pub(crate) async fn plan_put<M: Model>(
         })
         .cloned()
         .collect();
-    let kept = if delete_cleared || cleared.is_empty() {
+    let kept = if prepared.delete_cleared || cleared.is_empty() {
         Vec::new()
     } else {
         let failed = M::Files::keep(client, cleared.clone()).await;
         if let Some((object, source)) = failed.into_iter().next() {
             M::Files::unkeep(client, cleared).await;
             give_up!(Error::File {
-                table: table.clone(),
-                key: key_text.clone(),
+                table: prepared.table.clone(),
+                key: prepared.key.clone(),
                 field: object.field,
                 source,
             });
@@ -338,15 +483,29 @@ pub(crate) async fn plan_put<M: Model>(
         .cloned()
         .collect();
     let (names, values) = p.into_maps();
-    Ok(PutPlan {
+    let Prepared {
+        table,
+        key: key_text,
+        key_item,
+        create,
+        version,
+        uploaded,
+        attached,
+        delete_cleared,
+    } = prepared;
+    Ok(Ok(PutPlan {
         dropped,
         table,
         key: key_text,
         key_item,
         create,
         version,
+        expected,
+        current,
         current_refs,
         uploaded,
+        spilled,
+        attached,
         claimed,
         new_refs,
         cleared,
@@ -358,7 +517,7 @@ pub(crate) async fn plan_put<M: Model>(
         names,
         values,
         model: std::marker::PhantomData,
-    })
+    }))
 }
 
 impl<M: Model> PutPlan<M> {
@@ -400,6 +559,7 @@ impl<M: Model> PutPlan<M> {
         } else if may_have_retried
             || !self.cleared.is_empty()
             || !self.uploaded.is_empty()
+            || !self.spilled.is_empty()
             || !self.dropped.is_empty()
         {
             // Shared objects prove nothing by their keys: the whole item must be this write's.
@@ -427,21 +587,102 @@ impl<M: Model> PutPlan<M> {
     fn proof(&self) -> impl Iterator<Item = &FileRef> {
         self.uploaded
             .iter()
+            .chain(&self.spilled)
             .chain(&self.claimed)
             .filter(|r| !M::Files::shared(r.field))
     }
 
-    /// Step 4: after a committed write, sets the new version and deletes the replaced
-    /// objects; after a failed one, deletes what this write uploaded; after an unknown one,
-    /// keeps them and reports them.
+    /// After a refused write whose expectation was not read from the server: the stored
+    /// item to plan the write again from (`Some(None)`: there is none), when the refusal was
+    /// that expectation's fault: the stored file references differ from the expected ones
+    /// while the version (if any) is the expected one. `None` when the refusal stands: the
+    /// caller's condition or version, or this write's own commit seen by an SDK retry.
+    pub(crate) async fn stale(&self, client: &Client, failure: &Failure) -> Option<Option<Item>> {
+        if self.expected.observed() {
+            return None;
+        }
+        // A refusal carrying this write's own result: an SDK retry met its commit.
+        let own = |stored: &Item| failure.retried && self.holds_this_write(stored);
+        let stored =
+            stored_after_refusal::<M>(client, &self.key_item, &self.table, &self.key, failure, own)
+                .await?;
+        let same_version = memory::version_of::<M>(stored.as_ref()) == self.version;
+        stale_files::<M>(self.current.as_ref(), stored, same_version)
+    }
+
+    /// Plans the write again after [`stale`](Self::stale) found the stored item `stored`:
+    /// the files this save uploaded are kept; kept marks and moved overflow values are
+    /// undone and made again from the stored references.
+    pub(crate) async fn rebase(
+        self,
+        client: &Client,
+        item: &mut M,
+        stored: Option<Item>,
+        user: Option<&Condition<M>>,
+    ) -> Result<PutPlan<M>> {
+        if let Some(id) = memory::item_id::<M>(&self.table, &self.key_item) {
+            match &stored {
+                Some(stored) => client
+                    .memory()
+                    .remember(id, memory::file_state::<M>(stored)),
+                None => client.memory().forget(&id),
+            }
+        }
+        if !self.kept.is_empty() {
+            M::Files::unkeep(client, self.kept).await;
+        }
+        let mut uploaded = self.uploaded;
+        let spilled = unshared::<M>(self.spilled);
+        if !spilled.is_empty() {
+            let mut left = M::Files::remove(client, spilled).await.into_iter();
+            if let Some((first, source)) = left.next() {
+                let error = Error::File {
+                    table: self.table.clone(),
+                    key: self.key.clone(),
+                    field: first.field,
+                    source,
+                };
+                uploaded.extend(std::iter::once(first).chain(left.map(|(r, _)| r)));
+                M::Files::settle(item, false);
+                return Err(discard::<M>(client, &self.table, &self.key, uploaded, error).await);
+            }
+        }
+        let prepared = Prepared {
+            table: self.table,
+            key: self.key,
+            key_item: self.key_item,
+            create: self.create,
+            version: self.version,
+            uploaded,
+            attached: self.attached,
+            delete_cleared: self.delete_cleared,
+        };
+        match build(client, item, prepared, Expected::Observed(stored), user).await? {
+            Ok(plan) => Ok(plan),
+            Err(_) => unreachable!("an observed state is never doubted"),
+        }
+    }
+
+    /// Step 4: after a committed write, sets the new version, deletes the replaced objects
+    /// and remembers the item's new file state; after a failed one, deletes what this write
+    /// uploaded; after an unknown one, keeps them and reports them.
     pub(crate) async fn finish(
         self,
         client: &Client,
         item: &mut M,
         outcome: Outcome,
     ) -> Result<()> {
+        let id = match M::Files::ENABLED {
+            true => memory::item_id::<M>(&self.table, &self.key_item),
+            false => None,
+        };
         match outcome {
             Outcome::Committed => {
+                if let Some(id) = id {
+                    client
+                        .memory()
+                        .remember(id, memory::file_state::<M>(&self.attributes));
+                }
                 M::Files::settle(item, true);
                 item.set_version(self.version.saturating_add(1));
                 let mut unreferenced = replaced::<M>(self.current_refs, &self.new_refs);
@@ -451,17 +692,26 @@ impl<M: Model> PutPlan<M> {
                 remove_unreferenced::<M>(client, &self.table, &self.key, unreferenced).await
             }
             Outcome::NotCommitted(error) => {
+                if let Some(id) = id {
+                    client.memory().forget(&id);
+                }
                 M::Files::settle(item, false);
                 if !self.kept.is_empty() {
                     M::Files::unkeep(client, self.kept).await;
                 }
-                Err(discard::<M>(client, &self.table, &self.key, self.uploaded, error).await)
+                let mut created = self.uploaded;
+                created.extend(self.spilled);
+                Err(discard::<M>(client, &self.table, &self.key, created, error).await)
             }
             // New objects and kept marks stay (the item may reference and rely on them); a
             // cleared file to delete may be left unreferenced: all are named.
             Outcome::Unknown(error) => {
+                if let Some(id) = id {
+                    client.memory().forget(&id);
+                }
                 M::Files::settle(item, false);
                 let mut objects = unshared::<M>(self.uploaded);
+                objects.extend(unshared::<M>(self.spilled));
                 if self.delete_cleared {
                     objects.extend(self.cleared);
                 }
@@ -481,13 +731,15 @@ impl<M: Model> PutPlan<M> {
     }
 }
 
-/// A delete of one item, ready to send: the file references it removes are read, its
-/// condition built.
+/// A delete of one item, ready to send: the file references it removes are known (read,
+/// or remembered), its condition built.
 pub(crate) struct DeletePlan<M: Model> {
     pub(crate) table: String,
     pub(crate) key: String,
     pub(crate) key_item: Item,
     version: Option<u64>,
+    /// Whether `current` was read for this delete.
+    observed: bool,
     current: Option<Item>,
     pub(crate) condition: Option<String>,
     user_condition: bool,
@@ -496,29 +748,52 @@ pub(crate) struct DeletePlan<M: Model> {
     model: std::marker::PhantomData<fn() -> M>,
 }
 
-/// Step 1 of a delete: reads the item's file references and builds the condition; `None`
-/// when a model with files has no such item (and no version or condition is expected):
-/// there is nothing to delete.
+/// Step 1 of a delete: learns the item's file references (remembered by the client, else
+/// read, and always read when `read`) and builds the condition; `None` when a model with
+/// files has no such item (and no version or condition is expected): there is nothing to
+/// delete.
 pub(crate) async fn plan_delete<M: Model>(
     client: &Client,
     key: &Key<M>,
     version: Option<u64>,
     user: Option<&Condition<M>>,
+    read: bool,
 ) -> Result<Option<DeletePlan<M>>> {
     let table = client.table_name::<M>();
     let key_text = key.to_string();
     let key_item = key
         .to_item()
         .map_err(|e| ops::field_error(&table, key_text.clone(), e))?;
-    let current = if M::Files::ENABLED {
-        match read_files::<M>(client, &table, &key_item, &key_text).await? {
-            Some(current) => Some(current),
-            None if version.is_none() && user.is_none() => return Ok(None),
-            None => None,
-        }
-    } else {
-        None
+    let remembered = match M::Files::ENABLED && !read {
+        true => memory::item_id::<M>(&table, &key_item)
+            .and_then(|id| client.memory().recall(&id))
+            .filter(|state| version.is_none_or(|v| memory::version_of::<M>(Some(state)) == v)),
+        false => None,
     };
+    let (observed, current) = match remembered {
+        Some(state) => (false, Some(state)),
+        None if M::Files::ENABLED => (
+            true,
+            read_files::<M>(client, &table, &key_item, &key_text).await?,
+        ),
+        None => (true, None),
+    };
+    delete_plan(table, key_text, key_item, version, user, observed, current)
+}
+
+/// The delete of `key_item` on condition that it holds the file references of `current`.
+fn delete_plan<M: Model>(
+    table: String,
+    key: String,
+    key_item: Item,
+    version: Option<u64>,
+    user: Option<&Condition<M>>,
+    observed: bool,
+    current: Option<Item>,
+) -> Result<Option<DeletePlan<M>>> {
+    if M::Files::ENABLED && observed && current.is_none() && version.is_none() && user.is_none() {
+        return Ok(None);
+    }
     let mut p = Placeholders::default();
     let mut parts = Vec::new();
     if let Some(current) = &current {
@@ -536,9 +811,10 @@ pub(crate) async fn plan_delete<M: Model>(
     let (names, values) = p.into_maps();
     Ok(Some(DeletePlan {
         table,
-        key: key_text,
+        key,
         key_item,
         version,
+        observed,
         current,
         condition,
         user_condition: user.is_some(),
@@ -558,6 +834,48 @@ impl<M: Model> DeletePlan<M> {
             }
             other => other,
         }
+    }
+
+    /// After a refused delete whose file references were remembered, not read: the stored
+    /// item to plan the delete again from (`Some(None)`: there is none), when the refusal
+    /// was the memory's fault (the stored references differ, the version is the expected
+    /// one). `None` when the refusal stands, or an earlier attempt may have committed.
+    pub(crate) async fn stale(&self, client: &Client, failure: &Failure) -> Option<Option<Item>> {
+        if self.observed {
+            return None;
+        }
+        // The item is still there: no attempt of this delete took effect.
+        let own = |_: &Item| false;
+        let stored =
+            stored_after_refusal::<M>(client, &self.key_item, &self.table, &self.key, failure, own)
+                .await?;
+        let same_version = self
+            .version
+            .is_none_or(|v| memory::version_of::<M>(stored.as_ref()) == v);
+        stale_files::<M>(self.current.as_ref(), stored, same_version)
+    }
+
+    /// Plans the delete again from the stored item `stored` that [`stale`](Self::stale)
+    /// found; `None` when there is no item left to delete.
+    pub(crate) fn rebase(
+        self,
+        client: &Client,
+        stored: Option<Item>,
+        user: Option<&Condition<M>>,
+    ) -> Result<Option<DeletePlan<M>>> {
+        if let Some(id) = memory::item_id::<M>(&self.table, &self.key_item) {
+            client.memory().forget(&id);
+        }
+        let stored = stored.map(|s| memory::file_state::<M>(&s));
+        delete_plan(
+            self.table,
+            self.key,
+            self.key_item,
+            self.version,
+            user,
+            true,
+            stored,
+        )
     }
 
     /// Step 3: whether a delete that failed took effect anyway.
@@ -587,6 +905,9 @@ impl<M: Model> DeletePlan<M> {
 
     /// Step 4: after a committed delete, deletes the item's objects.
     pub(crate) async fn finish(self, client: &Client, outcome: Outcome) -> Result<()> {
+        if let Some(id) = memory::item_id::<M>(&self.table, &self.key_item) {
+            client.memory().forget(&id);
+        }
         match outcome {
             Outcome::Committed => {
                 let refs = self.references();
@@ -603,6 +924,55 @@ impl<M: Model> DeletePlan<M> {
                 source: Box::new(error),
             }),
         }
+    }
+}
+
+/// The stored item after `failure`, for a write whose expectation may be stale: the item its
+/// refusal carried back (`None` if the failure is no refusal, or the item is `own`: this write's
+/// own commit), or, when none was carried, read (`Some(None)`: there is no item). `None` also
+/// when an SDK retry was refused without an item: an earlier attempt may have committed, which
+/// the judge finds out.
+async fn stored_after_refusal<M: Model>(
+    client: &Client,
+    key_item: &Item,
+    table: &str,
+    key: &str,
+    failure: &Failure,
+    own: impl Fn(&Item) -> bool,
+) -> Option<Option<Item>> {
+    match failure.refused.as_ref()? {
+        Some(stored) if own(stored) => None,
+        Some(stored) => Some(Some(stored.clone())),
+        None if failure.retried => None,
+        // No item, or a server that does not carry it back.
+        None => read_files::<M>(client, table, key_item, key).await.ok(),
+    }
+}
+
+/// `Some(stored)` when the expectation `expected` was stale: `stored`'s file references differ
+/// from it while the version is the expected one (`same_version`); a different version is the
+/// caller's conflict, not a stale memory.
+fn stale_files<M: Model>(
+    expected: Option<&Item>,
+    stored: Option<Item>,
+    same_version: bool,
+) -> Option<Option<Item>> {
+    let files_differ = !memory::same_files::<M>(expected, stored.as_ref());
+    (files_differ && same_version).then_some(stored)
+}
+
+/// Forgets what `client` remembers of the item `key` of `table` (before a write that does
+/// not go through a plan: an update).
+pub(crate) fn forget<M: Model>(client: &Client, table: &str, key: &Key<M>) {
+    if !M::Files::ENABLED {
+        return;
+    }
+    if let Some(id) = key
+        .to_item()
+        .ok()
+        .and_then(|k| memory::item_id::<M>(table, &k))
+    {
+        client.memory().forget(&id);
     }
 }
 
