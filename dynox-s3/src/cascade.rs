@@ -161,20 +161,22 @@ async fn check<M: S3Model>(
     } = &file.object;
     let s3 = runtime.client_named(field_client::<M>(file.field), region.as_deref())?;
     let mark = kept::mark_key(key);
-    match s3.head_object().bucket(bucket).key(&mark).send().await {
+    // Both HEADs at once: one round trip of latency instead of two.
+    let (marked, head) = futures::join!(
+        s3.head_object().bucket(bucket).key(&mark).send(),
+        s3.head_object()
+            .bucket(bucket)
+            .key(key)
+            .set_version_id(version_id.clone())
+            .send()
+    );
+    match marked {
         Ok(_) => return Ok(Some(Skipped::Kept)),
         Err(e) => match S3Error::from_sdk(e, "HeadObject", bucket, &mark) {
             S3Error::NoSuchKey { .. } => {}
             other => return Err(other),
         },
     }
-    let head = s3
-        .head_object()
-        .bucket(bucket)
-        .key(key)
-        .set_version_id(version_id.clone())
-        .send()
-        .await;
     match head {
         Ok(head) => {
             let expected = owner(table, file.field);

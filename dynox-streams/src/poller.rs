@@ -14,12 +14,16 @@ use aws_sdk_dynamodb::types::StreamViewType;
 use aws_sdk_dynamodbstreams::types::{Shard, ShardIteratorType};
 use dynox_core::Client;
 use dynox_s3::{RecordReport, S3Model};
+use futures::StreamExt;
 
 use crate::convert::change_record;
 use crate::error::StreamError;
 
 /// Records read per GetRecords request (the Streams API's maximum).
 const RECORDS_PER_REQUEST: i32 = 1000;
+
+/// Records of one page whose objects are checked and deleted at once.
+const CASCADE_CONCURRENCY: usize = 16;
 
 /// Where each shard's processing stands, kept between runs (and processes): the last
 /// sequence number whose record was fully processed, and which closed shards are done.
@@ -361,17 +365,24 @@ impl<M: S3Model> Poller<M> {
                 }
                 return Ok(false);
             }
-            for record in &records {
-                if self
-                    .max_records
-                    .is_some_and(|max| report.records.len() >= max)
-                {
-                    return Ok(true);
-                }
-                let Some(change) = change_record(record) else {
-                    continue;
-                };
-                let outcome = dynox_s3::cascade::<M>(&self.client, &change).await?;
+            let room = self
+                .max_records
+                .map_or(usize::MAX, |max| max.saturating_sub(report.records.len()));
+            let limited = records.len() > room;
+            // The page's records are cascaded CASCADE_CONCURRENCY at a time (their objects are
+            // distinct and deletes are idempotent), and their outcomes taken in stream order:
+            // the checkpoint only ever moves over a prefix of completed records. Records after
+            // one that did not complete may have run; they are replayed, harmlessly.
+            let changes: Vec<_> = records
+                .iter()
+                .take(room)
+                .filter_map(change_record)
+                .collect();
+            let mut outcomes = futures::stream::iter(changes)
+                .map(|change| cascade_one::<M>(&self.client, change))
+                .buffered(CASCADE_CONCURRENCY);
+            while let Some((outcome, sequence_number)) = outcomes.next().await {
+                let outcome = outcome?;
                 let complete = outcome.is_complete();
                 report.records.push(outcome);
                 if !complete {
@@ -379,13 +390,25 @@ impl<M: S3Model> Poller<M> {
                     return Ok(false);
                 }
                 self.checkpoints
-                    .advance(id, &change.sequence_number)
+                    .advance(id, &sequence_number)
                     .map_err(checkpoint(id))?;
+            }
+            if limited {
+                return Ok(true);
             }
         }
         self.checkpoints.finish(id).map_err(checkpoint(id))?;
         Ok(false)
     }
+}
+
+/// The cascade of one record, with the record's sequence number.
+async fn cascade_one<M: S3Model>(
+    client: &Client,
+    change: dynox_core::stream::ChangeRecord,
+) -> (Result<RecordReport, dynox_s3::S3Error>, String) {
+    let outcome = dynox_s3::cascade::<M>(client, &change).await;
+    (outcome, change.sequence_number)
 }
 
 /// The error of a checkpoint of `shard` that could not be stored.

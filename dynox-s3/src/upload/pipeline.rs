@@ -76,6 +76,9 @@ async fn put_single(target: &Target, file: &PendingUpload, part: Part) -> Result
         .body(body.stream)
         .customize()
         .interceptor(date.clone())
+        // S3 checks the bytes against the signed SHA-256 header: no second hash of the
+        // payload for the signature.
+        .disable_payload_signing()
         .send()
         .await
         .map_err(|e| S3Error::from_sdk(e, "PutObject", &target.bucket, &target.key))?;
