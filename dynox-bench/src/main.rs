@@ -68,6 +68,10 @@ fn main() -> Result<(), BoxError> {
             .enable_all()
             .build()?
             .block_on(overhead::run(&args)),
+        "overhead-one" => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(overhead::one(&args)),
         "large-files" => multi_thread()?.block_on(large_files::run(&args)),
         "many-files" => multi_thread()?.block_on(many_files::run(&args)),
         "compression" => multi_thread()?.block_on(compression::run(&args)),

@@ -32,6 +32,8 @@ const QUERY_ITEMS: u64 = 10;
 const FILE_SIZE: usize = 4096;
 
 struct Ctx {
+    /// Kept alive: in-process servers stop when dropped.
+    servers: Servers,
     client: Client,
     ddb: aws_sdk_dynamodb::Client,
     s3: aws_sdk_s3::Client,
@@ -72,9 +74,31 @@ impl Op {
     }
 }
 
-pub(crate) async fn run(args: &Args) -> Result<(), BoxError> {
-    let ops: u64 = args.get("ops", 300)?;
-    let rounds: usize = args.get("rounds", 5)?;
+/// One operation of one side only, `--ops` times, for a profiler to watch
+/// (`dynox-bench overhead-one --op save-file --side dynox --ops 3000` under `perf record`).
+pub(crate) async fn one(args: &Args) -> Result<(), BoxError> {
+    let ops: u64 = args.get("ops", 3000)?;
+    let op_name: String = args.get("op", "save-file".to_owned())?;
+    let side: String = args.get("side", "dynox".to_owned())?;
+    let op = match op_name.as_str() {
+        "save" => Op::Save,
+        "get" => Op::Get,
+        "query" => Op::Query,
+        "save-file" => Op::SaveFile,
+        "create-file" => Op::CreateFile,
+        "replace-file" => Op::ReplaceFile,
+        other => return Err(format!("unknown --op {other}").into()),
+    };
+    let ctx = setup().await?;
+    let manual = side == "hand";
+    measure(&ctx, op, manual, 20, u64::MAX / 2).await?;
+    let (wall, cpu) = measure(&ctx, op, manual, ops, 1 << 40).await?;
+    println!("{op_name} ({side}): {wall:.0} µs wall, {cpu:.0} µs CPU per operation");
+    Ok(())
+}
+
+/// The client, tables and items every measurement uses.
+async fn setup() -> Result<Ctx, BoxError> {
     let servers = Servers::connect().await.map_err(|e| e.to_string())?;
     let (client, bucket) = crate::client(&servers).await?;
     client.create_table::<Order>().await?;
@@ -87,6 +111,7 @@ pub(crate) async fn run(args: &Args) -> Result<(), BoxError> {
         s3: servers.s3.clone(),
         bucket,
         file: Bytes::from(vec![7u8; FILE_SIZE]),
+        servers,
     };
     // The items get and query read.
     for n in 0..QUERY_ITEMS {
@@ -95,6 +120,13 @@ pub(crate) async fn run(args: &Args) -> Result<(), BoxError> {
             .await
             .map_err(|e| e.to_string())?;
     }
+    Ok(ctx)
+}
+
+pub(crate) async fn run(args: &Args) -> Result<(), BoxError> {
+    let ops: u64 = args.get("ops", 300)?;
+    let rounds: usize = args.get("rounds", 5)?;
+    let ctx = setup().await?;
 
     // Warm up connections and caches both ways.
     for op in Op::ALL {
@@ -142,7 +174,7 @@ pub(crate) async fn run(args: &Args) -> Result<(), BoxError> {
     }
     println!(
         "\n{ops} operations per round, {rounds} rounds; per-operation medians (min–max over rounds); servers {}.",
-        if servers.in_process { "in this process (CPU figures include them)" } else { "in another process" }
+        if ctx.servers.in_process { "in this process (CPU figures include them)" } else { "in another process" }
     );
     Ok(())
 }
