@@ -9,7 +9,9 @@
 //!
 //! [`Backend::from_env`] is the switch the dynox test suite and examples use: by default the
 //! embedded servers, or any other endpoint (moto, LocalStack) or real AWS when the
-//! `DYNOX_ENDPOINT` environment variable says so.
+//! `DYNOX_ENDPOINT` environment variable says so; `DYNOX_DYNAMODB_ENDPOINT` and
+//! `DYNOX_S3_ENDPOINT` choose each service's server on its own (AWS's DynamoDB Local with the
+//! embedded s3s-fs, say).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), dynox_local::LocalError> {
@@ -49,6 +51,14 @@ pub const REGION: &str = "us-east-1";
 ///   LocalStack), with credentials from the environment or local test credentials.
 pub const ENDPOINT_VAR: &str = "DYNOX_ENDPOINT";
 
+/// Environment variable choosing the DynamoDB server alone (same values as [`ENDPOINT_VAR`]
+/// but `aws`); unset, DynamoDB follows [`ENDPOINT_VAR`].
+pub const DYNAMODB_ENDPOINT_VAR: &str = "DYNOX_DYNAMODB_ENDPOINT";
+
+/// Environment variable choosing the S3 server alone (same values as [`ENDPOINT_VAR`] but
+/// `aws`); unset, S3 follows [`ENDPOINT_VAR`].
+pub const S3_ENDPOINT_VAR: &str = "DYNOX_S3_ENDPOINT";
+
 /// Why the local servers could not be started.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -69,6 +79,12 @@ pub enum LocalError {
         server: &'static str,
         /// What the server said.
         message: String,
+    },
+    /// The environment asks for a combination of servers that cannot work.
+    #[error("invalid server selection in the environment: {reason}")]
+    Environment {
+        /// What is wrong, naming the variables.
+        reason: String,
     },
 }
 
@@ -286,79 +302,165 @@ pub enum BackendKind {
     Endpoint(String),
     /// The standard AWS configuration chain.
     Aws,
+    /// A different server for each service ([`DYNAMODB_ENDPOINT_VAR`], [`S3_ENDPOINT_VAR`]):
+    /// see [`Backend::dynamodb_server`] and [`Backend::s3_server`].
+    Mixed,
 }
 
-/// An [`SdkConfig`] chosen by the environment (see [`ENDPOINT_VAR`]), plus what the servers
-/// behind it can do.
+/// The server of one service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Server {
+    /// This crate's embedded server (dynoxide or s3s-fs).
+    Embedded,
+    /// An explicit endpoint URL.
+    Endpoint(String),
+    /// AWS itself.
+    Aws,
+}
+
+impl Server {
+    /// `embedded`, `endpoint` or `aws`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Server::Embedded => "embedded",
+            Server::Endpoint(_) => "endpoint",
+            Server::Aws => "aws",
+        }
+    }
+
+    /// The server a variable's value names: unset, empty or `embedded` is the embedded one.
+    fn parse(value: Option<&str>) -> Server {
+        match value {
+            None | Some("") | Some("embedded") => Server::Embedded,
+            Some("aws") => Server::Aws,
+            Some(url) => Server::Endpoint(url.to_owned()),
+        }
+    }
+}
+
+/// The servers the variables `all` ([`ENDPOINT_VAR`]), `dynamodb` ([`DYNAMODB_ENDPOINT_VAR`])
+/// and `s3` ([`S3_ENDPOINT_VAR`]) choose: each service's own variable first, else the shared
+/// one, else the embedded server. AWS serves both services or neither.
+fn choose_servers(
+    all: Option<&str>,
+    dynamodb: Option<&str>,
+    s3: Option<&str>,
+) -> Result<(Server, Server), LocalError> {
+    let dynamodb = Server::parse(dynamodb.or(all));
+    let s3 = Server::parse(s3.or(all));
+    if (dynamodb == Server::Aws) != (s3 == Server::Aws) {
+        return Err(LocalError::Environment {
+            reason: format!(
+                "DynamoDB is {} and S3 is {}: `aws` serves both services or neither (set {ENDPOINT_VAR}=aws, or give both {DYNAMODB_ENDPOINT_VAR} and {S3_ENDPOINT_VAR} a URL)",
+                dynamodb.name(),
+                s3.name()
+            ),
+        });
+    }
+    Ok((dynamodb, s3))
+}
+
+/// An [`SdkConfig`] chosen by the environment (see [`ENDPOINT_VAR`], [`DYNAMODB_ENDPOINT_VAR`]
+/// and [`S3_ENDPOINT_VAR`]), plus what the servers behind it can do.
 #[derive(Debug, Clone)]
 pub struct Backend {
-    kind: BackendKind,
+    dynamodb: Server,
+    s3: Server,
     sdk_config: SdkConfig,
 }
 
 impl Backend {
-    /// Reads [`ENDPOINT_VAR`] and builds the matching configuration, starting the shared
-    /// embedded servers when it is unset.
+    /// Reads [`ENDPOINT_VAR`], [`DYNAMODB_ENDPOINT_VAR`] and [`S3_ENDPOINT_VAR`] and builds the
+    /// matching configuration, starting the shared embedded servers when one is needed.
     pub async fn from_env() -> Result<Self, LocalError> {
-        match std::env::var(ENDPOINT_VAR) {
-            Err(_) => Self::embedded(),
-            Ok(v) if v.is_empty() || v == "embedded" => Self::embedded(),
-            Ok(v) if v == "aws" => Ok(Self {
-                kind: BackendKind::Aws,
-                sdk_config: aws_config::load_defaults(BehaviorVersion::latest()).await,
-            }),
-            Ok(url) => {
+        let var = |name| std::env::var(name).ok();
+        let (all, dynamodb, s3) = (
+            var(ENDPOINT_VAR),
+            var(DYNAMODB_ENDPOINT_VAR),
+            var(S3_ENDPOINT_VAR),
+        );
+        let (dynamodb, s3) = choose_servers(all.as_deref(), dynamodb.as_deref(), s3.as_deref())?;
+        let sdk_config = match (&dynamodb, &s3) {
+            (Server::Embedded, Server::Embedded) => shared()?.sdk_config().clone(),
+            (Server::Aws, _) => aws_config::load_defaults(BehaviorVersion::latest()).await,
+            _ => {
+                let url = |server: &Server, embedded: fn(&LocalServers) -> String| match server {
+                    Server::Endpoint(url) => Ok(url.clone()),
+                    _ => shared().map(embedded),
+                };
+                let dynamodb_url = url(&dynamodb, LocalServers::dynamodb_endpoint)?;
+                let s3_url = url(&s3, LocalServers::s3_endpoint)?;
+                // The embedded s3s-fs checks signatures against its own credentials; other
+                // endpoints take the environment's, or the same local ones.
                 let env_creds = std::env::var("AWS_ACCESS_KEY_ID")
                     .ok()
                     .zip(std::env::var("AWS_SECRET_ACCESS_KEY").ok());
                 let creds = match env_creds {
-                    Some((id, secret)) => Credentials::new(id, secret, None, None, "environment"),
-                    None => static_credentials(),
+                    Some((id, secret)) if s3 != Server::Embedded => {
+                        Credentials::new(id, secret, None, None, "environment")
+                    }
+                    _ => static_credentials(),
                 };
-                Ok(Self {
-                    sdk_config: endpoint_config(&url, &url, creds),
-                    kind: BackendKind::Endpoint(url),
-                })
+                endpoint_config(&dynamodb_url, &s3_url, creds)
             }
-        }
-    }
-
-    fn embedded() -> Result<Self, LocalError> {
+        };
         Ok(Self {
-            kind: BackendKind::Embedded,
-            sdk_config: shared()?.sdk_config().clone(),
+            dynamodb,
+            s3,
+            sdk_config,
         })
     }
 
-    /// [`LocalServers::expire_ttl_as_of`] on the embedded servers; `None` on other backends
-    /// (moto and LocalStack do not expire items; AWS does, within about two days).
+    /// [`LocalServers::expire_ttl_as_of`] when DynamoDB is the embedded server; `None`
+    /// otherwise (moto, LocalStack and DynamoDB Local do not expire items on demand; AWS does,
+    /// within about two days).
     pub fn expire_ttl_as_of(
         &self,
         when: std::time::SystemTime,
     ) -> Option<Result<usize, LocalError>> {
-        match self.kind {
-            BackendKind::Embedded => Some(shared().and_then(|s| s.expire_ttl_as_of(when))),
+        match self.dynamodb {
+            Server::Embedded => Some(shared().and_then(|s| s.expire_ttl_as_of(when))),
             _ => None,
         }
     }
 
     /// Which servers this is.
-    pub fn kind(&self) -> &BackendKind {
-        &self.kind
+    pub fn kind(&self) -> BackendKind {
+        match (&self.dynamodb, &self.s3) {
+            (Server::Embedded, Server::Embedded) => BackendKind::Embedded,
+            (Server::Aws, Server::Aws) => BackendKind::Aws,
+            (Server::Endpoint(a), Server::Endpoint(b)) if a == b => {
+                BackendKind::Endpoint(a.clone())
+            }
+            _ => BackendKind::Mixed,
+        }
     }
 
-    /// A short name for logs and test output: `embedded`, `endpoint` or `aws`.
-    pub fn name(&self) -> &'static str {
-        match self.kind {
-            BackendKind::Embedded => "embedded",
-            BackendKind::Endpoint(_) => "endpoint",
-            BackendKind::Aws => "aws",
+    /// The DynamoDB server.
+    pub fn dynamodb_server(&self) -> &Server {
+        &self.dynamodb
+    }
+
+    /// The S3 server: what S3 capabilities depend on.
+    pub fn s3_server(&self) -> &Server {
+        &self.s3
+    }
+
+    /// A short name for logs and test output: `embedded`, `endpoint`, `aws`, or for mixed
+    /// servers `dynamodb=…,s3=…`.
+    pub fn name(&self) -> String {
+        match self.kind() {
+            BackendKind::Mixed => {
+                format!("dynamodb={},s3={}", self.dynamodb.name(), self.s3.name())
+            }
+            _ => self.dynamodb.name().to_owned(),
         }
     }
 
     /// Whether S3 clients should use path-style addressing (every explicit endpoint).
     pub fn s3_path_style(&self) -> bool {
-        !matches!(self.kind, BackendKind::Aws)
+        self.s3 != Server::Aws
     }
 
     /// The configuration to build DynamoDB and S3 clients from.
@@ -468,4 +570,62 @@ fn local_addr(listener: &TcpListener, server: &'static str) -> Result<SocketAddr
     listener
         .local_addr()
         .map_err(|source| LocalError::Io { server, source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_service_takes_its_own_variable_then_the_shared_one_then_the_embedded_server() {
+        let url = |u: &str| Server::Endpoint(u.to_owned());
+        let cases = [
+            ((None, None, None), (Server::Embedded, Server::Embedded)),
+            (
+                (Some("embedded"), None, None),
+                (Server::Embedded, Server::Embedded),
+            ),
+            ((Some("aws"), None, None), (Server::Aws, Server::Aws)),
+            (
+                (Some("http://m"), None, None),
+                (url("http://m"), url("http://m")),
+            ),
+            (
+                (None, Some("http://d"), None),
+                (url("http://d"), Server::Embedded),
+            ),
+            (
+                (None, None, Some("http://s")),
+                (Server::Embedded, url("http://s")),
+            ),
+            (
+                (Some("http://m"), Some("http://d"), None),
+                (url("http://d"), url("http://m")),
+            ),
+            (
+                (Some("http://m"), None, Some("embedded")),
+                (url("http://m"), Server::Embedded),
+            ),
+        ];
+        for ((all, dynamodb, s3), expected) in cases {
+            let chosen = choose_servers(all, dynamodb, s3).expect("a valid selection");
+            assert_eq!(chosen, expected, "{all:?} {dynamodb:?} {s3:?}");
+        }
+    }
+
+    #[test]
+    fn aws_for_one_service_only_is_refused_naming_the_variables() {
+        for (all, dynamodb, s3) in [
+            (Some("aws"), Some("http://d"), None),
+            (None, None, Some("aws")),
+            (Some("http://m"), Some("aws"), None),
+        ] {
+            let err = choose_servers(all, dynamodb, s3).expect_err("aws for one service");
+            let text = err.to_string();
+            assert!(
+                text.contains(ENDPOINT_VAR) && text.contains(S3_ENDPOINT_VAR),
+                "{text}"
+            );
+        }
+    }
 }
