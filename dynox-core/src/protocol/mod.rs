@@ -160,7 +160,6 @@ pub(crate) enum Outcome {
 
 /// What a write expects the stored item's file references (and version) to be: the
 /// condition it is sent with.
-#[derive(Clone)]
 enum Expected {
     /// Read from the server for this write, or carried back by its refused condition:
     /// certain at the time (`None`: no item).
@@ -213,8 +212,9 @@ pub(crate) struct PutPlan<M: Model> {
     key_item: Item,
     create: bool,
     version: u64,
-    /// Where the condition's expectation came from.
-    expected: Expected,
+    /// Whether `current` was read from the server for this write (else remembered or
+    /// guessed: a refusal may show it stale).
+    observed: bool,
     /// The file state the condition expects (`None`: no item).
     current: Option<Item>,
     current_refs: Vec<FileRef>,
@@ -379,9 +379,10 @@ async fn build<M: Model>(
             give_up!(error);
         }
     }
-    let current: Option<Item> = match &expected {
-        Expected::Observed(current) => current.clone(),
-        Expected::Remembered(state) => Some(state.clone()),
+    let observed = expected.observed();
+    let current: Option<Item> = match expected {
+        Expected::Observed(current) => current,
+        Expected::Remembered(state) => Some(state),
         // A stored file of the item makes it "foreign" below: its references are read.
         Expected::Guessed => Some(Item::new()),
     };
@@ -403,7 +404,7 @@ async fn build<M: Model>(
             !prepared.uploaded.contains(n) && !claimed.contains(n) && !current_refs.contains(n)
         });
         if let Some(foreign) = foreign {
-            if !expected.observed() {
+            if !observed {
                 return Ok(Err(prepared));
             }
             give_up!(if prepared.create {
@@ -500,7 +501,7 @@ async fn build<M: Model>(
         key_item,
         create,
         version,
-        expected,
+        observed,
         current,
         current_refs,
         uploaded,
@@ -598,7 +599,7 @@ impl<M: Model> PutPlan<M> {
     /// while the version (if any) is the expected one. `None` when the refusal stands: the
     /// caller's condition or version, or this write's own commit seen by an SDK retry.
     pub(crate) async fn stale(&self, client: &Client, failure: &Failure) -> Option<Option<Item>> {
-        if self.expected.observed() {
+        if self.observed {
             return None;
         }
         // A refusal carrying this write's own result: an SDK retry met its commit.
