@@ -11,14 +11,21 @@
 //! independent SHA-256 of the generated content. Peak resident memory (`VmHWM`) is printed
 //! before and after: the embedded servers run in this process too, so the figure includes
 //! them.
+//!
+//! On a terminal, a progress bar ([`indicatif`]) follows each transfer through a
+//! [`dynox_s3::Progress`] attached to the file (`with_progress` before the upload,
+//! `set_progress` on the loaded file for the downloads), told every MiB. Otherwise (output
+//! to a file or a pipe) only the summary lines are printed.
 
+use std::io::IsTerminal;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use dynox_core::{Client, DynamoModel};
-use dynox_s3::{S3Object, S3Settings};
+use dynox_s3::{Progress, S3Object, S3Settings};
 use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, ReadBuf};
 
@@ -73,6 +80,45 @@ impl AsyncRead for Generated {
     }
 }
 
+/// A bar of `size` bytes on stdout and the [`Progress`] that moves it (told every MiB and at the end), or
+/// neither when stdout is not a terminal.
+fn progress_bar(size: u64) -> Option<(ProgressBar, Progress)> {
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::with_draw_target(Some(size), ProgressDrawTarget::stdout());
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg:8} [{bar:40}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    let moved = bar.clone();
+    let progress = Progress::with_callback(1 << 20, move |t| {
+        if let Some(total) = t.total {
+            moved.set_length(total);
+        }
+        moved.set_position(t.done);
+    });
+    Some((bar, progress))
+}
+
+/// Readies the bar for the next transfer, called `name`.
+fn next_phase(bar: &Option<(ProgressBar, Progress)>, name: &'static str) {
+    if let Some((bar, _)) = bar {
+        bar.reset();
+        bar.set_message(name);
+    }
+}
+
+/// Clears the bar before a summary line is printed.
+fn end_phase(bar: &Option<(ProgressBar, Progress)>) {
+    if let Some((bar, _)) = bar {
+        bar.finish_and_clear();
+    }
+}
+
 async fn expected_sha256(size: u64) -> std::io::Result<Vec<u8>> {
     use tokio::io::AsyncReadExt;
     let mut reader = Generated::new(size);
@@ -108,27 +154,40 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         backend.name()
     );
 
+    let bar = progress_bar(size);
+    let mut data = S3Object::from_reader(Generated::new(size), "big.bin", Some(size));
+    if let Some((_, progress)) = &bar {
+        data = data.with_progress(progress);
+    }
+    next_phase(&bar, "upload");
     let started = Instant::now();
     let mut file = LargeFile {
         id: "big".into(),
-        data: S3Object::from_reader(Generated::new(size), "big.bin", Some(size)),
+        data,
     };
     client.save(&mut file).await?;
     let upload = started.elapsed();
+    end_phase(&bar);
     println!(
         "upload:   {:>7.1} MiB/s ({upload:.2?}), peak RSS {:.1} MiB",
         mib as f64 / upload.as_secs_f64(),
         dynox_local::memory::peak_rss_mib()
     );
 
-    let loaded = LargeFile::get(&client, "big")
+    let mut loaded = LargeFile::get(&client, "big")
         .await?
         .ok_or("item missing")?;
+    // A file read from the item reports its downloads once it has a progress.
+    loaded
+        .data
+        .set_progress(bar.as_ref().map(|(_, progress)| progress.clone()));
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("big.bin");
+    next_phase(&bar, "save_to");
     let started = Instant::now();
     loaded.data.save_to(&client, &path).await?;
     let download = started.elapsed();
+    end_phase(&bar);
     println!(
         "save_to:  {:>7.1} MiB/s ({download:.2?}), peak RSS {:.1} MiB",
         mib as f64 / download.as_secs_f64(),
@@ -149,6 +208,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     std::fs::remove_file(&path)?;
 
+    next_phase(&bar, "stream");
     let started = Instant::now();
     let mut stream = loaded.data.stream(&client)?;
     let mut hasher = Sha256::new();
@@ -156,6 +216,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         hasher.update(&chunk?);
     }
     let streamed = hasher.finalize().to_vec();
+    end_phase(&bar);
     println!(
         "stream:   {:>7.1} MiB/s ({:.2?}), peak RSS {:.1} MiB",
         mib as f64 / started.elapsed().as_secs_f64(),

@@ -1,5 +1,5 @@
 //! S3 file fields against real servers: upload sources, the stored metadata, downloads,
-//! presigned URLs, direct uploads, cascading delete and errors.
+//! presigned URLs, cascading delete and errors (direct uploads: `direct_uploads.rs`).
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
@@ -629,93 +629,6 @@ async fn presigned_urls_download_without_credentials_and_expire() {
 }
 
 #[tokio::test]
-async fn a_presigned_upload_is_attached_after_a_head_check() {
-    let env = env().await;
-    let upload = dynox_s3::presign_upload(
-        &env.client,
-        Document::key_of("UP#1", "v1"),
-        "content",
-        "scan.png",
-        Duration::from_secs(600),
-    )
-    .await
-    .unwrap();
-    assert!(
-        upload.key.starts_with("documents/UP/1/v1/"),
-        "{}",
-        upload.key
-    );
-    let data = dynox_tests::content(10_000, 8);
-    let http = reqwest::Client::new();
-    let mut request = http.put(&upload.url).body(data.clone());
-    for (name, value) in &upload.headers {
-        request = request.header(name, value);
-    }
-    let response = request.send().await.unwrap();
-    assert!(response.status().is_success(), "{}", response.status());
-
-    let file = dynox_s3::attach(&env.client, &upload).await.unwrap();
-    assert_eq!(file.size(), Some(10_000));
-    assert_eq!(file.content_type(), Some("image/png"));
-    // The ETag and Last-Modified are those S3 reports for the object.
-    let head = env
-        .s3
-        .head_object()
-        .bucket(&upload.bucket)
-        .key(&upload.key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(file.etag(), head.e_tag.as_deref());
-    assert!(file.etag().unwrap().starts_with('"'));
-    assert_eq!(
-        file.last_modified(),
-        head.last_modified
-            .and_then(|t| SystemTime::try_from(t).ok())
-    );
-    assert!(file.last_modified().is_some());
-    let mut d = doc("UP#1", Some(file));
-    env.client.save(&mut d).await.unwrap();
-    let loaded = Document::get(&env.client, "UP#1", "v1")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        loaded
-            .content
-            .unwrap()
-            .get_bytes(&env.client)
-            .await
-            .unwrap()
-            .as_ref(),
-        data.as_slice()
-    );
-
-    // Attaching what was never uploaded fails, naming the object.
-    let missing = dynox_s3::presign_upload(
-        &env.client,
-        Document::key_of("UP#2", "v1"),
-        "content",
-        "x",
-        Duration::from_secs(60),
-    )
-    .await
-    .unwrap();
-    let err = dynox_s3::attach(&env.client, &missing).await.unwrap_err();
-    assert!(matches!(err, S3Error::NoSuchKey { .. }), "{err:?}");
-    let err = dynox_s3::presign_upload(
-        &env.client,
-        Document::key_of("UP#2", "v1"),
-        "name",
-        "x",
-        Duration::from_secs(60),
-    )
-    .await
-    .unwrap_err();
-    assert!(err.to_string().contains("not a file field"), "{err}");
-}
-
-#[tokio::test]
 async fn delete_removes_the_item_then_its_objects() {
     let env = env().await;
     let mut d = doc("DEL#1", Some(S3Object::from_bytes(vec![1; 100], "a.txt")));
@@ -1295,7 +1208,8 @@ async fn a_custom_s3_client_gets_path_style_requests_on_a_local_endpoint() {
         Document::key_of("P#1", "v1"),
         "content",
         "a.pdf",
-        Duration::from_secs(60),
+        "application/pdf",
+        &dynox_s3::UploadRules::new(1024),
     )
     .await
     .unwrap();

@@ -140,19 +140,38 @@ async fn every_public_future_and_stream_is_send() {
     assert_send(file.stream(client).unwrap());
     assert_send(file.reader(client).unwrap());
     assert_send(file.range(client, 0..8));
+    // With a progress attached (a callback that is Send + Sync), up and down.
+    let progress = dynox_s3::Progress::with_callback(1 << 20, |_| {});
+    let watched = file.clone().with_progress(&progress);
+    assert_send(watched.get_bytes(client));
+    assert_send(watched.save_to(client, dir.path().join("p.bin")));
+    assert_send(watched.stream(client).unwrap());
+    assert_send(watched.reader(client).unwrap());
+    assert_send(progress.clone());
+    let mut reported = doc("p", "alice");
+    reported.content = Some(S3Object::from_bytes(vec![1u8; 8], "p.bin").with_progress(&progress));
+    assert_send(client.save(&mut reported).into_future());
     assert_send(file.presigned_url(client, Duration::from_secs(60)));
+    let rules = dynox_s3::UploadRules::new(1024);
     let presign = || {
         dynox_s3::presign_upload(
             client,
             Doc::key_of("up", "v1"),
             "content",
             "up.bin",
-            Duration::from_secs(60),
+            "application/octet-stream",
+            &rules,
         )
     };
     assert_send(presign());
-    let upload = presign().await.unwrap(); // signed locally: no request
-    assert_send(dynox_s3::attach(client, &upload));
+    assert_send(dynox_s3::attach(
+        client,
+        Doc::key_of("up", "v1"),
+        "content",
+        "up.bin",
+        "k",
+        &rules,
+    ));
 
     // Typed values.
     let mut value: dynox_s3::S3Value<Vec<String>> = dynox_s3::S3Value::new(vec!["a".into()]);

@@ -708,7 +708,8 @@ async fn an_overflow_field_has_no_direct_upload() {
         Note::key_of("d"),
         "body",
         "body.txt",
-        Duration::from_secs(60),
+        "text/plain",
+        &dynox_s3::UploadRules::new(1024),
     )
     .await
     .unwrap_err();

@@ -3,6 +3,9 @@
 //! against AWS's S3 transfer manager (`aws-sdk-s3-transfer-manager` 0.3.1, a developer
 //! preview) with the same part size and requests in flight, on the same S3 client.
 //!
+//! dynox's upload and download also run with a [`Progress`] attached whose callback does one
+//! atomic store per MiB, so the cost of leaving progress reporting on shows next to them.
+//!
 //! Peak resident memory is measured per operation: the kernel's high-water mark is reset
 //! before each one (`/proc/self/clear_refs`), and the table shows how far it rose above the
 //! resident memory at the start.
@@ -14,7 +17,7 @@ use aws_sdk_s3::primitives::{ByteStream, Length};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use dynox_bench::measure::{cpu_time, peak_rss_mib, reset_peak_rss, rss_mib, Servers, Stats};
 use dynox_core::DynamoModel;
-use dynox_s3::S3Object;
+use dynox_s3::{Progress, S3Object};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
@@ -64,7 +67,11 @@ pub(crate) async fn run(args: &Args) -> Result<(), BoxError> {
         "download: dynox save_to",
         "upload: transfer manager 0.3.1 (from_path)",
         "download: transfer manager 0.3.1 (write_to_path)",
+        "upload: dynox save (from_path), with progress",
+        "download: dynox save_to, with progress",
     ];
+    // Printed with each dynox row followed by its run with progress.
+    let order = [0, 1, 6, 2, 3, 7, 4, 5];
     let transfer_manager = transfer_manager(&servers.s3);
     let mut samples: Vec<Samples> = names.iter().map(|_| Samples::default()).collect();
     for round in 0..rounds {
@@ -72,30 +79,56 @@ pub(crate) async fn run(args: &Args) -> Result<(), BoxError> {
         let key = format!("raw/{round}/source.bin");
         let s = timed(|| raw_upload(&servers.s3, &bucket, &key, &source, size)).await?;
         push(&mut samples[0], s);
-        // 1: dynox upload
-        let item_id = format!("file-{round}");
-        let s = timed(|| async {
-            let mut item = LargeFile {
-                id: item_id.clone(),
-                data: S3Object::from_path(&source),
-            };
-            client.save(&mut item).await
-        })
-        .await?;
-        push(&mut samples[1], s);
+        // 1, 6: dynox upload, without and with a progress whose callback stores `done` every
+        // MiB; in alternating order, so neither always runs first.
+        let seen = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let store = seen.clone();
+        let progress = Progress::with_callback(1 << 20, move |t| {
+            store.store(t.done, std::sync::atomic::Ordering::Relaxed)
+        });
+        let plain = (1, 3, format!("file-{round}"), None);
+        let watched = (6, 7, format!("file-progress-{round}"), Some(&progress));
+        let runs = if round % 2 == 0 {
+            [&plain, &watched]
+        } else {
+            [&watched, &plain]
+        };
+        for &(sample, _, ref id, progress) in runs {
+            let s = timed(|| async {
+                let mut data = S3Object::from_path(&source);
+                if let Some(progress) = progress {
+                    data = data.with_progress(progress);
+                }
+                let mut item = LargeFile {
+                    id: id.clone(),
+                    data,
+                };
+                client.save(&mut item).await
+            })
+            .await?;
+            push(&mut samples[sample], s);
+            if let Some(progress) = progress {
+                reported(progress, &seen, size)?;
+            }
+        }
         // 2: raw download
         let s = timed(|| raw_download(&servers.s3, &bucket, &key, &download)).await?;
         push(&mut samples[2], s);
         check(&download, &expected)?;
         std::fs::remove_file(&download)?;
-        // 3: dynox download
-        let item = LargeFile::get(&client, &item_id)
-            .await?
-            .ok_or("item missing")?;
-        let s = timed(|| item.data.save_to(&client, &download)).await?;
-        push(&mut samples[3], s);
-        check(&download, &expected)?;
-        std::fs::remove_file(&download)?;
+        // 3, 7: dynox download (`save_to`), without and with the progress, in the same order.
+        for &(_, sample, ref id, progress) in runs {
+            let mut item = LargeFile::get(&client, id).await?.ok_or("item missing")?;
+            item.data.set_progress(progress.cloned());
+            let s = timed(|| item.data.save_to(&client, &download)).await?;
+            push(&mut samples[sample], s);
+            if let Some(progress) = progress {
+                reported(progress, &seen, size)?;
+            }
+            check(&download, &expected)?;
+            std::fs::remove_file(&download)?;
+            LargeFile::delete(&client, id).await?;
+        }
         // 4, 5: the transfer manager, up and down.
         let tm_key = format!("tm/{round}/source.bin");
         let s = timed(|| tm_upload(&transfer_manager, &bucket, &tm_key, &source)).await?;
@@ -119,12 +152,11 @@ pub(crate) async fn run(args: &Args) -> Result<(), BoxError> {
             .key(&key)
             .send()
             .await?;
-        LargeFile::delete(&client, &item_id).await?;
     }
 
     println!("| {mib} MiB | MiB/s | peak RSS above start, MiB | client CPU s per GiB |");
     println!("|---|---|---|---|");
-    for (name, s) in names.iter().zip(&samples) {
+    for (name, s) in order.iter().map(|&i| (names[i], &samples[i])) {
         let speeds: Vec<f64> = s.seconds.iter().map(|t| mib as f64 / t).collect();
         let cpu: Vec<f64> = s.cpu.iter().map(|c| c * 1024.0 / mib as f64).collect();
         println!(
@@ -145,6 +177,11 @@ pub(crate) async fn run(args: &Args) -> Result<(), BoxError> {
         ratio(5, 3)
     );
     println!(
+        "with progress / without (time, medians): upload {:.2}, download {:.2}",
+        ratio(6, 1),
+        ratio(7, 3)
+    );
+    println!(
         "{rounds} rounds; part size 8 MiB, {CONCURRENCY} in flight (the defaults); servers {}.",
         if servers.in_process {
             "in this process (memory figures include them)"
@@ -152,6 +189,23 @@ pub(crate) async fn run(args: &Args) -> Result<(), BoxError> {
             "in another process"
         }
     );
+    Ok(())
+}
+
+/// Checks that a transfer with progress ended at `size`, and that its callback heard it.
+fn reported(
+    progress: &Progress,
+    seen: &std::sync::atomic::AtomicU64,
+    size: u64,
+) -> Result<(), BoxError> {
+    let heard = seen.load(std::sync::atomic::Ordering::Relaxed);
+    if progress.done() != size || heard != size {
+        return Err(format!(
+            "progress ended at {} (callback: {heard}), not {size}",
+            progress.done()
+        )
+        .into());
+    }
     Ok(())
 }
 

@@ -9,6 +9,11 @@
 //! not decode are a checksum mismatch too. It is always fetched whole: `range` refuses it
 //! ([`S3Error::RangeOfCompressed`]) and `save_to` streams it in one GET instead of parallel
 //! ranges (a range of compressed bytes cannot be decoded on its own).
+//!
+//! A [`Progress`] counts content bytes as they reach the caller: chunks handed out (`stream`,
+//! `get_bytes`) or written to the file (`save_to`, after each write). It never passes the
+//! recorded size (a longer body is an error before its excess is handed out), and a download
+//! that succeeds ends it at exactly that size.
 
 use std::path::{Path, PathBuf};
 
@@ -25,6 +30,7 @@ use crate::checksum::Hasher;
 use crate::compression::Compression;
 use crate::error::S3Error;
 use crate::object::StoredObject;
+use crate::progress::{self, Progress};
 use crate::settings::Runtime;
 
 pub(crate) async fn get(
@@ -133,9 +139,21 @@ pub(crate) async fn get_bytes(
     client: &dynox_core::Client,
     object: &StoredObject,
 ) -> Result<Bytes, S3Error> {
+    get_bytes_reporting(client, object, None).await
+}
+
+/// [`get_bytes`], reporting to `progress`.
+pub(crate) async fn get_bytes_reporting(
+    client: &dynox_core::Client,
+    object: &StoredObject,
+    progress: Option<&Progress>,
+) -> Result<Bytes, S3Error> {
     async {
+        if let Some(progress) = progress {
+            progress.start(Some(object.size));
+        }
         let body = get(client, object, None).await?.body;
-        let mut chunks = verified(object.clone(), content(object, body));
+        let mut chunks = verified(object.clone(), content(object, body), progress.cloned());
         let mut out =
             BytesMut::with_capacity(usize::try_from(object.size).unwrap_or(0).min(1 << 30));
         while let Some(chunk) = chunks.next().await {
@@ -201,10 +219,12 @@ fn content(object: &StoredObject, body: ByteStream) -> BoxStream<'static, Result
 
 /// `chunks` checked against the item's size and SHA-256: the last item is an error if they
 /// do not match, and the stream stops at the first byte past the recorded size (so a body
-/// that decompresses to far more than recorded is not read to its end).
+/// that decompresses to far more than recorded is not read to its end). Each chunk handed
+/// out is added to `progress`, which is finished when the stream ends matching.
 fn verified(
     object: StoredObject,
     chunks: BoxStream<'static, Result<Bytes, S3Error>>,
+    progress: Option<Progress>,
 ) -> BoxStream<'static, Result<Bytes, S3Error>> {
     struct Reading {
         chunks: BoxStream<'static, Result<Bytes, S3Error>>,
@@ -212,6 +232,7 @@ fn verified(
         hasher: Hasher,
         size: u64,
         done: bool,
+        progress: Option<Progress>,
     }
     let start = Reading {
         chunks,
@@ -219,6 +240,7 @@ fn verified(
         hasher: Hasher::default(),
         size: 0,
         done: false,
+        progress,
     };
     stream::unfold(start, |mut state| async move {
         if state.done {
@@ -229,6 +251,7 @@ fn verified(
             state.hasher.update(chunk);
             state.size += chunk.len() as u64;
             if state.size <= state.object.size {
+                progress::add(state.progress.as_ref(), chunk.len() as u64);
                 return Some((next?, state));
             }
         }
@@ -245,7 +268,12 @@ fn verified(
             size: state.size,
         };
         match verifier.finish() {
-            Ok(()) => None,
+            Ok(()) => {
+                if let Some(progress) = &state.progress {
+                    progress.finish(state.object.size);
+                }
+                None
+            }
             Err(error) => Some((Err(error), state)),
         }
     })
@@ -290,11 +318,15 @@ pub(crate) async fn range(
 pub(crate) fn stream(
     client: dynox_core::Client,
     object: StoredObject,
+    progress: Option<Progress>,
 ) -> BoxStream<'static, Result<Bytes, S3Error>> {
     stream::once(async move {
+        if let Some(progress) = &progress {
+            progress.start(Some(object.size));
+        }
         let body = get(&client, &object, None).await?.body;
         let chunks = content(&object, body);
-        Ok::<_, S3Error>(verified(object, chunks))
+        Ok::<_, S3Error>(verified(object, chunks, progress))
     })
     .try_flatten()
     .boxed()
@@ -306,10 +338,14 @@ pub(crate) async fn save_to(
     client: &dynox_core::Client,
     object: &StoredObject,
     path: &Path,
+    progress: Option<&Progress>,
 ) -> Result<u64, S3Error> {
+    if let Some(progress) = progress {
+        progress.start(Some(object.size));
+    }
     let temp = temp_path(path);
     let result = async {
-        write_file(client, object, &temp).await?;
+        write_file(client, object, &temp, progress).await?;
         tokio::fs::rename(&temp, path)
             .await
             .map_err(|source| S3Error::Io {
@@ -322,6 +358,8 @@ pub(crate) async fn save_to(
     .await;
     if result.is_err() {
         let _ = tokio::fs::remove_file(&temp).await;
+    } else if let Some(progress) = progress {
+        progress.finish(object.size);
     }
     result.map(|()| object.size)
 }
@@ -338,6 +376,7 @@ async fn write_file(
     client: &dynox_core::Client,
     object: &StoredObject,
     temp: &Path,
+    progress: Option<&Progress>,
 ) -> Result<(), S3Error> {
     let settings = &Runtime::of(client).settings;
     // A compressed object streams whole: a range of it cannot be decoded on its own.
@@ -351,6 +390,7 @@ async fn write_file(
             temp,
             settings.part_size,
             settings.concurrency,
+            progress,
         )
         .await;
     }
@@ -362,12 +402,14 @@ async fn write_file(
         }
     };
     let body = get(client, object, None).await?.body;
-    let mut chunks = verified(object.clone(), content(object, body));
+    let mut chunks = verified(object.clone(), content(object, body), None);
     let mut file = tokio::fs::File::create(temp)
         .await
         .map_err(io("creating"))?;
     while let Some(chunk) = chunks.next().await {
-        file.write_all(&chunk?).await.map_err(io("writing"))?;
+        let chunk = chunk?;
+        file.write_all(&chunk).await.map_err(io("writing"))?;
+        progress::add(progress, chunk.len() as u64);
     }
     file.sync_all().await.map_err(io("syncing"))?;
     Ok(())
@@ -387,6 +429,7 @@ async fn write_file_ranges(
     temp: &Path,
     part_size: u64,
     concurrency: usize,
+    progress: Option<&Progress>,
 ) -> Result<(), S3Error> {
     let io = |action: &'static str| {
         move |source| S3Error::Io {
@@ -445,8 +488,9 @@ async fn write_file_ranges(
                 };
                 let (client, object, file) = (client.clone(), object.clone(), file.clone());
                 let temp = temp.to_owned();
+                let progress = progress.cloned();
                 in_flight.spawn(async move {
-                    fetch_range(&client, &object, (&file, &temp), start, end)
+                    fetch_range(&client, &object, (&file, &temp), start, end, progress)
                         .await
                         .map(|()| index)
                 });
@@ -477,13 +521,15 @@ async fn write_file_ranges(
     Ok(())
 }
 
-/// Downloads bytes `start..end` of `object` into `file` at their offset.
+/// Downloads bytes `start..end` of `object` into `file` at their offset, adding each write
+/// to `progress`.
 async fn fetch_range(
     client: &dynox_core::Client,
     object: &StoredObject,
     (file, path): (&std::sync::Arc<std::fs::File>, &Path),
     start: u64,
     end: u64,
+    progress: Option<Progress>,
 ) -> Result<(), S3Error> {
     let output = get(client, object, Some((start, end))).await?;
     // The object must be the size the item recorded, whatever range was asked for.
@@ -530,6 +576,7 @@ async fn fetch_range(
                 path: path.to_owned(),
                 source,
             })?;
+            progress::add(progress.as_ref(), n);
             at += n;
         }
     }
@@ -547,6 +594,7 @@ async fn fetch_range(
             actual: format!("{} bytes", at + n - start),
         });
     }
+    progress::add(progress.as_ref(), n);
     Ok(())
 }
 

@@ -202,6 +202,21 @@ pub enum S3Error {
         #[source]
         source: BoxError,
     },
+    /// A direct upload ([`presign_upload`](crate::presign_upload) /
+    /// [`attach`](crate::attach)) that may not become the field's file. Nothing was written.
+    #[error("upload s3://{bucket}/{key} for field `{field}` of `{table}` refused: {reason}")]
+    UploadRefused {
+        /// The model's table (without the client's prefix).
+        table: &'static str,
+        /// The file field.
+        field: &'static str,
+        /// The bucket.
+        bucket: String,
+        /// The object key.
+        key: String,
+        /// Why (boxed: keeps every `Result<_, S3Error>` small).
+        reason: Box<UploadRefusal>,
+    },
     /// The content of an object is not a value of the field's type: a typed value
     /// ([`S3Value`](crate::S3Value)) its codec could not decode, or an overflow field's
     /// stored value that is not what it should be.
@@ -217,6 +232,55 @@ pub enum S3Error {
         #[source]
         source: BoxError,
     },
+}
+
+/// Why a direct upload was refused (see [`S3Error::UploadRefused`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UploadRefusal {
+    /// The key is not one of the item's upload keys for this field and file name: another
+    /// item's key, or a key outside the field's prefix.
+    #[error("the key is not an upload key of this item, field and file name")]
+    NotThisItemsKey,
+    /// Nothing is stored under the key: it was never uploaded, or removed since.
+    #[error("nothing was uploaded under this key (or it was removed since)")]
+    Missing,
+    /// The object was not uploaded through a presigned form of this table and field.
+    #[error("the object was not uploaded through a presigned form of this field")]
+    NotADirectUpload,
+    /// The object was uploaded through a form presigned for another item.
+    #[error("the object was uploaded for another item")]
+    OtherItem,
+    /// The item already references the object: the attach was replayed.
+    #[error("the item already references this object (a replayed attach)")]
+    AlreadyAttached,
+    /// The object is larger than the rules allow.
+    #[error("{size} bytes is more than the {max} allowed")]
+    TooLarge {
+        /// Its size.
+        size: u64,
+        /// The largest size allowed.
+        max: u64,
+    },
+    /// The object is smaller than the rules allow.
+    #[error("{size} bytes is less than the {min} required")]
+    TooSmall {
+        /// Its size.
+        size: u64,
+        /// The smallest size allowed.
+        min: u64,
+    },
+    /// The content type is not one the rules allow.
+    #[error("content type `{found}` is not allowed (allowed: {})", allowed.join(", "))]
+    ContentType {
+        /// The content type declared or stored.
+        found: String,
+        /// The content types allowed.
+        allowed: Vec<String>,
+    },
+    /// The S3 client has no credentials to sign a POST policy with.
+    #[error("the S3 client has no credentials to sign the upload form with")]
+    NoCredentials,
 }
 
 impl S3Error {
@@ -299,7 +363,8 @@ impl S3Error {
             | S3Error::UnknownClient { .. }
             | S3Error::Encode { .. }
             | S3Error::StreamWithoutOldImages { .. }
-            | S3Error::ItemRead { .. } => true,
+            | S3Error::ItemRead { .. }
+            | S3Error::UploadRefused { .. } => true,
             S3Error::Transport { source, .. } => connection_refused(source.as_ref()),
             S3Error::NoSuchKey { .. }
             | S3Error::Service { .. }

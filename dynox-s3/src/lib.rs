@@ -92,6 +92,9 @@
 //! - **download**: [`S3Object::get_bytes`], [`S3Object::save_to`] (temporary file renamed into
 //!   place), [`S3Object::stream`], [`S3Object::range`]; full downloads verify size and SHA-256.
 //!   [`S3Object::presigned_url`] for links; [`presign_upload`] and [`attach`] for direct uploads.
+//! - **progress**: [`S3Object::with_progress`] attaches a [`Progress`] (atomics, cheap to
+//!   poll; optionally a callback every so many bytes) that the upload of a pending file, or
+//!   the downloads of a stored one, report to.
 //! - **delete**: the item is deleted, then its objects. An object that could not be deleted
 //!   is reported as `dynox_core::Error::CleanupFailed` (with `write: WriteOutcome::Committed`).
 //! - **setting an optional file to `None`** and saving removes the reference and **keeps the
@@ -137,6 +140,7 @@ pub mod keys;
 mod object;
 mod overflow;
 mod presign;
+mod progress;
 mod settings;
 mod shared;
 mod store;
@@ -154,10 +158,13 @@ use tokio::io::AsyncRead;
 
 pub use cascade::{cascade, RecordReport, Skipped};
 pub use compression::Compression;
-pub use error::{BoxError, S3Error};
+pub use error::{BoxError, S3Error, UploadRefusal};
 pub use kept::{KEPT_METADATA, KEPT_SUFFIX};
 pub use object::{S3Object, StoredObject};
-pub use presign::{attach, presign_upload, PresignedUpload, MAX_EXPIRY, MIN_EXPIRY};
+pub use presign::{
+    attach, presign_upload, PresignedUpload, UploadRules, ITEM_METADATA, MAX_EXPIRY, MIN_EXPIRY,
+};
+pub use progress::{Progress, Transferred};
 pub use settings::{S3Settings, MAX_OBJECT_SIZE, MAX_PARTS, MIN_PART_SIZE};
 pub use store::{ObjectRef, S3Files, S3Model};
 pub use sweep::{sweep, Sweep, SweepError, SweepReport};
@@ -168,7 +175,7 @@ impl S3Object {
     /// The whole content in memory, checked against the recorded size and SHA-256. For large
     /// files prefer [`save_to`](Self::save_to) or [`stream`](Self::stream).
     pub async fn get_bytes(&self, client: &dynox_core::Client) -> Result<Bytes, S3Error> {
-        download::get_bytes(client, self.require_stored()?).await
+        download::get_bytes_reporting(client, self.require_stored()?, self.progress()).await
     }
 
     /// Streams the content into the file at `path` (through a temporary file in the same
@@ -182,7 +189,13 @@ impl S3Object {
         client: &dynox_core::Client,
         path: impl AsRef<Path>,
     ) -> Result<u64, S3Error> {
-        download::save_to(client, self.require_stored()?, path.as_ref()).await
+        download::save_to(
+            client,
+            self.require_stored()?,
+            path.as_ref(),
+            self.progress(),
+        )
+        .await
     }
 
     /// The content as a stream of chunks, fetched as it is polled. If the content does not
@@ -195,6 +208,7 @@ impl S3Object {
         Ok(download::stream(
             client.clone(),
             self.require_stored()?.clone(),
+            self.progress().cloned(),
         ))
     }
 

@@ -11,6 +11,7 @@ use dynox_core::item::{Attribute, AttributeError, AttributeValue};
 use futures::Stream;
 use tokio::io::AsyncRead;
 
+use crate::progress::Progress;
 pub(crate) use crate::upload::source::Source;
 
 /// A file field's value.
@@ -97,6 +98,9 @@ pub struct S3Object {
     /// The file this object was uploaded from by a save that has not settled yet: restored
     /// if that save's write fails (and its upload is removed).
     pub(crate) uploaded_from: Option<PendingUpload>,
+    /// Where this file's transfers report ([`with_progress`](Self::with_progress)); a pending
+    /// file's source holds it too, for the upload.
+    pub(crate) progress: Option<Progress>,
 }
 
 impl Clone for S3Object {
@@ -105,6 +109,7 @@ impl Clone for S3Object {
             state: self.state.clone(),
             fresh: false,
             uploaded_from: self.uploaded_from.clone(),
+            progress: self.progress.clone(),
         }
     }
 }
@@ -191,6 +196,7 @@ impl S3Object {
             }),
             fresh: false,
             uploaded_from: None,
+            progress: None,
         }
     }
 
@@ -289,7 +295,49 @@ impl S3Object {
             state: State::Stored(stored),
             fresh: false,
             uploaded_from: None,
+            progress: None,
         }
+    }
+
+    /// Reports this file's transfers to `progress` (a handle: keep a clone to read it, see
+    /// [`Progress`]). While the file is pending, the save that uploads it reports the upload;
+    /// once stored (after that save too), [`get_bytes`](Self::get_bytes),
+    /// [`save_to`](Self::save_to), [`stream`](Self::stream) and [`reader`](Self::reader)
+    /// report their downloads ([`range`](Self::range) does not). Each transfer starts it from
+    /// zero.
+    ///
+    /// ```no_run
+    /// use dynox_s3::{Progress, S3Object};
+    ///
+    /// # async fn run(client: &dynox_core::Client, loaded: &S3Object) -> Result<(), dynox_s3::S3Error> {
+    /// // An upload: pass the file to a save.
+    /// let progress = Progress::new();
+    /// let pending = S3Object::from_path("scan.tiff").with_progress(&progress);
+    /// assert_eq!(progress.total(), None); // known once the upload opens the file
+    ///
+    /// // A download of a file read from an item.
+    /// let watched = Progress::with_callback(1 << 20, |t| eprintln!("{} of {:?} bytes", t.done, t.total));
+    /// let bytes = loaded.clone().with_progress(&watched).get_bytes(client).await?;
+    /// assert_eq!(watched.done(), bytes.len() as u64);
+    /// # Ok(()) }
+    /// ```
+    pub fn with_progress(mut self, progress: &Progress) -> Self {
+        self.set_progress(Some(progress.clone()));
+        self
+    }
+
+    /// Sets or removes (`None`) the [`Progress`] this file's transfers report to, in place
+    /// (as [`with_progress`](Self::with_progress) does): for a file inside an item.
+    pub fn set_progress(&mut self, progress: Option<Progress>) {
+        if let State::Pending(pending) = &mut self.state {
+            pending.source.set_progress(progress.clone());
+        }
+        self.progress = progress;
+    }
+
+    /// The [`Progress`] this file's transfers report to, if any.
+    pub fn progress(&self) -> Option<&Progress> {
+        self.progress.as_ref()
     }
 
     /// Whether this is a file waiting to be uploaded.

@@ -101,7 +101,8 @@ pub(crate) async fn fingerprint(
     let (file, spool) = match spool {
         Some((mut out, spool)) => {
             out.flush().await.map_err(|e| spool_error(&spool.0, e))?;
-            let source = Source::path(spool.0.clone());
+            let mut source = Source::path(spool.0.clone());
+            source.set_progress(file.source.progress().cloned());
             (PendingUpload { source, ..file }, Some(spool))
         }
         None => (file, None),
@@ -161,7 +162,14 @@ async fn store(
     owners: &[String],
 ) -> Result<StoredObject, S3Error> {
     match reuse(&target, &file, fingerprint, owners).await? {
-        Reuse::Reused(stored) => return Ok(*stored),
+        Reuse::Reused(stored) => {
+            // Nothing to send: the content is already there, all of it.
+            if let Some(progress) = file.source.progress() {
+                progress.start(Some(fingerprint.size));
+                progress.finish(fingerprint.size);
+            }
+            return Ok(*stored);
+        }
         Reuse::Missing => target.if_none_match = true,
         // Too large to touch: the same bytes are uploaded again over it.
         Reuse::TooLargeToTouch => {}

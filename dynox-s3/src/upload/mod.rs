@@ -20,6 +20,11 @@
 //!   failure path aborts, including uploads a retried create started.
 //! - [`server_date`]: the object's last-modified time is S3's clock, read from the `Date`
 //!   header of the PutObject or CompleteMultipartUpload response (no extra request).
+//!
+//! A pending file with a [`Progress`](crate::Progress) reports content bytes as S3
+//! acknowledges them: each part adds the content bytes it was made from when its UploadPart
+//! succeeds (a single PutObject, when it succeeds), so a part the SDK retries never counts
+//! twice; the upload's end sets the exact size.
 
 mod multipart;
 mod pipeline;
@@ -91,6 +96,10 @@ pub(crate) async fn upload(
             });
         }
     }
+    let progress = file.source.progress().cloned();
+    if let Some(progress) = &progress {
+        progress.start(source.len());
+    }
     let encoder: Box<dyn Encoder> = match target.compress {
         None => Box::new(Identity),
         Some(compression) => Box::new(Compress::new(compression, &file.file_name)),
@@ -110,6 +119,9 @@ pub(crate) async fn upload(
     // The item records the content's size and SHA-256, and for a compressed object its
     // encoding and stored size.
     let content = data.content();
+    if let Some(progress) = &progress {
+        progress.finish(content.size);
+    }
     debug_assert!(
         target.compress.is_some() || sent.size == content.size,
         "the identity encoder changed the size"

@@ -18,6 +18,7 @@ use super::transform::Encoded;
 use super::{content_type, s3_metadata, Target};
 use crate::error::S3Error;
 use crate::object::PendingUpload;
+use crate::progress;
 use crate::settings::{S3Settings, MAX_OBJECT_SIZE, MAX_PARTS, MAX_PART_SIZE};
 
 /// What S3 answered for the stored bytes.
@@ -50,6 +51,7 @@ pub(crate) async fn send(
             target,
             file,
             part.unwrap_or_else(|| Part::memory(Bytes::new())),
+            data.content_size(),
         )
         .await
     } else {
@@ -57,7 +59,14 @@ pub(crate) async fn send(
     }
 }
 
-async fn put_single(target: &Target, file: &PendingUpload, part: Part) -> Result<Sent, S3Error> {
+/// Stores `part`, the whole object, made from `content` bytes of the content (reported to the
+/// file's progress once S3 acknowledged them).
+async fn put_single(
+    target: &Target,
+    file: &PendingUpload,
+    part: Part,
+    content: u64,
+) -> Result<Sent, S3Error> {
     let size = part.len();
     tracing::Span::current().record("bytes", size);
     // S3 checks the bytes it received against the SHA-256 and refuses a mismatch.
@@ -82,6 +91,7 @@ async fn put_single(target: &Target, file: &PendingUpload, part: Part) -> Result
         .send()
         .await
         .map_err(|e| S3Error::from_sdk(e, "PutObject", &target.bucket, &target.key))?;
+    progress::add(file.source.progress(), content);
     Ok(Sent {
         size,
         etag: output.e_tag,
@@ -100,7 +110,13 @@ async fn put_multipart(
     // source that fails at once leaves nothing to abort.
     let Some(first) = data.next_part(part_size(settings, data.len(), 1)).await? else {
         // A reader that declared more than it had, and had nothing.
-        return put_single(target, file, Part::memory(Bytes::new())).await;
+        return put_single(
+            target,
+            file,
+            Part::memory(Bytes::new()),
+            data.content_size(),
+        )
+        .await;
     };
     let upload = MultipartUpload::create(target, file, Checksum::for_part(&first)).await?;
     match send_parts(settings, &upload, file, data, first).await {
@@ -122,6 +138,9 @@ async fn put_multipart(
 
 /// Uploads `first` and the parts after it, at most `concurrency` at once. Returns the
 /// completed parts in order and the number of bytes sent.
+///
+/// Each part reports to the file's progress, once acknowledged, the content bytes read since
+/// the part before it was made (its own bytes, unless compressed).
 async fn send_parts(
     settings: &S3Settings,
     upload: &MultipartUpload<'_>,
@@ -136,15 +155,24 @@ async fn send_parts(
     let mut stored = 0u64;
     let mut number = 1u64;
     let mut next = Some(first);
+    let mut reported = 0u64;
     while let Some(part) = next {
         stored += part.len();
+        let content = data.content_size().saturating_sub(reported);
+        reported += content;
         if number > MAX_PARTS || stored > MAX_OBJECT_SIZE {
             return Err(S3Error::TooLarge {
                 file_name: file.file_name.clone(),
                 size: stored,
             });
         }
-        in_flight.spawn(upload.put_part(number as i32, part));
+        let put = upload.put_part(number as i32, part);
+        let progress = file.source.progress().cloned();
+        in_flight.spawn(async move {
+            let completed = put.await?;
+            progress::add(progress.as_ref(), content);
+            Ok(completed)
+        });
         if in_flight.len() >= settings.concurrency {
             if let Some(result) = in_flight.join_next().await {
                 done.push(joined(result, upload)?);

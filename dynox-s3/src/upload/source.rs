@@ -17,6 +17,7 @@ use futures::future::BoxFuture;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use crate::error::S3Error;
+use crate::progress::Progress;
 
 /// A boxed async reader.
 pub(crate) type BoxReader = Box<dyn AsyncRead + Send + Unpin + 'static>;
@@ -99,32 +100,52 @@ pub(crate) trait OpenSource: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<Box<dyn UploadSource>, S3Error>>;
 }
 
-/// The source of a pending file.
+/// The source of a pending file, and the [`Progress`] its uploads report to, if any.
 #[derive(Clone)]
-pub(crate) struct Source(Arc<dyn OpenSource>);
+pub(crate) struct Source {
+    open: Arc<dyn OpenSource>,
+    progress: Option<Progress>,
+}
 
 impl Source {
+    fn of(open: Arc<dyn OpenSource>) -> Self {
+        Source {
+            open,
+            progress: None,
+        }
+    }
+
     /// Any source.
     pub(crate) fn new(source: impl OpenSource) -> Self {
-        Source(Arc::new(source))
+        Self::of(Arc::new(source))
     }
 
     /// Bytes in memory.
     pub(crate) fn bytes(bytes: Bytes) -> Self {
-        Source(Arc::new(InMemory(bytes)))
+        Self::of(Arc::new(InMemory(bytes)))
     }
 
     /// A file on disk.
     pub(crate) fn path(path: PathBuf) -> Self {
-        Source(Arc::new(OnDisk(path)))
+        Self::of(Arc::new(OnDisk(path)))
     }
 
     /// A reader, read by the first upload only, with its length if known.
     pub(crate) fn reader(reader: BoxReader, size: Option<u64>) -> Self {
-        Source(Arc::new(SharedReader {
+        Self::of(Arc::new(SharedReader {
             reader: Mutex::new(Some(reader)),
             size,
         }))
+    }
+
+    /// The progress uploads of this source report to.
+    pub(crate) fn progress(&self) -> Option<&Progress> {
+        self.progress.as_ref()
+    }
+
+    /// Reports its uploads to `progress` (or to nothing).
+    pub(crate) fn set_progress(&mut self, progress: Option<Progress>) {
+        self.progress = progress;
     }
 }
 
@@ -132,13 +153,13 @@ impl std::ops::Deref for Source {
     type Target = dyn OpenSource;
 
     fn deref(&self) -> &Self::Target {
-        &*self.0
+        &*self.open
     }
 }
 
 impl fmt::Debug for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0.describe())
+        f.write_str(&self.open.describe())
     }
 }
 

@@ -375,6 +375,11 @@ impl Encoded {
     pub(crate) fn content(&self) -> Content {
         self.input.content()
     }
+
+    /// The number of content bytes read so far (cheaper than [`content`](Self::content)).
+    pub(crate) fn content_size(&self) -> u64 {
+        self.input.size
+    }
 }
 
 impl UploadSource for Encoded {

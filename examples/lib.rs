@@ -1,0 +1,3 @@
+//! Code the example applications share with the tests that drive them.
+
+pub mod documents_web;
