@@ -213,22 +213,30 @@ async fn the_documents_page_uploads_lists_downloads_and_deletes_in_a_real_browse
         .await
         .unwrap();
 
-    // Listed once attached (WebDriver's own wait polls the page).
+    // The page says how the upload ended: wait for that, without polling.
+    let status = browser
+        .execute_async(
+            r#"const done = arguments[0];
+               const status = document.getElementById("status");
+               const ended = () => status.className === "error" || status.textContent.startsWith("Uploaded");
+               if (ended()) { done(status.textContent); } else {
+                 new MutationObserver((_, observer) => {
+                   if (ended()) { observer.disconnect(); done(status.textContent); }
+                 }).observe(status, { subtree: true, childList: true, characterData: true, attributes: true });
+               }"#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, serde_json::json!("Uploaded “Quarterly report”."));
+    // Listed (the page refreshes the list right after).
     let row = browser
         .wait()
-        .at_most(Duration::from_secs(60))
+        .at_most(Duration::from_secs(30))
         .for_element(Locator::Css("#documents tr[data-title='Quarterly report']"))
         .await
         .unwrap_or_else(|e| panic!("the document was not listed: {e}"));
     let id = row.attr("data-id").await.unwrap().expect("a row id");
-    let status = browser
-        .find(Locator::Id("status"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert_eq!(status, "Uploaded “Quarterly report”.");
 
     // The progress bar reached 100%, through increasing progress events.
     let bar = browser
@@ -257,6 +265,10 @@ async fn the_documents_page_uploads_lists_downloads_and_deletes_in_a_real_browse
     let Some(AttributeValue::S(key)) = file.get("key") else {
         panic!("no key: {file:?}");
     };
+    // The page declared the SHA-256; S3 checked it and the item records it.
+    use base64::Engine;
+    let declared = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&data));
+    assert_eq!(file.get("sha256"), Some(&AttributeValue::S(declared)));
     let head = env
         .s3
         .head_object()

@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use dynox_core::DynamoModel;
-use dynox_s3::{PresignedUpload, S3Error, S3Object, S3Settings, UploadRefusal, UploadRules};
+use dynox_s3::{
+    DeclaredFile, PresignedUpload, S3Error, S3Object, S3Settings, UploadRefusal, UploadRules,
+};
 use dynox_tests::{file_env, FileEnv};
 
 #[derive(Debug, Clone, DynamoModel)]
@@ -41,12 +43,15 @@ fn rules() -> UploadRules {
 }
 
 async fn presign(env: &FileEnv, pk: &str, file_name: &str, content_type: &str) -> PresignedUpload {
+    presign_declared(env, pk, DeclaredFile::new(file_name, content_type)).await
+}
+
+async fn presign_declared(env: &FileEnv, pk: &str, file: DeclaredFile) -> PresignedUpload {
     dynox_s3::presign_upload(
         &env.client,
         Document::key_of(pk, "v1"),
         "content",
-        file_name,
-        content_type,
+        &file,
         &rules(),
     )
     .await
@@ -225,8 +230,7 @@ async fn a_content_type_the_rules_do_not_allow_is_refused_before_presigning() {
         &env.client,
         Document::key_of("T#1", "v1"),
         "content",
-        "page.html",
-        "text/html; charset=utf-8",
+        &DeclaredFile::new("page.html", "text/html; charset=utf-8"),
         &rules(),
     )
     .await;
@@ -244,8 +248,7 @@ async fn a_content_type_the_rules_do_not_allow_is_refused_before_presigning() {
         &env.client,
         Document::key_of("T#1", "v1"),
         "name",
-        "x.pdf",
-        "application/pdf",
+        &DeclaredFile::new("x.pdf", "application/pdf"),
         &rules(),
     )
     .await
@@ -296,8 +299,7 @@ async fn attach_refuses_an_upload_made_for_another_item_when_keys_do_not_tell() 
         &env.client,
         Inbox::key_of("mine"),
         "file",
-        "a.txt",
-        "text/plain",
+        &DeclaredFile::new("a.txt", "text/plain"),
         &rules,
     )
     .await
@@ -458,4 +460,105 @@ async fn an_upload_never_attached_is_swept_after_the_grace_period() {
         refusal(attach(&env, "N#1", "n.pdf", &form.key).await),
         UploadRefusal::Missing
     );
+}
+
+#[tokio::test]
+async fn a_declared_size_and_sha256_are_enforced_by_s3_and_recorded() {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let env = env().await;
+    let test = "a_declared_size_and_sha256_are_enforced_by_s3_and_recorded";
+    let data = dynox_tests::content(5_000, 3);
+    let sha256 = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&data));
+    let declared = DeclaredFile::new("d.pdf", "application/pdf")
+        .size(data.len() as u64)
+        .sha256(&sha256);
+    let form = presign_declared(&env, "D#1", declared).await;
+    assert_eq!(form.size_range, (5_000, 5_000));
+    assert_eq!(form.sha256.as_deref(), Some(sha256.as_str()));
+
+    // One byte short, or other bytes of the declared size: S3 stores nothing.
+    let short = post(&form, data[..4_999].to_vec(), &[]).await;
+    if s3_refused(&env, test, short).is_some() {
+        let mut other = data.clone();
+        other[10] ^= 1;
+        assert!(s3_refused(&env, test, post(&form, other, &[]).await).is_some());
+        assert!(env.keys("company-docs").await.is_empty());
+    }
+
+    let (status, body) = post(&form, data.clone(), &[]).await;
+    assert!((200..300).contains(&status), "{status} {body}");
+    let strict = rules().require_sha256();
+    let file = dynox_s3::attach(
+        &env.client,
+        Document::key_of("D#1", "v1"),
+        "content",
+        "d.pdf",
+        &form.key,
+        &strict,
+    )
+    .await
+    .unwrap();
+    assert_eq!(file.sha256(), Some(sha256.as_str()));
+}
+
+#[tokio::test]
+async fn declarations_the_rules_do_not_allow_are_refused_before_presigning() {
+    let env = env().await;
+    let presign = |file: DeclaredFile, rules: UploadRules| {
+        let client = env.client.clone();
+        async move {
+            let result = dynox_s3::presign_upload(
+                &client,
+                Document::key_of("X#1", "v1"),
+                "content",
+                &file,
+                &rules,
+            )
+            .await;
+            match result {
+                Err(S3Error::UploadRefused { reason, .. }) => *reason,
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    let pdf = || DeclaredFile::new("x.pdf", "application/pdf");
+    assert_eq!(
+        presign(pdf().size(64 * 1024 + 1), rules()).await,
+        UploadRefusal::TooLarge {
+            size: 64 * 1024 + 1,
+            max: 64 * 1024
+        }
+    );
+    assert_eq!(
+        presign(pdf().size(0), rules()).await,
+        UploadRefusal::TooSmall { size: 0, min: 1 }
+    );
+    assert_eq!(
+        presign(pdf().sha256("not base64 of 32 bytes"), rules()).await,
+        UploadRefusal::InvalidChecksum
+    );
+    assert_eq!(
+        presign(pdf(), rules().require_sha256()).await,
+        UploadRefusal::NoChecksum
+    );
+}
+
+#[tokio::test]
+async fn attach_refuses_an_upload_without_a_checksum_when_the_rules_require_one() {
+    let env = env().await;
+    let form = presign(&env, "C#1", "c.pdf", "application/pdf").await;
+    let (status, _) = post(&form, vec![1; 100], &[]).await;
+    assert!((200..300).contains(&status));
+    let strict = rules().require_sha256();
+    let result = dynox_s3::attach(
+        &env.client,
+        Document::key_of("C#1", "v1"),
+        "content",
+        "c.pdf",
+        &form.key,
+        &strict,
+    )
+    .await;
+    assert_eq!(refusal(result), UploadRefusal::NoChecksum);
 }

@@ -1207,8 +1207,7 @@ async fn a_custom_s3_client_gets_path_style_requests_on_a_local_endpoint() {
         &client,
         Document::key_of("P#1", "v1"),
         "content",
-        "a.pdf",
-        "application/pdf",
+        &dynox_s3::DeclaredFile::new("a.pdf", "application/pdf"),
         &dynox_s3::UploadRules::new(1024),
     )
     .await

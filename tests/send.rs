@@ -153,16 +153,9 @@ async fn every_public_future_and_stream_is_send() {
     assert_send(client.save(&mut reported).into_future());
     assert_send(file.presigned_url(client, Duration::from_secs(60)));
     let rules = dynox_s3::UploadRules::new(1024);
-    let presign = || {
-        dynox_s3::presign_upload(
-            client,
-            Doc::key_of("up", "v1"),
-            "content",
-            "up.bin",
-            "application/octet-stream",
-            &rules,
-        )
-    };
+    let file = dynox_s3::DeclaredFile::new("up.bin", "application/octet-stream");
+    let presign =
+        || dynox_s3::presign_upload(client, Doc::key_of("up", "v1"), "content", &file, &rules);
     assert_send(presign());
     assert_send(dynox_s3::attach(
         client,

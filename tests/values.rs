@@ -707,8 +707,7 @@ async fn an_overflow_field_has_no_direct_upload() {
         &env.client,
         Note::key_of("d"),
         "body",
-        "body.txt",
-        "text/plain",
+        &dynox_s3::DeclaredFile::new("body.txt", "text/plain"),
         &dynox_s3::UploadRules::new(1024),
     )
     .await

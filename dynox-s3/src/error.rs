@@ -278,6 +278,12 @@ pub enum UploadRefusal {
         /// The content types allowed.
         allowed: Vec<String>,
     },
+    /// The declared SHA-256 is not the base64 of 32 bytes.
+    #[error("the declared SHA-256 is not the base64 of 32 bytes")]
+    InvalidChecksum,
+    /// The rules require a SHA-256, and the upload declared none (or S3 recorded none).
+    #[error("the rules require the upload's SHA-256, and there is none")]
+    NoChecksum,
     /// The S3 client has no credentials to sign a POST policy with.
     #[error("the S3 client has no credentials to sign the upload form with")]
     NoCredentials,

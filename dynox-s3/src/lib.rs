@@ -162,7 +162,8 @@ pub use error::{BoxError, S3Error, UploadRefusal};
 pub use kept::{KEPT_METADATA, KEPT_SUFFIX};
 pub use object::{S3Object, StoredObject};
 pub use presign::{
-    attach, presign_upload, PresignedUpload, UploadRules, ITEM_METADATA, MAX_EXPIRY, MIN_EXPIRY,
+    attach, presign_upload, DeclaredFile, PresignedUpload, UploadRules, ITEM_METADATA, MAX_EXPIRY,
+    MIN_EXPIRY,
 };
 pub use progress::{Progress, Transferred};
 pub use settings::{S3Settings, MAX_OBJECT_SIZE, MAX_PARTS, MIN_PART_SIZE};

@@ -89,6 +89,7 @@ pub struct UploadRules {
     max_size: u64,
     content_types: Vec<String>,
     expires: Duration,
+    require_sha256: bool,
 }
 
 impl UploadRules {
@@ -100,7 +101,16 @@ impl UploadRules {
             max_size,
             content_types: Vec::new(),
             expires: Duration::from_secs(15 * 60),
+            require_sha256: false,
         }
+    }
+
+    /// Requires every upload to declare its SHA-256 ([`DeclaredFile::sha256`]), which S3
+    /// checks on arrival and the item then records, so every later download is verified
+    /// against what the uploader had. Off by default.
+    pub fn require_sha256(mut self) -> Self {
+        self.require_sha256 = true;
+        self
     }
 
     /// The smallest size accepted, in bytes (0 by default).
@@ -160,6 +170,62 @@ fn essence(content_type: &str) -> String {
         .to_ascii_lowercase()
 }
 
+/// What the uploader says about the file before sending it. The name and content type are
+/// needed; a declared size narrows the size range S3 accepts to exactly that size, and a
+/// declared SHA-256 makes S3 refuse other bytes and lets the item record the checksum.
+///
+/// ```
+/// use dynox_s3::DeclaredFile;
+///
+/// let file = DeclaredFile::new("scan.pdf", "application/pdf")
+///     .size(52_431)
+///     .sha256("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
+/// assert_eq!(file.file_name(), "scan.pdf");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredFile {
+    file_name: String,
+    content_type: String,
+    size: Option<u64>,
+    sha256: Option<String>,
+}
+
+impl DeclaredFile {
+    /// A file named `file_name` (the last segment of its object key) of `content_type`.
+    pub fn new(file_name: impl Into<String>, content_type: impl Into<String>) -> Self {
+        Self {
+            file_name: file_name.into(),
+            content_type: content_type.into(),
+            size: None,
+            sha256: None,
+        }
+    }
+
+    /// Its exact size in bytes.
+    pub fn size(mut self, bytes: u64) -> Self {
+        self.size = Some(bytes);
+        self
+    }
+
+    /// Its SHA-256, base64 as S3 writes checksums (a browser: `crypto.subtle.digest`).
+    pub fn sha256(mut self, base64: impl Into<String>) -> Self {
+        self.sha256 = Some(base64.into());
+        self
+    }
+
+    /// The file name.
+    pub fn file_name(&self) -> &str {
+        &self.file_name
+    }
+}
+
+/// Whether `text` is the base64 of 32 bytes.
+fn is_sha256_base64(text: &str) -> bool {
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .is_ok_and(|bytes| bytes.len() == 32)
+}
+
 /// A presigned POST form for a browser (or another service) to upload one file straight to
 /// S3: send `fields` in order as `multipart/form-data`, then the file as the last part,
 /// named `file`, to `url`. Then call [`attach`] with [`key`](Self::key).
@@ -178,21 +244,24 @@ pub struct PresignedUpload {
     pub file_name: String,
     /// The content type the upload must declare.
     pub content_type: String,
-    /// The sizes S3 accepts, inclusive.
+    /// The sizes S3 accepts, inclusive (one size when the uploader declared it).
     pub size_range: (u64, u64),
+    /// The base64 SHA-256 S3 checks the content against, when the uploader declared it.
+    pub sha256: Option<String>,
     /// When the form stops being accepted.
     pub expires_at: SystemTime,
 }
 
-/// Presigns a POST upload of `file_name` (declared as `content_type`) into file field `field`
+/// Presigns a POST upload of `file` (as the uploader declares it) into file field `field`
 /// of the item with `key`, under a fresh object key of the field's layout. Nothing is written
 /// to the table, and no request is sent.
 ///
 /// The signed policy makes S3 itself refuse an upload with another key, another content type,
-/// a size outside `rules`, or metadata other than dynox's: owner (table and field), upload
-/// marker, and the item it is for. A content type `rules` do not allow is refused here.
+/// another size than declared (or one outside `rules`), other bytes than the declared SHA-256,
+/// or metadata other than dynox's: owner (table and field), upload marker, and the item it is
+/// for. A declaration `rules` do not allow is refused here.
 ///
-/// An upload that is never attached is an orphan to the [sweep](crate::sweep): it is
+/// An upload that is never attached is an orphan to the [sweep](crate::sweep()): it is
 /// removed once older than the grace period.
 ///
 /// ```no_run
@@ -203,12 +272,12 @@ pub struct PresignedUpload {
 /// #     #[s3(bucket = "company-docs", prefix = "documents/")] content: Option<dynox_s3::S3Object>,
 /// # }
 /// # async fn demo(client: &dynox_core::Client) -> Result<(), Box<dyn std::error::Error>> {
-/// use dynox_s3::UploadRules;
+/// use dynox_s3::{DeclaredFile, UploadRules};
 ///
 /// let rules = UploadRules::new(10 << 20).content_types(["application/pdf"]);
-/// let form = dynox_s3::presign_upload(
-///     client, Document::key_of("DOC#1"), "content", "scan.pdf", "application/pdf", &rules,
-/// ).await?;
+/// let file = DeclaredFile::new("scan.pdf", "application/pdf").size(52_431);
+/// let form = dynox_s3::presign_upload(client, Document::key_of("DOC#1"), "content", &file, &rules)
+///     .await?;
 /// // ... the browser POSTs form.fields and the file to form.url, then sends back form.key ...
 /// let file = dynox_s3::attach(client, Document::key_of("DOC#1"), "content", "scan.pdf", &form.key, &rules)
 ///     .await?; // HEAD + a read of the item: checks what arrived
@@ -220,8 +289,7 @@ pub async fn presign_upload<M: S3Model>(
     client: &Client,
     key: Key<M>,
     field: &str,
-    file_name: &str,
-    content_type: &str,
+    file: &DeclaredFile,
     rules: &UploadRules,
 ) -> Result<PresignedUpload, S3Error> {
     let spec = direct_field::<M>(field)?;
@@ -229,7 +297,7 @@ pub async fn presign_upload<M: S3Model>(
     let runtime = Runtime::of(client);
     let bucket = runtime.bucket(spec.bucket).to_owned();
     let upload_id = keys::new_upload_id();
-    let object_key = item.object_key(spec, &upload_id, file_name)?;
+    let object_key = item.object_key(spec, &upload_id, &file.file_name)?;
     let refused = |reason| S3Error::UploadRefused {
         table: M::TABLE,
         field: spec.name,
@@ -237,18 +305,36 @@ pub async fn presign_upload<M: S3Model>(
         key: object_key.clone(),
         reason: Box::new(reason),
     };
-    let content_type = essence(content_type);
+    let content_type = essence(&file.content_type);
     if !rules.allows(&content_type) {
         return Err(refused(UploadRefusal::ContentType {
             found: content_type,
             allowed: rules.content_types.clone(),
         }));
     }
-    if rules.min_size > rules.max_size {
+    // The sizes S3 is to accept: the declared one, or the rules' range.
+    let (min, max) = match file.size {
+        Some(size) => (size, size),
+        None => (rules.min_size, rules.max_size),
+    };
+    if max > rules.max_size || min > max {
         return Err(refused(UploadRefusal::TooLarge {
-            size: rules.min_size,
+            size: min.max(max),
             max: rules.max_size,
         }));
+    }
+    if min < rules.min_size {
+        return Err(refused(UploadRefusal::TooSmall {
+            size: min,
+            min: rules.min_size,
+        }));
+    }
+    match &file.sha256 {
+        Some(sha256) if !is_sha256_base64(sha256) => {
+            return Err(refused(UploadRefusal::InvalidChecksum));
+        }
+        None if rules.require_sha256 => return Err(refused(UploadRefusal::NoChecksum)),
+        _ => {}
     }
     presigning(rules.expires)?;
     let s3 = runtime.client_named(spec.client, spec.region)?;
@@ -297,12 +383,16 @@ pub async fn presign_upload<M: S3Model>(
         ("x-amz-credential".into(), credential),
         ("x-amz-date".into(), amz_date),
     ];
+    if let Some(sha256) = &file.sha256 {
+        // S3 computes the SHA-256 of what arrives and refuses other bytes (BadDigest).
+        fields.push(("x-amz-checksum-sha256".into(), sha256.clone()));
+    }
     if let Some(token) = credentials.session_token() {
         fields.push(("x-amz-security-token".into(), token.to_owned()));
     }
     let mut conditions = vec![
         serde_json::json!({ "bucket": bucket }),
-        serde_json::json!(["content-length-range", rules.min_size, rules.max_size]),
+        serde_json::json!(["content-length-range", min, max]),
     ];
     conditions.extend(
         fields
@@ -329,9 +419,10 @@ pub async fn presign_upload<M: S3Model>(
         fields,
         bucket,
         key: object_key,
-        file_name: file_name.to_owned(),
+        file_name: file.file_name.clone(),
         content_type,
-        size_range: (rules.min_size, rules.max_size),
+        size_range: (min, max),
+        sha256: file.sha256.clone(),
         expires_at,
     })
 }
@@ -350,6 +441,7 @@ pub async fn presign_upload<M: S3Model>(
 ///   [`UploadRefusal::NotADirectUpload`], or for this item: [`UploadRefusal::OtherItem`];
 /// - its size or content type breaks `rules`: [`UploadRefusal::TooSmall`],
 ///   [`UploadRefusal::TooLarge`], [`UploadRefusal::ContentType`];
+/// - the rules require a SHA-256 and S3 has none for it: [`UploadRefusal::NoChecksum`];
 /// - the item already references it (a replayed attach): [`UploadRefusal::AlreadyAttached`].
 ///
 /// The item records the object's size, ETag and Last-Modified as the HEAD reports them (and
@@ -431,6 +523,9 @@ pub async fn attach<M: S3Model>(
     }
     // Only a full-object SHA-256 (not a multipart checksum of checksums, which ends in `-N`).
     let sha256 = head.checksum_sha256.filter(|c| !c.contains('-'));
+    if rules.require_sha256 && sha256.is_none() {
+        return Err(refused(UploadRefusal::NoChecksum));
+    }
     let mut object = S3Object::from_stored(StoredObject {
         bucket,
         key: object_key.to_owned(),

@@ -14,7 +14,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use dynox_core::{Client, DynamoModel};
-use dynox_s3::{S3Error, S3Object, UploadRefusal, UploadRules};
+use dynox_s3::{DeclaredFile, S3Error, S3Object, UploadRefusal, UploadRules};
 use serde::{Deserialize, Serialize};
 
 /// A document: a title and its file, kept in S3.
@@ -36,16 +36,19 @@ pub struct Document {
 /// The page, with its script and styles.
 const PAGE: &str = include_str!("page.html");
 
-/// What browsers may upload: at most 100 MiB, of these types.
+/// What browsers may upload: at most 100 MiB, of these types, with their SHA-256 declared.
 pub fn upload_rules() -> UploadRules {
-    UploadRules::new(100 << 20).min_size(1).content_types([
-        "application/pdf",
-        "image/*",
-        "text/plain",
-        "text/csv",
-        "application/json",
-        "application/zip",
-    ])
+    UploadRules::new(100 << 20)
+        .min_size(1)
+        .require_sha256()
+        .content_types([
+            "application/pdf",
+            "image/*",
+            "text/plain",
+            "text/csv",
+            "application/json",
+            "application/zip",
+        ])
 }
 
 #[derive(Clone)]
@@ -124,6 +127,10 @@ async fn list(State(app): State<App>) -> Result<Json<Vec<Listed>>, Failure> {
 struct UploadRequest {
     file_name: String,
     content_type: String,
+    /// Its size: S3 accepts exactly this many bytes.
+    size: u64,
+    /// Its SHA-256, base64: S3 refuses other bytes, and every download is checked against it.
+    sha256: String,
 }
 
 /// A form for one upload, for a new document id.
@@ -133,7 +140,6 @@ struct UploadForm {
     url: String,
     fields: Vec<(String, String)>,
     key: String,
-    max_size: u64,
 }
 
 async fn start_upload(
@@ -145,8 +151,9 @@ async fn start_upload(
         &app.client,
         Document::key_of(id.clone()),
         "file",
-        &request.file_name,
-        &request.content_type,
+        &DeclaredFile::new(&request.file_name, &request.content_type)
+            .size(request.size)
+            .sha256(request.sha256),
         &app.rules,
     )
     .await?;
@@ -155,7 +162,6 @@ async fn start_upload(
         url: form.url,
         fields: form.fields,
         key: form.key,
-        max_size: app.rules.max_size(),
     }))
 }
 
