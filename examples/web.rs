@@ -9,7 +9,9 @@
 //!
 //! Runs on the embedded local servers by default (their S3 answers browsers on loopback
 //! origins the way a bucket CORS rule would); `DYNOX_ENDPOINT=http://127.0.0.1:5000` uses
-//! moto or LocalStack, with a CORS rule put on the bucket for the app's origin.
+//! moto or LocalStack, with a CORS rule put on the bucket for the app's origin;
+//! `DYNOX_ENDPOINT=aws DYNOX_BUCKET=...` uses your AWS account and that bucket (give it the
+//! CORS rule the app prints). On Ctrl-C the documents, their files and the table are removed.
 
 use dynox_core::Client;
 use dynox_examples::documents_web::{router, Document};
@@ -22,41 +24,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => 8080,
     };
     let backend = dynox_local::Backend::from_env().await?;
-    if matches!(backend.kind(), dynox_local::BackendKind::Aws) {
-        return Err("this example runs on local servers only".into());
-    }
+    let on_aws = matches!(backend.kind(), dynox_local::BackendKind::Aws);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let origin = format!("http://{}", listener.local_addr()?);
 
     let s3 = backend.s3_client();
-    let bucket = format!("dynox-web-{}", std::process::id());
-    s3.create_bucket().bucket(&bucket).send().await?;
-    // What a real bucket needs for a page on another origin to POST to it and read it.
-    let cors = aws_sdk_s3::types::CorsConfiguration::builder()
-        .cors_rules(
-            aws_sdk_s3::types::CorsRule::builder()
-                .allowed_origins(&origin)
-                .allowed_methods("POST")
-                .allowed_methods("GET")
-                .allowed_headers("*")
-                .expose_headers("ETag")
-                .max_age_seconds(600)
-                .build()?,
-        )
-        .build()?;
-    if let Err(error) = s3
-        .put_bucket_cors()
-        .bucket(&bucket)
-        .cors_configuration(cors)
-        .send()
-        .await
-    {
-        // s3s-fs stores no CORS rules; the embedded server allows loopback origins itself.
-        use aws_sdk_s3::error::ProvideErrorMetadata;
-        println!(
-            "note: the S3 server keeps no CORS rule ({}); the embedded one allows loopback origins",
-            error.code().unwrap_or("no error code")
-        );
+    let bucket = match std::env::var("DYNOX_BUCKET") {
+        Ok(bucket) => bucket,
+        Err(_) if on_aws => return Err("set DYNOX_BUCKET to an existing bucket".into()),
+        Err(_) => {
+            let bucket = format!("dynox-web-{}", std::process::id());
+            s3.create_bucket().bucket(&bucket).send().await?;
+            bucket
+        }
+    };
+    if on_aws {
+        // Never replace the CORS rules of a bucket of yours: say what it needs.
+        println!("the bucket `{bucket}` needs a CORS rule allowing POST and GET from {origin}");
+    } else {
+        allow_origin(&s3, &bucket, &origin).await?;
     }
     let client = Client::builder(backend.sdk_config())
         .table_prefix(format!("example-{}-", std::process::id()))
@@ -65,10 +51,52 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     client.create_table::<Document>().await?;
 
     println!("documents: {origin}  (Ctrl-C to stop)");
-    axum::serve(listener, router(client))
+    axum::serve(listener, router(client.clone()))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;
+
+    // Leave nothing behind: each document with its file, then the table.
+    let documents = client.scan::<Document>().all().await?;
+    for document in &documents {
+        client.delete_item(document).await?;
+    }
+    client.delete_table::<Document>().await?;
+    println!("removed {} document(s) and their files", documents.len());
+    Ok(())
+}
+
+/// What a bucket needs for a page on another origin to POST to it and read from it.
+async fn allow_origin(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    origin: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let rule = aws_sdk_s3::types::CorsRule::builder()
+        .allowed_origins(origin)
+        .allowed_methods("POST")
+        .allowed_methods("GET")
+        .allowed_headers("*")
+        .expose_headers("ETag")
+        .max_age_seconds(600)
+        .build()?;
+    let cors = aws_sdk_s3::types::CorsConfiguration::builder()
+        .cors_rules(rule)
+        .build()?;
+    let put = s3
+        .put_bucket_cors()
+        .bucket(bucket)
+        .cors_configuration(cors)
+        .send()
+        .await;
+    if let Err(error) = put {
+        // s3s-fs keeps no CORS rules; the embedded server allows loopback origins itself.
+        use aws_sdk_s3::error::ProvideErrorMetadata;
+        println!(
+            "note: the S3 server keeps no CORS rule ({}); the embedded one allows loopback origins",
+            error.code().unwrap_or("no error code")
+        );
+    }
     Ok(())
 }

@@ -33,6 +33,9 @@ use crate::upload::{metadata_map, MARKER_METADATA, OWNER_METADATA};
 /// The user metadata that binds a direct upload to one item: a digest of its table and key.
 pub const ITEM_METADATA: &str = "dynox-item";
 
+/// The user metadata that keeps a direct upload's declared SHA-256 (base64).
+const SHA256_METADATA: &str = "dynox-sha256";
+
 /// The shortest presigned URL lifetime.
 pub const MIN_EXPIRY: Duration = Duration::from_secs(1);
 /// The longest presigned URL lifetime S3 accepts (7 days).
@@ -384,8 +387,11 @@ pub async fn presign_upload<M: S3Model>(
         ("x-amz-date".into(), amz_date),
     ];
     if let Some(sha256) = &file.sha256 {
-        // S3 computes the SHA-256 of what arrives and refuses other bytes (BadDigest).
+        // S3 computes the SHA-256 of what arrives and refuses other bytes (BadDigest); the
+        // metadata copy keeps the declaration where a server records no checksum, so that
+        // every download is still checked against it.
         fields.push(("x-amz-checksum-sha256".into(), sha256.clone()));
+        fields.push((format!("x-amz-meta-{SHA256_METADATA}"), sha256.clone()));
     }
     if let Some(token) = credentials.session_token() {
         fields.push(("x-amz-security-token".into(), token.to_owned()));
@@ -491,8 +497,17 @@ pub async fn attach<M: S3Model>(
     if raw.get(ITEM_METADATA) != Some(&item.id) {
         return Err(refused(UploadRefusal::OtherItem));
     }
+    // The SHA-256 S3 computed; else the one the uploader declared (S3 checked it on
+    // arrival where it records checksums; downloads check it in any case). Only a
+    // full-object SHA-256, not a multipart checksum of checksums (which ends in `-N`).
+    let sha256 = head
+        .checksum_sha256
+        .filter(|c| !c.contains('-'))
+        .or_else(|| raw.get(SHA256_METADATA).cloned())
+        .filter(|c| is_sha256_base64(c));
     let mut metadata = metadata_map(Some(raw));
     metadata.remove(ITEM_METADATA);
+    metadata.remove(SHA256_METADATA);
     let size = head
         .content_length
         .and_then(|l| u64::try_from(l).ok())
@@ -521,8 +536,6 @@ pub async fn attach<M: S3Model>(
     if item.references::<M>(client, &bucket, object_key).await? {
         return Err(refused(UploadRefusal::AlreadyAttached));
     }
-    // Only a full-object SHA-256 (not a multipart checksum of checksums, which ends in `-N`).
-    let sha256 = head.checksum_sha256.filter(|c| !c.contains('-'));
     if rules.require_sha256 && sha256.is_none() {
         return Err(refused(UploadRefusal::NoChecksum));
     }
