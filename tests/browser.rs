@@ -281,6 +281,17 @@ async fn the_documents_page_uploads_lists_downloads_and_deletes_in_a_real_browse
     assert_eq!(head.content_type.as_deref(), Some("application/pdf"));
     assert_eq!(env.keys("web-documents").await, vec![key.clone()]);
 
+    // From here to the delete the app's S3 client sends nothing: a fresh load of the page
+    // lists from the table alone, and the download goes from S3 to the browser.
+    env.log.clear();
+    browser.refresh().await.unwrap();
+    let row = browser
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("#documents tr[data-title='Quarterly report']"))
+        .await
+        .unwrap();
+
     // The app only redirects to S3: the bytes never pass through it.
     let link = row
         .find(Locator::Css("a.download"))
@@ -316,6 +327,15 @@ async fn the_documents_page_uploads_lists_downloads_and_deletes_in_a_real_browse
         .await
         .unwrap();
     assert_eq!(downloaded.as_str(), Some(sha256.as_str()));
+    // The log also shows the links the app presigned (locally: their signature is in the
+    // query); nothing else.
+    let log = env.log.requests();
+    let presigned = log
+        .iter()
+        .filter(|r| r.contains("X-Amz-Signature="))
+        .count();
+    assert_eq!(presigned, 2, "one link for each download: {log:?}");
+    assert_eq!(log.len(), presigned, "the app sent S3 requests: {log:?}");
 
     // The screenshot a user would see.
     let shot = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
