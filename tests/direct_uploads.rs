@@ -586,3 +586,54 @@ async fn attach_refuses_an_upload_without_a_checksum_when_the_rules_require_one(
     .await;
     assert_eq!(refusal(result), UploadRefusal::NoChecksum);
 }
+
+#[tokio::test]
+async fn replays_racing_each_other_store_one_item_and_lose_no_object() {
+    let env = env().await;
+    let form = presign(&env, "RACE#1", "r.pdf", "application/pdf").await;
+    let data = dynox_tests::content(300, 5);
+    let (status, _) = post(&form, data.clone(), &[]).await;
+    assert!((200..300).contains(&status));
+    // Both attaches pass their checks before either item is written.
+    let first = attach(&env, "RACE#1", "r.pdf", &form.key).await.unwrap();
+    let second = attach(&env, "RACE#1", "r.pdf", &form.key).await.unwrap();
+    let doc = |file: S3Object| Document {
+        pk: "RACE#1".into(),
+        sk: "v1".into(),
+        content: Some(file),
+    };
+    let (mut a, mut b) = (doc(first), doc(second));
+    let (of_a, of_b) = tokio::join!(env.client.create(&mut a), env.other.create(&mut b));
+    // Exactly one create stores the item; the refused one removes nothing it did not upload.
+    assert!(of_a.is_ok() != of_b.is_ok(), "{of_a:?} {of_b:?}");
+    let a_won = of_a.is_ok();
+    let refused = of_a.err().or(of_b.err()).unwrap();
+    assert!(refused.is_condition_failed(), "{refused:?}");
+    assert_eq!(env.keys("company-docs").await, vec![form.key.clone()]);
+    let loaded = Document::get(&env.client, "RACE#1", "v1")
+        .await
+        .unwrap()
+        .unwrap();
+    let bytes = loaded
+        .content
+        .unwrap()
+        .get_bytes(&env.client)
+        .await
+        .unwrap();
+    assert_eq!(bytes.as_ref(), data.as_slice());
+
+    // The loser saving its value again (a plain save) rewrites the same reference and
+    // removes nothing.
+    let (loser, client) = if a_won {
+        (&mut b, &env.other)
+    } else {
+        (&mut a, &env.client)
+    };
+    client.save(loser).await.unwrap();
+    assert_eq!(env.keys("company-docs").await, vec![form.key.clone()]);
+    let loaded = Document::get(&env.client, "RACE#1", "v1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(loaded.content.unwrap().key(), Some(form.key.as_str()));
+}
