@@ -405,3 +405,34 @@ async fn a_shared_field_reports_its_upload_and_a_reused_object_at_once() {
     assert_eq!(second.file.key(), first.file.key());
     ended_at(&progress, &reports, Some(len), len, "reused");
 }
+
+#[tokio::test]
+async fn a_typed_value_reports_its_upload_and_its_load() {
+    #[derive(Debug, DynamoModel)]
+    #[dynamo(table = "progress_values")]
+    struct Page {
+        #[dynamo(hash_key)]
+        url: String,
+        #[s3(bucket = "progress-files", prefix = "values/")]
+        html: dynox_s3::S3Text,
+    }
+    let env = dynox_tests::file_env::<Page>(&["progress-files"], settings()).await;
+    let html = "<p>progress</p>".repeat(500_000); // 7.5 MB: multipart
+    let len = html.len() as u64;
+
+    let (progress, reports) = recorded(STEP);
+    let mut page = Page {
+        url: "u".into(),
+        html: dynox_s3::S3Text::new(html.clone()).with_progress(&progress),
+    };
+    env.client.save(&mut page).await.unwrap();
+    let all = reports.all();
+    assert_eq!(all.last().map(|t| t.done), Some(len), "{all:?}");
+    assert_eq!(progress.done(), len);
+
+    let (progress, reports) = recorded(STEP);
+    let mut loaded = Page::get(&env.client, "u").await.unwrap().unwrap();
+    loaded.html.set_progress(Some(progress.clone()));
+    assert_eq!(loaded.html.load(&env.client).await.unwrap(), html);
+    ended_at(&progress, &reports, Some(len), len, "load");
+}

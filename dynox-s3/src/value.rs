@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::error::{BoxError, S3Error};
 use crate::object::S3Object;
+use crate::progress::Progress;
 use crate::upload::source::{BytesSource, OpenSource, Source, UploadSource};
 
 /// How a typed value becomes the bytes of its object, and back. [`Json`] (the default),
@@ -216,12 +217,35 @@ where
         &self.object
     }
 
+    /// Reports this value's transfers to `progress`: its upload (the encoded bytes) when the
+    /// item is saved, and each [`load`](Self::load) or [`fetch`](Self::fetch) download, as
+    /// [`S3Object::with_progress`] does for a file.
+    ///
+    /// ```
+    /// use dynox_s3::{Progress, S3Text};
+    ///
+    /// let progress = Progress::new();
+    /// let text = S3Text::new("a long text".repeat(100_000)).with_progress(&progress);
+    /// assert!(text.object().progress().is_some());
+    /// ```
+    pub fn with_progress(mut self, progress: &Progress) -> Self {
+        self.set_progress(Some(progress.clone()));
+        self
+    }
+
+    /// Sets or removes (`None`) the [`Progress`] this value's transfers report to, in place:
+    /// for a value inside an item.
+    pub fn set_progress(&mut self, progress: Option<Progress>) {
+        self.object.set_progress(progress);
+    }
+
     /// Downloads the value, verifies it (size and SHA-256, after decompression) and decodes
     /// it. A value set with [`new`](Self::new) and not saved yet is an
     /// [`S3Error::NotUploaded`].
     pub async fn load(&self, client: &dynox_core::Client) -> Result<T, S3Error> {
         let stored = self.object.require_stored()?;
-        let bytes = crate::download::get_bytes(client, stored).await?;
+        let bytes =
+            crate::download::get_bytes_reporting(client, stored, self.object.progress()).await?;
         decode::<T, C>(stored, &bytes)
     }
 
