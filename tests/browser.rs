@@ -257,6 +257,22 @@ async fn the_documents_page_uploads_lists_downloads_and_deletes_in_a_real_browse
     assert!(total >= data.len() as u64, "the form and the file: {total}");
     assert!(events.windows(2).all(|w| w[0].0 <= w[1].0), "{events:?}");
 
+    // The screenshot a user would see: the bar at 100%, the status, the new row.
+    let shot = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
+        "../target/browser/documents-{}.png",
+        env.backend
+            .name()
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+    ));
+    std::fs::create_dir_all(shot.parent().unwrap()).unwrap();
+    std::fs::write(&shot, browser.screenshot().await.unwrap()).unwrap();
+    let shot = shot.canonicalize().unwrap();
+    dynox_tests::capability_note(
+        &env.backend,
+        "the_documents_page_uploads_lists_downloads_and_deletes_in_a_real_browser",
+        &format!("screenshot of the page kept at {}", shot.display()),
+    );
+
     // Both stores: the item references the object S3 holds, with its size and type.
     let item = raw_item(&env, &id).await.expect("the item");
     let Some(AttributeValue::M(file)) = item.get("file") else {
@@ -336,22 +352,6 @@ async fn the_documents_page_uploads_lists_downloads_and_deletes_in_a_real_browse
         .count();
     assert_eq!(presigned, 2, "one link for each download: {log:?}");
     assert_eq!(log.len(), presigned, "the app sent S3 requests: {log:?}");
-
-    // The screenshot a user would see.
-    let shot = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
-        "../target/browser/documents-{}.png",
-        env.backend
-            .name()
-            .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
-    ));
-    std::fs::create_dir_all(shot.parent().unwrap()).unwrap();
-    std::fs::write(&shot, browser.screenshot().await.unwrap()).unwrap();
-    let shot = shot.canonicalize().unwrap();
-    dynox_tests::capability_note(
-        &env.backend,
-        "the_documents_page_uploads_lists_downloads_and_deletes_in_a_real_browser",
-        &format!("screenshot of the page kept at {}", shot.display()),
-    );
 
     // Delete: the row goes, then the item and the object.
     row.find(Locator::Css("button.delete"))
