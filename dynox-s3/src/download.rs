@@ -135,15 +135,8 @@ fn span(object: &StoredObject, operation: &'static str) -> tracing::Span {
     )
 }
 
+/// The whole content in memory, verified, reported to `progress` if given.
 pub(crate) async fn get_bytes(
-    client: &dynox_core::Client,
-    object: &StoredObject,
-) -> Result<Bytes, S3Error> {
-    get_bytes_reporting(client, object, None).await
-}
-
-/// [`get_bytes`], reporting to `progress`.
-pub(crate) async fn get_bytes_reporting(
     client: &dynox_core::Client,
     object: &StoredObject,
     progress: Option<&Progress>,

@@ -176,7 +176,7 @@ impl S3Object {
     /// The whole content in memory, checked against the recorded size and SHA-256. For large
     /// files prefer [`save_to`](Self::save_to) or [`stream`](Self::stream).
     pub async fn get_bytes(&self, client: &dynox_core::Client) -> Result<Bytes, S3Error> {
-        download::get_bytes_reporting(client, self.require_stored()?, self.progress()).await
+        download::get_bytes(client, self.require_stored()?, self.progress()).await
     }
 
     /// Streams the content into the file at `path` (through a temporary file in the same

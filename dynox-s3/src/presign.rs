@@ -19,7 +19,6 @@ use aws_smithy_runtime_api::client::identity::ResolveCachedIdentity;
 use aws_smithy_runtime_api::client::runtime_components::GetIdentityResolver;
 use aws_smithy_types::date_time::{DateTime, Format};
 use base64::Engine;
-use dynox_core::item::AttributeValue;
 use dynox_core::{Client, Key};
 use sha2::{Digest, Sha256};
 
@@ -27,8 +26,8 @@ use crate::error::{S3Error, UploadRefusal};
 use crate::keys::{self, KeyParts};
 use crate::object::{S3Object, StoredObject};
 use crate::settings::Runtime;
-use crate::store::{S3Field, S3Model};
-use crate::upload::{metadata_map, MARKER_METADATA, OWNER_METADATA};
+use crate::store::{key_text, owner, S3Field, S3Model};
+use crate::upload::{MARKER_METADATA, OWNER_METADATA};
 
 /// The user metadata that binds a direct upload to one item: a digest of its table and key.
 pub const ITEM_METADATA: &str = "dynox-item";
@@ -145,6 +144,36 @@ impl UploadRules {
     /// The largest size accepted, in bytes.
     pub fn max_size(&self) -> u64 {
         self.max_size
+    }
+
+    /// `content_type` without parameters, if the rules accept it.
+    fn check_content_type(&self, content_type: &str) -> Result<String, UploadRefusal> {
+        let essence = essence(content_type);
+        if self.allows(&essence) {
+            Ok(essence)
+        } else {
+            Err(UploadRefusal::ContentType {
+                found: essence,
+                allowed: self.content_types.clone(),
+            })
+        }
+    }
+
+    /// Whether the rules accept `size` bytes.
+    fn check_size(&self, size: u64) -> Result<(), UploadRefusal> {
+        if size > self.max_size {
+            Err(UploadRefusal::TooLarge {
+                size,
+                max: self.max_size,
+            })
+        } else if size < self.min_size {
+            Err(UploadRefusal::TooSmall {
+                size,
+                min: self.min_size,
+            })
+        } else {
+            Ok(())
+        }
     }
 
     /// Whether `content_type` (parameters such as `; charset=` ignored) is accepted.
@@ -308,30 +337,16 @@ pub async fn presign_upload<M: S3Model>(
         key: object_key.clone(),
         reason: Box::new(reason),
     };
-    let content_type = essence(&file.content_type);
-    if !rules.allows(&content_type) {
-        return Err(refused(UploadRefusal::ContentType {
-            found: content_type,
-            allowed: rules.content_types.clone(),
-        }));
-    }
-    // The sizes S3 is to accept: the declared one, or the rules' range.
+    let content_type = rules
+        .check_content_type(&file.content_type)
+        .map_err(refused)?;
+    // The sizes S3 is to accept: the declared one, or the rules' range (refused when its
+    // smallest size is over its largest).
     let (min, max) = match file.size {
         Some(size) => (size, size),
         None => (rules.min_size, rules.max_size),
     };
-    if max > rules.max_size || min > max {
-        return Err(refused(UploadRefusal::TooLarge {
-            size: min.max(max),
-            max: rules.max_size,
-        }));
-    }
-    if min < rules.min_size {
-        return Err(refused(UploadRefusal::TooSmall {
-            size: min,
-            min: rules.min_size,
-        }));
-    }
+    rules.check_size(min).map_err(refused)?;
     match &file.sha256 {
         Some(sha256) if !is_sha256_base64(sha256) => {
             return Err(refused(UploadRefusal::InvalidChecksum));
@@ -378,7 +393,7 @@ pub async fn presign_upload<M: S3Model>(
         ("Content-Type".into(), content_type.clone()),
         (
             format!("x-amz-meta-{OWNER_METADATA}"),
-            format!("{}/{}", client.table_name::<M>(), spec.name),
+            owner(&item.table, spec.name),
         ),
         (format!("x-amz-meta-{MARKER_METADATA}"), upload_id),
         (format!("x-amz-meta-{ITEM_METADATA}"), item.id.clone()),
@@ -490,8 +505,9 @@ pub async fn attach<M: S3Model>(
         Err(other) => return Err(other),
     };
     let raw = head.metadata.unwrap_or_default();
-    let owner = format!("{}/{}", client.table_name::<M>(), spec.name);
-    if raw.get(OWNER_METADATA) != Some(&owner) || !raw.contains_key(MARKER_METADATA) {
+    if raw.get(OWNER_METADATA) != Some(&owner(&item.table, spec.name))
+        || !raw.contains_key(MARKER_METADATA)
+    {
         return Err(refused(UploadRefusal::NotADirectUpload));
     }
     if raw.get(ITEM_METADATA) != Some(&item.id) {
@@ -505,34 +521,28 @@ pub async fn attach<M: S3Model>(
         .filter(|c| !c.contains('-'))
         .or_else(|| raw.get(SHA256_METADATA).cloned())
         .filter(|c| is_sha256_base64(c));
-    let mut metadata = metadata_map(Some(raw));
-    metadata.remove(ITEM_METADATA);
-    metadata.remove(SHA256_METADATA);
+    // The user's metadata: all but dynox's own.
+    let metadata = raw
+        .into_iter()
+        .filter(|(k, _)| {
+            ![
+                MARKER_METADATA,
+                OWNER_METADATA,
+                ITEM_METADATA,
+                SHA256_METADATA,
+            ]
+            .contains(&k.as_str())
+        })
+        .collect();
     let size = head
         .content_length
         .and_then(|l| u64::try_from(l).ok())
         .unwrap_or(0);
-    if size > rules.max_size {
-        return Err(refused(UploadRefusal::TooLarge {
-            size,
-            max: rules.max_size,
-        }));
-    }
-    if size < rules.min_size {
-        return Err(refused(UploadRefusal::TooSmall {
-            size,
-            min: rules.min_size,
-        }));
-    }
+    rules.check_size(size).map_err(refused)?;
     let content_type = head
         .content_type
         .unwrap_or_else(|| "application/octet-stream".to_owned());
-    if !rules.allows(&content_type) {
-        return Err(refused(UploadRefusal::ContentType {
-            found: essence(&content_type),
-            allowed: rules.content_types.clone(),
-        }));
-    }
+    rules.check_content_type(&content_type).map_err(refused)?;
     if item.references::<M>(client, &bucket, object_key).await? {
         return Err(refused(UploadRefusal::AlreadyAttached));
     }
@@ -610,15 +620,8 @@ impl ItemKey {
             field: spec.name,
             reason: format!("key field `{}`: {}", e.field, e.error),
         })?;
-        let text = |name: &str| match item.get(name) {
-            Some(AttributeValue::S(s)) | Some(AttributeValue::N(s)) => s.clone(),
-            Some(AttributeValue::B(b)) => {
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b.as_ref())
-            }
-            _ => String::new(),
-        };
-        let hash = text(M::SCHEMA.hash.name);
-        let range = M::SCHEMA.range.map(|r| text(r.name));
+        let hash = key_text(item.get(M::SCHEMA.hash.name));
+        let range = M::SCHEMA.range.map(|r| key_text(item.get(r.name)));
         let table = client.table_name::<M>();
         // Each part length-prefixed, so no two keys give the same input.
         let mut digest = Sha256::new();

@@ -86,7 +86,7 @@ pub struct S3Files<M>(PhantomData<fn() -> M>);
 
 /// A key attribute as text for object keys: strings and numbers as they are, binary as
 /// URL-safe base64.
-fn key_text(value: Option<&AttributeValue>) -> String {
+pub(crate) fn key_text(value: Option<&AttributeValue>) -> String {
     match value {
         Some(AttributeValue::S(s)) | Some(AttributeValue::N(s)) => s.clone(),
         Some(AttributeValue::B(b)) => URL_SAFE_NO_PAD.encode(b.as_ref()),
@@ -465,7 +465,7 @@ async fn inflate<M: S3Model>(client: &Client, item: &mut Item) -> Result<(), Upl
         .collect();
     let values =
         futures::future::try_join_all(moved.into_iter().map(|(field, stored, kind)| async move {
-            let bytes = crate::download::get_bytes(client, &stored)
+            let bytes = crate::download::get_bytes(client, &stored, None)
                 .await
                 .map_err(|e| UploadFailure {
                     field,

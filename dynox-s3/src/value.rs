@@ -244,8 +244,7 @@ where
     /// [`S3Error::NotUploaded`].
     pub async fn load(&self, client: &dynox_core::Client) -> Result<T, S3Error> {
         let stored = self.object.require_stored()?;
-        let bytes =
-            crate::download::get_bytes_reporting(client, stored, self.object.progress()).await?;
+        let bytes = crate::download::get_bytes(client, stored, self.object.progress()).await?;
         decode::<T, C>(stored, &bytes)
     }
 

@@ -33,8 +33,6 @@ mod server_date;
 pub(crate) mod source;
 mod transform;
 
-use std::collections::BTreeMap;
-
 use tracing::Instrument;
 
 use crate::compression::Compression;
@@ -159,17 +157,6 @@ fn s3_metadata(file: &PendingUpload, target: &Target) -> std::collections::HashM
     metadata.insert(MARKER_METADATA.to_owned(), target.upload_id.clone());
     metadata.insert(OWNER_METADATA.to_owned(), target.owner.clone());
     metadata
-}
-
-/// Metadata of an upload that never saw its bytes (attached after a presigned upload).
-pub(crate) fn metadata_map(
-    metadata: Option<std::collections::HashMap<String, String>>,
-) -> BTreeMap<String, String> {
-    metadata
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(k, _)| k != MARKER_METADATA && k != OWNER_METADATA)
-        .collect()
 }
 
 #[cfg(test)]
