@@ -14,7 +14,7 @@
 //! CORS rule the app prints). On Ctrl-C the documents, their files and the table are removed.
 
 use dynox_core::Client;
-use dynox_examples::documents_web::{router, Document};
+use dynox_examples::documents_web::{cors_for, router, Document};
 use dynox_s3::S3Settings;
 
 #[tokio::main]
@@ -42,7 +42,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Never replace the CORS rules of a bucket of yours: say what it needs.
         println!("the bucket `{bucket}` needs a CORS rule allowing POST and GET from {origin}");
     } else {
-        allow_origin(&s3, &bucket, &origin).await?;
+        allow_origin(&s3, &bucket, &origin).await;
     }
     let client = Client::builder(backend.sdk_config())
         .table_prefix(format!("example-{}-", std::process::id()))
@@ -68,26 +68,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// What a bucket needs for a page on another origin to POST to it and read from it.
-async fn allow_origin(
-    s3: &aws_sdk_s3::Client,
-    bucket: &str,
-    origin: &str,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let rule = aws_sdk_s3::types::CorsRule::builder()
-        .allowed_origins(origin)
-        .allowed_methods("POST")
-        .allowed_methods("GET")
-        .allowed_headers("*")
-        .expose_headers("ETag")
-        .max_age_seconds(600)
-        .build()?;
-    let cors = aws_sdk_s3::types::CorsConfiguration::builder()
-        .cors_rules(rule)
-        .build()?;
+async fn allow_origin(s3: &aws_sdk_s3::Client, bucket: &str, origin: &str) {
     let put = s3
         .put_bucket_cors()
         .bucket(bucket)
-        .cors_configuration(cors)
+        .cors_configuration(cors_for(origin))
         .send()
         .await;
     if let Err(error) = put {
@@ -98,5 +83,4 @@ async fn allow_origin(
             error.code().unwrap_or("no error code")
         );
     }
-    Ok(())
 }

@@ -13,7 +13,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use dynox_examples::documents_web::{router, Document};
+use dynox_examples::documents_web::{cors_for, router, Document};
 use dynox_s3::S3Settings;
 use dynox_tests::{file_env, FileEnv};
 use fantoccini::{ClientBuilder, Locator};
@@ -91,24 +91,10 @@ async fn raw_item(
 
 /// A CORS rule on the test's bucket for the app's origin, as the `web` example puts.
 async fn allow_origin(env: &FileEnv, origin: &str) {
-    use aws_sdk_s3::types::{CorsConfiguration, CorsRule};
-    let rule = CorsRule::builder()
-        .allowed_origins(origin)
-        .allowed_methods("POST")
-        .allowed_methods("GET")
-        .allowed_headers("*")
-        .expose_headers("ETag")
-        .build()
-        .unwrap();
     env.s3
         .put_bucket_cors()
         .bucket(env.bucket("web-documents"))
-        .cors_configuration(
-            CorsConfiguration::builder()
-                .cors_rules(rule)
-                .build()
-                .unwrap(),
-        )
+        .cors_configuration(cors_for(origin))
         .send()
         .await
         .expect("a CORS rule for the app's origin");

@@ -84,13 +84,24 @@ async fn post(form: &PresignedUpload, data: Vec<u8>, overrides: &[(&str, &str)])
 }
 
 async fn attach(env: &FileEnv, pk: &str, file_name: &str, key: &str) -> Result<S3Object, S3Error> {
+    attach_under(env, pk, file_name, key, &rules()).await
+}
+
+/// [`attach`] under other rules than [`rules`].
+async fn attach_under(
+    env: &FileEnv,
+    pk: &str,
+    file_name: &str,
+    key: &str,
+    rules: &UploadRules,
+) -> Result<S3Object, S3Error> {
     dynox_s3::attach(
         &env.client,
         Document::key_of(pk, "v1"),
         "content",
         file_name,
         key,
-        &rules(),
+        rules,
     )
     .await
 }
@@ -366,21 +377,9 @@ async fn attach_checks_size_and_type_again() {
     let form = presign(&env, "S#1", "s.png", "image/png").await;
     let (status, _) = post(&form, vec![1; 1000], &[]).await;
     assert!((200..300).contains(&status));
-    let attach_with = |rules: UploadRules| {
-        let client = env.client.clone();
-        let key = form.key.clone();
-        async move {
-            dynox_s3::attach(
-                &client,
-                Document::key_of("S#1", "v1"),
-                "content",
-                "s.png",
-                &key,
-                &rules,
-            )
-            .await
-        }
-    };
+    let (env, key) = (&env, form.key.as_str());
+    let attach_with =
+        |rules: UploadRules| async move { attach_under(env, "S#1", "s.png", key, &rules).await };
     assert_eq!(
         refusal(attach_with(UploadRules::new(999)).await),
         UploadRefusal::TooLarge {
@@ -513,16 +512,9 @@ async fn a_declared_size_and_sha256_are_enforced_by_s3_and_recorded() {
     let (status, body) = post(&form, data.clone(), &[]).await;
     assert!((200..300).contains(&status), "{status} {body}");
     let strict = rules().require_sha256();
-    let file = dynox_s3::attach(
-        &env.client,
-        Document::key_of("D#1", "v1"),
-        "content",
-        "d.pdf",
-        &form.key,
-        &strict,
-    )
-    .await
-    .unwrap();
+    let file = attach_under(&env, "D#1", "d.pdf", &form.key, &strict)
+        .await
+        .unwrap();
     assert_eq!(file.sha256(), Some(sha256.as_str()));
 }
 
@@ -575,15 +567,7 @@ async fn attach_refuses_an_upload_without_a_checksum_when_the_rules_require_one(
     let (status, _) = post(&form, vec![1; 100], &[]).await;
     assert!((200..300).contains(&status));
     let strict = rules().require_sha256();
-    let result = dynox_s3::attach(
-        &env.client,
-        Document::key_of("C#1", "v1"),
-        "content",
-        "c.pdf",
-        &form.key,
-        &strict,
-    )
-    .await;
+    let result = attach_under(&env, "C#1", "c.pdf", &form.key, &strict).await;
     assert_eq!(refusal(result), UploadRefusal::NoChecksum);
 }
 

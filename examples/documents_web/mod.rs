@@ -36,6 +36,24 @@ pub struct Document {
 /// The page, with its script and styles.
 const PAGE: &str = include_str!("page.html");
 
+/// The bucket CORS rule a page served from `origin` needs to POST uploads to the bucket and
+/// fetch downloads from it.
+pub fn cors_for(origin: &str) -> aws_sdk_s3::types::CorsConfiguration {
+    let rule = aws_sdk_s3::types::CorsRule::builder()
+        .allowed_origins(origin)
+        .allowed_methods("POST")
+        .allowed_methods("GET")
+        .allowed_headers("*")
+        .expose_headers("ETag")
+        .max_age_seconds(600)
+        .build()
+        .expect("origins and methods are set");
+    aws_sdk_s3::types::CorsConfiguration::builder()
+        .cors_rules(rule)
+        .build()
+        .expect("a rule is set")
+}
+
 /// What browsers may upload: at most 100 MiB, of these types, with their SHA-256 declared.
 pub fn upload_rules() -> UploadRules {
     UploadRules::new(100 << 20)
