@@ -194,7 +194,10 @@ impl ClientBuilder {
     }
 
     /// Use this DynamoDB client instead of one built from the configuration (for custom
-    /// interceptors or HTTP clients).
+    /// interceptors or HTTP clients). dynox sends through a copy of it with one more
+    /// interceptor of its own, which counts the SDK's attempts of each conditional write
+    /// (so a refusal of a retry is not taken for a refusal of the write); the copy shares
+    /// the client's connection pool.
     pub fn dynamodb_client(mut self, client: aws_sdk_dynamodb::Client) -> Self {
         self.dynamodb = Some(client);
         self
@@ -210,9 +213,15 @@ impl ClientBuilder {
 
     /// Builds the client.
     pub fn build(self) -> Client {
-        let dynamodb = self
-            .dynamodb
-            .unwrap_or_else(|| aws_sdk_dynamodb::Client::new(&self.sdk_config));
+        // Every client dynox sends through counts the attempts of its conditional writes
+        // (`protocol::Attempts`): one interceptor for the client, none per request.
+        let config = match &self.dynamodb {
+            Some(client) => client.config().to_builder(),
+            None => aws_sdk_dynamodb::config::Builder::from(&self.sdk_config),
+        };
+        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+            config.interceptor(crate::protocol::CountAttempts).build(),
+        );
         Client {
             inner: Arc::new(Inner {
                 dynamodb,

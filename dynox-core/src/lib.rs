@@ -229,7 +229,7 @@ pub mod __private {
     };
     pub use crate::ops::references::file_references;
     pub use crate::projection::{FieldReader, Projection};
-    pub use crate::protocol::Attempts;
+    pub use crate::protocol::{Attempts, CountAttempts};
     pub use crate::schema::{
         IndexKind, IndexProjection, IndexSchema, KeyAttr, KeySchema, ScalarType,
     };

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use aws_types::region::Region;
 use aws_types::service_config::ServiceConfigKey;
 use aws_types::SdkConfig;
+use dynox_core::__private::CountAttempts;
 
 /// Options for file fields, given to a dynox client with
 /// `Client::builder(&config).extension(S3Settings::default()...)`. Without them, defaults apply.
@@ -177,24 +178,23 @@ impl Runtime {
         let path_style = settings
             .path_style
             .unwrap_or_else(|| has_explicit_endpoint(sdk_config));
-        // A custom client gets the same addressing as one dynox builds: a local endpoint
-        // needs path-style requests whoever built the client.
-        let addressed = |client: &aws_sdk_s3::Client| {
-            if path_style {
-                aws_sdk_s3::Client::from_conf(
-                    client.config().to_builder().force_path_style(true).build(),
-                )
+        // A custom client gets the same addressing as one dynox builds (a local endpoint
+        // needs path-style requests whoever built the client), and the interceptor that
+        // counts the attempts of the requests dynox judges (`Attempts`).
+        let finish = |config: aws_sdk_s3::config::Builder| {
+            let config = if path_style {
+                config.force_path_style(true)
             } else {
-                client.clone()
-            }
+                config
+            };
+            aws_sdk_s3::Client::from_conf(config.interceptor(CountAttempts).build())
         };
+        let addressed = |client: &aws_sdk_s3::Client| finish(client.config().to_builder());
         let base = match &settings.client {
             Some(client) => addressed(client),
-            None => aws_sdk_s3::Client::from_conf(
-                aws_sdk_s3::config::Builder::from(sdk_config)
-                    .force_path_style(path_style)
-                    .build(),
-            ),
+            None => {
+                finish(aws_sdk_s3::config::Builder::from(sdk_config).force_path_style(path_style))
+            }
         };
         let named = settings
             .named

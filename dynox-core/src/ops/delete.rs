@@ -74,26 +74,27 @@ impl<M: Model> Delete<M> {
                 return Ok(None); // nothing there: nothing to delete, no objects to remove
             };
             let attempts = Attempts::default();
-            let output = client
-                .dynamodb()
-                .delete_item()
-                .table_name(&current.table)
-                .set_key(Some(current.key_item.clone()))
-                .set_condition_expression(current.condition.clone())
-                .set_expression_attribute_names(current.names.clone())
-                .set_expression_attribute_values(current.values.clone())
-                .return_values(if return_old {
-                    ReturnValue::AllOld
-                } else {
-                    ReturnValue::None
-                })
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
+            let output = attempts
+                .count(
+                    client
+                        .dynamodb()
+                        .delete_item()
+                        .table_name(&current.table)
+                        .set_key(Some(current.key_item.clone()))
+                        .set_condition_expression(current.condition.clone())
+                        .set_expression_attribute_names(current.names.clone())
+                        .set_expression_attribute_values(current.values.clone())
+                        .return_values(if return_old {
+                            ReturnValue::AllOld
+                        } else {
+                            ReturnValue::None
+                        })
+                        .return_values_on_condition_check_failure(
+                            ReturnValuesOnConditionCheckFailure::AllOld,
+                        )
+                        .set_return_consumed_capacity(client.capacity())
+                        .send(),
                 )
-                .set_return_consumed_capacity(client.capacity())
-                .customize()
-                .interceptor(attempts.clone())
-                .send()
                 .traced(super::span("DeleteItem", &current.table), &client)
                 .await;
             match output {

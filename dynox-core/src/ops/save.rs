@@ -88,19 +88,22 @@ async fn put<M: Model>(
         protocol::plan_put(client, item, create, user.as_ref(), delete_cleared, false).await?;
     loop {
         let attempts = Attempts::default();
-        let written = client
-            .dynamodb()
-            .put_item()
-            .table_name(&plan.table)
-            .set_item(Some(plan.attributes.clone()))
-            .set_condition_expression(plan.condition.clone())
-            .set_expression_attribute_names(plan.names.clone())
-            .set_expression_attribute_values(plan.values.clone())
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .set_return_consumed_capacity(client.capacity())
-            .customize()
-            .interceptor(attempts.clone())
-            .send()
+        let written = attempts
+            .count(
+                client
+                    .dynamodb()
+                    .put_item()
+                    .table_name(&plan.table)
+                    .set_item(Some(plan.attributes.clone()))
+                    .set_condition_expression(plan.condition.clone())
+                    .set_expression_attribute_names(plan.names.clone())
+                    .set_expression_attribute_values(plan.values.clone())
+                    .return_values_on_condition_check_failure(
+                        ReturnValuesOnConditionCheckFailure::AllOld,
+                    )
+                    .set_return_consumed_capacity(client.capacity())
+                    .send(),
+            )
             .traced(super::span("PutItem", &plan.table), client)
             .await;
         let outcome = match written {

@@ -463,15 +463,16 @@ impl<'a> Transaction<'a> {
             .clone()
             .unwrap_or_else(|| format!("{:016x}{:016x}", super::random(), super::random()));
         let attempts = Attempts::default();
-        let sent = client
-            .dynamodb()
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .client_request_token(token)
-            .set_return_consumed_capacity(client.capacity())
-            .customize()
-            .interceptor(attempts.clone())
-            .send()
+        let sent = attempts
+            .count(
+                client
+                    .dynamodb()
+                    .transact_write_items()
+                    .set_transact_items(Some(items))
+                    .client_request_token(token)
+                    .set_return_consumed_capacity(client.capacity())
+                    .send(),
+            )
             .traced(
                 super::span("TransactWriteItems", &self.first_table()),
                 client,

@@ -242,25 +242,28 @@ impl<M: Model> Update<M> {
         let condition_expression = with_user_condition(&mut p, own, condition.as_ref(), &table)?;
         let (names, values) = p.into_maps();
         let attempts = Attempts::default();
-        let output = client
-            .dynamodb()
-            .update_item()
-            .table_name(&table)
-            .set_key(Some(key_item))
-            .update_expression(expression)
-            .set_condition_expression(condition_expression)
-            .set_expression_attribute_names(names)
-            .set_expression_attribute_values(values)
-            .return_values(if return_new {
-                ReturnValue::AllNew
-            } else {
-                ReturnValue::None
-            })
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .set_return_consumed_capacity(client.capacity())
-            .customize()
-            .interceptor(attempts.clone())
-            .send()
+        let output = attempts
+            .count(
+                client
+                    .dynamodb()
+                    .update_item()
+                    .table_name(&table)
+                    .set_key(Some(key_item))
+                    .update_expression(expression)
+                    .set_condition_expression(condition_expression)
+                    .set_expression_attribute_names(names)
+                    .set_expression_attribute_values(values)
+                    .return_values(if return_new {
+                        ReturnValue::AllNew
+                    } else {
+                        ReturnValue::None
+                    })
+                    .return_values_on_condition_check_failure(
+                        ReturnValuesOnConditionCheckFailure::AllOld,
+                    )
+                    .set_return_consumed_capacity(client.capacity())
+                    .send(),
+            )
             .traced(super::span("UpdateItem", &table), &client)
             .await;
         let attributes = match output {

@@ -24,11 +24,7 @@
 //! and an item never references an object that was not fully uploaded.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
 
-use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
@@ -43,40 +39,12 @@ use crate::model::{Key, Model};
 use crate::ops::{self, Traced};
 use crate::Client;
 
+mod attempts;
 mod memory;
 
+pub use attempts::{Attempts, CountAttempts};
 pub(crate) use memory::Memory;
 pub use memory::REMEMBERED_ITEMS;
-
-/// Counts the attempts the SDK made of one request (its retries included), so a refusal can
-/// be told apart from the answer to a retry of a request that already took effect. An
-/// interceptor for any AWS SDK client's request (`.customize().interceptor(..)`); companion
-/// crates reach it through `__private`.
-#[derive(Debug, Clone, Default)]
-pub struct Attempts(Arc<AtomicU32>);
-
-impl Attempts {
-    /// Whether more than one attempt was sent: an earlier one may have taken effect.
-    pub fn retried(&self) -> bool {
-        self.0.load(Ordering::Relaxed) > 1
-    }
-}
-
-impl Intercept for Attempts {
-    fn name(&self) -> &'static str {
-        "dynox::Attempts"
-    }
-
-    fn read_before_transmit(
-        &self,
-        _: &BeforeTransmitInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
-        _: &mut ConfigBag,
-    ) -> std::result::Result<(), aws_sdk_dynamodb::error::BoxError> {
-        self.0.fetch_add(1, Ordering::Relaxed);
-        Ok(())
-    }
-}
 
 /// A write that failed, with what the service's answer says about the stored item.
 pub(crate) struct Failure {

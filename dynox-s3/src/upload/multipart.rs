@@ -166,18 +166,19 @@ impl<'t> MultipartUpload<'t> {
         checksum: Checksum,
     ) -> Result<Self, S3Error> {
         let attempts = dynox_core::__private::Attempts::default();
-        let created = target
-            .client
-            .create_multipart_upload()
-            .bucket(&target.bucket)
-            .key(&target.key)
-            .content_type(content_type(file))
-            .set_content_encoding(target.compress.map(|c| c.name().to_owned()))
-            .set_metadata(Some(s3_metadata(file, target)))
-            .checksum_algorithm(checksum.algorithm())
-            .customize()
-            .interceptor(attempts.clone())
-            .send()
+        let created = attempts
+            .count(
+                target
+                    .client
+                    .create_multipart_upload()
+                    .bucket(&target.bucket)
+                    .key(&target.key)
+                    .content_type(content_type(file))
+                    .set_content_encoding(target.compress.map(|c| c.name().to_owned()))
+                    .set_metadata(Some(s3_metadata(file, target)))
+                    .checksum_algorithm(checksum.algorithm())
+                    .send(),
+            )
             .await
             .map_err(|e| {
                 S3Error::from_sdk(e, "CreateMultipartUpload", &target.bucket, &target.key)
