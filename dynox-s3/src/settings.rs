@@ -120,7 +120,9 @@ impl S3Settings {
     /// interceptors, HTTP client or credentials). Fields with a `region` still get their own
     /// client, built from its configuration with the region changed. Against a local
     /// endpoint (an explicit endpoint URL in the `SdkConfig`, or [`path_style`](Self::path_style))
-    /// it is switched to path-style requests, as the client dynox builds is.
+    /// it is switched to path-style requests, as the client dynox builds is. dynox sends
+    /// through a copy of it (same connection pool) with one interceptor of its own added,
+    /// which counts the SDK's attempts of the requests whose failure it must judge.
     pub fn s3_client(mut self, client: aws_sdk_s3::Client) -> Self {
         self.client = Some(client);
         self
@@ -132,7 +134,8 @@ impl S3Settings {
     /// uses it; the item records the name, so a loaded file downloads with it too. A field
     /// whose client is not registered fails with [`S3Error::UnknownClient`](crate::S3Error::UnknownClient),
     /// naming it, before any request. Against a local endpoint it is switched to path-style
-    /// requests, as [`s3_client`](Self::s3_client) is.
+    /// requests, and it gets dynox's attempt-counting interceptor, as
+    /// [`s3_client`](Self::s3_client) does.
     ///
     /// ```
     /// # fn demo(archive_config: &aws_types::SdkConfig) {
