@@ -106,6 +106,14 @@ async fn attach_under(
     .await
 }
 
+/// The bytes of the file the stored document `pk` (version `v1`) references, read back.
+async fn stored_bytes(env: &FileEnv, pk: &str) -> Vec<u8> {
+    let document = Document::get(&env.client, pk, "v1").await.unwrap();
+    let document = document.expect("the document is stored");
+    let file = document.content.expect("it references a file");
+    file.get_bytes(&env.client).await.unwrap().to_vec()
+}
+
 fn refusal(result: Result<S3Object, S3Error>) -> UploadRefusal {
     match result {
         Err(S3Error::UploadRefused {
@@ -182,17 +190,7 @@ async fn a_form_upload_is_attached_after_its_checks_and_read_back() {
         content: Some(file),
     };
     env.client.save(&mut doc).await.unwrap();
-    let loaded = Document::get(&env.client, "UP#1", "v1")
-        .await
-        .unwrap()
-        .unwrap();
-    let bytes = loaded
-        .content
-        .unwrap()
-        .get_bytes(&env.client)
-        .await
-        .unwrap();
-    assert_eq!(bytes.as_ref(), data.as_slice());
+    assert_eq!(stored_bytes(&env, "UP#1").await, data);
 }
 
 #[tokio::test]
@@ -594,17 +592,7 @@ async fn replays_racing_each_other_store_one_item_and_lose_no_object() {
     let refused = of_a.err().or(of_b.err()).unwrap();
     assert!(refused.is_condition_failed(), "{refused:?}");
     assert_eq!(env.keys("company-docs").await, vec![form.key.clone()]);
-    let loaded = Document::get(&env.client, "RACE#1", "v1")
-        .await
-        .unwrap()
-        .unwrap();
-    let bytes = loaded
-        .content
-        .unwrap()
-        .get_bytes(&env.client)
-        .await
-        .unwrap();
-    assert_eq!(bytes.as_ref(), data.as_slice());
+    assert_eq!(stored_bytes(&env, "RACE#1").await, data);
 
     // The loser saving its value again (a plain save) rewrites the same reference and
     // removes nothing.

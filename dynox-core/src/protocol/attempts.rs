@@ -89,4 +89,15 @@ mod tests {
         attempts.count(async { one_more_attempt() }).await;
         assert!(attempts.retried(), "two attempts");
     }
+
+    #[tokio::test]
+    async fn a_counted_request_can_run_as_a_task_of_its_own() {
+        let attempts = Attempts::default();
+        let task = tokio::spawn(attempts.count(async { one_more_attempt() }));
+        task.await.unwrap();
+        assert!(
+            !attempts.retried(),
+            "the one attempt was counted inside the task"
+        );
+    }
 }
