@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use dynox_core::{Client, Model};
+use dynox_local::faults::Faults;
 use dynox_local::Backend;
+use dynox_s3::{S3Object, StoredObject};
 
 pub use dynox_local::BackendKind;
 
@@ -219,59 +221,76 @@ impl FileEnv {
 
 /// A [`FileEnv`] with model `M`'s table and a fresh bucket for each of `declared`.
 pub async fn file_env<M: Model>(declared: &[&str], settings: dynox_s3::S3Settings) -> FileEnv {
-    file_env_with::<M>(declared, settings, None).await
-}
-
-/// A [`FileEnv`] whose DynamoDB and S3 clients carry the fault injector `faults` and make a
-/// single attempt per request (so every injected fault reaches dynox).
-pub async fn file_env_with<M: Model>(
-    declared: &[&str],
-    settings: dynox_s3::S3Settings,
-    faults: Option<dynox_local::faults::Faults>,
-) -> FileEnv {
     build_file_env::<M>(
         declared,
         settings,
-        faults,
+        None,
         false,
         dynox_core::REMEMBERED_ITEMS,
     )
     .await
 }
 
-/// [`file_env_with`] whose client remembers at most `items` stored items
-/// (`ClientBuilder::remembered_items`).
-pub async fn file_env_remembering<M: Model>(
+/// A [`FileEnv`] whose DynamoDB and S3 clients carry a fault injector of their own (returned
+/// with it, started on the test's runtime) and make a single attempt per request, so every
+/// injected fault reaches dynox.
+pub async fn faulty_file_env<M: Model>(
     declared: &[&str],
     settings: dynox_s3::S3Settings,
-    faults: dynox_local::faults::Faults,
-    items: usize,
-) -> FileEnv {
-    build_file_env::<M>(declared, settings, Some(faults), false, items).await
-}
-
-/// A [`FileEnv`] whose clients carry the fault injector `faults` and keep the SDK's default
-/// retry settings, as users run them: for faults the SDK's own retry answers
-/// (`FaultKind::LostResponseRetried`).
-pub async fn file_env_retrying<M: Model>(
-    declared: &[&str],
-    settings: dynox_s3::S3Settings,
-    faults: dynox_local::faults::Faults,
-) -> FileEnv {
-    build_file_env::<M>(
+) -> (FileEnv, Faults) {
+    let faults = start_faults().await;
+    let env = build_file_env::<M>(
         declared,
         settings,
-        Some(faults),
+        Some(faults.clone()),
+        false,
+        dynox_core::REMEMBERED_ITEMS,
+    )
+    .await;
+    (env, faults)
+}
+
+/// [`faulty_file_env`] whose client remembers at most `items` stored items
+/// (`ClientBuilder::remembered_items`).
+pub async fn faulty_file_env_remembering<M: Model>(
+    declared: &[&str],
+    settings: dynox_s3::S3Settings,
+    items: usize,
+) -> (FileEnv, Faults) {
+    let faults = start_faults().await;
+    let env = build_file_env::<M>(declared, settings, Some(faults.clone()), false, items).await;
+    (env, faults)
+}
+
+/// [`faulty_file_env`] whose clients keep the SDK's default retry settings, as users run
+/// them: for faults the SDK's own retry answers (`FaultKind::LostResponseRetried`).
+pub async fn faulty_file_env_retrying<M: Model>(
+    declared: &[&str],
+    settings: dynox_s3::S3Settings,
+) -> (FileEnv, Faults) {
+    let faults = start_faults().await;
+    let env = build_file_env::<M>(
+        declared,
+        settings,
+        Some(faults.clone()),
         true,
         dynox_core::REMEMBERED_ITEMS,
     )
-    .await
+    .await;
+    (env, faults)
+}
+
+async fn start_faults() -> Faults {
+    match Faults::start().await {
+        Ok(faults) => faults,
+        Err(e) => panic!("cannot start the fault injector: {e}"),
+    }
 }
 
 async fn build_file_env<M: Model>(
     declared: &[&str],
     settings: dynox_s3::S3Settings,
-    faults: Option<dynox_local::faults::Faults>,
+    faults: Option<Faults>,
     retries: bool,
     remembered: usize,
 ) -> FileEnv {
@@ -331,6 +350,46 @@ async fn build_file_env<M: Model>(
         buckets,
         log,
         backend,
+    }
+}
+
+/// The stored object a saved file field refers to; panics if the field is empty or the file
+/// is still pending.
+pub fn stored(object: &Option<S3Object>) -> &StoredObject {
+    object
+        .as_ref()
+        .and_then(S3Object::stored)
+        .expect("a stored object")
+}
+
+/// An object as S3 has it, read with a plain S3 client (no dynox, no checks).
+#[derive(Debug, Clone)]
+pub struct RawObject {
+    /// The stored bytes (compressed ones as stored).
+    pub bytes: bytes::Bytes,
+    /// The `Content-Type` S3 answers with.
+    pub content_type: Option<String>,
+    /// The object's user metadata (`x-amz-meta-*`).
+    pub metadata: std::collections::HashMap<String, String>,
+}
+
+/// Reads object `key` of `bucket` with the plain client `s3` (a [`FileEnv`]'s `s3`); panics,
+/// naming the object, if it cannot.
+pub async fn read_object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> RawObject {
+    let object = match s3.get_object().bucket(bucket).key(key).send().await {
+        Ok(object) => object,
+        Err(e) => panic!("GET s3://{bucket}/{key}: {e:?}"),
+    };
+    let content_type = object.content_type.clone();
+    let metadata = object.metadata.clone().unwrap_or_default();
+    let bytes = match object.body.collect().await {
+        Ok(body) => body.into_bytes(),
+        Err(e) => panic!("read the body of s3://{bucket}/{key}: {e:?}"),
+    };
+    RawObject {
+        bytes,
+        content_type,
+        metadata,
     }
 }
 

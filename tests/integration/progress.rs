@@ -177,15 +177,13 @@ async fn a_single_put_and_a_compressed_upload_count_content_bytes() {
 /// the total (the lost part never counted).
 #[tokio::test]
 async fn a_part_whose_response_was_lost_never_counts_twice() {
-    use dynox_local::faults::{FaultKind, Faults};
+    use dynox_local::faults::FaultKind;
     let len = 12 * MIB + 17;
     let data = dynox_tests::content(len, 4);
 
     // The SDK's default retries.
-    let faults = Faults::start().await.unwrap();
-    let env =
-        dynox_tests::file_env_retrying::<Upload>(&["progress-files"], settings(), faults.clone())
-            .await;
+    let (env, faults) =
+        dynox_tests::faulty_file_env_retrying::<Upload>(&["progress-files"], settings()).await;
     faults.reset();
     faults.fail_nth(2, Some("UploadPart"), FaultKind::LostResponseRetried);
     let (progress, reports) = recorded(STEP);
@@ -201,10 +199,8 @@ async fn a_part_whose_response_was_lost_never_counts_twice() {
     assert!(bytes.as_ref() == data.as_slice());
 
     // No retries: the lost response fails the save.
-    let faults = Faults::start().await.unwrap();
-    let env =
-        dynox_tests::file_env_with::<Upload>(&["progress-files"], settings(), Some(faults.clone()))
-            .await;
+    let (env, faults) =
+        dynox_tests::faulty_file_env::<Upload>(&["progress-files"], settings()).await;
     faults.reset();
     faults.fail_nth(2, Some("UploadPart"), FaultKind::LostResponse);
     let (progress, reports) = recorded(STEP);

@@ -5,7 +5,7 @@
 use dynox_core::{DynamoModel, Error};
 use dynox_local::faults::Faults;
 use dynox_s3::{S3Object, S3Settings};
-use dynox_tests::{file_env_remembering, FileEnv};
+use dynox_tests::{faulty_file_env_remembering, FileEnv};
 
 #[derive(Debug, Clone, DynamoModel)]
 #[dynamo(table = "notes")]
@@ -37,15 +37,7 @@ fn note(id: &str, content: &[u8]) -> Note {
 }
 
 async fn env(remembered: usize) -> (FileEnv, Faults) {
-    let faults = Faults::start().await.expect("fault injector");
-    let env = file_env_remembering::<Note>(
-        &["notes"],
-        S3Settings::default(),
-        faults.clone(),
-        remembered,
-    )
-    .await;
-    (env, faults)
+    faulty_file_env_remembering::<Note>(&["notes"], S3Settings::default(), remembered).await
 }
 
 /// The DynamoDB requests among `requests`, in order, without the service prefix.
@@ -242,14 +234,8 @@ async fn a_cleared_file_of_a_stale_memory_is_kept() {
 
 #[tokio::test]
 async fn a_version_conflict_is_not_taken_for_a_stale_memory() {
-    let faults = Faults::start().await.expect("fault injector");
-    let env = file_env_remembering::<VersionedNote>(
-        &["notes"],
-        S3Settings::default(),
-        faults.clone(),
-        100,
-    )
-    .await;
+    let (env, faults) =
+        faulty_file_env_remembering::<VersionedNote>(&["notes"], S3Settings::default(), 100).await;
     let mut mine = VersionedNote {
         id: "a".into(),
         version: 0,

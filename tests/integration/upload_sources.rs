@@ -7,7 +7,7 @@ use base64::Engine;
 use bytes::Bytes;
 use dynox_core::{DynamoModel, Error};
 use dynox_s3::{S3Object, S3Settings, MARKER_METADATA, OWNER_METADATA};
-use dynox_tests::{file_env, FileEnv};
+use dynox_tests::{file_env, read_object, FileEnv};
 use sha2::{Digest, Sha256};
 
 #[derive(Debug, DynamoModel)]
@@ -148,15 +148,8 @@ async fn every_source_goes_through_the_one_pipeline_at_every_size() {
             assert_eq!(stored.metadata["origin"], format!("{kind:?}"), "{case}");
 
             // The stored bytes, read without dynox, are the content, with the metadata.
-            let object = env
-                .s3
-                .get_object()
-                .bucket(&stored.bucket)
-                .key(&stored.key)
-                .send()
-                .await
-                .unwrap();
-            let metadata = object.metadata.clone().unwrap_or_default();
+            let object = read_object(&env.s3, &stored.bucket, &stored.key).await;
+            let metadata = &object.metadata;
             assert_eq!(
                 object.content_type.as_deref(),
                 Some("application/x-test"),
@@ -171,9 +164,8 @@ async fn every_source_goes_through_the_one_pipeline_at_every_size() {
                 "{case}: {metadata:?}"
             );
             assert_eq!(metadata["origin"], format!("{kind:?}"), "{case}");
-            let bytes = object.body.collect().await.unwrap().into_bytes();
             assert!(
-                bytes.as_ref() == data.as_slice(),
+                object.bytes.as_ref() == data.as_slice(),
                 "{case}: stored bytes differ"
             );
             // And dynox's own download checks them against the record.
@@ -231,10 +223,8 @@ async fn open_uploads(env: &FileEnv) -> Vec<String> {
 
 #[tokio::test]
 async fn a_create_whose_response_was_lost_is_aborted_when_the_save_fails() {
-    use dynox_local::faults::{FaultKind, Faults};
-    let faults = Faults::start().await.unwrap();
-    let env =
-        dynox_tests::file_env_with::<Blob>(&["uploads"], settings(), Some(faults.clone())).await;
+    use dynox_local::faults::FaultKind;
+    let (env, faults) = dynox_tests::faulty_file_env::<Blob>(&["uploads"], settings()).await;
     faults.fail_nth(1, Some("CreateMultipartUpload"), FaultKind::LostResponse);
     let mut blob = Blob {
         id: "lost".into(),
@@ -264,12 +254,11 @@ async fn a_create_whose_response_was_lost_is_aborted_when_the_save_fails() {
 
 #[tokio::test]
 async fn a_retried_create_leaves_only_the_completed_upload() {
-    use dynox_local::faults::{FaultKind, Faults};
+    use dynox_local::faults::FaultKind;
     // The first CreateMultipartUpload takes effect, its answer is lost as a transient error,
     // and the SDK's own retry starts a second upload.
-    let faults = Faults::start().await.unwrap();
-    let env =
-        dynox_tests::file_env_retrying::<Blob>(&["uploads"], settings(), faults.clone()).await;
+    let (env, faults) =
+        dynox_tests::faulty_file_env_retrying::<Blob>(&["uploads"], settings()).await;
     faults.reset();
     faults.fail_nth(
         1,

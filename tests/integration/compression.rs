@@ -10,7 +10,7 @@ use async_compression::tokio::write::GzipEncoder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use dynox_core::DynamoModel;
 use dynox_s3::{Compression, S3Error, S3Object, S3Settings, StoredObject};
-use dynox_tests::{file_env, FileEnv};
+use dynox_tests::{file_env, read_object, stored, FileEnv};
 use futures::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -93,26 +93,11 @@ fn mixed(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
-fn stored(object: &Option<S3Object>) -> &StoredObject {
-    object
-        .as_ref()
-        .and_then(S3Object::stored)
-        .expect("a stored object")
-}
-
 /// The stored object's bytes, as S3 has them.
 async fn raw(env: &FileEnv, meta: &StoredObject) -> Vec<u8> {
-    env.s3
-        .get_object()
-        .bucket(&meta.bucket)
-        .key(&meta.key)
-        .send()
+    read_object(&env.s3, &meta.bucket, &meta.key)
         .await
-        .unwrap()
-        .body
-        .collect()
-        .await
-        .unwrap()
+        .bytes
         .to_vec()
 }
 

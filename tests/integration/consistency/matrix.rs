@@ -1,0 +1,393 @@
+//! The promise under every single fault and crash: each operation of `operations` is run
+//! once per request it makes and fault kind (and once per request as a crash), on clients
+//! without retries, and once per request with a lost response the SDK's retry answers; the
+//! checks of the module's doc run after each case, and a table of the cases is printed (and
+//! written to `DYNOX_MATRIX_FILE` when set).
+
+use std::collections::BTreeSet;
+use std::time::{Duration, SystemTime};
+
+use dynox_core::Error;
+use dynox_local::faults::{FaultKind, Faults};
+use dynox_s3::{S3Error, S3Settings, S3Value};
+use dynox_tests::{faulty_file_env, faulty_file_env_retrying, FileEnv};
+
+use super::operations::{items, prepare, run, Op, OPS};
+use super::{raw_references, Record};
+
+#[tokio::test]
+async fn no_fault_or_crash_breaks_the_promise() {
+    // Pass 1: clients without retries, so every injected fault reaches dynox; a crash is a
+    // request that never returns. Pass 2: clients with the SDK's default retries, where a
+    // response is lost after the request took effect and the SDK's own retry reaches the
+    // server: the caller must get the outcome that really happened (success).
+    let (env, faults) = faulty_file_env::<Record>(&["records"], S3Settings::default()).await;
+    let (retrying, retrying_faults) =
+        faulty_file_env_retrying::<Record>(&["records"], S3Settings::default()).await;
+    let without_retries: Vec<Option<FaultKind>> =
+        FaultKind::ALL.into_iter().map(Some).chain([None]).collect();
+    let passes = [
+        (&env, &faults, without_retries),
+        (
+            &retrying,
+            &retrying_faults,
+            vec![Some(FaultKind::LostResponseRetried)],
+        ),
+    ];
+    let mut table: std::collections::BTreeMap<(Op, String), Tally> = Default::default();
+    let mut case = 0;
+
+    for (env, faults, kinds) in passes {
+        for op in OPS {
+            // How many requests does the operation make when nothing fails?
+            let pk = format!("count-{op:?}");
+            let existing = prepare(env, op, &pk).await;
+            faults.reset();
+            run(env, op, &pk, existing).await.expect("fault-free run");
+            let requests = faults.requests();
+            let count = requests.len();
+            assert!(count >= 1, "{op:?}: {requests:?}");
+
+            for n in 1..=count {
+                for &kind in &kinds {
+                    case += 1;
+                    let pk = format!("c{case}");
+                    let (label, violations) = run_case(env, faults, op, &pk, n, kind).await;
+                    let tally = table.entry((op, label.clone())).or_default();
+                    tally.cases += 1;
+                    tally.errors += violations.0;
+                    for v in violations.1 {
+                        tally
+                            .violations
+                            .push(format!("{op:?} request {n} {label}: {v}"));
+                    }
+                }
+            }
+        }
+    }
+
+    let mut summary = String::from(
+        "| operation | fault | cases | failed calls | violations |\n|---|---|---|---|---|\n",
+    );
+    let mut all = Vec::new();
+    let mut total = 0;
+    for ((op, kind), tally) in &table {
+        summary.push_str(&format!(
+            "| {op:?} | {kind} | {} | {} | {} |\n",
+            tally.cases,
+            tally.errors,
+            tally.violations.len()
+        ));
+        total += tally.cases;
+        all.extend(tally.violations.iter().cloned());
+    }
+    summary.push_str(&format!("| all | all | {total} | | {} |\n", all.len()));
+    println!("{summary}");
+    if let Ok(path) = std::env::var("DYNOX_MATRIX_FILE") {
+        let _ = std::fs::write(path, &summary);
+    }
+    assert!(
+        all.is_empty(),
+        "{} violations:\n{}",
+        all.len(),
+        all.join("\n")
+    );
+}
+
+/// Runs `op` on a fresh item `pk` with fault `kind` (`None`: a crash) armed on request `n`;
+/// returns the fault's label, and whether the call failed with the violations found.
+async fn run_case(
+    env: &FileEnv,
+    faults: &Faults,
+    op: Op,
+    pk: &str,
+    n: usize,
+    kind: Option<FaultKind>,
+) -> (String, (usize, Vec<String>)) {
+    let existing = prepare(env, op, pk).await;
+    // A cleared file the user keeps stays, with its kept mark; one they delete must go.
+    let kept: BTreeSet<String> = match (&existing, op) {
+        (Some(r), Op::SaveRemove) => r
+            .content
+            .iter()
+            .filter_map(|c| c.stored())
+            .flat_map(|s| [s.key.clone(), format!("{}{}", s.key, dynox_s3::KEPT_SUFFIX)])
+            .collect(),
+        _ => BTreeSet::new(),
+    };
+    faults.reset();
+    let label = match kind {
+        Some(kind) => {
+            faults.fail_nth(n, None, kind);
+            kind.to_string()
+        }
+        None => {
+            faults.fail_nth(n, None, FaultKind::Hang);
+            "crash".to_owned()
+        }
+    };
+    let outcome = tokio::select! {
+        result = run(env, op, pk, existing) => Some(result),
+        () = faults.hung() => None, // the "process" dies here: no more requests
+    };
+    let mut found = Vec::new();
+    let mut failed = 0;
+    match outcome {
+        Some(Err(e)) => {
+            failed = 1;
+            // 3. A typed error naming what happened: the variant of the injected fault, for
+            //    the store whose request it failed.
+            if let Err(untyped) = typed_error(
+                &e,
+                &faults.injected(),
+                &env.client.table_name::<Record>(),
+                env.bucket("records"),
+            ) {
+                found.push(untyped);
+            }
+            // A request that took effect and was retried by the SDK succeeded: the caller
+            // must hear so.
+            if kind == Some(FaultKind::LostResponseRetried) {
+                found.push(format!("the call took effect but returned {e:?}"));
+            }
+        }
+        Some(Ok(())) => {}
+        None => {
+            // After a crash, the sweep finds what the dead process left.
+            faults.reset();
+            let report = dynox_s3::sweep::<Record>(&env.client)
+                .delete()
+                .as_of(SystemTime::now() + Duration::from_secs(48 * 3600))
+                .run()
+                .await
+                .expect("sweep");
+            assert!(report.failed.is_empty(), "{report}");
+        }
+    }
+    faults.reset();
+    found.extend(violations(env, &items(op, pk), &kept).await);
+    // A file cleared and kept is never deleted, by the call or by the sweep after a crash.
+    if op == Op::SaveRemove {
+        match Record::get(&env.client, pk).consistent_read(true).await {
+            Ok(Some(item)) if item.content.is_none() => {
+                let keys = env.keys("records").await;
+                for key in &kept {
+                    if !keys.contains(key) {
+                        found.push(format!("the kept file's {key} is gone"));
+                    }
+                }
+            }
+            // The save did not commit: the item still references the file, whose bytes the
+            // checks above read.
+            Ok(Some(_)) => {}
+            Ok(None) => found.push(format!("item {pk}, whose file was cleared, is gone")),
+            Err(e) => panic!(
+                "{op:?} request {n} {label}: cannot read back item {pk}, whose file was cleared: {e:?}"
+            ),
+        }
+    }
+    (label, (failed, found))
+}
+
+/// The prefixes of [`Record`]'s file fields: every object a failed S3 request names is under
+/// one of them.
+const PREFIXES: [&str; 5] = ["content/", "thumbs/", "shared/", "summary/", "notes/"];
+
+/// Checks that `e`, the error of a call in which exactly the fault `injected` fired, is typed
+/// after that fault:
+///
+/// - a fault on a DynamoDB request is the variant dynox maps the fault's answer to, naming
+///   `table` and the operation: a server error is `Service` with the injected
+///   `InternalServerError`, throttling is `Throttled`, a refused condition is
+///   `ConditionFailed`, a dropped connection or lost response is `Transport`;
+/// - a fault on an S3 request fails a file field (`File`) or leaves objects behind
+///   (`CleanupFailed`), of `table`, and carries the `S3Error` of the fault's answer, naming
+///   `bucket` and a key under one of the model's prefixes: a server error, throttling or a
+///   refused condition is `Service` with the injected code (`InternalError`, `SlowDown`,
+///   `PreconditionFailed`; for `HeadObject`, whose answer has no body, its status: `HTTP 500`,
+///   `HTTP 503`, `HTTP 412`) and the operation, a dropped connection or lost response is
+///   `Transport`.
+///
+/// A lost response the SDK retried is answered by the retry, so for it any variant of the
+/// request's store naming the same table or bucket is typed (such a call fails the promise
+/// anyway: it took effect).
+fn typed_error(
+    e: &Error,
+    injected: &[(String, FaultKind)],
+    table: &str,
+    bucket: &str,
+) -> Result<(), String> {
+    let [(request, kind)] = injected else {
+        return Err(format!(
+            "{} faults fired, not one, for the error {e:?}: {injected:?}",
+            injected.len()
+        ));
+    };
+    let kind = *kind;
+    let typed = if let Some(operation) = request.strip_prefix("DynamoDB.") {
+        let names = |o: &str, t: &str| o == operation && t == table;
+        match (kind, e) {
+            (
+                FaultKind::ServerError,
+                Error::Service {
+                    operation: o,
+                    table: t,
+                    code,
+                    ..
+                },
+            ) => names(o, t) && code == "InternalServerError",
+            (
+                FaultKind::Throttle,
+                Error::Throttled {
+                    operation: o,
+                    table: t,
+                    ..
+                },
+            ) => names(o, t),
+            (FaultKind::ConditionFailed, Error::ConditionFailed { table: t, .. }) => t == table,
+            (
+                FaultKind::ConnectionReset | FaultKind::LostResponse,
+                Error::Transport {
+                    operation: o,
+                    table: t,
+                    ..
+                },
+            ) => names(o, t),
+            (
+                FaultKind::LostResponseRetried,
+                Error::Service { table: t, .. }
+                | Error::Throttled { table: t, .. }
+                | Error::ConditionFailed { table: t, .. }
+                | Error::Transport { table: t, .. },
+            ) => t == table,
+            _ => false,
+        }
+    } else if let Some(operation) = request.strip_prefix("S3.") {
+        let of_table = matches!(
+            e,
+            Error::File { table: t, .. } | Error::CleanupFailed { table: t, .. } if t == table
+        );
+        let names = |b: &str, k: &str| b == bucket && PREFIXES.iter().any(|p| k.starts_with(p));
+        let s3 = match (kind, S3Error::find(e)) {
+            (
+                FaultKind::ServerError | FaultKind::Throttle | FaultKind::ConditionFailed,
+                Some(S3Error::Service {
+                    operation: o,
+                    bucket: b,
+                    key: k,
+                    code,
+                    ..
+                }),
+            ) => {
+                let (injected_code, status) = match kind {
+                    FaultKind::ServerError => ("InternalError", 500),
+                    FaultKind::Throttle => ("SlowDown", 503),
+                    _ => ("PreconditionFailed", 412),
+                };
+                // The answer to a HEAD request has no body, hence no code: only its status.
+                let code_read = if operation == "HeadObject" {
+                    format!("HTTP {status}")
+                } else {
+                    injected_code.to_owned()
+                };
+                *o == operation && names(b, k) && **code == *code_read
+            }
+            (
+                FaultKind::ConnectionReset | FaultKind::LostResponse,
+                Some(S3Error::Transport {
+                    bucket: b, key: k, ..
+                }),
+            ) => names(b, k),
+            (
+                FaultKind::LostResponseRetried,
+                Some(
+                    S3Error::Service {
+                        bucket: b, key: k, ..
+                    }
+                    | S3Error::Transport {
+                        bucket: b, key: k, ..
+                    },
+                ),
+            ) => names(b, k),
+            _ => false,
+        };
+        of_table && s3
+    } else {
+        false
+    };
+    if typed {
+        Ok(())
+    } else {
+        Err(format!(
+            "{kind} on {request} returned an error not typed after it: {e:?} (S3 error: {:?})",
+            S3Error::find(e)
+        ))
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    cases: usize,
+    errors: usize,
+    violations: Vec<String>,
+}
+
+/// Checks the promise for the items `pks`; returns the violations found.
+async fn violations(env: &FileEnv, pks: &[String], kept: &BTreeSet<String>) -> Vec<String> {
+    let mut found = Vec::new();
+    for pk in pks {
+        found.extend(item_violations(env, pk, kept).await);
+    }
+    found
+}
+
+async fn item_violations(env: &FileEnv, pk: &str, kept: &BTreeSet<String>) -> Vec<String> {
+    let mut found = Vec::new();
+    let item = match Record::get(&env.client, pk).consistent_read(true).await {
+        Ok(item) => item,
+        Err(e) => return vec![format!("cannot read the item: {e}")],
+    };
+    // Every object the stored item references, the overflow value's included (the model
+    // shows only its value).
+    let mut referenced: BTreeSet<String> = raw_references(env, pk).await;
+    if let Some(item) = &item {
+        let values = item.summary.iter().map(S3Value::object);
+        for file in item
+            .content
+            .iter()
+            .chain([&item.thumb])
+            .chain(&item.blob)
+            .chain(values)
+        {
+            let stored = file.stored().expect("a loaded file is stored");
+            referenced.insert(stored.key.clone());
+            // 1. The object exists and holds the recorded bytes (size and SHA-256 checked).
+            if let Err(e) = file.get_bytes(&env.client).await {
+                found.push(format!("item references {}: {e}", stored.key));
+            }
+        }
+    }
+    // 2. No object of this item is left unreferenced (except one a `None` save keeps), and no
+    //    multipart upload is left open (where the server can list them).
+    if let Ok(uploads) = env
+        .s3
+        .list_multipart_uploads()
+        .bucket(env.bucket("records"))
+        .send()
+        .await
+    {
+        for upload in uploads.uploads.unwrap_or_default() {
+            found.push(format!(
+                "open multipart upload {}",
+                upload.key.unwrap_or_default()
+            ));
+        }
+    }
+    let segment = format!("/{pk}/");
+    for key in env.keys("records").await {
+        if key.contains(&segment) && !referenced.contains(&key) && !kept.contains(&key) {
+            found.push(format!("orphan {key}"));
+        }
+    }
+    found
+}
