@@ -100,12 +100,15 @@ mod error;
 pub mod expr;
 mod files;
 mod index;
+mod inflate;
 pub mod item;
 pub mod model;
 mod ops;
 mod page;
 mod projection;
 mod protocol;
+mod reference;
+mod request;
 pub mod schema;
 pub mod spi;
 pub mod stream;
@@ -116,7 +119,6 @@ pub use error::{
     BoxError, Error, InvalidRequestKind, ReasonKind, Result, TransactionReason, WriteOutcome,
 };
 pub use expr::{AttributeType, Condition, Path, SortKey, UpdateAction};
-pub use files::{FileRef, ObjectRef};
 pub use index::Index;
 pub use item::AttributeError;
 pub use model::{IntoKey, Key, Model};
@@ -135,6 +137,7 @@ pub use ops::update::{Update, UpdateReturning};
 pub use page::{Page, PageToken};
 pub use projection::Projection;
 pub use protocol::REMEMBERED_ITEMS;
+pub use reference::{FileRef, ObjectRef};
 pub use table::{CreateTable, DeleteTable, StreamView};
 
 /// Derives [`Model`] for a struct with named fields. See the [crate documentation](crate).

@@ -1,6 +1,6 @@
 //! `save` (PutItem) and `create` (PutItem unless the key exists). The file steps before and
-//! after the write are the two-store protocol's (`protocol/`); this module sends the
-//! PutItem.
+//! after the write, and the write loop itself, are the two-store protocol's (`protocol/`):
+//! this module builds and sends the PutItem.
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use crate::error::Result;
 use crate::expr::Condition;
 use crate::model::Model;
-use crate::protocol::{self, Attempts, Failure, Outcome};
+use crate::protocol::{self, Attempts, Failure, PutPlan, PutWrite, SendPut};
 use crate::Client;
 
 /// A PutItem of one item: [`Client::save`] or [`Client::create`]. Await it to send.
@@ -84,41 +84,32 @@ async fn put<M: Model>(
     user: Option<Condition<M>>,
     delete_cleared: bool,
 ) -> Result<()> {
-    let mut plan =
-        protocol::plan_put(client, item, create, user.as_ref(), delete_cleared, false).await?;
-    loop {
-        let attempts = Attempts::default();
-        let written = attempts
+    let user = user.as_ref();
+    let plan = protocol::plan_put(client, item, create, user, delete_cleared, false).await?;
+    protocol::drive(client, PutWrite { plan, item, user }).await
+}
+
+impl<M: Model> SendPut for PutPlan<M> {
+    async fn send(&self, client: &Client, attempts: &Attempts) -> Result<(), Failure> {
+        attempts
             .count(
                 client
                     .dynamodb()
                     .put_item()
-                    .table_name(&plan.table)
-                    .set_item(Some(plan.attributes.clone()))
-                    .set_condition_expression(plan.condition.clone())
-                    .set_expression_attribute_names(plan.names.clone())
-                    .set_expression_attribute_values(plan.values.clone())
+                    .table_name(&self.table)
+                    .set_item(Some(self.attributes.clone()))
+                    .set_condition_expression(self.condition.clone())
+                    .set_expression_attribute_names(self.names.clone())
+                    .set_expression_attribute_values(self.values.clone())
                     .return_values_on_condition_check_failure(
                         ReturnValuesOnConditionCheckFailure::AllOld,
                     )
                     .set_return_consumed_capacity(client.capacity())
                     .send(),
             )
-            .traced(super::span("PutItem", &plan.table), client)
-            .await;
-        let outcome = match written {
-            Ok(_) => Outcome::Committed,
-            Err(e) => {
-                let failure = Failure::of(e, &attempts, "PutItem", &plan.table, &plan.key);
-                // The stored references were not the remembered (or guessed) ones: plan
-                // again from the item the refusal carried back, and send once more.
-                if let Some(stored) = plan.stale(client, &failure).await {
-                    plan = plan.rebase(client, item, stored, user.as_ref()).await?;
-                    continue;
-                }
-                plan.judge(client, failure).await
-            }
-        };
-        return plan.finish(client, item, outcome).await;
+            .traced(super::span("PutItem", &self.table), client)
+            .await
+            .map(|_| ())
+            .map_err(|e| Failure::of(e, attempts, "PutItem", &self.table, &self.key))
     }
 }
