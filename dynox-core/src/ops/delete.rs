@@ -6,14 +6,14 @@
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 
-use super::Traced;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use crate::error::Result;
 use crate::expr::Condition;
 use crate::item::Item;
 use crate::model::{Key, Model};
-use crate::protocol::{self, Attempts, DeletePlan, DeleteWrite, Failure, SendDelete};
+use crate::protocol::DeletePlan;
+use crate::protocol::{self, send_counted, Attempts, DeleteWrite, Failure, Request};
 use crate::Client;
 
 /// A DeleteItem: [`Client::delete`], [`Client::delete_item`], or `Model::delete(&client, ...)`
@@ -86,33 +86,40 @@ impl<M: Model> Delete<M> {
     }
 }
 
-impl<M: Model> SendDelete for DeletePlan<M> {
+impl<M: Model> Request for DeletePlan<M> {
+    type Answer = Option<Item>;
+
     async fn send(&self, client: &Client, attempts: &Attempts) -> Result<Option<Item>, Failure> {
-        attempts
-            .count(
-                client
-                    .dynamodb()
-                    .delete_item()
-                    .table_name(&self.table)
-                    .set_key(Some(self.key_item.clone()))
-                    .set_condition_expression(self.condition.clone())
-                    .set_expression_attribute_names(self.names.clone())
-                    .set_expression_attribute_values(self.values.clone())
-                    .return_values(if self.return_old {
-                        ReturnValue::AllOld
-                    } else {
-                        ReturnValue::None
-                    })
-                    .return_values_on_condition_check_failure(
-                        ReturnValuesOnConditionCheckFailure::AllOld,
-                    )
-                    .set_return_consumed_capacity(client.capacity())
-                    .send(),
-            )
-            .traced(super::span("DeleteItem", &self.table), client)
-            .await
-            .map(|output| output.attributes)
-            .map_err(|e| Failure::of(e, attempts, "DeleteItem", &self.table, &self.key))
+        let request = client
+            .dynamodb()
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key_item.clone()))
+            .set_condition_expression(self.condition.clone())
+            .set_expression_attribute_names(self.names.clone())
+            .set_expression_attribute_values(self.values.clone())
+            .return_values(returned(self.return_old, ReturnValue::AllOld))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .set_return_consumed_capacity(client.capacity())
+            .send();
+        send_counted(
+            client,
+            attempts,
+            request,
+            "DeleteItem",
+            &self.table,
+            &self.key,
+        )
+        .await
+        .map(|output| output.attributes)
+    }
+}
+
+/// `ReturnValues`: `values` when the caller asked for the item, else none.
+pub(crate) fn returned(asked: bool, values: ReturnValue) -> ReturnValue {
+    match asked {
+        true => values,
+        false => ReturnValue::None,
     }
 }
 

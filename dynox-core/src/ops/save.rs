@@ -5,13 +5,12 @@
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 
-use super::Traced;
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 
 use crate::error::Result;
 use crate::expr::Condition;
 use crate::model::Model;
-use crate::protocol::{self, Attempts, Failure, PutPlan, PutWrite, SendPut};
+use crate::protocol::{self, send_counted, Attempts, Failure, PutPlan, PutWrite, Request};
 use crate::Client;
 
 /// A PutItem of one item: [`Client::save`] or [`Client::create`]. Await it to send.
@@ -89,27 +88,23 @@ async fn put<M: Model>(
     protocol::drive(client, PutWrite { plan, item, user }).await
 }
 
-impl<M: Model> SendPut for PutPlan<M> {
+impl<M: Model> Request for PutPlan<M> {
+    type Answer = ();
+
     async fn send(&self, client: &Client, attempts: &Attempts) -> Result<(), Failure> {
-        attempts
-            .count(
-                client
-                    .dynamodb()
-                    .put_item()
-                    .table_name(&self.table)
-                    .set_item(Some(self.attributes.clone()))
-                    .set_condition_expression(self.condition.clone())
-                    .set_expression_attribute_names(self.names.clone())
-                    .set_expression_attribute_values(self.values.clone())
-                    .return_values_on_condition_check_failure(
-                        ReturnValuesOnConditionCheckFailure::AllOld,
-                    )
-                    .set_return_consumed_capacity(client.capacity())
-                    .send(),
-            )
-            .traced(super::span("PutItem", &self.table), client)
+        let request = client
+            .dynamodb()
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(self.attributes.clone()))
+            .set_condition_expression(self.condition.clone())
+            .set_expression_attribute_names(self.names.clone())
+            .set_expression_attribute_values(self.values.clone())
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .set_return_consumed_capacity(client.capacity())
+            .send();
+        send_counted(client, attempts, request, "PutItem", &self.table, &self.key)
             .await
             .map(|_| ())
-            .map_err(|e| Failure::of(e, attempts, "PutItem", &self.table, &self.key))
     }
 }

@@ -7,7 +7,6 @@
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 
-use super::Traced;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use crate::error::{Error, InvalidRequestKind, Result};
@@ -17,7 +16,8 @@ use crate::Client;
 
 use crate::files::FileStore;
 use crate::item::Item;
-use crate::protocol::{self, with_user_condition, Attempts, Failure, SendUpdate, UpdatePlan};
+use crate::protocol::UpdatePlan;
+use crate::protocol::{self, send_counted, with_user_condition, Attempts, Failure, Request};
 
 /// An UpdateItem: [`Client::update`], or `Model::update(&client, ...)` from the derive. Add
 /// changes with [`apply`](Self::apply), then await it.
@@ -276,34 +276,36 @@ impl<M: Model> Update<M> {
     }
 }
 
-impl<M: Model> SendUpdate for UpdatePlan<M> {
+impl<M: Model> Request for UpdatePlan<M> {
+    type Answer = Option<Item>;
+
     async fn send(&self, client: &Client, attempts: &Attempts) -> Result<Option<Item>, Failure> {
-        attempts
-            .count(
-                client
-                    .dynamodb()
-                    .update_item()
-                    .table_name(&self.table)
-                    .set_key(Some(self.key_item.clone()))
-                    .update_expression(self.expression.clone())
-                    .set_condition_expression(self.condition.clone())
-                    .set_expression_attribute_names(self.names.clone())
-                    .set_expression_attribute_values(self.values.clone())
-                    .return_values(if self.return_new {
-                        ReturnValue::AllNew
-                    } else {
-                        ReturnValue::None
-                    })
-                    .return_values_on_condition_check_failure(
-                        ReturnValuesOnConditionCheckFailure::AllOld,
-                    )
-                    .set_return_consumed_capacity(client.capacity())
-                    .send(),
-            )
-            .traced(super::span("UpdateItem", &self.table), client)
-            .await
-            .map(|output| output.attributes)
-            .map_err(|e| Failure::of(e, attempts, "UpdateItem", &self.table, &self.key))
+        let request = client
+            .dynamodb()
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key_item.clone()))
+            .update_expression(self.expression.clone())
+            .set_condition_expression(self.condition.clone())
+            .set_expression_attribute_names(self.names.clone())
+            .set_expression_attribute_values(self.values.clone())
+            .return_values(super::delete::returned(
+                self.return_new,
+                ReturnValue::AllNew,
+            ))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .set_return_consumed_capacity(client.capacity())
+            .send();
+        send_counted(
+            client,
+            attempts,
+            request,
+            "UpdateItem",
+            &self.table,
+            &self.key,
+        )
+        .await
+        .map(|output| output.attributes)
     }
 }
 

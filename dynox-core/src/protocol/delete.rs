@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::cleanup::{self, remove_unreferenced, unshared};
 use super::conditions::{conflict, files_unchanged, version_is, with_user_condition};
-use super::driver::{item_committed, Evidence, Write};
+use super::driver::{forward_to_plan, Evidence, Request, Write};
 use super::expect::{stale_files, stored_after_refusal};
 use super::read::read_files;
 use super::{memory, Attempts, Failure};
@@ -236,37 +236,16 @@ pub(crate) struct DeleteWrite<'a, M: Model> {
     pub(crate) user: Option<&'a Condition<M>>,
 }
 
-/// Sends a planned delete: implemented by the operation that owns the request
-/// (`ops/delete.rs`). Answers the deleted item when the plan asks for it.
-pub(crate) trait SendDelete {
-    /// Sends the DeleteItem once, its attempts counted by `attempts`.
-    fn send(
-        &self,
-        client: &Client,
-        attempts: &Attempts,
-    ) -> impl std::future::Future<Output = std::result::Result<Option<Item>, Failure>> + Send;
-}
-
 impl<M: Model> Write for DeleteWrite<'_, M>
 where
-    DeletePlan<M>: SendDelete,
+    DeletePlan<M>: Request<Answer = Option<Item>>,
 {
     type Carried = Option<Item>;
     type Sent = Option<Item>;
     /// The deleted item, with its overflow values read back, when asked for.
     type Done = Option<Item>;
 
-    async fn send(
-        &self,
-        client: &Client,
-        attempts: &Attempts,
-    ) -> std::result::Result<Option<Item>, Failure> {
-        self.plan.send(client, attempts).await
-    }
-
-    async fn stale(&self, client: &Client, failure: &Failure) -> Option<Option<Item>> {
-        self.plan.stale(client, failure).await
-    }
+    forward_to_plan!();
 
     async fn rebase(self, client: &Client, stored: Option<Item>) -> Result<Option<Self>> {
         let user = self.user;
@@ -274,18 +253,6 @@ where
             .plan
             .rebase(client, stored, user)?
             .map(|plan| DeleteWrite { plan, user }))
-    }
-
-    fn write_error(&self, error: Error) -> Error {
-        self.plan.write_error(error)
-    }
-
-    async fn committed(&self, client: &Client, failure: &Failure) -> Option<bool> {
-        item_committed(&self.plan, client, failure).await
-    }
-
-    fn tracks_files(&self) -> bool {
-        self.plan.tracks_files()
     }
 
     async fn finish(

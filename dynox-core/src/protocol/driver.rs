@@ -12,6 +12,20 @@ use crate::item::Item;
 use crate::model::Model;
 use crate::Client;
 
+/// A single-item request, as the operation that owns it builds and sends it (`ops/save.rs`,
+/// `ops/delete.rs`, `ops/update.rs`): the protocol plans and judges, the operation sends.
+pub(crate) trait Request: Sync {
+    /// What the request answers when it succeeds (the returned item, if asked for).
+    type Answer: Send;
+
+    /// Sends the request once, its attempts counted by `attempts`.
+    fn send(
+        &self,
+        client: &Client,
+        attempts: &Attempts,
+    ) -> impl Future<Output = std::result::Result<Self::Answer, Failure>> + Send;
+}
+
 /// A planned write, as the driver runs it.
 pub(crate) trait Write: Sized + Send {
     /// What a refusal carries back (the stored item, or one per item of a transaction).
@@ -79,6 +93,40 @@ pub(crate) trait Write: Sized + Send {
         answer: std::result::Result<Self::Sent, Error>,
     ) -> impl Future<Output = Result<Self::Done>> + Send;
 }
+
+/// Inside `impl Write for` a wrapper of a single-item plan (`self.plan`: [`PutWrite`],
+/// [`DeleteWrite`]): the steps that are the plan's own, forwarded to it.
+///
+/// [`PutWrite`]: super::PutWrite
+/// [`DeleteWrite`]: super::DeleteWrite
+macro_rules! forward_to_plan {
+    () => {
+        async fn send(
+            &self,
+            client: &Client,
+            attempts: &Attempts,
+        ) -> std::result::Result<Self::Sent, Failure> {
+            self.plan.send(client, attempts).await
+        }
+
+        async fn stale(&self, client: &Client, failure: &Failure) -> Option<Option<Item>> {
+            self.plan.stale(client, failure).await
+        }
+
+        fn write_error(&self, error: Error) -> Error {
+            self.plan.write_error(error)
+        }
+
+        async fn committed(&self, client: &Client, failure: &Failure) -> Option<bool> {
+            super::driver::item_committed(&self.plan, client, failure).await
+        }
+
+        fn tracks_files(&self) -> bool {
+            self.plan.tracks_files()
+        }
+    };
+}
+pub(crate) use forward_to_plan;
 
 /// Runs a planned write to its end: send, plan again while a refusal shows a stale
 /// expectation, judge a failure, finish.

@@ -10,7 +10,10 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use super::Attempts;
 use crate::error::Error;
 use crate::item::Item;
-use crate::request::sdk_error;
+use std::future::Future;
+
+use crate::request::{sdk_error, span, ConsumedUnits, Traced};
+use crate::Client;
 
 /// A write that failed. `C` is what a refusal carries back: the stored item of a single-item
 /// write, one per item for a transaction.
@@ -62,6 +65,29 @@ impl Failure {
         let error = sdk_error(err, operation, table, || key.to_owned());
         Failure::new(error, refused, attempts)
     }
+}
+
+/// Sends one single-item write request (`send`, the SDK's `send()` future of `operation` on
+/// the item `key` of `table`), counting its attempts in `attempts` and tracing it; a failure
+/// comes back as [`Failure`].
+pub(crate) async fn send_counted<O, E, R>(
+    client: &Client,
+    attempts: &Attempts,
+    send: impl Future<Output = std::result::Result<O, SdkError<E, R>>>,
+    operation: &'static str,
+    table: &str,
+    key: &str,
+) -> std::result::Result<O, Failure>
+where
+    O: ConsumedUnits,
+    E: CarriesItem + ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    attempts
+        .count(send)
+        .traced(span(operation, table), client)
+        .await
+        .map_err(|e| Failure::of(e, attempts, operation, table, key))
 }
 
 /// An operation error whose condition failure can carry the stored item.

@@ -42,11 +42,11 @@ mod update;
 
 pub use attempts::{Attempts, CountAttempts};
 pub(crate) use conditions::with_user_condition;
-pub(crate) use delete::{plan_delete, DeletePlan, DeleteWrite, SendDelete};
-pub(crate) use driver::{drive, transaction_item_committed, Write};
+pub(crate) use delete::{plan_delete, DeletePlan, DeleteWrite};
+pub(crate) use driver::{drive, transaction_item_committed, Request, Write};
 pub(crate) use expect::forget;
-pub(crate) use failure::Failure;
+pub(crate) use failure::{send_counted, Failure};
 pub(crate) use memory::Memory;
 pub use memory::REMEMBERED_ITEMS;
-pub(crate) use put::{plan_put, PutPlan, PutWrite, SendPut};
-pub(crate) use update::{keep_removed, SendUpdate, UpdatePlan};
+pub(crate) use put::{plan_put, PutPlan, PutWrite};
+pub(crate) use update::{keep_removed, UpdatePlan};

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::cleanup::{self, discard, remove_unreferenced, replaced, unshared};
 use super::conditions::{conflict, put_condition, with_user_condition};
-use super::driver::{item_committed, read_back, Evidence, Write};
+use super::driver::{forward_to_plan, read_back, Evidence, Request, Write};
 use super::expect::{remember, stale_files, stored_after_refusal, Expected};
 use super::guards::{overflow_lookalike, too_large};
 use super::read::read_files;
@@ -545,48 +545,20 @@ pub(crate) struct PutWrite<'a, M: Model> {
     pub(crate) user: Option<&'a Condition<M>>,
 }
 
-/// Sends a planned put: implemented by the operation that owns the request (`ops/save.rs`).
-pub(crate) trait SendPut {
-    /// Sends the PutItem once, its attempts counted by `attempts`.
-    fn send(
-        &self,
-        client: &Client,
-        attempts: &Attempts,
-    ) -> impl std::future::Future<Output = std::result::Result<(), Failure>> + Send;
-}
-
 impl<M: Model> Write for PutWrite<'_, M>
 where
-    PutPlan<M>: SendPut,
+    PutPlan<M>: Request<Answer = ()>,
 {
     type Carried = Option<Item>;
     type Sent = ();
     type Done = ();
 
-    async fn send(&self, client: &Client, attempts: &Attempts) -> std::result::Result<(), Failure> {
-        self.plan.send(client, attempts).await
-    }
-
-    async fn stale(&self, client: &Client, failure: &Failure) -> Option<Option<Item>> {
-        self.plan.stale(client, failure).await
-    }
+    forward_to_plan!();
 
     async fn rebase(self, client: &Client, stored: Option<Item>) -> Result<Option<Self>> {
         let PutWrite { plan, item, user } = self;
         let plan = plan.rebase(client, item, stored, user).await?;
         Ok(Some(PutWrite { plan, item, user }))
-    }
-
-    fn write_error(&self, error: Error) -> Error {
-        self.plan.write_error(error)
-    }
-
-    async fn committed(&self, client: &Client, failure: &Failure) -> Option<bool> {
-        item_committed(&self.plan, client, failure).await
-    }
-
-    fn tracks_files(&self) -> bool {
-        self.plan.tracks_files()
     }
 
     async fn finish(

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::cleanup;
 use super::conditions::{conflict, files_unchanged};
-use super::driver::{item_committed, read_back, Evidence, Write};
+use super::driver::{item_committed, read_back, Evidence, Request, Write};
 use super::read::read_files;
 use super::{Attempts, Failure};
 use crate::error::{Error, Result, WriteOutcome};
@@ -96,20 +96,9 @@ impl<M: Model> Evidence for UpdatePlan<M> {
     }
 }
 
-/// Sends a built update: implemented by the operation that owns the request
-/// (`ops/update.rs`). Answers the updated item when the plan asks for it.
-pub(crate) trait SendUpdate {
-    /// Sends the UpdateItem once, its attempts counted by `attempts`.
-    fn send(
-        &self,
-        client: &Client,
-        attempts: &Attempts,
-    ) -> impl std::future::Future<Output = std::result::Result<Option<Item>, Failure>> + Send;
-}
-
 impl<M: Model> Write for UpdatePlan<M>
 where
-    UpdatePlan<M>: SendUpdate,
+    UpdatePlan<M>: Request<Answer = Option<Item>>,
 {
     type Carried = Option<Item>;
     type Sent = Option<Item>;
@@ -121,7 +110,7 @@ where
         client: &Client,
         attempts: &Attempts,
     ) -> std::result::Result<Option<Item>, Failure> {
-        SendUpdate::send(self, client, attempts).await
+        Request::send(self, client, attempts).await
     }
 
     fn write_error(&self, error: Error) -> Error {
