@@ -175,6 +175,12 @@ fn is_plain(ty: &Type, name: &str) -> bool {
         && p.path.segments.last().is_some_and(|s| s.ident == name && s.arguments.is_none()))
 }
 
+/// The field name of an index's handle in `{Model}Indexes`: the index name with `-` and `.`
+/// as `_`, if that is an identifier (`check` refuses the names for which it is not).
+pub fn handle_ident(name: &str) -> Option<Ident> {
+    syn::parse_str(&name.replace(['-', '.'], "_")).ok()
+}
+
 /// `X` of `Option<X>`.
 pub fn option_inner(ty: &Type) -> Option<&Type> {
     generic_arg(ty, "Option")

@@ -182,6 +182,19 @@ const S3_SHARED: &str = "shared";
 /// not fit DynamoDB's 400 KB.
 const S3_OVERFLOW: &str = "overflow";
 
+/// The values of `#[s3(compress = "...")]`, each with the `dynox_s3::Compression` variant it
+/// names, in the order of `Compression::ALL` (kept in step with `Compression::name`): `check`
+/// accepts these and no other, `expand` generates the variant.
+pub const COMPRESSIONS: [(&str, &str); 2] = [("zstd", "Zstd"), ("gzip", "Gzip")];
+
+/// The `dynox_s3::Compression` variant that `#[s3(compress = "...")]` value `name` names.
+pub fn compression_variant(name: &str) -> Option<&'static str> {
+    COMPRESSIONS
+        .iter()
+        .find(|(value, _)| *value == name)
+        .map(|(_, variant)| *variant)
+}
+
 /// `#[s3(...)]` on a field: a file kept in S3.
 pub struct S3 {
     /// The attribute's span, for errors about the field as a whole.
@@ -190,7 +203,7 @@ pub struct S3 {
     pub prefix: Option<Spanned<String>>,
     pub region: Option<Spanned<String>>,
     pub key: Option<Spanned<String>>,
-    /// `compress = "zstd"` or `"gzip"` (checked in `check`).
+    /// `compress = "..."`: one of [`COMPRESSIONS`] (checked in `check`).
     pub compress: Option<Spanned<String>>,
     /// `client = "..."`: the name of an S3 client registered with the settings.
     pub client: Option<Spanned<String>>,

@@ -2,10 +2,9 @@
 
 use std::collections::HashMap;
 
-use crate::ast::{Conv, Model};
-use crate::attr::{Field, IndexKind, Role};
+use crate::ast::{handle_ident, Conv, Model};
+use crate::attr::{compression_variant, Field, IndexKind, Role, COMPRESSIONS};
 use crate::ctxt::Ctxt;
-use crate::expand::handle_ident;
 
 pub fn check(cx: &mut Ctxt, model: &Model<'_>) {
     table_name(cx, model);
@@ -286,13 +285,13 @@ fn file_fields(cx: &mut Ctxt, model: &Model<'_>) {
             }
         }
         if let Some(compress) = &s3.compress {
-            if !COMPRESSIONS.contains(&compress.value.as_str()) {
+            if compression_variant(&compress.value).is_none() {
                 cx.syn_error(syn::Error::new(
                     compress.span,
                     format!(
                         "unknown compression `{}`; expected one of {}",
                         compress.value,
-                        COMPRESSIONS.map(|c| format!("`\"{c}\"`")).join(", ")
+                        COMPRESSIONS.map(|(c, _)| format!("`\"{c}\"`")).join(", ")
                     ),
                 ));
             }
@@ -368,9 +367,6 @@ fn is_s3_type(ty: &syn::Type) -> bool {
             .contains(&s.ident.to_string().as_str())
     })
 }
-
-/// The values of `#[s3(compress = "...")]` (kept in step with `dynox_s3::Compression`).
-const COMPRESSIONS: [&str; 2] = ["zstd", "gzip"];
 
 /// The placeholders of an S3 key template (kept in step with `dynox_s3::keys::PLACEHOLDERS`).
 const PLACEHOLDERS: &[&str] = &[

@@ -6,6 +6,7 @@ use syn::spanned::Spanned;
 
 use super::{s3_private, Mode};
 use crate::ast::Model;
+use crate::attr::compression_variant;
 
 /// `impl S3Model`, for a model with files; a stub lists no field.
 pub fn expand(model: &Model<'_>, mode: Mode) -> TokenStream {
@@ -41,11 +42,17 @@ pub fn expand(model: &Model<'_>, mode: Mode) -> TokenStream {
             let template = option(&spec.key);
             let client = option(&spec.client);
             let shared = spec.shared.is_some();
-            // Checked to be one of the two before expansion.
-            let compress = match spec.compress.as_ref().map(|c| c.value.as_str()) {
-                Some("zstd") => quote!(::core::option::Option::Some(#s3::Compression::Zstd)),
-                Some("gzip") => quote!(::core::option::Option::Some(#s3::Compression::Gzip)),
-                _ => quote!(::core::option::Option::None),
+            // Checked to be one of `COMPRESSIONS` before expansion.
+            let compress = match spec
+                .compress
+                .as_ref()
+                .and_then(|c| compression_variant(&c.value))
+            {
+                Some(variant) => {
+                    let variant = format_ident!("{variant}");
+                    quote!(::core::option::Option::Some(#s3::Compression::#variant))
+                }
+                None => quote!(::core::option::Option::None),
             };
             let member = f.ident;
             let overflow = spec.overflow.is_some();

@@ -6,14 +6,8 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::{private, Mode};
-use crate::ast::{Conv, Model};
+use crate::ast::{handle_ident, Conv, Model};
 use crate::attr::{Index, IndexKind};
-
-/// The handle's field name in `{Model}Indexes`: the index name with `-` and `.` as `_`, if
-/// that is an identifier (`check` refuses the names for which it is not).
-pub fn handle_ident(name: &str) -> Option<syn::Ident> {
-    syn::parse_str(&name.replace(['-', '.'], "_")).ok()
-}
 
 /// `const INDEXES` inside `impl Model`.
 pub fn schema(model: &Model<'_>) -> TokenStream {

@@ -16,7 +16,6 @@ mod dummy;
 mod fields;
 mod files;
 mod indexes;
-pub use indexes::handle_ident;
 mod methods;
 mod model_impl;
 pub mod projection;
