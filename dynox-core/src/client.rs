@@ -6,7 +6,14 @@ use std::sync::{Arc, Mutex};
 
 use aws_types::SdkConfig;
 
-use crate::model::Model;
+use crate::files::NoFiles;
+use crate::model::{IntoKey, Key, Model};
+use crate::ops::batch::{BatchGetOutput, BatchRetry, BatchWrite};
+use crate::ops::save_all::{DeleteAll, SaveAll, BULK_CONCURRENCY};
+use crate::{
+    CreateTable, Delete, DeleteTable, Get, Query, Result, Save, Scan, TransactGet, Transaction,
+    Update,
+};
 
 /// A cheap-to-clone DynamoDB client for dynox models.
 ///
@@ -231,6 +238,157 @@ impl ClientBuilder {
                 extensions: Mutex::new(self.extensions),
                 memory: crate::protocol::Memory::new(self.remembered_items),
             }),
+        }
+    }
+}
+
+/// The operations: every method that reads or writes items, in the order a reader meets
+/// them (single items, queries and scans, transactions, bulk and batch operations, tables).
+/// Each returns a builder that is awaited; the builders live in `ops/`.
+impl Client {
+    /// Writes `item`, replacing any item with the same key (PutItem).
+    ///
+    /// Takes `&mut` because file fields change state: pending uploads become stored objects.
+    pub fn save<'a, M: Model>(&'a self, item: &'a mut M) -> Save<'a, M> {
+        Save::new(self, item, false)
+    }
+
+    /// Writes `item` only if no item has its key; otherwise fails with
+    /// [`Error::AlreadyExists`](crate::Error::AlreadyExists).
+    pub fn create<'a, M: Model>(&'a self, item: &'a mut M) -> Save<'a, M> {
+        Save::new(self, item, true)
+    }
+
+    /// Reads the item with `key`, or `None`.
+    pub fn get<M: Model>(&self, key: Key<M>) -> Get<M> {
+        Get::new(self, key)
+    }
+
+    /// Deletes the item with `key`.
+    pub fn delete<M: Model>(&self, key: Key<M>) -> Delete<M> {
+        Delete::new(self, key)
+    }
+
+    /// Deletes `item` (by its key); for models with `#[dynamo(version)]`, only if the stored
+    /// item is still at `item`'s version ([`Error::VersionConflict`](crate::Error::VersionConflict) otherwise).
+    pub fn delete_item<M: Model>(&self, item: &M) -> Delete<M> {
+        let delete = Delete::new(self, item.key());
+        match M::VERSION {
+            Some(_) => delete.expect_version(item.version()),
+            None => delete,
+        }
+    }
+
+    /// Updates some attributes of the item with `key` (UpdateItem).
+    pub fn update<M: Model>(&self, key: Key<M>) -> Update<M> {
+        Update::new(self, key)
+    }
+
+    /// Scans model `M`'s whole table.
+    pub fn scan<M: Model>(&self) -> Scan<M> {
+        Scan::new(self)
+    }
+
+    /// Queries the items with hash key `hash`.
+    pub fn query<M: Model>(&self, hash: impl IntoKey<M::HashKey>) -> Query<M> {
+        Query::new(self, hash.into_key())
+    }
+
+    /// A transaction: saves, creates, deletes and checks across models, all or nothing
+    /// (TransactWriteItems, up to 100 items), file fields included.
+    pub fn transaction(&self) -> Transaction<'_> {
+        Transaction::new(self)
+    }
+
+    /// A read transaction: up to 100 items of any models, read as one consistent snapshot
+    /// (TransactGetItems).
+    pub fn transact_get(&self) -> TransactGet<'_> {
+        TransactGet::new(self)
+    }
+
+    /// Creates model `M`'s table from its definition and waits until it is active.
+    pub fn create_table<M: Model>(&self) -> CreateTable<M> {
+        CreateTable::new(self)
+    }
+
+    /// Deletes model `M`'s table and waits until it is gone.
+    pub fn delete_table<M: Model>(&self) -> DeleteTable<M> {
+        DeleteTable::new(self)
+    }
+
+    /// Reads the items with `keys` (BatchGetItem in chunks of 100, at most 4 chunks at once).
+    pub async fn batch_get<M: Model>(
+        &self,
+        keys: impl IntoIterator<Item = Key<M>>,
+    ) -> Result<BatchGetOutput<M>> {
+        self.batch_get_with(keys, BatchRetry::default()).await
+    }
+
+    /// [`batch_get`](Self::batch_get) with explicit retry settings.
+    pub async fn batch_get_with<M: Model>(
+        &self,
+        keys: impl IntoIterator<Item = Key<M>>,
+        retry: BatchRetry,
+    ) -> Result<BatchGetOutput<M>> {
+        crate::ops::batch::batch_get(self, keys, retry).await
+    }
+
+    /// Writes and deletes items of a model without file fields in batches (BatchWriteItem, 25
+    /// a request, unconditional). Models with `#[s3]` fields do not compile here: a batch
+    /// write cannot carry the conditions their consistency needs; use a transaction.
+    pub fn batch_write<M: Model<Files = NoFiles>>(&self) -> BatchWrite<'_, M> {
+        BatchWrite {
+            client: self,
+            puts: Vec::new(),
+            deletes: Vec::new(),
+            retry: BatchRetry::default(),
+        }
+    }
+
+    /// Saves every item of `items` (as [`save`](Client::save) does, one PutItem each, files
+    /// included), at most [`BULK_CONCURRENCY`] at once unless
+    /// [`concurrency`](SaveAll::concurrency) says otherwise. Resolves to one result per item,
+    /// in order.
+    ///
+    /// ```
+    /// # use dynox_core::{Client, DynamoModel};
+    /// #[derive(Debug, DynamoModel)]
+    /// #[dynamo(table = "events")]
+    /// struct Event {
+    ///     #[dynamo(hash_key)]
+    ///     id: u64,
+    ///     name: String,
+    /// }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let servers = dynox_local::LocalServers::start().await?;
+    /// # let client = Client::new(servers.sdk_config());
+    /// # client.create_table::<Event>().await?;
+    /// let mut events: Vec<Event> = (0..50).map(|id| Event { id, name: format!("e{id}") }).collect();
+    /// let results = client.save_all(&mut events).concurrency(8).await;
+    /// assert!(results.iter().all(Result::is_ok));
+    ///
+    /// let results = client.delete_all((0..50).map(Event::key_of)).await;
+    /// assert_eq!(results.len(), 50);
+    /// # Ok(()) }
+    /// ```
+    pub fn save_all<'a, M: Model>(&'a self, items: &'a mut [M]) -> SaveAll<'a, M> {
+        SaveAll {
+            client: self,
+            items,
+            concurrency: BULK_CONCURRENCY,
+        }
+    }
+
+    /// Deletes the item of every key (as `Model::delete` does: the item, then its files), at
+    /// most [`BULK_CONCURRENCY`] at once unless [`concurrency`](DeleteAll::concurrency) says
+    /// otherwise. Resolves to one result per key, in order. See [`save_all`](Client::save_all)
+    /// for an example.
+    pub fn delete_all<M: Model>(&self, keys: impl IntoIterator<Item = Key<M>>) -> DeleteAll<M> {
+        DeleteAll {
+            client: self.clone(),
+            keys: keys.into_iter().collect(),
+            concurrency: BULK_CONCURRENCY,
         }
     }
 }

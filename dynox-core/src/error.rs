@@ -7,8 +7,8 @@
 
 use std::error::Error as StdError;
 
-use crate::files::FileRef;
 use crate::item::AttributeError;
+use crate::reference::FileRef;
 
 /// A boxed underlying cause (an AWS SDK error, an I/O error, ...).
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;

@@ -100,12 +100,15 @@ mod error;
 pub mod expr;
 mod files;
 mod index;
+mod inflate;
 pub mod item;
 pub mod model;
 mod ops;
 mod page;
 mod projection;
 mod protocol;
+mod reference;
+mod request;
 pub mod schema;
 pub mod spi;
 pub mod stream;
@@ -116,7 +119,6 @@ pub use error::{
     BoxError, Error, InvalidRequestKind, ReasonKind, Result, TransactionReason, WriteOutcome,
 };
 pub use expr::{AttributeType, Condition, Path, SortKey, UpdateAction};
-pub use files::{FileRef, ObjectRef};
 pub use index::Index;
 pub use item::AttributeError;
 pub use model::{IntoKey, Key, Model};
@@ -135,6 +137,7 @@ pub use ops::update::{Update, UpdateReturning};
 pub use page::{Page, PageToken};
 pub use projection::Projection;
 pub use protocol::REMEMBERED_ITEMS;
+pub use reference::{FileRef, ObjectRef};
 pub use table::{CreateTable, DeleteTable, StreamView};
 
 /// Derives [`Model`] for a struct with named fields. See the [crate documentation](crate).
@@ -143,78 +146,6 @@ pub use dynox_derive::DynamoModel;
 /// Derives [`Projection`] for a partial type: some fields of a model, read alone
 /// (`#[dynamo(model = Order)]`). See [`Projection`].
 pub use dynox_derive::DynamoProjection;
-
-impl Client {
-    /// Writes `item`, replacing any item with the same key (PutItem).
-    ///
-    /// Takes `&mut` because file fields change state: pending uploads become stored objects.
-    pub fn save<'a, M: Model>(&'a self, item: &'a mut M) -> Save<'a, M> {
-        Save::new(self, item, false)
-    }
-
-    /// Writes `item` only if no item has its key; otherwise fails with
-    /// [`Error::AlreadyExists`].
-    pub fn create<'a, M: Model>(&'a self, item: &'a mut M) -> Save<'a, M> {
-        Save::new(self, item, true)
-    }
-
-    /// Reads the item with `key`, or `None`.
-    pub fn get<M: Model>(&self, key: Key<M>) -> Get<M> {
-        Get::new(self, key)
-    }
-
-    /// Deletes the item with `key`.
-    pub fn delete<M: Model>(&self, key: Key<M>) -> Delete<M> {
-        Delete::new(self, key)
-    }
-
-    /// Deletes `item` (by its key); for models with `#[dynamo(version)]`, only if the stored
-    /// item is still at `item`'s version ([`Error::VersionConflict`] otherwise).
-    pub fn delete_item<M: Model>(&self, item: &M) -> Delete<M> {
-        let delete = Delete::new(self, item.key());
-        match M::VERSION {
-            Some(_) => delete.expect_version(item.version()),
-            None => delete,
-        }
-    }
-
-    /// Updates some attributes of the item with `key` (UpdateItem).
-    pub fn update<M: Model>(&self, key: Key<M>) -> Update<M> {
-        Update::new(self, key)
-    }
-
-    /// Scans model `M`'s whole table.
-    pub fn scan<M: Model>(&self) -> Scan<M> {
-        Scan::new(self)
-    }
-
-    /// Queries the items with hash key `hash`.
-    pub fn query<M: Model>(&self, hash: impl IntoKey<M::HashKey>) -> Query<M> {
-        Query::new(self, hash.into_key())
-    }
-
-    /// A transaction: saves, creates, deletes and checks across models, all or nothing
-    /// (TransactWriteItems, up to 100 items), file fields included.
-    pub fn transaction(&self) -> Transaction<'_> {
-        Transaction::new(self)
-    }
-
-    /// A read transaction: up to 100 items of any models, read as one consistent snapshot
-    /// (TransactGetItems).
-    pub fn transact_get(&self) -> TransactGet<'_> {
-        TransactGet::new(self)
-    }
-
-    /// Creates model `M`'s table from its definition and waits until it is active.
-    pub fn create_table<M: Model>(&self) -> CreateTable<M> {
-        CreateTable::new(self)
-    }
-
-    /// Deletes model `M`'s table and waits until it is gone.
-    pub fn delete_table<M: Model>(&self) -> DeleteTable<M> {
-        DeleteTable::new(self)
-    }
-}
 
 /// What generated code calls. Not a public API: it changes without notice.
 #[doc(hidden)]

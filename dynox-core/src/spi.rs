@@ -17,6 +17,5 @@
 //! assert_eq!(left.to_string(), "scan: s3://docs/invoices/a.pdf");
 //! ```
 
-pub use crate::files::{
-    BoxFuture, FileRef, FileStore, NoFiles, ObjectRef, UploadFailure, Uploads, OVERFLOW_KEY,
-};
+pub use crate::files::{BoxFuture, FileStore, NoFiles, UploadFailure, Uploads, OVERFLOW_KEY};
+pub use crate::reference::{FileRef, ObjectRef};

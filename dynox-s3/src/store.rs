@@ -137,7 +137,7 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
             .filter_map(|field| {
                 let object = (field.slot)(item)?;
                 match &object.state {
-                    State::Stored(stored) if object.fresh => Some(FileRef {
+                    State::Attached(stored) => Some(FileRef {
                         field: field.name,
                         object: object_ref(stored),
                     }),
@@ -152,13 +152,7 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
             let Some(object) = (field.slot)(item) else {
                 continue;
             };
-            if committed {
-                object.fresh = false;
-            }
-            match object.uploaded_from.take() {
-                Some(pending) if !committed => object.state = State::Pending(pending),
-                _ => {}
-            }
+            object.state.settle(committed);
         }
     }
 
@@ -272,9 +266,12 @@ async fn upload_pending<M: S3Model>(client: &Client, item: &mut M, key: &Item) -
     for (index, object) in stored {
         let field = &M::S3_FIELDS[index];
         if let Some(slot) = (field.slot)(item) {
-            let previous = std::mem::replace(&mut slot.state, State::Stored(object));
-            if let State::Pending(pending) = previous {
-                slot.uploaded_from = Some(pending);
+            if let State::Pending(from) = &slot.state {
+                let from = from.clone();
+                slot.state = State::Uploaded {
+                    stored: object,
+                    from,
+                };
             }
         }
     }

@@ -88,126 +88,13 @@ impl<M: Model> BatchWriteOutput<M> {
     }
 }
 
-impl Client {
-    /// Reads the items with `keys` (BatchGetItem in chunks of 100, at most 4 chunks at once).
-    pub async fn batch_get<M: Model>(
-        &self,
-        keys: impl IntoIterator<Item = Key<M>>,
-    ) -> Result<BatchGetOutput<M>> {
-        self.batch_get_with(keys, BatchRetry::default()).await
-    }
-
-    /// [`batch_get`](Self::batch_get) with explicit retry settings.
-    pub async fn batch_get_with<M: Model>(
-        &self,
-        keys: impl IntoIterator<Item = Key<M>>,
-        retry: BatchRetry,
-    ) -> Result<BatchGetOutput<M>> {
-        let table = self.table_name::<M>();
-        let keys: Vec<(Item, Key<M>)> = keys
-            .into_iter()
-            .map(|k| {
-                k.to_item()
-                    .map(|item| (item, k.clone()))
-                    .map_err(|e| super::field_error(&table, k.to_string(), e))
-            })
-            .collect::<Result<_>>()?;
-        let chunks: Vec<Vec<(Item, Key<M>)>> =
-            keys.chunks(BATCH_GET_SIZE).map(<[_]>::to_vec).collect();
-        let results: Vec<Result<GotChunk<M>>> = stream::iter(chunks)
-            .map(|chunk| self.get_chunk(&table, chunk, retry))
-            .buffer_unordered(retry.concurrency.max(1))
-            .collect()
-            .await;
-        let mut out = BatchGetOutput {
-            items: Vec::new(),
-            unprocessed: Vec::new(),
-        };
-        for result in results {
-            let (items, unprocessed) = result?;
-            out.items.extend(items);
-            out.unprocessed.extend(unprocessed);
-        }
-        Ok(out)
-    }
-
-    async fn get_chunk<M: Model>(
-        &self,
-        table: &str,
-        chunk: Vec<(Item, Key<M>)>,
-        retry: BatchRetry,
-    ) -> Result<GotChunk<M>> {
-        let mut pending: Vec<Item> = chunk.iter().map(|(item, _)| item.clone()).collect();
-        let mut found = Vec::new();
-        for attempt in 1..=retry.max_attempts.max(1) {
-            if attempt > 1 {
-                tokio::time::sleep(retry.delay(attempt)).await;
-            }
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(pending.clone()))
-                .consistent_read(true)
-                .build()
-                .map_err(|e| Error::InvalidRequest {
-                    kind: InvalidRequestKind::Build,
-                    reason: e.to_string(),
-                })?;
-            let output = self
-                .dynamodb()
-                .batch_get_item()
-                .request_items(table, request)
-                .set_return_consumed_capacity(self.capacity())
-                .send()
-                .traced(super::span("BatchGetItem", table), self)
-                .await
-                .map_err(|e| super::sdk_error(e, "BatchGetItem", table, String::new))?;
-            let mut items = output
-                .responses
-                .and_then(|mut r| r.remove(table))
-                .unwrap_or_default();
-            self.memory().remember_all::<M>(table, &items);
-            super::inflate_all::<M>(self, table, &mut items).await?;
-            for item in items {
-                found.push(
-                    M::from_item(item).map_err(|e| super::field_error(table, String::new(), e))?,
-                );
-            }
-            pending = output
-                .unprocessed_keys
-                .and_then(|mut u| u.remove(table))
-                .map(|k| k.keys)
-                .unwrap_or_default();
-            if pending.is_empty() {
-                return Ok((found, Vec::new()));
-            }
-        }
-        let unprocessed = chunk
-            .into_iter()
-            .filter(|(item, _)| pending.contains(item))
-            .map(|(_, key)| key)
-            .collect();
-        Ok((found, unprocessed))
-    }
-
-    /// Writes and deletes items of a model without file fields in batches (BatchWriteItem, 25
-    /// a request, unconditional). Models with `#[s3]` fields do not compile here: a batch
-    /// write cannot carry the conditions their consistency needs; use a transaction.
-    pub fn batch_write<M: Model<Files = NoFiles>>(&self) -> BatchWrite<'_, M> {
-        BatchWrite {
-            client: self,
-            puts: Vec::new(),
-            deletes: Vec::new(),
-            retry: BatchRetry::default(),
-        }
-    }
-}
-
 /// A batch of unconditional puts and deletes: [`Client::batch_write`].
 #[must_use = "a batch does nothing until sent"]
 pub struct BatchWrite<'a, M: Model> {
-    client: &'a Client,
-    puts: Vec<M>,
-    deletes: Vec<Key<M>>,
-    retry: BatchRetry,
+    pub(crate) client: &'a Client,
+    pub(crate) puts: Vec<M>,
+    pub(crate) deletes: Vec<Key<M>>,
+    pub(crate) retry: BatchRetry,
 }
 
 enum Op<M: Model> {
@@ -348,4 +235,94 @@ async fn write_chunk<M: Model>(
         }
     }
     Ok(chunk.into_iter().map(|(_, op)| op).collect())
+}
+
+/// [`Client::batch_get_with`]: BatchGetItem in chunks of 100, `retry.concurrency` chunks at
+/// once.
+pub(crate) async fn batch_get<M: Model>(
+    client: &Client,
+    keys: impl IntoIterator<Item = Key<M>>,
+    retry: BatchRetry,
+) -> Result<BatchGetOutput<M>> {
+    let table = client.table_name::<M>();
+    let keys: Vec<(Item, Key<M>)> = keys
+        .into_iter()
+        .map(|k| {
+            k.to_item()
+                .map(|item| (item, k.clone()))
+                .map_err(|e| super::field_error(&table, k.to_string(), e))
+        })
+        .collect::<Result<_>>()?;
+    let chunks: Vec<Vec<(Item, Key<M>)>> = keys.chunks(BATCH_GET_SIZE).map(<[_]>::to_vec).collect();
+    let results: Vec<Result<GotChunk<M>>> = stream::iter(chunks)
+        .map(|chunk| get_chunk(client, &table, chunk, retry))
+        .buffer_unordered(retry.concurrency.max(1))
+        .collect()
+        .await;
+    let mut out = BatchGetOutput {
+        items: Vec::new(),
+        unprocessed: Vec::new(),
+    };
+    for result in results {
+        let (items, unprocessed) = result?;
+        out.items.extend(items);
+        out.unprocessed.extend(unprocessed);
+    }
+    Ok(out)
+}
+
+async fn get_chunk<M: Model>(
+    client: &Client,
+    table: &str,
+    chunk: Vec<(Item, Key<M>)>,
+    retry: BatchRetry,
+) -> Result<GotChunk<M>> {
+    let mut pending: Vec<Item> = chunk.iter().map(|(item, _)| item.clone()).collect();
+    let mut found = Vec::new();
+    for attempt in 1..=retry.max_attempts.max(1) {
+        if attempt > 1 {
+            tokio::time::sleep(retry.delay(attempt)).await;
+        }
+        let request = KeysAndAttributes::builder()
+            .set_keys(Some(pending.clone()))
+            .consistent_read(true)
+            .build()
+            .map_err(|e| Error::InvalidRequest {
+                kind: InvalidRequestKind::Build,
+                reason: e.to_string(),
+            })?;
+        let output = client
+            .dynamodb()
+            .batch_get_item()
+            .request_items(table, request)
+            .set_return_consumed_capacity(client.capacity())
+            .send()
+            .traced(super::span("BatchGetItem", table), client)
+            .await
+            .map_err(|e| super::sdk_error(e, "BatchGetItem", table, String::new))?;
+        let mut items = output
+            .responses
+            .and_then(|mut r| r.remove(table))
+            .unwrap_or_default();
+        client.memory().remember_all::<M>(table, &items);
+        super::inflate_all::<M>(client, table, &mut items).await?;
+        for item in items {
+            found
+                .push(M::from_item(item).map_err(|e| super::field_error(table, String::new(), e))?);
+        }
+        pending = output
+            .unprocessed_keys
+            .and_then(|mut u| u.remove(table))
+            .map(|k| k.keys)
+            .unwrap_or_default();
+        if pending.is_empty() {
+            return Ok((found, Vec::new()));
+        }
+    }
+    let unprocessed = chunk
+        .into_iter()
+        .filter(|(item, _)| pending.contains(item))
+        .map(|(_, key)| key)
+        .collect();
+    Ok((found, unprocessed))
 }

@@ -6,13 +6,14 @@
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 
-use super::Traced;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use crate::error::Result;
 use crate::expr::Condition;
+use crate::item::Item;
 use crate::model::{Key, Model};
-use crate::protocol::{self, Attempts, Failure, Outcome};
+use crate::protocol::DeletePlan;
+use crate::protocol::{self, send_counted, Attempts, DeleteWrite, Failure, Request};
 use crate::Client;
 
 /// A DeleteItem: [`Client::delete`], [`Client::delete_item`], or `Model::delete(&client, ...)`
@@ -67,70 +68,58 @@ impl<M: Model> Delete<M> {
             version,
             condition,
         } = self;
-        let mut plan =
-            protocol::plan_delete::<M>(&client, &key, version, condition.as_ref(), false).await?;
-        let (old, outcome, plan) = loop {
-            let Some(current) = plan else {
-                return Ok(None); // nothing there: nothing to delete, no objects to remove
-            };
-            let attempts = Attempts::default();
-            let output = attempts
-                .count(
-                    client
-                        .dynamodb()
-                        .delete_item()
-                        .table_name(&current.table)
-                        .set_key(Some(current.key_item.clone()))
-                        .set_condition_expression(current.condition.clone())
-                        .set_expression_attribute_names(current.names.clone())
-                        .set_expression_attribute_values(current.values.clone())
-                        .return_values(if return_old {
-                            ReturnValue::AllOld
-                        } else {
-                            ReturnValue::None
-                        })
-                        .return_values_on_condition_check_failure(
-                            ReturnValuesOnConditionCheckFailure::AllOld,
-                        )
-                        .set_return_consumed_capacity(client.capacity())
-                        .send(),
-                )
-                .traced(super::span("DeleteItem", &current.table), &client)
-                .await;
-            match output {
-                Ok(output) => {
-                    let old = output.attributes.filter(|a| !a.is_empty());
-                    break (old, Outcome::Committed, current);
-                }
-                Err(e) => {
-                    let failure =
-                        Failure::of(e, &attempts, "DeleteItem", &current.table, &current.key);
-                    // The remembered references were stale: plan again from the stored item.
-                    if let Some(stored) = current.stale(&client, &failure).await {
-                        plan = current.rebase(&client, stored, condition.as_ref())?;
-                        continue;
-                    }
-                    let outcome = current.judge(&client, failure).await;
-                    break (None, outcome, current);
-                }
-            }
+        let user = condition.as_ref();
+        let Some(mut plan) =
+            protocol::plan_delete::<M>(&client, &key, version, user, false).await?
+        else {
+            return Ok(None); // nothing there: nothing to delete, no objects to remove
         };
         let (table, key_text) = (plan.table.clone(), plan.key.clone());
-        // The old item's overflow values are read before its objects are deleted.
-        let old = match old {
-            Some(mut old) if return_old => {
-                let inflated = super::inflate::<M>(&client, &table, &mut old).await;
-                Some(inflated.map(|()| old))
-            }
-            _ => None,
-        };
-        plan.finish(&client, outcome).await?;
-        match old.transpose()? {
+        plan.return_old = return_old;
+        let old = protocol::drive(&client, DeleteWrite { plan, user }).await?;
+        match old {
             Some(old) => M::from_item(old)
                 .map(Some)
                 .map_err(|e| super::field_error(&table, key_text, e)),
             None => Ok(None),
         }
+    }
+}
+
+impl<M: Model> Request for DeletePlan<M> {
+    type Answer = Option<Item>;
+
+    async fn send(&self, client: &Client, attempts: &Attempts) -> Result<Option<Item>, Failure> {
+        let request = client
+            .dynamodb()
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key_item.clone()))
+            .set_condition_expression(self.condition.clone())
+            .set_expression_attribute_names(self.names.clone())
+            .set_expression_attribute_values(self.values.clone())
+            .return_values(returned(self.return_old, ReturnValue::AllOld))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .set_return_consumed_capacity(client.capacity())
+            .send();
+        send_counted(
+            client,
+            attempts,
+            request,
+            "DeleteItem",
+            &self.table,
+            &self.key,
+        )
+        .await
+        .map(|output| output.attributes)
+    }
+}
+
+/// `ReturnValues`: `values` when the caller asked for the item, else none.
+pub(crate) fn returned(asked: bool, values: ReturnValue) -> ReturnValue {
+    match asked {
+        true => values,
+        false => ReturnValue::None,
     }
 }
 

@@ -7,9 +7,10 @@ use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use super::Traced;
 use crate::error::{Error, Result};
 use crate::expr::Placeholders;
-use crate::files::{FileRef, FileStore};
+use crate::files::FileStore;
 use crate::item::{AttributeError, AttributeValue, Item};
 use crate::model::Model;
+use crate::reference::FileRef;
 use crate::Client;
 
 /// The file references of every item of `M`'s table, as file store `F` (`M::Files`, or the

@@ -1,17 +1,16 @@
 //! `save` (PutItem) and `create` (PutItem unless the key exists). The file steps before and
-//! after the write are the two-store protocol's (`protocol/`); this module sends the
-//! PutItem.
+//! after the write, and the write loop itself, are the two-store protocol's (`protocol/`):
+//! this module builds and sends the PutItem.
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 
-use super::Traced;
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 
 use crate::error::Result;
 use crate::expr::Condition;
 use crate::model::Model;
-use crate::protocol::{self, Attempts, Failure, Outcome};
+use crate::protocol::{self, send_counted, Attempts, Failure, PutPlan, PutWrite, Request};
 use crate::Client;
 
 /// A PutItem of one item: [`Client::save`] or [`Client::create`]. Await it to send.
@@ -84,41 +83,28 @@ async fn put<M: Model>(
     user: Option<Condition<M>>,
     delete_cleared: bool,
 ) -> Result<()> {
-    let mut plan =
-        protocol::plan_put(client, item, create, user.as_ref(), delete_cleared, false).await?;
-    loop {
-        let attempts = Attempts::default();
-        let written = attempts
-            .count(
-                client
-                    .dynamodb()
-                    .put_item()
-                    .table_name(&plan.table)
-                    .set_item(Some(plan.attributes.clone()))
-                    .set_condition_expression(plan.condition.clone())
-                    .set_expression_attribute_names(plan.names.clone())
-                    .set_expression_attribute_values(plan.values.clone())
-                    .return_values_on_condition_check_failure(
-                        ReturnValuesOnConditionCheckFailure::AllOld,
-                    )
-                    .set_return_consumed_capacity(client.capacity())
-                    .send(),
-            )
-            .traced(super::span("PutItem", &plan.table), client)
-            .await;
-        let outcome = match written {
-            Ok(_) => Outcome::Committed,
-            Err(e) => {
-                let failure = Failure::of(e, &attempts, "PutItem", &plan.table, &plan.key);
-                // The stored references were not the remembered (or guessed) ones: plan
-                // again from the item the refusal carried back, and send once more.
-                if let Some(stored) = plan.stale(client, &failure).await {
-                    plan = plan.rebase(client, item, stored, user.as_ref()).await?;
-                    continue;
-                }
-                plan.judge(client, failure).await
-            }
-        };
-        return plan.finish(client, item, outcome).await;
+    let user = user.as_ref();
+    let plan = protocol::plan_put(client, item, create, user, delete_cleared, false).await?;
+    protocol::drive(client, PutWrite { plan, item, user }).await
+}
+
+impl<M: Model> Request for PutPlan<M> {
+    type Answer = ();
+
+    async fn send(&self, client: &Client, attempts: &Attempts) -> Result<(), Failure> {
+        let request = client
+            .dynamodb()
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(self.attributes.clone()))
+            .set_condition_expression(self.condition.clone())
+            .set_expression_attribute_names(self.names.clone())
+            .set_expression_attribute_values(self.values.clone())
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .set_return_consumed_capacity(client.capacity())
+            .send();
+        send_counted(client, attempts, request, "PutItem", &self.table, &self.key)
+            .await
+            .map(|_| ())
     }
 }

@@ -17,61 +17,12 @@ use crate::Client;
 /// Operations in flight at once by default.
 pub const BULK_CONCURRENCY: usize = 16;
 
-impl Client {
-    /// Saves every item of `items` (as [`save`](Client::save) does, one PutItem each, files
-    /// included), at most [`BULK_CONCURRENCY`] at once unless
-    /// [`concurrency`](SaveAll::concurrency) says otherwise. Resolves to one result per item,
-    /// in order.
-    ///
-    /// ```
-    /// # use dynox_core::{Client, DynamoModel};
-    /// #[derive(Debug, DynamoModel)]
-    /// #[dynamo(table = "events")]
-    /// struct Event {
-    ///     #[dynamo(hash_key)]
-    ///     id: u64,
-    ///     name: String,
-    /// }
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let servers = dynox_local::LocalServers::start().await?;
-    /// # let client = Client::new(servers.sdk_config());
-    /// # client.create_table::<Event>().await?;
-    /// let mut events: Vec<Event> = (0..50).map(|id| Event { id, name: format!("e{id}") }).collect();
-    /// let results = client.save_all(&mut events).concurrency(8).await;
-    /// assert!(results.iter().all(Result::is_ok));
-    ///
-    /// let results = client.delete_all((0..50).map(Event::key_of)).await;
-    /// assert_eq!(results.len(), 50);
-    /// # Ok(()) }
-    /// ```
-    pub fn save_all<'a, M: Model>(&'a self, items: &'a mut [M]) -> SaveAll<'a, M> {
-        SaveAll {
-            client: self,
-            items,
-            concurrency: BULK_CONCURRENCY,
-        }
-    }
-
-    /// Deletes the item of every key (as `Model::delete` does: the item, then its files), at
-    /// most [`BULK_CONCURRENCY`] at once unless [`concurrency`](DeleteAll::concurrency) says
-    /// otherwise. Resolves to one result per key, in order. See [`save_all`](Client::save_all)
-    /// for an example.
-    pub fn delete_all<M: Model>(&self, keys: impl IntoIterator<Item = Key<M>>) -> DeleteAll<M> {
-        DeleteAll {
-            client: self.clone(),
-            keys: keys.into_iter().collect(),
-            concurrency: BULK_CONCURRENCY,
-        }
-    }
-}
-
 /// Many saves: [`Client::save_all`]. Await it for one result per item.
 #[must_use = "a save does nothing until awaited"]
 pub struct SaveAll<'a, M: Model> {
-    client: &'a Client,
-    items: &'a mut [M],
-    concurrency: usize,
+    pub(crate) client: &'a Client,
+    pub(crate) items: &'a mut [M],
+    pub(crate) concurrency: usize,
 }
 
 impl<M: Model> SaveAll<'_, M> {
@@ -104,9 +55,9 @@ impl<'a, M: Model> IntoFuture for SaveAll<'a, M> {
 /// Many deletes: [`Client::delete_all`]. Await it for one result per key.
 #[must_use = "a delete does nothing until awaited"]
 pub struct DeleteAll<M: Model> {
-    client: Client,
-    keys: Vec<Key<M>>,
-    concurrency: usize,
+    pub(crate) client: Client,
+    pub(crate) keys: Vec<Key<M>>,
+    pub(crate) concurrency: usize,
 }
 
 impl<M: Model> DeleteAll<M> {

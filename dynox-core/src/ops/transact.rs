@@ -21,23 +21,15 @@ use crate::error::{
     Error, InvalidRequestKind, ReasonKind, Result, TransactionReason, WriteOutcome,
 };
 use crate::expr::Placeholders;
-use crate::files::{BoxFuture, FileRef};
+use crate::files::BoxFuture;
 use crate::item::Item;
 use crate::model::{Key, Model};
-use crate::protocol::{self, plan_delete, plan_put, Attempts, DeletePlan, Outcome, PutPlan};
+use crate::protocol::{self, plan_delete, plan_put, Attempts, DeletePlan, Failure, PutPlan, Write};
+use crate::reference::FileRef;
 use crate::Client;
 
 /// DynamoDB's limit on the items of one transaction.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
-
-/// What became of a transaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Decision {
-    Committed,
-    NotCommitted,
-    /// The response was lost and reading back could not tell: new objects are kept.
-    Unknown,
-}
 
 /// The objects a cleanup left, from the error a single-item finish reports.
 fn left_objects(result: Result<()>) -> Vec<FileRef> {
@@ -71,7 +63,7 @@ trait TxOp: Send + Sync {
     fn finish<'s>(
         &'s mut self,
         client: &'s Client,
-        decision: Decision,
+        outcome: WriteOutcome,
     ) -> BoxFuture<'s, Vec<FileRef>>;
     /// The table and key, for errors.
     fn describe(&self) -> (String, String);
@@ -112,7 +104,9 @@ impl<M: Model> TxOp for SaveOp<'_, M> {
         client: &'s Client,
         refused: Option<&'s Item>,
     ) -> BoxFuture<'s, Option<bool>> {
-        Box::pin(async move { protocol::committed(self.plan.as_ref()?, client, refused).await })
+        Box::pin(async move {
+            protocol::transaction_item_committed(self.plan.as_ref()?, client, refused).await
+        })
     }
 
     fn has_new_files(&self) -> bool {
@@ -126,7 +120,7 @@ impl<M: Model> TxOp for SaveOp<'_, M> {
     fn finish<'s>(
         &'s mut self,
         client: &'s Client,
-        decision: Decision,
+        outcome: WriteOutcome,
     ) -> BoxFuture<'s, Vec<FileRef>> {
         Box::pin(async move {
             let Some(plan) = self.plan.take() else {
@@ -138,12 +132,10 @@ impl<M: Model> TxOp for SaveOp<'_, M> {
                 kind: InvalidRequestKind::Build,
                 reason: "transaction item".into(),
             };
-            let outcome = match decision {
-                Decision::Committed => Outcome::Committed,
-                Decision::NotCommitted => Outcome::NotCommitted(placeholder()),
-                Decision::Unknown => Outcome::Unknown(placeholder()),
-            };
-            left_objects(plan.finish(client, self.item, outcome).await)
+            left_objects(
+                plan.finish(client, self.item, outcome, Some(placeholder()))
+                    .await,
+            )
         })
     }
 
@@ -212,7 +204,9 @@ impl<M: Model> TxOp for DeleteOp<M> {
         client: &'s Client,
         refused: Option<&'s Item>,
     ) -> BoxFuture<'s, Option<bool>> {
-        Box::pin(async move { protocol::committed(self.plan.as_ref()?, client, refused).await })
+        Box::pin(async move {
+            protocol::transaction_item_committed(self.plan.as_ref()?, client, refused).await
+        })
     }
 
     fn has_new_files(&self) -> bool {
@@ -222,12 +216,12 @@ impl<M: Model> TxOp for DeleteOp<M> {
     fn finish<'s>(
         &'s mut self,
         client: &'s Client,
-        decision: Decision,
+        outcome: WriteOutcome,
     ) -> BoxFuture<'s, Vec<FileRef>> {
         Box::pin(async move {
             match self.plan.take() {
-                Some(plan) if decision == Decision::Committed => {
-                    left_objects(plan.finish(client, Outcome::Committed).await)
+                Some(plan) if outcome == WriteOutcome::Committed => {
+                    left_objects(plan.finish(client, outcome, None).await)
                 }
                 _ => Vec::new(),
             }
@@ -292,7 +286,7 @@ impl<M: Model> TxOp for CheckOp<M> {
         false
     }
 
-    fn finish<'s>(&'s mut self, _: &'s Client, _: Decision) -> BoxFuture<'s, Vec<FileRef>> {
+    fn finish<'s>(&'s mut self, _: &'s Client, _: WriteOutcome) -> BoxFuture<'s, Vec<FileRef>> {
         Box::pin(async { Vec::new() })
     }
 
@@ -441,69 +435,84 @@ impl<'a> Transaction<'a> {
             if let Err(error) = self.ops[i].plan(client).await {
                 let mut left = Vec::new();
                 for op in &mut self.ops[..i] {
-                    left.extend(op.finish(client, Decision::NotCommitted).await);
+                    left.extend(op.finish(client, WriteOutcome::NotCommitted).await);
                 }
-                return Err(self.cleanup_error(left, WriteOutcome::NotCommitted, error));
+                return Err(cleanup_error(
+                    &self.ops,
+                    left,
+                    WriteOutcome::NotCommitted,
+                    error,
+                ));
             }
         }
-        let items = self
-            .ops
-            .iter()
-            .map(|op| op.item())
-            .collect::<Result<Vec<_>>>();
-        let items = match items {
-            Ok(items) => items,
-            Err(error) => {
-                let left = self.cleanup(Decision::NotCommitted).await;
-                return Err(self.cleanup_error(left, WriteOutcome::NotCommitted, error));
-            }
+        let mut planned = Planned {
+            ops: self.ops,
+            items: Vec::new(),
+            token: self
+                .token
+                .unwrap_or_else(|| format!("{:016x}{:016x}", super::random(), super::random())),
         };
-        let token = self
-            .token
-            .clone()
-            .unwrap_or_else(|| format!("{:016x}{:016x}", super::random(), super::random()));
-        let attempts = Attempts::default();
+        match planned.ops.iter().map(|op| op.item()).collect() {
+            Ok(items) => planned.items = items,
+            Err(error) => {
+                return planned
+                    .finish(client, WriteOutcome::NotCommitted, Err(error))
+                    .await
+            }
+        }
+        protocol::drive(client, planned).await
+    }
+}
+
+/// A transaction whose items are planned (their files uploaded), as the driver runs it.
+struct Planned<'a> {
+    ops: Vec<Box<dyn TxOp + 'a>>,
+    items: Vec<TransactWriteItem>,
+    /// The idempotency token: an SDK retry of a transaction whose response was lost does not
+    /// apply it twice.
+    token: String,
+}
+
+impl Write for Planned<'_> {
+    /// The stored item each cancellation reason carried (`None` where it carried none).
+    type Carried = Vec<Option<Item>>;
+    type Sent = ();
+    type Done = ();
+
+    async fn send(
+        &self,
+        client: &Client,
+        attempts: &Attempts,
+    ) -> Result<(), Failure<Vec<Option<Item>>>> {
         let sent = attempts
             .count(
                 client
                     .dynamodb()
                     .transact_write_items()
-                    .set_transact_items(Some(items))
-                    .client_request_token(token)
+                    .set_transact_items(Some(self.items.clone()))
+                    .client_request_token(&self.token)
                     .set_return_consumed_capacity(client.capacity())
                     .send(),
             )
             .traced(
-                super::span("TransactWriteItems", &self.first_table()),
+                super::span("TransactWriteItems", &first(&self.ops).0),
                 client,
             )
             .await;
-        let (error, refused) = match sent {
-            Ok(_) => return self.committed().await,
-            Err(e) => self.error(e),
-        };
-        let decision = match refused {
-            // DynamoDB refused the only attempt: nothing was written.
-            Some(_) if !attempts.retried() => Decision::NotCommitted,
-            // A refusal of a retry, or no answer: the items tell.
-            refused => self.judge(refused.unwrap_or_default()).await,
-        };
-        if decision == Decision::Committed {
-            return self.committed().await;
-        }
-        let write = match decision {
-            Decision::Unknown => WriteOutcome::Unknown,
-            _ => WriteOutcome::NotCommitted,
-        };
-        let left = self.cleanup(decision).await;
-        Err(self.cleanup_error(left, write, error))
+        sent.map(|_| ()).map_err(|e| {
+            let (error, refused) = self.error(e);
+            Failure::new(error, refused, attempts)
+        })
     }
 
     /// Whether a transaction whose answer was lost, or whose retry was refused, took effect.
-    /// `refused[i]` is the stored item the cancellation carried for item `i`. The items
-    /// holding new objects prove it either way; the others only suggest it.
-    async fn judge(&self, refused: Vec<Option<Item>>) -> Decision {
-        let client = self.client;
+    /// The items holding new objects prove it either way; the others only suggest it.
+    async fn committed(
+        &self,
+        client: &Client,
+        failure: &Failure<Vec<Option<Item>>>,
+    ) -> Option<bool> {
+        let refused = failure.refused.as_deref().unwrap_or_default();
         for strong in [true, false] {
             for (i, op) in self.ops.iter().enumerate() {
                 if op.has_new_files() != strong {
@@ -511,57 +520,49 @@ impl<'a> Transaction<'a> {
                 }
                 let carried = refused.get(i).and_then(Option::as_ref);
                 if let Some(committed) = op.committed(client, carried).await {
-                    return match committed {
-                        true => Decision::Committed,
-                        false => Decision::NotCommitted,
-                    };
+                    return Some(committed);
                 }
             }
         }
-        if self
-            .ops
+        None
+    }
+
+    fn tracks_files(&self) -> bool {
+        self.ops
             .iter()
             .any(|op| op.has_new_files() || op.drops_objects())
-        {
-            Decision::Unknown
-        } else {
-            Decision::NotCommitted
-        }
     }
 
-    /// The table of the first item, which names the transaction in spans and errors.
-    fn first_table(&self) -> String {
-        self.ops
-            .first()
-            .map(|op| op.describe().0)
-            .unwrap_or_default()
-    }
-
-    /// After a committed transaction: settles every item; reports objects left behind.
-    async fn committed(mut self) -> Result<()> {
-        let left = self.cleanup(Decision::Committed).await;
-        if left.is_empty() {
-            return Ok(());
-        }
-        let (table, key) = self.ops.first().map(|op| op.describe()).unwrap_or_default();
-        Err(Error::CleanupFailed {
-            table,
-            key,
-            write: WriteOutcome::Committed,
-            objects: left,
-            source: "objects could not be deleted after the transaction committed".into(),
-        })
-    }
-
-    /// Cleans up after every item; returns the objects left behind.
-    async fn cleanup(&mut self, decision: Decision) -> Vec<FileRef> {
+    /// Settles every item: committed, their replaced and deleted objects go; not committed,
+    /// their uploads; unknown, everything stays and is named.
+    async fn finish(
+        mut self,
+        client: &Client,
+        outcome: WriteOutcome,
+        answer: Result<(), Error>,
+    ) -> Result<()> {
         let mut left = Vec::new();
         for op in &mut self.ops {
-            left.extend(op.finish(self.client, decision).await);
+            left.extend(op.finish(client, outcome).await);
         }
-        left
+        if outcome == WriteOutcome::Committed {
+            if left.is_empty() {
+                return Ok(());
+            }
+            let (table, key) = first(&self.ops);
+            return Err(Error::CleanupFailed {
+                table,
+                key,
+                write: WriteOutcome::Committed,
+                objects: left,
+                source: "objects could not be deleted after the transaction committed".into(),
+            });
+        }
+        answer.map_err(|error| cleanup_error(&self.ops, left, outcome, error))
     }
+}
 
+impl Planned<'_> {
     /// The error of a failed transaction, and, for a cancellation, the stored item each
     /// cancellation reason carried (`None` where it carried none).
     fn error(
@@ -607,26 +608,36 @@ impl<'a> Transaction<'a> {
                 return (Error::TransactionCanceled { reasons }, Some(carried));
             }
         }
-        let (table, key) = self.ops.first().map(|op| op.describe()).unwrap_or_default();
+        let (table, key) = first(&self.ops);
         (
             super::sdk_error(e, "TransactWriteItems", &table, || key),
             None,
         )
     }
+}
 
-    /// `error`, or a [`Error::CleanupFailed`] naming `left` and wrapping it.
-    fn cleanup_error(&self, left: Vec<FileRef>, write: WriteOutcome, error: Error) -> Error {
-        if left.is_empty() {
-            return error;
-        }
-        let (table, key) = self.ops.first().map(|op| op.describe()).unwrap_or_default();
-        Error::CleanupFailed {
-            table,
-            key,
-            write,
-            objects: left,
-            source: Box::new(error),
-        }
+/// The table and key of the first item, which name the transaction in spans and errors.
+fn first(ops: &[Box<dyn TxOp + '_>]) -> (String, String) {
+    ops.first().map(|op| op.describe()).unwrap_or_default()
+}
+
+/// `error`, or a [`Error::CleanupFailed`] naming `left` and wrapping it.
+fn cleanup_error(
+    ops: &[Box<dyn TxOp + '_>],
+    left: Vec<FileRef>,
+    write: WriteOutcome,
+    error: Error,
+) -> Error {
+    if left.is_empty() {
+        return error;
+    }
+    let (table, key) = first(ops);
+    Error::CleanupFailed {
+        table,
+        key,
+        write,
+        objects: left,
+        source: Box::new(error),
     }
 }
 

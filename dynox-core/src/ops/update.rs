@@ -1,11 +1,12 @@
 //! `update` (UpdateItem): typed changes to some attributes of an item, optionally returning
 //! the updated item. File fields are never touched by an update (their objects are managed by
-//! saves), except that removing one keeps its object, as clearing it in a save does.
+//! saves), except that removing one keeps its object, as clearing it in a save does. The
+//! write loop, the judging of a failure and the kept marks are the protocol's
+//! (`protocol/update.rs`); this module builds and sends the UpdateItem.
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 
-use super::Traced;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use crate::error::{Error, InvalidRequestKind, Result};
@@ -15,7 +16,8 @@ use crate::Client;
 
 use crate::files::FileStore;
 use crate::item::Item;
-use crate::protocol::{self, conflict, with_user_condition, Attempts, Failure};
+use crate::protocol::UpdatePlan;
+use crate::protocol::{self, send_counted, with_user_condition, Attempts, Failure, Request};
 
 /// An UpdateItem: [`Client::update`], or `Model::update(&client, ...)` from the derive. Add
 /// changes with [`apply`](Self::apply), then await it.
@@ -241,78 +243,70 @@ impl<M: Model> Update<M> {
         let own = (!own.is_empty()).then(|| own.join(" AND "));
         let condition_expression = with_user_condition(&mut p, own, condition.as_ref(), &table)?;
         let (names, values) = p.into_maps();
-        let attempts = Attempts::default();
-        let output = attempts
-            .count(
-                client
-                    .dynamodb()
-                    .update_item()
-                    .table_name(&table)
-                    .set_key(Some(key_item))
-                    .update_expression(expression)
-                    .set_condition_expression(condition_expression)
-                    .set_expression_attribute_names(names)
-                    .set_expression_attribute_values(values)
-                    .return_values(if return_new {
-                        ReturnValue::AllNew
-                    } else {
-                        ReturnValue::None
-                    })
-                    .return_values_on_condition_check_failure(
-                        ReturnValuesOnConditionCheckFailure::AllOld,
-                    )
-                    .set_return_consumed_capacity(client.capacity())
-                    .send(),
-            )
-            .traced(super::span("UpdateItem", &table), &client)
-            .await;
-        let attributes = match output {
-            Ok(output) => output.attributes,
-            Err(e) => {
-                let failure = Failure::of(e, &attempts, "UpdateItem", &table, &key_text);
-                if failure.refused.is_some() && !failure.retried && !kept.is_empty() {
-                    // Refused outright: the item still references the files.
-                    M::Files::unkeep(&client, kept).await;
-                }
-                match failure.refused {
-                    // The SDK's retry of this update was refused by the update's own commit
-                    // (its first response lost): the stored item is the updated one.
-                    Some(Some(stored)) if failure.retried && holds_update(&stored, &expected) => {
-                        Some(stored)
-                    }
-                    _ => {
-                        return Err(match failure.error {
-                            Error::ConditionFailed { .. } if condition.is_none() && !must_exist => {
-                                conflict::<M>(&table, &key_text, version.unwrap_or(0))
-                            }
-                            other => other,
-                        })
-                    }
-                }
-            }
+        let plan = UpdatePlan::<M> {
+            table,
+            key: key_text,
+            key_item,
+            expression,
+            condition: condition_expression,
+            names,
+            values,
+            return_new,
+            kept,
+            expected,
+            touches_files: actions
+                .iter()
+                .filter_map(|a| a.attribute())
+                .any(|a| s3_fields.contains(&a)),
+            own_condition: condition.is_none() && !must_exist,
+            version,
+            seen: Default::default(),
+            model: std::marker::PhantomData,
         };
-        match attributes {
-            Some(mut item) if return_new => {
+        let (table, key_text) = (plan.table.clone(), plan.key.clone());
+        match protocol::drive(&client, plan).await? {
+            Some(mut item) => {
                 super::inflate::<M>(&client, &table, &mut item).await?;
                 M::from_item(item)
                     .map(Some)
                     .map_err(|e| super::field_error(&table, key_text, e))
             }
-            _ => Ok(None),
+            None => Ok(None),
         }
     }
 }
 
-/// Whether `stored` holds what an update leaves (`expected`); an update that says nothing
-/// checkable about the result (only `ADD`s or nested paths, no version) is never recognised.
-fn holds_update(stored: &Item, expected: &[(String, Option<AttributeValue>)]) -> bool {
-    !expected.is_empty()
-        && expected.iter().all(|(name, value)| match value {
-            Some(value) => stored
-                .get(name)
-                .is_some_and(|s| crate::item::same_value(s, value)),
-            None => !stored.contains_key(name),
-        })
+impl<M: Model> Request for UpdatePlan<M> {
+    type Answer = Option<Item>;
+
+    async fn send(&self, client: &Client, attempts: &Attempts) -> Result<Option<Item>, Failure> {
+        let request = client
+            .dynamodb()
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key_item.clone()))
+            .update_expression(self.expression.clone())
+            .set_condition_expression(self.condition.clone())
+            .set_expression_attribute_names(self.names.clone())
+            .set_expression_attribute_values(self.values.clone())
+            .return_values(super::delete::returned(
+                self.return_new,
+                ReturnValue::AllNew,
+            ))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .set_return_consumed_capacity(client.capacity())
+            .send();
+        send_counted(
+            client,
+            attempts,
+            request,
+            "UpdateItem",
+            &self.table,
+            &self.key,
+        )
+        .await
+        .map(|output| output.attributes)
+    }
 }
 
 impl<M: Model> IntoFuture for Update<M> {

@@ -15,7 +15,9 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::interceptors::{
+    BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
+};
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use tokio::task::futures::TaskLocalFuture;
 
@@ -25,10 +27,18 @@ tokio::task_local! {
 }
 
 /// The attempts the SDK made of one request: pass the request's future through
-/// [`count`](Self::count), then ask [`retried`](Self::retried). Companion crates reach it
-/// through `__private`.
+/// [`count`](Self::count), then ask [`retried`](Self::retried) and
+/// [`reached`](Self::reached). Companion crates reach it through `__private`.
 #[derive(Debug, Clone, Default)]
-pub struct Attempts(Arc<AtomicU32>);
+pub struct Attempts(Arc<Counts>);
+
+#[derive(Debug, Default)]
+struct Counts {
+    /// Attempts handed to the connector.
+    sent: AtomicU32,
+    /// Attempts that failed to connect: they never reached the server.
+    unreached: AtomicU32,
+}
 
 impl Attempts {
     /// Runs `send` (one request's `send()` future) counting the attempts the SDK makes of
@@ -41,7 +51,15 @@ impl Attempts {
     /// once, or nothing was counted (a client without [`CountAttempts`], or a failure before
     /// anything was sent), which is taken as "may have", never as "did not".
     pub fn retried(&self) -> bool {
-        self.0.load(Ordering::Relaxed) != 1
+        self.0.sent.load(Ordering::Relaxed) != 1
+    }
+
+    /// Whether some attempt may have reached the server: `false` only when every counted
+    /// attempt failed to connect (connection refused, no route to the host), so the request
+    /// cannot have taken effect. Nothing counted is taken as "may have".
+    pub fn reached(&self) -> bool {
+        let sent = self.0.sent.load(Ordering::Relaxed);
+        sent == 0 || self.0.unreached.load(Ordering::Relaxed) < sent
     }
 }
 
@@ -65,12 +83,56 @@ impl Intercept for CountAttempts {
         one_more_attempt();
         Ok(())
     }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let connector = context
+            .output_or_error()
+            .and_then(|result| result.err())
+            .and_then(|error| error.as_connector_error());
+        if connector.is_some_and(|e| never_connected(e)) {
+            attempt_unreached();
+        }
+        Ok(())
+    }
+}
+
+/// Whether a connector error says the connection was never made: the request did not leave
+/// the client. (A reset or a timeout after connecting may follow a request the server
+/// received: those are not this.)
+fn never_connected(error: &(dyn std::error::Error + 'static)) -> bool {
+    use std::io::ErrorKind;
+    let mut source = Some(error);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                ErrorKind::ConnectionRefused
+                    | ErrorKind::HostUnreachable
+                    | ErrorKind::NetworkUnreachable
+                    | ErrorKind::AddrNotAvailable
+            ) {
+                return true;
+            }
+        }
+        source = e.source();
+    }
+    false
+}
+
+/// Counts one attempt of the request being sent as never having reached the server.
+fn attempt_unreached() {
+    let _ = SENDING.try_with(|attempts| attempts.0.unreached.fetch_add(1, Ordering::Relaxed));
 }
 
 /// Adds one to the counter of the request being sent, if it is sent inside
 /// [`Attempts::count`] (otherwise dynox does not judge it: nothing to add to).
 fn one_more_attempt() {
-    let _ = SENDING.try_with(|attempts| attempts.0.fetch_add(1, Ordering::Relaxed));
+    let _ = SENDING.try_with(|attempts| attempts.0.sent.fetch_add(1, Ordering::Relaxed));
 }
 
 #[cfg(test)]
@@ -88,6 +150,47 @@ mod tests {
         assert!(!attempts.retried());
         attempts.count(async { one_more_attempt() }).await;
         assert!(attempts.retried(), "two attempts");
+    }
+
+    #[tokio::test]
+    async fn only_attempts_that_all_failed_to_connect_never_reached_the_server() {
+        let attempts = Attempts::default();
+        assert!(attempts.reached(), "nothing counted: maybe reached");
+        attempts
+            .count(async {
+                one_more_attempt();
+                attempt_unreached();
+            })
+            .await;
+        assert!(!attempts.reached(), "the only attempt could not connect");
+        attempts.count(async { one_more_attempt() }).await;
+        assert!(attempts.reached(), "the retry connected");
+    }
+
+    #[test]
+    fn a_refused_connection_is_never_connected_and_a_reset_is_not() {
+        use aws_smithy_runtime_api::client::result::ConnectorError;
+        use std::io::{Error, ErrorKind};
+        let refused = ConnectorError::io(Box::new(Error::from(ErrorKind::ConnectionRefused)));
+        assert!(never_connected(&refused));
+        let reset = ConnectorError::io(Box::new(Error::from(ErrorKind::ConnectionReset)));
+        assert!(!never_connected(&reset));
+        // Wrapped, as hyper's connector reports it ("tcp connect error", its cause).
+        #[derive(Debug)]
+        struct Connect(Error);
+        impl std::fmt::Display for Connect {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("tcp connect error")
+            }
+        }
+        impl std::error::Error for Connect {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let wrapped =
+            ConnectorError::io(Box::new(Connect(Error::from(ErrorKind::ConnectionRefused))));
+        assert!(never_connected(&wrapped));
     }
 
     #[tokio::test]

@@ -102,13 +102,6 @@ pub(crate) use stored::{quoted, version_id};
 /// ```
 pub struct S3Object {
     pub(crate) state: State,
-    /// A stored object not yet referenced by any item (attached after a presigned upload): the
-    /// next save treats it like an upload, removing it if the write fails. Not cloned: only
-    /// the value `attach` returned may claim the object.
-    pub(crate) fresh: bool,
-    /// The file this object was uploaded from by a save that has not settled yet: restored
-    /// if that save's write fails (and its upload is removed).
-    pub(crate) uploaded_from: Option<PendingUpload>,
     /// Where this file's transfers report ([`with_progress`](Self::with_progress)); a pending
     /// file's source holds it too, for the upload.
     pub(crate) progress: Option<Progress>,
@@ -116,28 +109,58 @@ pub struct S3Object {
 
 impl Clone for S3Object {
     fn clone(&self) -> Self {
+        // Only the value `attach` returned may claim its object: a copy is merely stored.
+        let state = match &self.state {
+            State::Attached(stored) => State::Stored(stored.clone()),
+            state => state.clone(),
+        };
         S3Object {
-            state: self.state.clone(),
-            fresh: false,
-            uploaded_from: self.uploaded_from.clone(),
+            state,
             progress: self.progress.clone(),
         }
     }
 }
 
+/// Where a file stands between the user's value and the stored object.
 #[derive(Clone)]
 pub(crate) enum State {
+    /// Waiting to be uploaded by the next save.
     Pending(PendingUpload),
+    /// Stored, and settled: read from an item, saved, or built from its metadata.
     Stored(StoredObject),
+    /// Stored by a direct (presigned) upload and attached, not yet referenced by any item:
+    /// the next save claims it, as it would an upload of its own.
+    Attached(StoredObject),
+    /// Uploaded by a save whose write has not settled: pending again (from `from`) if that
+    /// write fails and the upload is removed, stored once it commits.
+    Uploaded {
+        stored: StoredObject,
+        from: PendingUpload,
+    },
 }
 
 impl State {
     /// The stored object's record, or (`Err`) the file waiting to be uploaded.
-    fn record(&self) -> Result<&StoredObject, &PendingUpload> {
+    pub(crate) fn record(&self) -> Result<&StoredObject, &PendingUpload> {
         match self {
-            State::Stored(stored) => Ok(stored),
+            State::Stored(stored) | State::Attached(stored) | State::Uploaded { stored, .. } => {
+                Ok(stored)
+            }
             State::Pending(pending) => Err(pending),
         }
+    }
+
+    /// After the write of a save that uploaded or claimed this file: settled as stored when
+    /// it committed; a file it uploaded is pending again when it did not.
+    pub(crate) fn settle(&mut self, committed: bool) {
+        let settled = match &*self {
+            State::Uploaded { from, .. } if !committed => State::Pending(from.clone()),
+            State::Uploaded { stored, .. } | State::Attached(stored) if committed => {
+                State::Stored(stored.clone())
+            }
+            _ => return,
+        };
+        *self = settled;
     }
 }
 
@@ -162,8 +185,6 @@ impl S3Object {
                 content_type,
                 metadata: BTreeMap::new(),
             }),
-            fresh: false,
-            uploaded_from: None,
             progress: None,
         }
     }
@@ -261,8 +282,6 @@ impl S3Object {
     pub fn from_stored(stored: StoredObject) -> Self {
         S3Object {
             state: State::Stored(stored),
-            fresh: false,
-            uploaded_from: None,
             progress: None,
         }
     }
@@ -271,8 +290,8 @@ impl S3Object {
     /// next save claims it, removing it if the write fails.
     pub(crate) fn attached(stored: StoredObject) -> Self {
         S3Object {
-            fresh: true,
-            ..Self::from_stored(stored)
+            state: State::Attached(stored),
+            progress: None,
         }
     }
 

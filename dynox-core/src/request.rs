@@ -1,0 +1,155 @@
+//! What every DynamoDB request of dynox shares, below both the operations (`ops/`) and the
+//! two-store protocol (`protocol/`): errors in dynox's terms, the request's tracing span and
+//! consumed capacity.
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation as op;
+use aws_sdk_dynamodb::types::ConsumedCapacity;
+
+use crate::error::Error;
+use crate::model::FieldError;
+use crate::Client;
+
+/// Maps an SDK error to a dynox [`Error`] for `operation` on `table`; `key` names the item.
+pub(crate) fn sdk_error<E, R>(
+    err: SdkError<E, R>,
+    operation: &'static str,
+    table: &str,
+    key: impl FnOnce() -> String,
+) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let table = table.to_owned();
+    if !matches!(err, SdkError::ServiceError(_)) {
+        return Error::Transport {
+            operation,
+            table,
+            source: Box::new(err),
+        };
+    }
+    let code = err.code().unwrap_or("Unknown").to_owned();
+    let message = err.message().unwrap_or_default().to_owned();
+    match code.as_str() {
+        "ConditionalCheckFailedException" => Error::ConditionFailed {
+            table,
+            key: key(),
+            source: Some(Box::new(err)),
+        },
+        "ProvisionedThroughputExceededException"
+        | "ThrottlingException"
+        | "RequestLimitExceeded" => Error::Throttled {
+            operation,
+            table,
+            source: Box::new(err),
+        },
+        "ResourceNotFoundException" => Error::TableNotFound {
+            table,
+            source: Some(Box::new(err)),
+        },
+        "ValidationException" if message.contains("Item size") => Error::ItemTooLarge {
+            table,
+            key: key(),
+            message,
+        },
+        _ => Error::Service {
+            operation,
+            table,
+            code,
+            message,
+            source: Box::new(err),
+        },
+    }
+}
+
+/// 64 bits that differ between calls (idempotency tokens, backoff jitter): not for secrets.
+pub(crate) fn random() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    h.finish()
+}
+
+/// A field conversion error of an item of `table`.
+pub(crate) fn field_error(table: &str, key: String, e: FieldError) -> Error {
+    Error::InvalidField {
+        table: table.to_owned(),
+        key,
+        field: e.field,
+        source: e.error,
+    }
+}
+
+/// The tracing span of one DynamoDB request, named after OpenTelemetry's conventions.
+/// `aws.dynamodb.consumed_capacity` (capacity units) is filled in when the client asks for
+/// it ([`ClientBuilder::consumed_capacity`](crate::ClientBuilder::consumed_capacity)).
+pub(crate) fn span(operation: &'static str, table: &str) -> tracing::Span {
+    tracing::debug_span!(
+        "dynamodb",
+        otel.name = operation,
+        db.system = "dynamodb",
+        db.operation.name = operation,
+        db.collection.name = table,
+        aws.dynamodb.consumed_capacity = tracing::field::Empty,
+    )
+}
+
+/// A response that may report consumed capacity.
+pub(crate) trait ConsumedUnits {
+    /// The capacity units consumed, summed over tables and indexes, if reported.
+    fn units(&self) -> Option<f64>;
+}
+
+fn sum<'a>(capacity: impl IntoIterator<Item = &'a ConsumedCapacity>) -> Option<f64> {
+    capacity
+        .into_iter()
+        .filter_map(|c| c.capacity_units)
+        .fold(None, |total, units| Some(total.unwrap_or(0.0) + units))
+}
+
+macro_rules! consumed_units {
+    ($($output:ty),* $(,)?) => {$(
+        impl ConsumedUnits for $output {
+            fn units(&self) -> Option<f64> {
+                sum(self.consumed_capacity())
+            }
+        }
+    )*};
+}
+consumed_units!(
+    op::get_item::GetItemOutput,
+    op::put_item::PutItemOutput,
+    op::delete_item::DeleteItemOutput,
+    op::update_item::UpdateItemOutput,
+    op::query::QueryOutput,
+    op::scan::ScanOutput,
+    op::batch_get_item::BatchGetItemOutput,
+    op::batch_write_item::BatchWriteItemOutput,
+    op::transact_write_items::TransactWriteItemsOutput,
+    op::transact_get_items::TransactGetItemsOutput,
+);
+
+/// Runs a request inside its span and, if `client` asked for consumed capacity
+/// ([`Client::capacity`]), records it there (some servers report it unasked).
+pub(crate) trait Traced: std::future::Future + Sized {
+    async fn traced<O: ConsumedUnits, E>(self, span: tracing::Span, client: &Client) -> Result<O, E>
+    where
+        Self: std::future::Future<Output = Result<O, E>>,
+    {
+        use tracing::Instrument;
+        let result = self.instrument(span.clone()).await;
+        let units = result.as_ref().ok().and_then(ConsumedUnits::units);
+        if let Some(units) = units.filter(|_| client.capacity().is_some()) {
+            span.record("aws.dynamodb.consumed_capacity", units);
+        }
+        result
+    }
+}
+
+impl<F: std::future::Future> Traced for F {}
