@@ -145,3 +145,211 @@ async fn a_null_file_attribute_references_nothing() {
         vec![saved.content.unwrap().stored().unwrap().key.clone()]
     );
 }
+
+/// Stores a kept mark beside `key`, as a save that clears the field does before its write.
+async fn put_mark(env: &FileEnv, key: &str) -> String {
+    let mark = format!("{key}{}", dynox_s3::KEPT_SUFFIX);
+    env.s3
+        .put_object()
+        .bucket(env.bucket("sweep-docs"))
+        .key(&mark)
+        .metadata(dynox_s3::KEPT_METADATA, key)
+        .metadata(
+            dynox_s3::OWNER_METADATA,
+            format!("{}/content", env.client.table_name::<Doc>()),
+        )
+        .body(Vec::new().into())
+        .send()
+        .await
+        .unwrap();
+    mark
+}
+
+#[tokio::test]
+async fn a_stale_kept_mark_on_a_referenced_file_is_removed_and_the_file_stays() {
+    let env = file_env::<Doc>(&["sweep-docs"], S3Settings::default()).await;
+    // A crash between the mark and the write that would have cleared the field: the item
+    // still references its file, and the file carries a mark.
+    let mut saved = Doc {
+        pk: "saved".into(),
+        content: Some(S3Object::from_bytes(vec![3u8; 8], "f.bin")),
+    };
+    env.client.save(&mut saved).await.unwrap();
+    let referenced = saved.content.unwrap().stored().unwrap().key.clone();
+    let stale = put_mark(&env, &referenced).await;
+    // A file the user cleared and kept: unreferenced, marked.
+    let kept = seed_orphan(&env).await;
+    let kept_mark = put_mark(&env, &kept).await;
+    let mut all = vec![
+        referenced.clone(),
+        stale.clone(),
+        kept.clone(),
+        kept_mark.clone(),
+    ];
+    all.sort();
+
+    // Inside the grace period the mark may be a save's in flight: it stays.
+    let report = dynox_s3::sweep::<Doc>(&env.client)
+        .delete()
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(env.keys("sweep-docs").await, all, "{report}");
+    assert_eq!(
+        (report.stale_marks, report.too_young, report.kept),
+        (0, 1, 2),
+        "{report}"
+    );
+
+    // Past the grace period, as a dry run: nothing removed.
+    let report = dynox_s3::sweep::<Doc>(&env.client)
+        .as_of(later())
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(env.keys("sweep-docs").await, all, "{report}");
+    assert_eq!(
+        (report.stale_marks, report.stale_marks_removed),
+        (1, 0),
+        "{report}"
+    );
+
+    // Past the grace period: the stale mark goes, the file it was on stays, and so do the
+    // kept file and its mark.
+    let report = dynox_s3::sweep::<Doc>(&env.client)
+        .as_of(later())
+        .delete()
+        .run()
+        .await
+        .unwrap();
+    let mut left = vec![referenced.clone(), kept.clone(), kept_mark.clone()];
+    left.sort();
+    assert_eq!(env.keys("sweep-docs").await, left, "{report}");
+    assert_eq!(
+        (report.referenced, report.kept, report.deleted),
+        (1, 2, 0),
+        "{report}"
+    );
+    assert_eq!(
+        (report.stale_marks, report.stale_marks_removed),
+        (1, 1),
+        "{report}"
+    );
+    assert!(report.failed.is_empty(), "{report}");
+    let head = env
+        .s3
+        .head_object()
+        .bucket(env.bucket("sweep-docs"))
+        .key(&kept_mark)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.metadata.unwrap().get(dynox_s3::KEPT_METADATA),
+        Some(&kept)
+    );
+}
+
+#[derive(Debug, DynamoModel)]
+#[dynamo(table = "sweep_scoped")]
+struct Scoped {
+    #[dynamo(hash_key)]
+    pk: String,
+    #[s3(bucket = "sweep-scoped", prefix = "docs/")]
+    doc: Option<S3Object>,
+    #[s3(bucket = "sweep-scoped", prefix = "docs/thumbs/")]
+    thumb: Option<S3Object>,
+    #[s3(bucket = "sweep-scoped", shared, key = "blobs/{sha256}")]
+    blob: Option<S3Object>,
+}
+
+/// An old object of `Scoped`'s field `field` at `key`, as a crashed save would leave it.
+async fn put_owned(env: &FileEnv, key: &str, field: &str) {
+    env.s3
+        .put_object()
+        .bucket(env.bucket("sweep-scoped"))
+        .key(key)
+        .metadata(
+            dynox_s3::OWNER_METADATA,
+            format!("{}/{field}", env.client.table_name::<Scoped>()),
+        )
+        .body(vec![5u8; 4].into())
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn overlapping_prefixes_are_listed_once_and_a_custom_key_scopes_its_field() {
+    let env = file_env::<Scoped>(&["sweep-scoped"], S3Settings::default()).await;
+    let mut item = Scoped {
+        pk: "a".into(),
+        doc: Some(S3Object::from_bytes(vec![1u8; 8], "d.bin")),
+        thumb: Some(S3Object::from_bytes(vec![2u8; 8], "t.bin")),
+        blob: Some(S3Object::from_bytes(vec![3u8; 8], "b.bin")),
+    };
+    env.client.save(&mut item).await.unwrap();
+    // An orphan under both "docs/" and "docs/thumbs/".
+    put_owned(&env, "docs/thumbs/crashed/0/x.bin", "thumb").await;
+    // Outside every field's keys (`blobs/` is the shared field's fixed part), even though its
+    // owner names the shared field: never listed, never deleted.
+    put_owned(&env, "elsewhere/x.bin", "blob").await;
+
+    let report = dynox_s3::sweep::<Scoped>(&env.client)
+        .as_of(later())
+        .delete()
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(report.objects_listed, 4, "each object once: {report}");
+    assert!(report.whole_buckets.is_empty(), "{report}");
+    assert_eq!(
+        (report.referenced, report.orphans_found, report.deleted),
+        (3, 1, 1),
+        "{report}"
+    );
+    let keys = env.keys("sweep-scoped").await;
+    assert_eq!(keys.len(), 4, "{keys:?}");
+    assert!(keys.contains(&"elsewhere/x.bin".to_owned()), "{keys:?}");
+    assert!(
+        !keys.contains(&"docs/thumbs/crashed/0/x.bin".to_owned()),
+        "{keys:?}"
+    );
+}
+
+#[derive(Debug, DynamoModel)]
+#[dynamo(table = "sweep_unscoped")]
+struct Unscoped {
+    #[dynamo(hash_key)]
+    pk: String,
+    #[s3(bucket = "sweep-unscoped", key = "{hash}/{upload}/{file}")]
+    file: Option<S3Object>,
+}
+
+#[tokio::test]
+async fn a_field_with_no_fixed_key_part_has_its_whole_bucket_listed_and_reported() {
+    let env = file_env::<Unscoped>(&["sweep-unscoped"], S3Settings::default()).await;
+    let mut item = Unscoped {
+        pk: "a".into(),
+        file: Some(S3Object::from_bytes(vec![1u8; 8], "f.bin")),
+    };
+    env.client.save(&mut item).await.unwrap();
+    let report = dynox_s3::sweep::<Unscoped>(&env.client)
+        .as_of(later())
+        .run()
+        .await
+        .unwrap();
+    let bucket = env.bucket("sweep-unscoped").to_owned();
+    assert_eq!(report.whole_buckets, [("file", bucket.clone())], "{report}");
+    assert!(
+        report
+            .to_string()
+            .contains(&format!("listed all of s3://{bucket}: field `file`")),
+        "{report}"
+    );
+    assert_eq!(
+        (report.objects_listed, report.referenced),
+        (1, 1),
+        "{report}"
+    );
+}

@@ -2,8 +2,12 @@
 //! by a merge join of the sorted listing with the sorted references and kept marks; old
 //! unreferenced objects go to the owner check (and, unless a dry run, to step 4's deletes) in
 //! batches, so nothing grows with the bucket but the counts.
-
-use std::sync::Arc;
+//!
+//! A kept mark is judged by the object it keeps: present and unreferenced, the mark is kept
+//! with it; gone, the mark is an orphan like any other; present and referenced by an item (a
+//! crash between a save's mark and its write leaves that), the mark is stale once older than
+//! the grace period, and goes through the same owner check and conditional delete as an
+//! orphan (the object, referenced, stays). A younger one may be a save's in flight: too young.
 
 use futures::StreamExt;
 
@@ -35,7 +39,8 @@ pub(super) struct Classified {
     pub referenced: u64,
     /// Unreferenced objects the user kept (a cleared field's file), and their marks.
     pub kept: u64,
-    /// Unreferenced objects inside the grace period.
+    /// Unreferenced objects inside the grace period (kept marks on referenced objects
+    /// included).
     pub too_young: u64,
     /// Old unreferenced objects this model's saves did not create.
     pub not_owned: u64,
@@ -45,12 +50,31 @@ pub(super) struct Classified {
     pub orphans_found: u64,
     /// Orphans deleted (none on a dry run).
     pub deleted: u64,
-    /// Orphans not deleted: the key and why.
+    /// Kept marks older than the grace period on objects an item references.
+    pub stale_marks: u64,
+    /// Stale marks removed (none on a dry run).
+    pub stale_marks_removed: u64,
+    /// Orphans and stale marks not deleted: the key and why.
     pub failed: Vec<(String, String)>,
 }
 
+/// What a batch of candidates is.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    /// Unreferenced, unkept objects.
+    Orphans,
+    /// Kept marks on referenced objects.
+    StaleMarks,
+}
+
+/// Candidates waiting for their owner check, by kind.
+struct Batches {
+    orphans: Vec<Listed>,
+    stale_marks: Vec<Listed>,
+}
+
 /// Classifies the listing against the references (see the module docs); deletes the orphans
-/// unless `dry_run`.
+/// and stale marks unless `dry_run`.
 pub(super) async fn classify(
     runtime: &Runtime,
     scope: &Scope,
@@ -66,27 +90,37 @@ pub(super) async fn classify(
     } = listing;
     let mut references = references.objects;
     let mut classified = Classified::default();
-    let mut batch = Vec::new();
-    // Marks wait until every object is seen: a mark is kept with its object, and swept like
-    // any orphan once the object is gone. Both go through sorted spills.
+    let mut batches = Batches {
+        orphans: Vec::new(),
+        stale_marks: Vec::new(),
+    };
+    // Marks wait until every object is seen: a mark is kept with its unreferenced object,
+    // stale on a referenced one, and swept like any orphan once the object is gone. All go
+    // through sorted spills.
     let mut marks = Spill::new(memory / 8);
-    let mut marked_present = Spill::new(memory / 8);
+    let mut marked_unreferenced = Spill::new(memory / 8);
+    let mut marked_referenced = Spill::new(memory / 8);
     let mut previous: Option<Vec<u8>> = None;
     while let Some(raw) = objects.next_record()? {
         let Some(record) = decode(&raw) else { continue };
         let look = record.lookup();
-        // Listed twice (overlapping prefixes): once is enough.
+        // Listed twice (one bucket through two clients or regions): once is enough.
         if previous.as_deref() == Some(look.as_slice()) {
             continue;
         }
         previous = Some(look.clone());
         let has_mark = marked.advance_to(&look)?;
-        if has_mark {
-            marked_present.push(look.clone())?;
-        }
         if references.advance_to(&look)? {
             classified.referenced += 1;
-        } else if let Some(target) = kept::kept_by(&record.key) {
+            if has_mark {
+                marked_referenced.push(look)?;
+            }
+            continue;
+        }
+        if has_mark {
+            marked_unreferenced.push(look.clone())?;
+        }
+        if let Some(target) = kept::kept_by(&record.key) {
             let mut deferred = lookup(&record.bucket, target);
             deferred.push(0);
             deferred.extend_from_slice(&raw);
@@ -94,10 +128,20 @@ pub(super) async fn classify(
         } else if has_mark {
             classified.kept += 1;
         } else {
-            candidate(runtime, scope, record, &mut batch, &mut classified, dry_run).await?;
+            candidate(
+                runtime,
+                scope,
+                record,
+                &mut batches.orphans,
+                Kind::Orphans,
+                &mut classified,
+                dry_run,
+            )
+            .await?;
         }
     }
-    let mut marked_present = marked_present.into_sorted()?;
+    let mut marked_unreferenced = marked_unreferenced.into_sorted()?;
+    let mut marked_referenced = marked_referenced.into_sorted()?;
     let mut marks = marks.into_sorted()?;
     while let Some(deferred) = marks.next_record()? {
         // `bucket\0target\0` then the mark's own listing record.
@@ -108,30 +152,50 @@ pub(super) async fn classify(
             continue;
         };
         let split = first + 1 + second;
-        if marked_present.advance_to(&deferred[..split])? {
+        let target = &deferred[..split];
+        // Both asked in ascending order, every time (a merge join each).
+        let keeps = marked_unreferenced.advance_to(target)?;
+        let stale = marked_referenced.advance_to(target)?;
+        if keeps {
             classified.kept += 1;
-        } else if let Some(record) = decode(&deferred[split + 1..]) {
-            candidate(runtime, scope, record, &mut batch, &mut classified, dry_run).await?;
+            continue;
         }
+        let Some(record) = decode(&deferred[split + 1..]) else {
+            continue;
+        };
+        let (kind, batch) = if stale {
+            (Kind::StaleMarks, &mut batches.stale_marks)
+        } else {
+            (Kind::Orphans, &mut batches.orphans)
+        };
+        candidate(
+            runtime,
+            scope,
+            record,
+            batch,
+            kind,
+            &mut classified,
+            dry_run,
+        )
+        .await?;
     }
-    check_batch(
-        runtime,
-        scope,
-        std::mem::take(&mut batch),
-        &mut classified,
-        dry_run,
-    )
-    .await?;
+    for (kind, batch) in [
+        (Kind::Orphans, batches.orphans),
+        (Kind::StaleMarks, batches.stale_marks),
+    ] {
+        check_batch(runtime, scope, batch, kind, &mut classified, dry_run).await?;
+    }
     Ok(classified)
 }
 
-/// An unreferenced, unkept object: too young, or a candidate for the owner check (checked
-/// once a batch is full).
+/// An unreferenced, unkept object or a mark on a referenced one: too young, or a candidate
+/// for the owner check (checked once its batch is full).
 async fn candidate(
     runtime: &Runtime,
     scope: &Scope,
     record: Record,
     batch: &mut Vec<Listed>,
+    kind: Kind,
     classified: &mut Classified,
     dry_run: bool,
 ) -> Result<(), SweepError> {
@@ -145,6 +209,7 @@ async fn candidate(
     batch.push(Listed {
         region: place.region,
         client: place.client,
+        owners: scope.owners_of(&record.bucket, &record.key),
         checked_last_modified: None,
         object: Orphan {
             bucket: record.bucket,
@@ -154,17 +219,26 @@ async fn candidate(
         },
     });
     if batch.len() >= CANDIDATE_BATCH {
-        check_batch(runtime, scope, std::mem::take(batch), classified, dry_run).await?;
+        check_batch(
+            runtime,
+            scope,
+            std::mem::take(batch),
+            kind,
+            classified,
+            dry_run,
+        )
+        .await?;
     }
     Ok(())
 }
 
 /// The owner check of a batch of candidates (one HEAD each, [`OWNER_CHECKS_IN_FLIGHT`] at
-/// once), then the deletes of its orphans unless `dry_run`.
+/// once), then the deletes of those it confirms unless `dry_run`.
 async fn check_batch(
     runtime: &Runtime,
     scope: &Scope,
     candidates: Vec<Listed>,
+    kind: Kind,
     classified: &mut Classified,
     dry_run: bool,
 ) -> Result<(), SweepError> {
@@ -172,34 +246,41 @@ async fn check_batch(
         return Ok(());
     }
     // The futures own what they use, so the sweep's future stays `Send`.
-    let owners: Arc<[String]> = scope.owners.clone().into();
     let cutoff = scope.cutoff;
     let checks = candidates
         .into_iter()
         .map(|candidate| {
             let s3 = runtime.client_named(candidate.client, candidate.region)?;
-            Ok(check(s3, candidate, owners.clone(), cutoff))
+            Ok(check(s3, candidate, cutoff))
         })
         .collect::<Result<Vec<_>, S3Error>>()?;
     let mut checks = futures::stream::iter(checks).buffer_unordered(OWNER_CHECKS_IN_FLIGHT);
-    let mut orphans = Vec::new();
+    let mut confirmed = Vec::new();
     while let Some((candidate, verdict)) = checks.next().await {
         match verdict? {
-            Verdict::Orphan => orphans.push(candidate),
+            Verdict::Orphan => confirmed.push(candidate),
             Verdict::NotOwned => classified.not_owned += 1,
             Verdict::TooYoung => classified.too_young += 1,
         }
     }
-    orphans
+    confirmed
         .sort_by(|a, b| (&a.object.bucket, &a.object.key).cmp(&(&b.object.bucket, &b.object.key)));
-    classified.orphans_found += orphans.len() as u64;
-    let room = REPORTED_ORPHANS.saturating_sub(classified.orphans.len());
-    classified
-        .orphans
-        .extend(orphans.iter().take(room).map(|o| o.object.clone()));
+    match kind {
+        Kind::Orphans => {
+            classified.orphans_found += confirmed.len() as u64;
+            let room = REPORTED_ORPHANS.saturating_sub(classified.orphans.len());
+            classified
+                .orphans
+                .extend(confirmed.iter().take(room).map(|o| o.object.clone()));
+        }
+        Kind::StaleMarks => classified.stale_marks += confirmed.len() as u64,
+    }
     if !dry_run {
-        let deleted = delete::orphans(runtime, &orphans).await;
-        classified.deleted += deleted.deleted;
+        let deleted = delete::orphans(runtime, &confirmed).await;
+        match kind {
+            Kind::Orphans => classified.deleted += deleted.deleted,
+            Kind::StaleMarks => classified.stale_marks_removed += deleted.deleted,
+        }
         classified.failed.extend(deleted.failed);
     }
     Ok(())
@@ -207,22 +288,21 @@ async fn check_batch(
 
 /// What the owner check found.
 enum Verdict {
-    /// This model's, unreferenced and old: delete it.
+    /// This model's, unreferenced (or a stale mark) and old: delete it.
     Orphan,
     /// Not this model's object (or gone meanwhile).
     NotOwned,
     /// Modified since the listing, inside the grace period: a save touched it (a shared object
-    /// about to be referenced again) or rewrote it.
+    /// about to be referenced again), rewrote it, or marked its file again.
     TooYoung,
 }
 
-/// Whether the object's `dynox-owner` metadata names one of `owners`, and whether it is still
-/// older than `cutoff` now that the table has been read (an object deleted meanwhile is not
-/// owned).
+/// Whether the object's `dynox-owner` metadata names one of the candidate's owners, and
+/// whether it is still older than `cutoff` now that the table has been read (an object
+/// deleted meanwhile is not owned).
 async fn check(
     s3: aws_sdk_s3::Client,
     mut candidate: Listed,
-    owners: Arc<[String]>,
     cutoff: std::time::SystemTime,
 ) -> (Listed, Result<Verdict, S3Error>) {
     let (bucket, key) = (&candidate.object.bucket, &candidate.object.key);
@@ -231,7 +311,7 @@ async fn check(
             let owned = head
                 .metadata
                 .and_then(|m| m.get(OWNER_METADATA).cloned())
-                .is_some_and(|owner| owners.contains(&owner));
+                .is_some_and(|owner| candidate.owners.contains(&owner));
             let modified = head
                 .last_modified
                 .and_then(|t| std::time::SystemTime::try_from(t).ok());

@@ -1,6 +1,6 @@
-//! Step 1: list the objects under each (bucket, prefix) of the model's file fields, into a
-//! sorted spill (memory bounded whatever the bucket's size), and the kept marks by the key of
-//! the object they keep.
+//! Step 1: list the objects under each place of the scope (each bucket's prefixes, none
+//! inside another, so each object once), into a sorted spill (memory bounded whatever the
+//! bucket's size), and the kept marks by the key of the object they keep.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -20,6 +20,9 @@ pub(super) struct Listed {
     pub client: Option<&'static str>,
     /// The object.
     pub object: Orphan,
+    /// The `dynox-owner` values that make it this model's (those of the fields whose prefix
+    /// its key starts with).
+    pub owners: Vec<String>,
     /// The object's Last-Modified as the owner check read it, after the table was read: the
     /// delete is conditional on it (where S3 supports conditional deletes), so an object
     /// touched by a save after the check stays.
@@ -32,7 +35,7 @@ pub(super) struct Listing {
     pub objects: Sorted,
     /// `bucket\0key` of every object a kept mark beside it names.
     pub marked: Sorted,
-    /// Objects listed (an object under two overlapping prefixes counts twice).
+    /// Objects listed (each once: the scope's places do not overlap).
     pub count: u64,
 }
 
@@ -124,12 +127,12 @@ pub(super) async fn objects(
             .client_named(place.client, place.region)?
             .list_objects_v2()
             .bucket(&place.bucket)
-            .prefix(place.prefix)
+            .prefix(&place.prefix)
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
             let page = page
-                .map_err(|e| S3Error::from_sdk(e, "ListObjectsV2", &place.bucket, place.prefix))?;
+                .map_err(|e| S3Error::from_sdk(e, "ListObjectsV2", &place.bucket, &place.prefix))?;
             for object in page.contents.unwrap_or_default() {
                 let Some(key) = object.key else { continue };
                 count += 1;

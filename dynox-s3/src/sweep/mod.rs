@@ -6,15 +6,21 @@
 //! item references; so can clearing an optional file field (which keeps the object). The sweep
 //! removes those:
 //!
-//! 1. `listing`: list the objects under each (bucket, prefix) of the model's file fields;
+//! 1. `listing`: list the objects under each field's keys' fixed leading part (`scope`: its
+//!    prefix, or its key template's text before the first per-item placeholder), each bucket's
+//!    prefixes listed once, a prefix inside another through the shorter one, so each object
+//!    is listed once;
 //! 2. `references`: read every item's file references (core's Scan of the key and file
 //!    attributes only, consistent, in parallel segments);
 //! 3. `classify`: a merge join of the two, both sorted (`spill`: sorted runs written to
 //!    temporary files once the memory budget is full, merged back in order), so memory stays
 //!    within the budget (64 MiB by default, [`Sweep::memory_budget`]) whatever the bucket and
 //!    table hold; objects not referenced, not kept, last modified before now − grace and owned
-//!    by this model are orphans, checked in batches of 1,000;
-//! 4. `delete`: delete each batch's orphans in DeleteObjects requests (unless a dry run);
+//!    by this model are orphans, checked in batches of 1,000; a kept mark older than the
+//!    grace period on an object an item references is stale (a crash between a save's mark
+//!    and its write leaves one), and goes the same way (the object stays);
+//! 4. `delete`: delete each batch's orphans and stale marks in DeleteObjects requests (unless
+//!    a dry run);
 //! 5. `uploads`: abort the stale multipart uploads under the prefixes (unless a dry run);
 //! 6. `report`: say what was found and done (the first 10,000 orphans by name, all by count).
 //!
@@ -22,11 +28,15 @@
 //! longest save: an object uploaded by a save still in progress is younger than the grace
 //! period, so it is never taken for an orphan. Times are compared as absolute instants (S3's
 //! UTC timestamps against the system clock), never as local times. Nothing outside the
-//! model's prefixes is listed, and an unreferenced object is deleted only if its
-//! `dynox-owner` metadata names this model's table (with the client's prefix) and one of its
-//! file fields (one HEAD per candidate): another model, environment or application sharing
-//! the bucket or prefix is never touched. Stale multipart uploads are aborted only under
-//! non-empty prefixes. An item whose file attribute cannot be read stops the sweep.
+//! model's prefixes is listed (a field whose keys have no fixed leading part has its whole
+//! bucket listed, and the report's [`whole_buckets`](SweepReport::whole_buckets) and a
+//! warning say so), and an unreferenced object is deleted only if its `dynox-owner` metadata
+//! names this model's table (with the client's prefix) and one of its file fields whose
+//! prefix the key starts with (one HEAD per candidate): another model, environment or
+//! application sharing the bucket or prefix is never touched. Stale multipart uploads are
+//! aborted only under non-empty prefixes. An item whose file attribute cannot be read stops
+//! the sweep. A kept mark younger than the grace period stays, whatever its object: a save
+//! clearing the field may be in flight.
 //!
 //! Dry run by default: the report says what would be deleted.
 
@@ -183,6 +193,9 @@ impl<M: S3Model> Sweep<'_, M> {
             too_young: classified.too_young,
             not_owned: classified.not_owned,
             deleted: classified.deleted,
+            stale_marks: classified.stale_marks,
+            stale_marks_removed: classified.stale_marks_removed,
+            whole_buckets: scope.whole_buckets,
             failed,
             stale_uploads: uploads.stale,
             aborted: uploads.aborted,

@@ -30,6 +30,25 @@ pub struct StaleUpload {
 }
 
 /// What a sweep found and did.
+///
+/// ```no_run
+/// # #[derive(dynox_core::DynamoModel)]
+/// # #[dynamo(table = "documents")]
+/// # struct Document {
+/// #     #[dynamo(hash_key)] pk: String,
+/// #     #[s3(bucket = "company-docs", prefix = "documents/")] content: Option<dynox_s3::S3Object>,
+/// # }
+/// # async fn demo(client: &dynox_core::Client) -> Result<(), dynox_s3::SweepError> {
+/// let report = dynox_s3::sweep::<Document>(client).delete().run().await?;
+/// println!(
+///     "{} orphans deleted, {} stale kept marks removed",
+///     report.deleted, report.stale_marks_removed
+/// );
+/// for (field, bucket) in &report.whole_buckets {
+///     eprintln!("`{field}` has no fixed key prefix: the sweep listed all of s3://{bucket}");
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct SweepReport {
@@ -37,7 +56,8 @@ pub struct SweepReport {
     pub dry_run: bool,
     /// Items read from the table.
     pub items_scanned: u64,
-    /// Objects listed under the model's prefixes.
+    /// Objects listed under the model's prefixes (each once, however the fields' prefixes
+    /// overlap).
     pub objects_listed: u64,
     /// Objects an item references.
     pub referenced: u64,
@@ -50,13 +70,26 @@ pub struct SweepReport {
     pub orphans: Vec<Orphan>,
     /// Every orphan found (the report lists the first 10,000 in [`orphans`](Self::orphans)).
     pub orphans_found: u64,
-    /// Unreferenced objects inside the grace period, left alone.
+    /// Unreferenced objects inside the grace period, left alone (kept marks on referenced
+    /// objects included: a save clearing the field may be in flight).
     pub too_young: u64,
     /// Unreferenced objects another model, environment or application owns, left alone.
     pub not_owned: u64,
     /// Orphans deleted.
     pub deleted: u64,
-    /// Orphans that could not be deleted: the key and why.
+    /// Kept marks older than the grace period on objects an item references: removed, or to
+    /// remove on a dry run. A crash between a save's mark and its write leaves one; the object
+    /// stays (it is referenced) and only its mark goes, so that the file is not kept for good
+    /// once the item stops referencing it.
+    pub stale_marks: u64,
+    /// Stale kept marks removed.
+    pub stale_marks_removed: u64,
+    /// `(field, bucket)` of each field whose keys have no fixed leading part (no prefix, and a
+    /// key template starting with a per-item placeholder): the sweep listed that whole bucket
+    /// (and logged a warning). Give the field a `prefix`, or start its `key` with fixed text,
+    /// to scope it.
+    pub whole_buckets: Vec<(&'static str, String)>,
+    /// Orphans and stale kept marks that could not be deleted: the key and why.
     pub failed: Vec<(String, String)>,
     /// Incomplete multipart uploads older than the grace period: aborted, or to abort.
     pub stale_uploads: Vec<StaleUpload>,
@@ -75,6 +108,11 @@ impl fmt::Display for SweepReport {
         } else {
             format!(" ({} deleted)", self.deleted)
         };
+        let removed = if self.dry_run {
+            String::new()
+        } else {
+            format!(" ({} removed)", self.stale_marks_removed)
+        };
         let aborted = if self.dry_run {
             String::new()
         } else {
@@ -82,18 +120,25 @@ impl fmt::Display for SweepReport {
         };
         writeln!(
             f,
-            "{} items scanned, {} objects listed, {} referenced, {} kept, {} orphans{deleted}, {} too young, {} not owned, {} failed; {} stale multipart uploads{aborted} ({:.2?})",
+            "{} items scanned, {} objects listed, {} referenced, {} kept, {} orphans{deleted}, {} stale kept marks{removed}, {} too young, {} not owned, {} failed; {} stale multipart uploads{aborted} ({:.2?})",
             self.items_scanned,
             self.objects_listed,
             self.referenced,
             self.kept,
             self.orphans_found,
+            self.stale_marks,
             self.too_young,
             self.not_owned,
             self.failed.len(),
             self.stale_uploads.len(),
             self.duration,
         )?;
+        for (field, bucket) in &self.whole_buckets {
+            writeln!(
+                f,
+                "  listed all of s3://{bucket}: field `{field}` has no fixed key prefix"
+            )?;
+        }
         let verb = if self.dry_run {
             "would delete"
         } else {

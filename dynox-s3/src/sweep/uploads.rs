@@ -1,6 +1,6 @@
 //! Step 5: abort the incomplete multipart uploads older than the grace period under the
-//! model's non-empty prefixes (uploads carry no owner metadata: only a prefix of ours marks
-//! them as ours).
+//! model's non-empty prefixes (the fields' fixed key parts, each listed once; uploads carry
+//! no owner metadata: only a prefix of ours marks them as ours).
 
 use aws_sdk_s3::types::MultipartUpload;
 
@@ -22,15 +22,15 @@ pub(super) struct Uploads {
     pub listing_unsupported: Vec<String>,
 }
 
-/// Finds the stale uploads under every non-empty prefix of the scope and, unless `dry_run`,
-/// aborts them.
+/// Finds the stale uploads under the scope's upload places (every non-empty prefix) and,
+/// unless `dry_run`, aborts them.
 pub(super) async fn stale(
     runtime: &Runtime,
     scope: &Scope,
     dry_run: bool,
 ) -> Result<Uploads, S3Error> {
     let mut uploads = Uploads::default();
-    for place in scope.places.iter().filter(|p| !p.prefix.is_empty()) {
+    for place in &scope.upload_places {
         let s3 = runtime.client_named(place.client, place.region)?;
         let Some(listed) = list(&s3, place).await? else {
             uploads.listing_unsupported.push(place.bucket.clone());
@@ -73,7 +73,7 @@ async fn list(
         let listed = s3
             .list_multipart_uploads()
             .bucket(&place.bucket)
-            .prefix(place.prefix)
+            .prefix(&place.prefix)
             .set_key_marker(key_marker)
             .set_upload_id_marker(upload_id_marker)
             .send()
@@ -85,7 +85,7 @@ async fn list(
                     e,
                     "ListMultipartUploads",
                     &place.bucket,
-                    place.prefix,
+                    &place.prefix,
                 ) {
                     S3Error::Service { .. } => Ok(None),
                     other => Err(other),
