@@ -17,11 +17,14 @@
 //! - `operations`: the operations under test (save in each way, delete, stale memories, a
 //!   transaction), from the state each starts;
 //! - `matrix`: the promise checked under every single fault and crash (the matrix test);
+//! - `every_attempt`: faults on every attempt of a request and an unreachable DynamoDB, with
+//!   and without the SDK's retries, on every write path;
 //! - `locking`: optimistic locking, and concurrent replacements with one winner per round;
 //! - `retried_writes`: a write whose SDK retry meets its own commit still succeeds;
 //! - `orphan_sweep`: the sweep on seeded orphans, stale multipart uploads, failed deletes;
 //! - `versioning`: reads of a versioned bucket pin the recorded version.
 
+mod every_attempt;
 mod locking;
 mod matrix;
 mod operations;
