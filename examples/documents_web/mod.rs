@@ -4,7 +4,7 @@
 //! never carries file bytes: it signs forms and links, checks what arrived, and writes items.
 //!
 //! [`router`] is the whole app; the `web` binary serves it on 127.0.0.1 with the embedded
-//! servers, and `tests/browser.rs` drives it in headless Chromium.
+//! servers, and `tests/integration/browser.rs` drives it in headless Chromium.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
