@@ -132,10 +132,8 @@ impl<M: Model> TxOp for SaveOp<'_, M> {
                 kind: InvalidRequestKind::Build,
                 reason: "transaction item".into(),
             };
-            left_objects(
-                plan.finish(client, self.item, outcome, Some(placeholder()))
-                    .await,
-            )
+            let error = (outcome != WriteOutcome::Committed).then(placeholder);
+            left_objects(plan.finish(client, self.item, outcome, error).await)
         })
     }
 

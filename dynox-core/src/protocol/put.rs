@@ -461,10 +461,14 @@ impl<M: Model> PutPlan<M> {
             true => memory::item_id::<M>(&self.table, &self.key_item),
             false => None,
         };
-        let error = error.unwrap_or_else(|| Error::InvalidRequest {
-            kind: InvalidRequestKind::Build,
-            reason: format!("write of item {} of table `{}`", self.key, self.table),
-        });
+        // A failed write always brings its error (the driver's, or a transaction's); built
+        // only then, never on the committed path.
+        let error = |table: &str, key: &str| {
+            error.unwrap_or_else(|| Error::InvalidRequest {
+                kind: InvalidRequestKind::Build,
+                reason: format!("write of item {key} of table `{table}`"),
+            })
+        };
         match outcome {
             WriteOutcome::Committed => {
                 if let Some(id) = id {
@@ -488,6 +492,7 @@ impl<M: Model> PutPlan<M> {
                 cleanup::unkeep::<M>(client, self.kept).await;
                 let mut created = self.uploaded;
                 created.extend(self.spilled);
+                let error = error(&self.table, &self.key);
                 Err(discard::<M>(client, &self.table, &self.key, created, error).await)
             }
             // New objects and kept marks stay (the item may reference and rely on them); a
@@ -503,6 +508,7 @@ impl<M: Model> PutPlan<M> {
                     objects.extend(self.cleared);
                 }
                 objects.extend(self.dropped);
+                let error = error(&self.table, &self.key);
                 Err(cleanup::unknown(&self.table, &self.key, objects, error))
             }
         }
