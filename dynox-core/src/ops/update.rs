@@ -169,34 +169,36 @@ impl<M: Model> Update<M> {
             own.push(format!("attribute_exists({})", p.name(M::SCHEMA.hash.name)));
         }
         // Removing a file field keeps its file, as clearing it in a save does: marked before
-        // the update, which is conditional on the field still holding that object. (An
-        // overflow field's object is not the user's file: once unreferenced, the sweep
-        // collects it.)
-        let removed_files: Vec<&str> = actions
+        // the update, which is conditional on the field still holding that object. Writing an
+        // overflow field leaves the object of a value moved to S3 unreferenced: the update is
+        // conditional on the field still holding it, and deletes it once committed.
+        let written_files: Vec<(&str, bool)> = actions
             .iter()
             .filter_map(|a| a.known_result())
-            .filter(|(name, value)| {
-                value.is_none()
-                    && M::Files::attribute_names().contains(name)
-                    && !M::Files::overflow(name)
-            })
-            .map(|(name, _)| name)
+            .filter(|(name, _)| s3_fields.contains(name))
+            .map(|(name, value)| (name, value.is_none()))
             .collect();
-        let kept = if removed_files.is_empty() {
-            Vec::new()
-        } else {
-            let (kept, unchanged) = protocol::keep_removed::<M>(
-                &client,
-                &table,
-                &key_item,
-                &key_text,
-                &removed_files,
-                &mut p,
-            )
-            .await?;
-            own.extend(unchanged);
-            kept
-        };
+        let removed_files: Vec<&str> = written_files
+            .iter()
+            .filter(|(name, removed)| *removed && !M::Files::overflow(name))
+            .map(|(name, _)| *name)
+            .collect();
+        let overflow: Vec<&str> = written_files
+            .iter()
+            .filter(|(name, _)| M::Files::overflow(name))
+            .map(|(name, _)| *name)
+            .collect();
+        let unreferenced = protocol::before_update::<M>(
+            &client,
+            &table,
+            &key_item,
+            &key_text,
+            &removed_files,
+            &overflow,
+            &mut p,
+        )
+        .await?;
+        own.extend(unreferenced.unchanged);
         if let Some(name) = M::VERSION {
             let n = p.name(name);
             let zero = p.value(AttributeValue::N("0".into()));
@@ -252,7 +254,8 @@ impl<M: Model> Update<M> {
             names,
             values,
             return_new,
-            kept,
+            kept: unreferenced.kept,
+            replaced: unreferenced.replaced,
             expected,
             touches_files: actions
                 .iter()

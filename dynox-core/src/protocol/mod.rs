@@ -49,4 +49,4 @@ pub(crate) use failure::{send_counted, Failure};
 pub(crate) use memory::Memory;
 pub use memory::REMEMBERED_ITEMS;
 pub(crate) use put::{plan_put, PutPlan, PutWrite};
-pub(crate) use update::{keep_removed, UpdatePlan};
+pub(crate) use update::{before_update, UpdatePlan};

@@ -1,7 +1,10 @@
-//! An update's side of the protocol. An update never uploads; removing a file field keeps its
-//! object, as clearing it in a save does: marked before the update ([`keep_removed`]), the
-//! update conditional on the field still holding it, and the mark undone when the update did
-//! not commit. [`UpdatePlan`] is the update as the driver runs it.
+//! An update's side of the protocol. An update never uploads. Removing a file field keeps its
+//! object, as clearing it in a save does: marked before the update, the update conditional
+//! on the field still holding it, and the mark undone when the update did not commit.
+//! Writing an overflow field (inline, or removing it) leaves the object of a value moved to S3
+//! unreferenced: the update is conditional on the field still holding that object, which is
+//! deleted once the update committed, as a replacing save does. Both are found by one read
+//! before the update ([`before_update`]). [`UpdatePlan`] is the update as the driver runs it.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -21,27 +24,51 @@ use crate::model::Model;
 use crate::reference::FileRef;
 use crate::Client;
 
-/// Before an update that removes the file fields `names`: marks their current objects as kept
-/// and returns them, with the conditions that the fields still hold them (so the update
-/// removes exactly what was marked).
-pub(crate) async fn keep_removed<M: Model>(
+/// The objects an update stops referencing, found before it is sent.
+#[derive(Default)]
+pub(crate) struct Unreferenced {
+    /// The objects of removed file fields, marked as kept.
+    pub(crate) kept: Vec<FileRef>,
+    /// The objects of overflow values the update overwrites or removes: deleted after the
+    /// update committed.
+    pub(crate) replaced: Vec<FileRef>,
+    /// The conditions that the fields still hold those objects.
+    pub(crate) unchanged: Vec<String>,
+}
+
+/// Before an update that removes the file fields `removed` or writes the overflow fields
+/// `overflow`: reads their current objects, marks the removed files' objects as kept, and
+/// returns them with the overflow objects the update leaves unreferenced and the conditions
+/// that the fields still hold them (so the update removes exactly what was marked, and
+/// replaces exactly what is deleted after it).
+pub(crate) async fn before_update<M: Model>(
     client: &Client,
     table: &str,
     key_item: &Item,
     key: &str,
-    names: &[&str],
+    removed: &[&str],
+    overflow: &[&str],
     p: &mut Placeholders,
-) -> Result<(Vec<FileRef>, Vec<String>)> {
+) -> Result<Unreferenced> {
+    if removed.is_empty() && overflow.is_empty() {
+        return Ok(Unreferenced::default());
+    }
     let current = read_files::<M>(client, table, key_item, key)
         .await?
         .unwrap_or_default();
-    let refs: Vec<FileRef> = M::Files::references(&current)
+    let (kept, replaced): (Vec<FileRef>, Vec<FileRef>) = M::Files::references(&current)
         .into_iter()
-        .filter(|r| names.contains(&r.field) && !M::Files::shared(r.field))
-        .collect();
-    let unchanged = files_unchanged::<M>(p, &current, Some(names));
-    cleanup::keep::<M>(client, table, key, &refs).await?;
-    Ok((refs, unchanged))
+        .filter(|r| !M::Files::shared(r.field))
+        .filter(|r| removed.contains(&r.field) || overflow.contains(&r.field))
+        .partition(|r| removed.contains(&r.field));
+    let names: Vec<&str> = removed.iter().chain(overflow).copied().collect();
+    let unchanged = files_unchanged::<M>(p, &current, Some(&names));
+    cleanup::keep::<M>(client, table, key, &kept).await?;
+    Ok(Unreferenced {
+        kept,
+        replaced,
+        unchanged,
+    })
 }
 
 /// An UpdateItem, built (`ops/update.rs`), as the driver runs it.
@@ -56,6 +83,8 @@ pub(crate) struct UpdatePlan<M: Model> {
     pub(crate) return_new: bool,
     /// The objects of removed file fields, marked as kept before the update.
     pub(crate) kept: Vec<FileRef>,
+    /// The objects of overflow values this update overwrites: deleted once it committed.
+    pub(crate) replaced: Vec<FileRef>,
     /// What the item holds after this update, as far as the update alone says (`None`:
     /// the attribute is gone): how the stored item is recognised as this update's result.
     pub(crate) expected: Vec<(String, Option<AttributeValue>)>,
@@ -127,11 +156,12 @@ where
     }
 
     fn tracks_files(&self) -> bool {
-        !self.kept.is_empty()
+        !self.kept.is_empty() || !self.replaced.is_empty()
     }
 
-    /// Committed: the kept marks stay (the item no longer references the files). Not
-    /// committed: the marks go (it still does). Unknown: the marks stay and are named.
+    /// Committed: the kept marks stay (the item no longer references the files) and the
+    /// overwritten overflow objects are deleted. Not committed: the marks go (it still
+    /// references the files). Unknown: the marks and the overflow objects stay and are named.
     async fn finish(
         self,
         client: &Client,
@@ -139,10 +169,14 @@ where
         answer: std::result::Result<Option<Item>, Error>,
     ) -> Result<Option<Item>> {
         match (outcome, answer) {
-            (WriteOutcome::Committed, Ok(item)) => Ok(item.filter(|_| self.return_new)),
-            (WriteOutcome::Committed, Err(_)) => {
-                let seen = self.seen.into_inner().ok().flatten();
-                Ok(seen.filter(|_| self.return_new))
+            (WriteOutcome::Committed, answer) => {
+                cleanup::remove_unreferenced::<M>(client, &self.table, &self.key, self.replaced)
+                    .await?;
+                let item = match answer {
+                    Ok(item) => item,
+                    Err(_) => self.seen.into_inner().ok().flatten(),
+                };
+                Ok(item.filter(|_| self.return_new))
             }
             (WriteOutcome::NotCommitted, answer) => {
                 cleanup::unkeep::<M>(client, self.kept).await;
@@ -150,7 +184,11 @@ where
             }
             (WriteOutcome::Unknown, answer) => match answer {
                 Ok(_) => Ok(None),
-                Err(error) => Err(cleanup::unknown(&self.table, &self.key, self.kept, error)),
+                Err(error) => {
+                    let mut objects = self.kept;
+                    objects.extend(self.replaced);
+                    Err(cleanup::unknown(&self.table, &self.key, objects, error))
+                }
             },
         }
     }

@@ -32,9 +32,15 @@ pub(super) enum Op {
     SaveGuessed,
     /// One transaction: replace a file of item `a`, delete item `b`, create item `c`.
     Transaction,
+    /// An update that removes an optional file: the file is kept (marked before the
+    /// UpdateItem, the mark undone if the update did not commit).
+    UpdateRemove,
+    /// An update that sets the overflow field to a short value: its object in S3 is no
+    /// longer referenced once the update commits.
+    UpdateOverflow,
 }
 
-pub(super) const OPS: [Op; 12] = [
+pub(super) const OPS: [Op; 14] = [
     Op::SaveNew,
     Op::SaveReplace,
     Op::SaveKeep,
@@ -47,6 +53,8 @@ pub(super) const OPS: [Op; 12] = [
     Op::SaveReloaded,
     Op::SaveGuessed,
     Op::Transaction,
+    Op::UpdateRemove,
+    Op::UpdateOverflow,
 ];
 
 /// The items an operation on `pk` touches.
@@ -144,6 +152,14 @@ pub(super) async fn run(
             env.client.save(&mut r).await
         }
         Op::SaveGuessed => env.client.save(&mut record(pk, 7)).await,
+        Op::UpdateRemove => Record::update(&env.client, pk)
+            .apply(Record::fields().content.remove())
+            .await
+            .map(drop),
+        Op::UpdateOverflow => Record::update(&env.client, pk)
+            .apply(Record::fields().notes.set("short".to_owned()))
+            .await
+            .map(drop),
         Op::Transaction => {
             let mut a = existing.expect("existing item");
             a.content = Some(S3Object::from_bytes(vec![8; 2000], "replacement.bin"));
