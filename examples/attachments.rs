@@ -13,8 +13,8 @@
 
 use std::time::{Duration, SystemTime};
 
-use dynox_core::{Client, DynamoModel};
-use dynox_s3::{S3Object, S3Settings};
+use dynox::s3::{S3Object, S3Settings};
+use dynox::{Client, DynamoModel};
 
 /// A message with a deduplicated attachment and an archived original.
 #[derive(Debug, DynamoModel)]
@@ -33,8 +33,8 @@ struct Message {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let backend = dynox_local::Backend::from_env().await?;
-    if matches!(backend.kind(), dynox_local::BackendKind::Aws) {
+    let backend = dynox::testing::Backend::from_env().await?;
+    if matches!(backend.kind(), dynox::testing::BackendKind::Aws) {
         return Err("this example runs on local servers only".into());
     }
     let s3 = backend.s3_client();
@@ -77,7 +77,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .prefix(prefix)
                 .send()
                 .await?;
-            Ok::<_, aws_sdk_s3::Error>(listed.key_count().unwrap_or(0))
+            Ok::<_, dynox::aws_sdk_s3::Error>(listed.key_count().unwrap_or(0))
         }
     };
     println!(
@@ -95,7 +95,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "after the deletes: {} attachment object(s) (collected by the sweep)",
         count("attachments/").await?
     );
-    let report = dynox_s3::sweep::<Message>(&client)
+    let report = dynox::s3::sweep::<Message>(&client)
         .as_of(SystemTime::now() + Duration::from_secs(48 * 3600)) // as if run two days later
         .delete()
         .run()

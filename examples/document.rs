@@ -1,7 +1,7 @@
 //! The document model the `documents` and `sweep` examples share.
 
-use dynox_core::DynamoModel;
-use dynox_s3::S3Object;
+use dynox::s3::S3Object;
+use dynox::DynamoModel;
 
 /// A document: its record in DynamoDB, its file in S3.
 #[derive(Debug, DynamoModel)]

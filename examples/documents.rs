@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 mod document;
 
 use document::Document;
-use dynox_core::Client;
-use dynox_s3::{S3Object, S3Settings};
+use dynox::s3::{S3Object, S3Settings};
+use dynox::Client;
 use tokio::io::AsyncRead;
 
 /// `size` bytes of made-up content, generated as it is read (nothing held in memory).
@@ -29,15 +29,15 @@ fn generated(size: u64) -> impl AsyncRead + Send + Unpin + 'static {
 
 /// A time as RFC 3339 (UTC), or `-`.
 fn rfc3339(time: Option<std::time::SystemTime>) -> String {
-    use aws_sdk_s3::primitives::{DateTime, DateTimeFormat};
+    use dynox::aws_sdk_s3::primitives::{DateTime, DateTimeFormat};
     time.and_then(|t| DateTime::from(t).fmt(DateTimeFormat::DateTime).ok())
         .unwrap_or_else(|| "-".to_owned())
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let backend = dynox_local::Backend::from_env().await?;
-    let on_aws = matches!(backend.kind(), dynox_local::BackendKind::Aws);
+    let backend = dynox::testing::Backend::from_env().await?;
+    let on_aws = matches!(backend.kind(), dynox::testing::BackendKind::Aws);
     let bucket = match std::env::var("DYNOX_BUCKET") {
         Ok(b) => b,
         Err(_) if on_aws => return Err("set DYNOX_BUCKET to an existing bucket".into()),
@@ -66,7 +66,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 async fn run(
     client: &Client,
-    s3: &aws_sdk_s3::Client,
+    s3: &dynox::aws_sdk_s3::Client,
     bucket: &str,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;

@@ -13,7 +13,7 @@
 //! them.
 //!
 //! On a terminal, a progress bar ([`indicatif`]) follows each transfer through a
-//! [`dynox_s3::Progress`] attached to the file (`with_progress` before the upload,
+//! [`dynox::s3::Progress`] attached to the file (`with_progress` before the upload,
 //! `set_progress` on the loaded file for the downloads), told every MiB. Otherwise (output
 //! to a file or a pipe) only the summary lines are printed.
 
@@ -22,8 +22,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use dynox_core::{Client, DynamoModel};
-use dynox_s3::{Progress, S3Object, S3Settings};
+use dynox::s3::{Progress, S3Object, S3Settings};
+use dynox::{Client, DynamoModel};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sha2::{Digest, Sha256};
@@ -137,7 +137,7 @@ async fn expected_sha256(size: u64) -> std::io::Result<Vec<u8>> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mib: u64 = std::env::args().nth(1).map_or(Ok(1024), |a| a.parse())?;
     let size = mib * 1024 * 1024;
-    let backend = dynox_local::Backend::from_env().await?;
+    let backend = dynox::testing::Backend::from_env().await?;
     let bucket = format!("dynox-large-{}", std::process::id());
     let s3 = backend.s3_client();
     s3.create_bucket().bucket(&bucket).send().await?;
@@ -148,7 +148,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     client.create_table::<LargeFile>().await?;
 
     let expected = expected_sha256(size).await?;
-    let baseline = dynox_local::memory::peak_rss_mib();
+    let baseline = dynox::testing::memory::peak_rss_mib();
     println!(
         "{mib} MiB on {} servers; peak RSS before: {baseline:.1} MiB",
         backend.name()
@@ -171,7 +171,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "upload:   {:>7.1} MiB/s ({upload:.2?}), peak RSS {:.1} MiB",
         mib as f64 / upload.as_secs_f64(),
-        dynox_local::memory::peak_rss_mib()
+        dynox::testing::memory::peak_rss_mib()
     );
 
     let mut loaded = LargeFile::get(&client, "big")
@@ -191,7 +191,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "save_to:  {:>7.1} MiB/s ({download:.2?}), peak RSS {:.1} MiB",
         mib as f64 / download.as_secs_f64(),
-        dynox_local::memory::peak_rss_mib()
+        dynox::testing::memory::peak_rss_mib()
     );
     let on_disk = {
         let mut hasher = Sha256::new();
@@ -221,7 +221,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "stream:   {:>7.1} MiB/s ({:.2?}), peak RSS {:.1} MiB",
         mib as f64 / started.elapsed().as_secs_f64(),
         started.elapsed(),
-        dynox_local::memory::peak_rss_mib()
+        dynox::testing::memory::peak_rss_mib()
     );
 
     LargeFile::delete(&client, "big").await?;
@@ -231,7 +231,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let exact = on_disk == expected && streamed == expected;
     println!(
         "byte-exact: {exact}; peak RSS growth over the run: {:.1} MiB",
-        dynox_local::memory::peak_rss_mib() - baseline
+        dynox::testing::memory::peak_rss_mib() - baseline
     );
     if !exact {
         return Err("downloaded content differs from what was uploaded".into());

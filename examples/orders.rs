@@ -12,7 +12,7 @@
 
 use std::collections::BTreeSet;
 
-use dynox_core::{Client, DynamoModel, Error, SortKey};
+use dynox::{Client, DynamoModel, Error, SortKey};
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 
@@ -42,7 +42,7 @@ struct Order {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let backend = dynox_local::Backend::from_env().await?;
+    let backend = dynox::testing::Backend::from_env().await?;
     println!("backend: {}", backend.name());
     let prefix = format!("example-{}-", std::process::id());
     let client = Client::builder(backend.sdk_config())

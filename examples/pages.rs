@@ -15,8 +15,8 @@
 
 use std::collections::BTreeMap;
 
-use dynox_core::{Client, DynamoModel};
-use dynox_s3::{S3Settings, S3Text, S3Value};
+use dynox::s3::{S3Settings, S3Text, S3Value};
+use dynox::{Client, DynamoModel};
 use serde::{Deserialize, Serialize};
 
 /// What the crawler learned about a page.
@@ -77,8 +77,8 @@ fn page(url: &str, paragraphs: usize, links: usize) -> Page {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let backend = dynox_local::Backend::from_env().await?;
-    if matches!(backend.kind(), dynox_local::BackendKind::Aws) {
+    let backend = dynox::testing::Backend::from_env().await?;
+    if matches!(backend.kind(), dynox::testing::BackendKind::Aws) {
         return Err("this example runs on local servers only".into());
     }
     let s3 = backend.s3_client();

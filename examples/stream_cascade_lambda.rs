@@ -23,8 +23,8 @@
 
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
-use dynox_core::{Client, DynamoModel};
-use dynox_s3::S3Object;
+use dynox::s3::S3Object;
+use dynox::{Client, DynamoModel};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 /// The model whose table's stream this function consumes (as in the `documents` example).
@@ -56,7 +56,7 @@ async fn main() -> Result<(), Error> {
 /// One invocation: the cascade over the batch, a log line per record, and the partial batch
 /// failures for Lambda.
 async fn cascade(client: &Client, event: Event) -> Result<DynamoDbEventResponse, Error> {
-    let handled = dynox_streams::lambda::handle::<Document>(client, event).await?;
+    let handled = dynox::streams::lambda::handle::<Document>(client, event).await?;
     for record in &handled.records {
         println!("{record}");
         for (object, error) in &record.failed {

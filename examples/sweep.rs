@@ -17,8 +17,8 @@ use std::time::{Duration, Instant, SystemTime};
 mod document;
 
 use document::Document;
-use dynox_core::Client;
-use dynox_s3::{S3Object, S3Settings};
+use dynox::s3::{S3Object, S3Settings};
+use dynox::Client;
 use futures::StreamExt;
 
 #[tokio::main]
@@ -36,8 +36,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let grace = Duration::from_secs(value("--grace-hours")?.unwrap_or(24) * 3600);
     let seed = value("--seed")?.unwrap_or(2000) as usize;
 
-    let backend = dynox_local::Backend::from_env().await?;
-    let local = !matches!(backend.kind(), dynox_local::BackendKind::Aws);
+    let backend = dynox::testing::Backend::from_env().await?;
+    let local = !matches!(backend.kind(), dynox::testing::BackendKind::Aws);
     let bucket = match std::env::var("DYNOX_BUCKET") {
         Ok(b) => b,
         Err(_) if !local => return Err("set DYNOX_BUCKET".into()),
@@ -77,7 +77,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                         .key(format!(
                             "documents/DOC/crashed-{i}/v1/0000000000000000/file.bin"
                         ))
-                        .metadata(dynox_s3::OWNER_METADATA, owner)
+                        .metadata(dynox::s3::OWNER_METADATA, owner)
                         .body(vec![0u8; 100].into())
                         .send()
                         .await
@@ -96,14 +96,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         as_of += grace + Duration::from_secs(3600);
     }
 
-    let report = dynox_s3::sweep::<Document>(&client)
+    let report = dynox::s3::sweep::<Document>(&client)
         .grace(grace)
         .as_of(as_of)
         .run()
         .await?;
     println!("dry run: {} orphans found", report.orphans.len());
     let report = if delete {
-        let report = dynox_s3::sweep::<Document>(&client)
+        let report = dynox::s3::sweep::<Document>(&client)
             .grace(grace)
             .as_of(as_of)
             .delete()
@@ -122,7 +122,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         for i in 0..3 {
             Document::delete(&client, format!("DOC#{i}"), "v1").await?;
         }
-        let _ = dynox_s3::sweep::<Document>(&client)
+        let _ = dynox::s3::sweep::<Document>(&client)
             .grace(Duration::ZERO)
             .as_of(as_of)
             .delete()
@@ -135,7 +135,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// The report without the per-object lines (there may be thousands).
-fn summary(report: &dynox_s3::SweepReport) -> String {
+fn summary(report: &dynox::s3::SweepReport) -> String {
     let text = report.to_string();
     let mut lines = text.lines();
     let first = lines.next().unwrap_or_default().to_owned();

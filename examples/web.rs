@@ -13,9 +13,9 @@
 //! `DYNOX_ENDPOINT=aws DYNOX_BUCKET=...` uses your AWS account and that bucket (give it the
 //! CORS rule the app prints). On Ctrl-C the documents, their files and the table are removed.
 
-use dynox_core::Client;
+use dynox::s3::S3Settings;
+use dynox::Client;
 use dynox_examples::documents_web::{cors_for, router, Document};
-use dynox_s3::S3Settings;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -23,8 +23,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(port) => port.parse().map_err(|_| format!("not a port: {port}"))?,
         None => 8080,
     };
-    let backend = dynox_local::Backend::from_env().await?;
-    let on_aws = matches!(backend.kind(), dynox_local::BackendKind::Aws);
+    let backend = dynox::testing::Backend::from_env().await?;
+    let on_aws = matches!(backend.kind(), dynox::testing::BackendKind::Aws);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let origin = format!("http://{}", listener.local_addr()?);
 
@@ -68,7 +68,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// What a bucket needs for a page on another origin to POST to it and read from it.
-async fn allow_origin(s3: &aws_sdk_s3::Client, bucket: &str, origin: &str) {
+async fn allow_origin(s3: &dynox::aws_sdk_s3::Client, bucket: &str, origin: &str) {
     let put = s3
         .put_bucket_cors()
         .bucket(bucket)
@@ -77,7 +77,7 @@ async fn allow_origin(s3: &aws_sdk_s3::Client, bucket: &str, origin: &str) {
         .await;
     if let Err(error) = put {
         // s3s-fs keeps no CORS rules; the embedded server allows loopback origins itself.
-        use aws_sdk_s3::error::ProvideErrorMetadata;
+        use dynox::aws_sdk_s3::error::ProvideErrorMetadata;
         println!(
             "note: the S3 server keeps no CORS rule ({}); the embedded one allows loopback origins",
             error.code().unwrap_or("no error code")

@@ -1,5 +1,9 @@
 //! # dynox-core: a typed DynamoDB ORM
 //!
+//! The runtime of [dynox](https://docs.rs/dynox): depend on the `dynox` crate, which
+//! re-exports everything here at its root. The examples below name `dynox_core` only because
+//! they are this crate's own tests.
+//!
 //! Put `#[derive(DynamoModel)]` on a plain struct and get typed `save`, `create`, `get`,
 //! `delete` and `query`, with key mistakes rejected at compile time:
 //!
@@ -75,6 +79,10 @@
 //!   `projection = "all" | "keys_only"` (all by default) or `include(field, ...)`: secondary
 //!   indexes, created by `create_table` and queried through typed handles
 //!   (`Order::indexes().by_status`, see [`Index`]).
+//! - `#[dynamo(crate = "path::to::dynox")]`: where the generated code finds the `dynox` crate,
+//!   when it is not a dependency of the crate that derives (re-exported by another crate, say).
+//!   Without it the derive finds `dynox` under the name your Cargo.toml gives it, or, when
+//!   `dynox` is not a dependency at all, `dynox_core` and `dynox_s3` themselves.
 //!
 //! Partial types (`#[derive(DynamoProjection)]`, see [`Projection`]) read some fields only.
 //!

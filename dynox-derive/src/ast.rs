@@ -18,6 +18,8 @@ pub struct Model<'a> {
     pub indexes: Vec<attr::Index>,
     /// `model = Path`: only for `DynamoProjection`.
     pub source: Option<syn::Path>,
+    /// `crate = "path"`: where generated code finds `dynox`.
+    pub krate: Option<syn::Path>,
     pub fields: Vec<Field<'a>>,
 }
 
@@ -125,6 +127,7 @@ impl<'a> Model<'a> {
             table: container.table,
             indexes: container.indexes,
             source: container.model,
+            krate: container.krate,
             fields,
         })
     }

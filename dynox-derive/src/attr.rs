@@ -11,10 +11,11 @@ use syn::{Attribute, LitStr};
 use crate::ctxt::Ctxt;
 
 /// Keys valid on the struct, with the form each takes.
-const CONTAINER_KEYS: [(&str, &str); 3] = [
+const CONTAINER_KEYS: [(&str, &str); 4] = [
     ("table", "`table = \"...\"`"),
     ("global_index", "`global_index(...)`"),
     ("local_index", "`local_index(...)`"),
+    ("crate", "`crate = \"path::to::dynox\"`"),
 ];
 /// Keys valid in `global_index(...)` / `local_index(...)`.
 const INDEX_KEYS: &str = "`name = \"...\"`, `hash_key = field`, `range_key = field`, `projection = \"all\" | \"keys_only\"`, `include(field, ...)`";
@@ -120,6 +121,9 @@ pub struct Container {
     pub indexes: Vec<Index>,
     /// `model = Path`: the model a `DynamoProjection` reads from.
     pub model: Option<syn::Path>,
+    /// `crate = "path"`: where generated code finds the `dynox` crate, when it is not a
+    /// dependency of that name (re-exported by another crate, say).
+    pub krate: Option<syn::Path>,
 }
 
 /// Global or local secondary index.
@@ -302,6 +306,18 @@ pub fn container(cx: &mut Ctxt, attrs: &[Attribute]) -> Container {
                     IndexKind::Local
                 };
                 out.indexes.push(index(cx, &meta, kind)?);
+            } else if meta.path.is_ident("crate") {
+                let v = string_value(&meta, "crate")?;
+                let path = syn::parse_str::<syn::Path>(&v.value).map_err(|_| {
+                    syn::Error::new(
+                        v.span,
+                        format!(
+                            "`crate = \"{}\"`: expected a path such as `::dynox`",
+                            v.value
+                        ),
+                    )
+                })?;
+                set_once(cx, &mut out.krate, path, &meta);
             } else if meta.path.is_ident("model") {
                 let value = meta.value()?;
                 let path: syn::Path = value

@@ -1,4 +1,4 @@
-//! `#[derive(DynamoModel)]`: use it through `dynox_core::DynamoModel`.
+//! `#[derive(DynamoModel)]`: use it through `dynox::DynamoModel` (the `dynox` crate).
 //!
 //! The macro works in three steps: `attr` parses `#[dynamo(...)]` attributes into typed
 //! values, `ast` builds a model of the struct (every node keeps its span), `check` applies

@@ -1,5 +1,8 @@
 //! Real DynamoDB- and S3-compatible servers for tests and examples, with no install and no network.
 //!
+//! Part of [dynox](https://docs.rs/dynox): depend on the `dynox` crate with its `testing`
+//! feature, which re-exports this crate as `dynox::testing`.
+//!
 //! [`LocalServers::start`] starts, on `127.0.0.1` ephemeral ports of the current process,
 //! [dynoxide](https://crates.io/crates/dynoxide-rs) (a DynamoDB emulator on an in-memory SQLite
 //! database) and [s3s-fs](https://crates.io/crates/s3s-fs) (S3 over a temporary folder, which

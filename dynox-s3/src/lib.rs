@@ -1,5 +1,8 @@
 //! # dynox-s3: file fields kept in S3
 //!
+//! Part of [dynox](https://docs.rs/dynox): depend on the `dynox` crate (feature `s3`, on by
+//! default), which re-exports this crate as `dynox::s3` and its field types at its root.
+//!
 //! DynamoDB refuses items over 400 KB. Mark a field `#[s3(bucket = "...", prefix = "...")]`
 //! and its file goes to S3, while the item keeps only the object's metadata (bucket, key,
 //! size, ETag, content type, last modified, version id, file name, user metadata and the

@@ -1,5 +1,8 @@
 //! # dynox-streams: files follow their items, whoever removes them
 //!
+//! Part of [dynox](https://docs.rs/dynox): depend on the `dynox` crate with its `streams`
+//! feature (`lambda` for the handler), which re-exports this crate as `dynox::streams`.
+//!
 //! dynox's own writes keep DynamoDB and S3 consistent. Items also leave by roads dynox never
 //! sees: DynamoDB's time to live expires them, an operator deletes them in the console,
 //! another service deletes or overwrites them with the raw SDK. This crate consumes the

@@ -13,8 +13,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use dynox_core::{Client, DynamoModel};
-use dynox_s3::{DeclaredFile, S3Error, S3Object, UploadRefusal, UploadRules};
+use dynox::s3::{DeclaredFile, S3Error, S3Object, UploadRefusal, UploadRules};
+use dynox::{Client, DynamoModel};
 use serde::{Deserialize, Serialize};
 
 /// A document: a title and its file, kept in S3.
@@ -38,8 +38,8 @@ const PAGE: &str = include_str!("page.html");
 
 /// The bucket CORS rule a page served from `origin` needs to POST uploads to the bucket and
 /// fetch downloads from it.
-pub fn cors_for(origin: &str) -> aws_sdk_s3::types::CorsConfiguration {
-    let rule = aws_sdk_s3::types::CorsRule::builder()
+pub fn cors_for(origin: &str) -> dynox::aws_sdk_s3::types::CorsConfiguration {
+    let rule = dynox::aws_sdk_s3::types::CorsRule::builder()
         .allowed_origins(origin)
         .allowed_methods("POST")
         .allowed_methods("GET")
@@ -48,7 +48,7 @@ pub fn cors_for(origin: &str) -> aws_sdk_s3::types::CorsConfiguration {
         .max_age_seconds(600)
         .build()
         .expect("origins and methods are set");
-    aws_sdk_s3::types::CorsConfiguration::builder()
+    dynox::aws_sdk_s3::types::CorsConfiguration::builder()
         .cors_rules(rule)
         .build()
         .expect("a rule is set")
@@ -165,7 +165,7 @@ async fn start_upload(
     Json(request): Json<UploadRequest>,
 ) -> Result<Json<UploadForm>, Failure> {
     let id = format!("{:016x}", fastrand::u64(..));
-    let form = dynox_s3::presign_upload(
+    let form = dynox::s3::presign_upload(
         &app.client,
         Document::key_of(id.clone()),
         "file",
@@ -198,7 +198,7 @@ async fn attach(
     State(app): State<App>,
     Json(request): Json<AttachRequest>,
 ) -> Result<(StatusCode, Json<Listed>), Failure> {
-    let file = dynox_s3::attach(
+    let file = dynox::s3::attach(
         &app.client,
         Document::key_of(request.id.clone()),
         "file",
@@ -280,8 +280,8 @@ impl From<S3Error> for Failure {
     }
 }
 
-impl From<dynox_core::Error> for Failure {
-    fn from(error: dynox_core::Error) -> Self {
+impl From<dynox::Error> for Failure {
+    fn from(error: dynox::Error) -> Self {
         let status = if error.is_condition_failed() {
             StatusCode::CONFLICT
         } else {

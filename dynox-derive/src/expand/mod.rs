@@ -1,6 +1,7 @@
 //! Code generation: one file per generated piece.
 //!
-//! Generated code names everything through `::dynox_core::__private` and prefixes its locals
+//! Generated code names everything through the runtime's hidden modules ([`private`],
+//! [`s3_private`]: `::dynox::__private::{core, s3}`, see [`Root`]) and prefixes its locals
 //! with `__`; the logic lives in generic runtime functions, so each model adds little code.
 //! Trait impls sit inside one `const _: () = { ... };` ([`dummy`]). Only two types enter the
 //! user's namespace: `{Model}Fields` and `{Model}Indexes`, what `fields()` and `indexes()`
@@ -54,14 +55,58 @@ fn unreachable() -> TokenStream {
     quote!(::core::unreachable!())
 }
 
+/// Where generated code finds the runtime, chosen once per derive ([`Root::of`]).
+#[derive(Clone)]
+enum Root {
+    /// The `dynox` crate, at this path: `{path}::__private::core` and `{path}::__private::s3`.
+    Facade(syn::Path),
+    /// `dynox-core` and `dynox-s3` themselves (the workspace's own crates and tests, and
+    /// users who depend on them directly).
+    Crates,
+}
+
+impl Root {
+    /// `#[dynamo(crate = "...")]` when given; else `dynox` under the name the crate being
+    /// compiled depends on it by (found in its Cargo.toml, renames included); else the
+    /// `dynox-core` and `dynox-s3` crates.
+    fn of(krate: Option<&syn::Path>) -> Root {
+        use proc_macro_crate::{crate_name, FoundCrate};
+        if let Some(path) = krate {
+            return Root::Facade(path.clone());
+        }
+        match crate_name("dynox") {
+            // The facade's own doctests and tests: `extern crate self as dynox` makes
+            // `::dynox` resolve inside it too.
+            Ok(FoundCrate::Itself) => Root::Facade(syn::parse_quote!(::dynox)),
+            Ok(FoundCrate::Name(name)) => {
+                let ident = syn::Ident::new(&name, proc_macro2::Span::call_site());
+                Root::Facade(syn::parse_quote!(::#ident))
+            }
+            Err(_) => Root::Crates,
+        }
+    }
+}
+
+thread_local! {
+    /// The [`Root`] of the derive being expanded (a proc macro expands one item at a time
+    /// on its thread).
+    static ROOT: std::cell::RefCell<Root> = const { std::cell::RefCell::new(Root::Crates) };
+}
+
 /// The path of dynox-core's runtime module for generated code.
 fn private() -> TokenStream {
-    quote!(::dynox_core::__private)
+    ROOT.with(|root| match &*root.borrow() {
+        Root::Facade(path) => quote!(#path::__private::core),
+        Root::Crates => quote!(::dynox_core::__private),
+    })
 }
 
 /// The path of dynox-s3's runtime module, for models with files.
 fn s3_private() -> TokenStream {
-    quote!(::dynox_s3::__private)
+    ROOT.with(|root| match &*root.borrow() {
+        Root::Facade(path) => quote!(#path::__private::s3),
+        Root::Crates => quote!(::dynox_s3::__private),
+    })
 }
 
 /// The model of `input` and every error found in it (as `compile_error!`s), checked by
@@ -74,6 +119,8 @@ fn parse<'a>(
 ) -> (Option<Model<'a>>, Mode, TokenStream) {
     let mut cx = Ctxt::new();
     let model = Model::from_input(&mut cx, input);
+    let root = Root::of(model.as_ref().and_then(|m| m.krate.as_ref()));
+    ROOT.with(|r| *r.borrow_mut() = root);
     if let Some(model) = &model {
         check(&mut cx, model);
     }
