@@ -198,16 +198,10 @@ impl FileEnv {
 
     /// The keys of every object in the bucket that stands for `declared`.
     pub async fn keys(&self, declared: &str) -> Vec<String> {
-        self.keys_under(declared, "").await
-    }
-
-    /// The keys of the objects under `prefix` in the bucket that stands for `declared`.
-    pub async fn keys_under(&self, declared: &str, prefix: &str) -> Vec<String> {
         let mut pages = self
             .s3
             .list_objects_v2()
             .bucket(self.bucket(declared))
-            .prefix(prefix)
             .into_paginator()
             .send();
         let mut keys = Vec::new();

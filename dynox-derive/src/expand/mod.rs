@@ -56,7 +56,6 @@ fn unreachable() -> TokenStream {
 }
 
 /// Where generated code finds the runtime, chosen once per derive ([`Root::of`]).
-#[derive(Clone)]
 enum Root {
     /// The `dynox` crate, at this path: `{path}::__private::core` and `{path}::__private::s3`.
     Facade(syn::Path),

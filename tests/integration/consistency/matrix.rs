@@ -195,7 +195,7 @@ async fn run_case(
     if matches!(op, Op::SaveRemove | Op::UpdateRemove) {
         match Record::get(&env.client, pk).consistent_read(true).await {
             Ok(Some(item)) if item.content.is_none() => {
-                let keys = item_keys(env, pk).await;
+                let keys = env.keys("records").await;
                 for key in &kept {
                     if !keys.contains(key) {
                         found.push(format!("the kept file's {key} is gone"));
@@ -212,17 +212,6 @@ async fn run_case(
         }
     }
     (label, (failed, found))
-}
-
-/// The keys of the objects of item `pk` (every field's but the shared one's, whose keys are
-/// its contents' hashes), listed under each field's prefix: a listing of the whole bucket
-/// would grow with every case.
-async fn item_keys(env: &FileEnv, pk: &str) -> Vec<String> {
-    let mut keys = Vec::new();
-    for prefix in PREFIXES.iter().filter(|p| **p != "shared/") {
-        keys.extend(env.keys_under("records", &format!("{prefix}{pk}/")).await);
-    }
-    keys
 }
 
 /// The prefixes of [`Record`]'s file fields: every object a failed S3 request names is under
@@ -419,8 +408,9 @@ async fn item_violations(env: &FileEnv, pk: &str, kept: &BTreeSet<String>) -> Ve
             ));
         }
     }
-    for key in item_keys(env, pk).await {
-        if !referenced.contains(&key) && !kept.contains(&key) {
+    let segment = format!("/{pk}/");
+    for key in env.keys("records").await {
+        if key.contains(&segment) && !referenced.contains(&key) && !kept.contains(&key) {
             found.push(format!("orphan {key}"));
         }
     }
