@@ -98,7 +98,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let report = dynox::s3::sweep::<Message>(&client)
         .as_of(SystemTime::now() + Duration::from_secs(48 * 3600)) // as if run two days later
         .delete()
-        .run()
         .await?;
     println!("{report}");
     assert_eq!(count("attachments/").await?, 0);

@@ -99,7 +99,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let report = dynox::s3::sweep::<Document>(&client)
         .grace(grace)
         .as_of(as_of)
-        .run()
         .await?;
     println!("dry run: {} orphans found", report.orphans.len());
     let report = if delete {
@@ -107,7 +106,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .grace(grace)
             .as_of(as_of)
             .delete()
-            .run()
             .await?;
         print!("{}", summary(&report));
         report
@@ -126,7 +124,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .grace(Duration::ZERO)
             .as_of(as_of)
             .delete()
-            .run()
             .await?;
         client.delete_table::<Document>().await?;
         s3.delete_bucket().bucket(&bucket).send().await?;

@@ -46,7 +46,6 @@ pub(crate) async fn run(args: &Args) -> Result<(), BoxError> {
             .as_of(later)
             .memory_budget(budget_kib * 1024)
             .delete()
-            .run()
             .await?;
         let seconds = started.elapsed().as_secs_f64();
         let growth = (peak_rss_mib() - start_rss).max(0.0);

@@ -6,13 +6,12 @@ use std::sync::{Arc, Mutex};
 
 use aws_types::SdkConfig;
 
-use crate::files::NoFiles;
 use crate::model::{IntoKey, Key, Model};
-use crate::ops::batch::{BatchGetOutput, BatchRetry, BatchWrite};
+use crate::ops::batch::{BatchGet, BatchRetry, BatchWritable, BatchWrite};
+use crate::ops::delete::{Unversioned, VersionChecked};
 use crate::ops::save_all::{DeleteAll, SaveAll, BULK_CONCURRENCY};
 use crate::{
-    CreateTable, Delete, DeleteTable, Get, Query, Result, Save, Scan, TransactGet, Transaction,
-    Update,
+    CreateTable, Delete, DeleteTable, Get, Query, Save, Scan, TransactGet, TransactWrite, Update,
 };
 
 /// A cheap-to-clone DynamoDB client for dynox models.
@@ -264,18 +263,19 @@ impl Client {
         Get::new(self, key)
     }
 
-    /// Deletes the item with `key`.
+    /// Deletes the item with `key`. For a model with `#[dynamo(version)]`, say which version
+    /// the delete expects before awaiting it (see [`Delete`]).
     pub fn delete<M: Model>(&self, key: Key<M>) -> Delete<M> {
         Delete::new(self, key)
     }
 
     /// Deletes `item` (by its key); for models with `#[dynamo(version)]`, only if the stored
     /// item is still at `item`'s version ([`Error::VersionConflict`](crate::Error::VersionConflict) otherwise).
-    pub fn delete_item<M: Model>(&self, item: &M) -> Delete<M> {
+    pub fn delete_item<M: Model>(&self, item: &M) -> Delete<M, VersionChecked> {
         let delete = Delete::new(self, item.key());
         match M::VERSION {
             Some(_) => delete.expect_version(item.version()),
-            None => delete,
+            None => delete.any_version(),
         }
     }
 
@@ -296,8 +296,8 @@ impl Client {
 
     /// A transaction: saves, creates, deletes and checks across models, all or nothing
     /// (TransactWriteItems, up to 100 items), file fields included.
-    pub fn transaction(&self) -> Transaction<'_> {
-        Transaction::new(self)
+    pub fn transact_write(&self) -> TransactWrite<'_> {
+        TransactWrite::new(self)
     }
 
     /// A read transaction: up to 100 items of any models, read as one consistent snapshot
@@ -316,27 +316,21 @@ impl Client {
         DeleteTable::new(self)
     }
 
-    /// Reads the items with `keys` (BatchGetItem in chunks of 100, at most 4 chunks at once).
-    pub async fn batch_get<M: Model>(
-        &self,
-        keys: impl IntoIterator<Item = Key<M>>,
-    ) -> Result<BatchGetOutput<M>> {
-        self.batch_get_with(keys, BatchRetry::default()).await
-    }
-
-    /// [`batch_get`](Self::batch_get) with explicit retry settings.
-    pub async fn batch_get_with<M: Model>(
-        &self,
-        keys: impl IntoIterator<Item = Key<M>>,
-        retry: BatchRetry,
-    ) -> Result<BatchGetOutput<M>> {
-        crate::ops::batch::batch_get(self, keys, retry).await
+    /// Reads the items with `keys` (BatchGetItem in chunks of 100, at most 4 chunks at once;
+    /// [`retry`](BatchGet::retry) changes both and the retries of unprocessed keys).
+    pub fn batch_get<M: Model>(&self, keys: impl IntoIterator<Item = Key<M>>) -> BatchGet<M> {
+        BatchGet {
+            client: self.clone(),
+            keys: keys.into_iter().collect(),
+            retry: BatchRetry::default(),
+        }
     }
 
     /// Writes and deletes items of a model without file fields in batches (BatchWriteItem, 25
-    /// a request, unconditional). Models with `#[s3]` fields do not compile here: a batch
-    /// write cannot carry the conditions their consistency needs; use a transaction.
-    pub fn batch_write<M: Model<Files = NoFiles>>(&self) -> BatchWrite<'_, M> {
+    /// a request, unconditional). Models with `#[s3]` fields do not compile here (see
+    /// [`BatchWritable`]): a batch write cannot carry the conditions their consistency needs;
+    /// use [`save_all`](Client::save_all) or [`transact_write`](Client::transact_write).
+    pub fn batch_write<M: BatchWritable>(&self) -> BatchWrite<'_, M> {
         BatchWrite {
             client: self,
             puts: Vec::new(),
@@ -384,7 +378,10 @@ impl Client {
     /// most [`BULK_CONCURRENCY`] at once unless [`concurrency`](DeleteAll::concurrency) says
     /// otherwise. Resolves to one result per key, in order. See [`save_all`](Client::save_all)
     /// for an example.
-    pub fn delete_all<M: Model>(&self, keys: impl IntoIterator<Item = Key<M>>) -> DeleteAll<M> {
+    pub fn delete_all<M: Unversioned>(
+        &self,
+        keys: impl IntoIterator<Item = Key<M>>,
+    ) -> DeleteAll<M> {
         DeleteAll {
             client: self.clone(),
             keys: keys.into_iter().collect(),

@@ -131,16 +131,19 @@ pub use index::Index;
 pub use item::AttributeError;
 pub use model::{IntoKey, Key, Model};
 pub use ops::batch::{
-    BatchGetOutput, BatchRetry, BatchWrite, BatchWriteOutput, BATCH_GET_SIZE, BATCH_WRITE_SIZE,
+    BatchGet, BatchGetOutput, BatchRetry, BatchWritable, BatchWrite, BatchWriteOutput,
+    BATCH_GET_SIZE, BATCH_WRITE_SIZE,
 };
-pub use ops::delete::{Delete, DeleteReturning};
+pub use ops::delete::{
+    Delete, DeleteReturning, NoVersionCheck, Unversioned, VersionCheck, VersionChecked,
+};
 pub use ops::get::Get;
 pub use ops::query::Query;
 pub use ops::save::Save;
 pub use ops::save_all::{DeleteAll, SaveAll, BULK_CONCURRENCY};
 pub use ops::scan::Scan;
-pub use ops::transact::{Transaction, MAX_TRANSACTION_ITEMS};
 pub use ops::transact_get::{Slot, TransactGet, TransactGetOutput};
+pub use ops::transact_write::{TransactWrite, MAX_TRANSACTION_ITEMS};
 pub use ops::update::{Update, UpdateReturning};
 pub use page::{Page, PageToken};
 pub use projection::Projection;
@@ -166,6 +169,8 @@ pub mod __private {
         FieldError, IndexKeyField, IntoKey, Key, KeyAttribute, Model, NoRangeKey, RangeKey,
         Timestamp, TtlAttribute, VersionNumber,
     };
+    pub use crate::ops::batch::BatchWritable;
+    pub use crate::ops::delete::Unversioned;
     pub use crate::ops::references::file_references;
     pub use crate::projection::{FieldReader, Projection};
     pub use crate::protocol::{Attempts, CountAttempts};

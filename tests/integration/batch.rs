@@ -1,7 +1,7 @@
 //! batch_get and batch_write: chunking, unprocessed items retried with backoff up to a bound,
 //! leftovers returned.
 
-use dynox_core::{BatchRetry, DynamoModel, Error, Key};
+use dynox_core::{BatchRetry, DynamoModel, Key};
 use dynox_local::faults::{FaultKind, Faults};
 
 #[derive(Debug, Clone, PartialEq, DynamoModel)]
@@ -25,7 +25,6 @@ async fn batches_are_chunked_and_complete() {
     let output = client
         .batch_write::<Thing>()
         .put_all((0..60).map(thing))
-        .send()
         .await
         .unwrap();
     assert!(output.is_complete());
@@ -41,7 +40,7 @@ async fn batches_are_chunked_and_complete() {
     for i in 0..30 {
         batch = batch.delete(Thing::key_of(i));
     }
-    assert!(batch.put(thing(1000)).send().await.unwrap().is_complete());
+    assert!(batch.put(thing(1000)).await.unwrap().is_complete());
     assert_eq!(Thing::scan(&client).count().await.unwrap(), 31);
 }
 
@@ -76,7 +75,6 @@ async fn unprocessed_items_are_retried_then_returned() {
         .batch_write::<Thing>()
         .put_all((0..10).map(thing))
         .retry(quick)
-        .send()
         .await
         .unwrap();
     assert!(output.is_complete());
@@ -97,7 +95,6 @@ async fn unprocessed_items_are_retried_then_returned() {
         .put(thing(50))
         .delete(Thing::key_of(1))
         .retry(quick)
-        .send()
         .await
         .unwrap();
     assert_eq!(output.unprocessed_puts, vec![thing(50)]);
@@ -107,43 +104,11 @@ async fn unprocessed_items_are_retried_then_returned() {
     faults.reset();
     faults.fail_every("BatchGetItem", FaultKind::Unprocessed);
     let got = client
-        .batch_get_with((0..5).map(Thing::key_of), quick)
+        .batch_get((0..5).map(Thing::key_of))
+        .retry(quick)
         .await
         .unwrap();
     assert!(got.items.is_empty());
     assert_eq!(got.unprocessed.len(), 5);
     faults.reset();
-}
-
-#[tokio::test]
-async fn versioned_models_cannot_be_batch_written() {
-    #[derive(Debug, Clone, DynamoModel)]
-    #[dynamo(table = "versioned")]
-    struct Versioned {
-        #[dynamo(hash_key)]
-        id: String,
-        #[dynamo(version)]
-        version: u64,
-    }
-    let client = dynox_tests::client_with::<Versioned>().await;
-    let err = client
-        .batch_write::<Versioned>()
-        .put(Versioned {
-            id: "v".into(),
-            version: 0,
-        })
-        .send()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::InvalidRequest {
-                kind: dynox_core::InvalidRequestKind::VersionedBatchWrite,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    assert!(err.to_string().contains("transaction"), "{err}");
 }

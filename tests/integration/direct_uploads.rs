@@ -439,7 +439,6 @@ async fn an_upload_never_attached_is_swept_after_the_grace_period() {
 
     let young = dynox_s3::sweep::<Document>(&env.client)
         .grace(Duration::from_secs(3600))
-        .run()
         .await
         .unwrap();
     assert_eq!((young.too_young, young.deleted), (1, 0));
@@ -448,7 +447,6 @@ async fn an_upload_never_attached_is_swept_after_the_grace_period() {
     let old = dynox_s3::sweep::<Document>(&env.client)
         .grace(Duration::ZERO)
         .delete()
-        .run()
         .await
         .unwrap();
     assert_eq!(old.deleted, 1, "{old:?}");

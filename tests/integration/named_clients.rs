@@ -106,7 +106,6 @@ async fn a_field_that_names_a_client_makes_every_request_through_it() {
     archive_log.clear();
     let report = dynox_s3::sweep::<Claim>(&env.client)
         .as_of(SystemTime::now() + Duration::from_secs(48 * 3600))
-        .run()
         .await
         .unwrap();
     assert_eq!(report.orphans.len(), 0, "{report}");

@@ -64,8 +64,13 @@ async fn every_public_future_and_stream_is_send() {
     let mut item = doc("a", "alice");
     assert_send(client.save(&mut item).into_future());
     assert_send(client.create(&mut item).into_future());
-    assert_send(Doc::delete(client, "a", "v1").into_future());
-    assert_send(Doc::delete(client, "a", "v1").return_old().into_future());
+    assert_send(Doc::delete(client, "a", "v1").any_version().into_future());
+    assert_send(
+        Doc::delete(client, "a", "v1")
+            .expect_version(1)
+            .return_old()
+            .into_future(),
+    );
     assert_send(client.delete_item(&item).into_future());
     assert_send(
         Doc::update(client, "a", "v1")
@@ -81,31 +86,26 @@ async fn every_public_future_and_stream_is_send() {
     let mut other = doc("b", "bob");
     assert_send(
         client
-            .transaction()
+            .transact_write()
             .save(&mut item)
             .create(&mut other)
-            .delete(key())
+            .delete(Plain::key_of("p"))
             .into_future(),
     );
     let mut items = vec![doc("c", "carol"), doc("d", "dave")];
     assert_send(client.save_all(&mut items).into_future());
-    assert_send(client.delete_all([key()]).into_future());
-    assert_send(
-        client
-            .batch_write::<Plain>()
-            .put(Plain {
-                id: "p".into(),
-                value: 1,
-            })
-            .send(),
-    );
+    assert_send(client.delete_all([Plain::key_of("p")]).into_future());
+    assert_send(client.batch_write::<Plain>().put(Plain {
+        id: "p".into(),
+        value: 1,
+    }));
 
     // Reads.
     assert_send(Doc::get(client, "stored", "v1").into_future());
     assert_send(client.batch_get([key()]));
     let mut read = client.transact_get();
     let _slot = read.add(key());
-    assert_send(read.send());
+    assert_send(read);
     assert_send(Doc::query(client, "stored").into_future());
     assert_send(Doc::query(client, "stored").all());
     assert_send(Doc::query(client, "stored").page());
@@ -186,8 +186,8 @@ async fn every_public_future_and_stream_is_send() {
     ));
 
     // The sweep.
-    assert_send(dynox_s3::sweep::<Doc>(client).run());
-    assert_send(dynox_s3::sweep::<Doc>(client).delete().segments(3).run());
+    assert_send(dynox_s3::sweep::<Doc>(client));
+    assert_send(dynox_s3::sweep::<Doc>(client).delete().segments(3));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -225,7 +225,7 @@ async fn the_futures_run_on_spawned_tasks() {
             let scanned = Doc::scan(&client).segments(2).count().await?;
             let mut read = client.transact_get();
             let slot = read.add(Doc::key_of("spawned", "v1"));
-            let in_transaction = read.send().await?.take(slot)?;
+            let in_transaction = read.await?.take(slot)?;
             Ok::<_, dynox_core::Error>((
                 got,
                 queried.len(),
@@ -270,14 +270,14 @@ async fn the_futures_run_on_spawned_tasks() {
     // The sweep and a transaction, concurrently on two tasks.
     let sweep = tokio::spawn({
         let client = client.clone();
-        async move { dynox_s3::sweep::<Doc>(&client).delete().run().await }
+        async move { dynox_s3::sweep::<Doc>(&client).delete().await }
     });
     let transaction = tokio::spawn({
         let client = client.clone();
         async move {
             let mut d = Doc::get(&client, "spawned", "v1").await?.expect("saved");
             d.owner = "bob".into();
-            client.transaction().save(&mut d).await?;
+            client.transact_write().save(&mut d).await?;
             Ok::<_, dynox_core::Error>(d.version)
         }
     });
@@ -320,7 +320,7 @@ async fn the_futures_run_on_spawned_tasks() {
         Err(dynox_s3::S3Error::NotUploaded { .. })
     ));
 
-    tokio::spawn(async move { Doc::delete(&client, "spawned", "v1").await })
+    tokio::spawn(async move { Doc::delete(&client, "spawned", "v1").any_version().await })
         .await
         .unwrap()
         .unwrap();

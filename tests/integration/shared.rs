@@ -167,7 +167,6 @@ async fn no_write_deletes_a_shared_object() {
     let report = dynox_s3::sweep::<Attachment>(&env.client)
         .as_of(later)
         .delete()
-        .run()
         .await
         .unwrap();
     assert_eq!(report.deleted, 1, "{report}");

@@ -59,7 +59,6 @@ async fn failed_sweep(env: &FileEnv, client: &Client, orphan: &str) -> SweepErro
     let err = dynox_s3::sweep::<Doc>(client)
         .as_of(later())
         .delete()
-        .run()
         .await
         .unwrap_err();
     assert_eq!(
@@ -135,7 +134,6 @@ async fn a_null_file_attribute_references_nothing() {
         .as_of(later())
         .segments(2)
         .delete()
-        .run()
         .await
         .unwrap();
     assert_eq!(report.items_scanned, 2, "{report}");
@@ -189,11 +187,7 @@ async fn a_stale_kept_mark_on_a_referenced_file_is_removed_and_the_file_stays() 
     all.sort();
 
     // Inside the grace period the mark may be a save's in flight: it stays.
-    let report = dynox_s3::sweep::<Doc>(&env.client)
-        .delete()
-        .run()
-        .await
-        .unwrap();
+    let report = dynox_s3::sweep::<Doc>(&env.client).delete().await.unwrap();
     assert_eq!(env.keys("sweep-docs").await, all, "{report}");
     assert_eq!(
         (report.stale_marks, report.too_young, report.kept),
@@ -204,7 +198,6 @@ async fn a_stale_kept_mark_on_a_referenced_file_is_removed_and_the_file_stays() 
     // Past the grace period, as a dry run: nothing removed.
     let report = dynox_s3::sweep::<Doc>(&env.client)
         .as_of(later())
-        .run()
         .await
         .unwrap();
     assert_eq!(env.keys("sweep-docs").await, all, "{report}");
@@ -219,7 +212,6 @@ async fn a_stale_kept_mark_on_a_referenced_file_is_removed_and_the_file_stays() 
     let report = dynox_s3::sweep::<Doc>(&env.client)
         .as_of(later())
         .delete()
-        .run()
         .await
         .unwrap();
     let mut left = vec![referenced.clone(), kept.clone(), kept_mark.clone()];
@@ -298,7 +290,6 @@ async fn overlapping_prefixes_are_listed_once_and_a_custom_key_scopes_its_field(
     let report = dynox_s3::sweep::<Scoped>(&env.client)
         .as_of(later())
         .delete()
-        .run()
         .await
         .unwrap();
     assert_eq!(report.objects_listed, 4, "each object once: {report}");
@@ -336,7 +327,6 @@ async fn a_field_with_no_fixed_key_part_has_its_whole_bucket_listed_and_reported
     env.client.save(&mut item).await.unwrap();
     let report = dynox_s3::sweep::<Unscoped>(&env.client)
         .as_of(later())
-        .run()
         .await
         .unwrap();
     let bucket = env.bucket("sweep-unscoped").to_owned();

@@ -68,11 +68,10 @@ async fn transactions_and_batch_writes_stamp_items() {
     let client = dynox_tests::client_with::<Article>().await;
     let before = now_seconds();
     let mut t = article("t");
-    client.transaction().save(&mut t).await.unwrap();
+    client.transact_write().save(&mut t).await.unwrap();
     client
         .batch_write::<Article>()
         .put(article("b"))
-        .send()
         .await
         .unwrap();
     for slug in ["t", "b"] {

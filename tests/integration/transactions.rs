@@ -37,7 +37,7 @@ async fn a_transfer_commits_both_sides_and_bumps_versions() {
     let client = dynox_tests::client_with::<Account>().await;
     let (mut from, mut to) = (account("alice", 1000), account("bob", 0));
     client
-        .transaction()
+        .transact_write()
         .create(&mut from)
         .create(&mut to)
         .await
@@ -47,7 +47,7 @@ async fn a_transfer_commits_both_sides_and_bumps_versions() {
     from.cents -= 300;
     to.cents += 300;
     client
-        .transaction()
+        .transact_write()
         .save(&mut from)
         .save(&mut to)
         .await
@@ -66,7 +66,7 @@ async fn a_stale_item_cancels_everything_with_typed_reasons() {
     let client = dynox_tests::client_with::<Account>().await;
     let (mut a, mut b) = (account("a", 10), account("b", 20));
     client
-        .transaction()
+        .transact_write()
         .create(&mut a)
         .create(&mut b)
         .await
@@ -80,7 +80,7 @@ async fn a_stale_item_cancels_everything_with_typed_reasons() {
     let mut stale = stale_b.clone();
     stale.cents = 999;
     let err = client
-        .transaction()
+        .transact_write()
         .save(&mut a2)
         .save(&mut stale)
         .await
@@ -100,7 +100,7 @@ async fn a_stale_item_cancels_everything_with_typed_reasons() {
     assert_eq!(a2.version, 1, "versions unchanged on cancel");
 
     let err = client
-        .transaction()
+        .transact_write()
         .create(&mut account("a", 1))
         .await
         .unwrap_err();
@@ -112,18 +112,24 @@ async fn a_stale_item_cancels_everything_with_typed_reasons() {
     // A check of a stale version cancels; of the current one passes.
     let mut c = account("c", 1);
     let err = client
-        .transaction()
+        .transact_write()
         .create(&mut c)
         .check(&stale_b)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::TransactionCanceled { .. }), "{err:?}");
     assert_eq!(Account::get(&client, "c").await.unwrap(), None);
-    client.transaction().create(&mut c).check(&b).await.unwrap();
     client
-        .transaction()
+        .transact_write()
+        .create(&mut c)
+        .check(&b)
+        .await
+        .unwrap();
+    let stored_a = Account::get(&client, "a").await.unwrap().unwrap();
+    client
+        .transact_write()
         .delete_item(&c)
-        .delete(Account::key_of("a"))
+        .delete_item(&stored_a)
         .await
         .unwrap();
     assert_eq!(Account::get(&client, "c").await.unwrap(), None);
@@ -149,7 +155,7 @@ async fn files_are_uploaded_before_and_cleaned_up_after() {
     };
     let mut acc = account("x", 5);
     client
-        .transaction()
+        .transact_write()
         .create(&mut new)
         .create(&mut acc)
         .delete(Attachment::key_of("old"))
@@ -173,7 +179,7 @@ async fn files_are_uploaded_before_and_cleaned_up_after() {
         file: S3Object::from_bytes(vec![3; 100], "x.bin"),
     };
     let err = client
-        .transaction()
+        .transact_write()
         .create(&mut another)
         .create(&mut account("x", 1))
         .await
@@ -195,7 +201,7 @@ async fn files_are_uploaded_before_and_cleaned_up_after() {
 async fn more_than_100_items_is_rejected_before_sending() {
     let client = dynox_tests::client_with::<Account>().await;
     let mut accounts: Vec<Account> = (0..101).map(|i| account(&format!("acc{i}"), 0)).collect();
-    let mut tx = client.transaction();
+    let mut tx = client.transact_write();
     for a in &mut accounts {
         tx = tx.create(a);
     }
@@ -230,7 +236,7 @@ async fn a_read_transaction_returns_typed_items_across_models() {
     let alice = read.add(Account::key_of("alice"));
     let nobody = read.add(Account::key_of("nobody"));
     let attachment = read.add(Attachment::key_of("f"));
-    let mut items = read.send().await.unwrap();
+    let mut items = read.await.unwrap();
     assert_eq!(items.take(alice).unwrap(), Some(a));
     assert_eq!(items.take(nobody).unwrap(), None);
     assert_eq!(items.take(attachment).unwrap(), Some(file));

@@ -425,7 +425,7 @@ async fn a_520_kb_string_moves_to_s3_and_reads_back_transparently_everywhere() {
     assert!(batch.iter().any(|n| n == &long));
     let mut read = env.client.transact_get();
     let slot = read.add(Note::key_of("long"));
-    let mut items = read.send().await.unwrap();
+    let mut items = read.await.unwrap();
     assert_eq!(items.take(slot).unwrap(), Some(long.clone()));
 }
 
@@ -527,7 +527,6 @@ async fn the_sweep_keeps_referenced_overflow_objects_and_an_update_deletes_the_o
     let report = dynox_s3::sweep::<Note>(&env.client)
         .as_of(later)
         .delete()
-        .run()
         .await
         .unwrap();
     assert_eq!(report.deleted, 0, "{report}");
@@ -543,7 +542,6 @@ async fn the_sweep_keeps_referenced_overflow_objects_and_an_update_deletes_the_o
     let report = dynox_s3::sweep::<Note>(&env.client)
         .as_of(later)
         .delete()
-        .run()
         .await
         .unwrap();
     assert_eq!(report.deleted, 0, "{report}");

@@ -3,6 +3,8 @@
 //! bound on attempts, and leftovers returned to the caller, never an endless loop.
 
 use std::collections::HashMap;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
 use std::time::Duration;
 
 use super::Traced;
@@ -10,10 +12,21 @@ use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, PutRequest, Writ
 use futures::stream::{self, StreamExt};
 
 use crate::error::{Error, InvalidRequestKind, Result};
-use crate::files::{FileStore, NoFiles};
+use crate::files::FileStore;
 use crate::item::Item;
 use crate::model::{Key, Model};
 use crate::Client;
+
+/// A model that [`Client::batch_write`] accepts: one without file fields or a version.
+/// `#[derive(DynamoModel)]` implements it for every model with neither `#[s3]` fields nor a
+/// `#[dynamo(version)]` field. A batch write is unconditional, so it can neither check a
+/// version nor carry the conditions that keep an item and its files consistent.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be batch-written: a batch write is unconditional, and `{Self}` has `#[s3]` file fields or a `#[dynamo(version)]` field",
+    label = "a model with files or a version",
+    note = "write these items with `client.save_all(&mut items)` (one conditional PutItem each, files included, in parallel) or `client.transact_write()` (all or nothing, up to 100 items)"
+)]
+pub trait BatchWritable: Model {}
 
 /// BatchGetItem's limit on keys per request.
 pub const BATCH_GET_SIZE: usize = 100;
@@ -102,7 +115,7 @@ enum Op<M: Model> {
     Delete(Key<M>),
 }
 
-impl<'a, M: Model<Files = NoFiles>> BatchWrite<'a, M> {
+impl<'a, M: BatchWritable> BatchWrite<'a, M> {
     /// Writes `item` (replacing any item with its key).
     pub fn put(mut self, item: M) -> Self {
         self.puts.push(item);
@@ -127,8 +140,9 @@ impl<'a, M: Model<Files = NoFiles>> BatchWrite<'a, M> {
         self
     }
 
-    /// Sends the batch. Versioned models are refused: a batch write cannot check versions.
-    pub async fn send(self) -> Result<BatchWriteOutput<M>> {
+    /// Sends the batch (what awaiting it does). Versioned models are refused: a batch write
+    /// cannot check versions.
+    async fn send(self) -> Result<BatchWriteOutput<M>> {
         let table = self.client.table_name::<M>();
         if M::VERSION.is_some() || <M::Files as FileStore<M>>::ENABLED {
             return Err(Error::InvalidRequest {
@@ -205,6 +219,41 @@ impl<'a, M: Model<Files = NoFiles>> BatchWrite<'a, M> {
     }
 }
 
+impl<'a, M: BatchWritable> IntoFuture for BatchWrite<'a, M> {
+    type Output = Result<BatchWriteOutput<M>>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}
+
+/// A batch read: [`Client::batch_get`]. Await it for the items found and the keys left
+/// unprocessed.
+#[must_use = "a batch does nothing until awaited"]
+pub struct BatchGet<M: Model> {
+    pub(crate) client: Client,
+    pub(crate) keys: Vec<Key<M>>,
+    pub(crate) retry: BatchRetry,
+}
+
+impl<M: Model> BatchGet<M> {
+    /// Retry settings for keys DynamoDB leaves unprocessed (and the chunks read at once).
+    pub fn retry(mut self, retry: BatchRetry) -> Self {
+        self.retry = retry;
+        self
+    }
+}
+
+impl<M: Model> IntoFuture for BatchGet<M> {
+    type Output = Result<BatchGetOutput<M>>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move { batch_get(&self.client, self.keys, self.retry).await })
+    }
+}
+
 async fn write_chunk<M: Model>(
     client: &Client,
     table: &str,
@@ -237,9 +286,9 @@ async fn write_chunk<M: Model>(
     Ok(chunk.into_iter().map(|(_, op)| op).collect())
 }
 
-/// [`Client::batch_get_with`]: BatchGetItem in chunks of 100, `retry.concurrency` chunks at
+/// [`Client::batch_get`]: BatchGetItem in chunks of 100, `retry.concurrency` chunks at
 /// once.
-pub(crate) async fn batch_get<M: Model>(
+async fn batch_get<M: Model>(
     client: &Client,
     keys: impl IntoIterator<Item = Key<M>>,
     retry: BatchRetry,

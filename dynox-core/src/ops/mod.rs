@@ -10,8 +10,8 @@ pub(crate) mod references;
 pub(crate) mod save;
 pub(crate) mod save_all;
 pub(crate) mod scan;
-pub(crate) mod transact;
 pub(crate) mod transact_get;
+pub(crate) mod transact_write;
 pub(crate) mod update;
 
 pub(crate) use crate::inflate::{inflate, inflate_all, key_text};

@@ -12,6 +12,7 @@ use futures::FutureExt;
 
 use crate::error::Result;
 use crate::model::{Key, Model};
+use crate::ops::delete::Unversioned;
 use crate::Client;
 
 /// Operations in flight at once by default.
@@ -60,7 +61,7 @@ pub struct DeleteAll<M: Model> {
     pub(crate) concurrency: usize,
 }
 
-impl<M: Model> DeleteAll<M> {
+impl<M: Unversioned> DeleteAll<M> {
     /// At most `n` deletes in flight at once (at least 1).
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = n.max(1);
@@ -68,7 +69,7 @@ impl<M: Model> DeleteAll<M> {
     }
 }
 
-impl<M: Model> IntoFuture for DeleteAll<M> {
+impl<M: Unversioned> IntoFuture for DeleteAll<M> {
     type Output = Vec<Result<()>>;
     type IntoFuture = Pin<Box<dyn Future<Output = Vec<Result<()>>> + Send>>;
 

@@ -1,7 +1,9 @@
 //! `scan` (Scan): every item of a model's table, optionally filtered, in parallel segments
 //! merged into one stream.
 
+use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
+use std::pin::Pin;
 
 use super::read::ReadOptions;
 use super::Traced;
@@ -29,7 +31,6 @@ use crate::Client;
 /// let big: Vec<Order> = Order::scan(client)
 ///     .filter(Order::fields().total_cents.gt(10_000))
 ///     .segments(4)
-///     .all()
 ///     .await?;
 /// let how_many = Order::scan(client).count().await?;
 /// # Ok(()) }
@@ -119,7 +120,7 @@ impl<M: Model, P: Projection<M>> Scan<M, P> {
         }
     }
 
-    /// Every item, in one `Vec`.
+    /// Every item, in one `Vec` (what awaiting the scan does).
     pub async fn all(self) -> Result<Vec<P>> {
         self.stream().try_collect().await
     }
@@ -214,5 +215,14 @@ impl<M: Model, P: Projection<M>> Scan<M, P> {
                 Ok(Some((page, (next.map(Some), filter.map(Ok)))))
             }
         })
+    }
+}
+
+impl<M: Model, P: Projection<M>> IntoFuture for Scan<M, P> {
+    type Output = Result<Vec<P>>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<Vec<P>>> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.all())
     }
 }

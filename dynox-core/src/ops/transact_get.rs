@@ -1,7 +1,9 @@
 //! Transactional reads (TransactGetItems): up to 100 items of any models, read as one
 //! consistent snapshot.
 
+use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
+use std::pin::Pin;
 
 use super::Traced;
 use aws_sdk_dynamodb::types::{Get, TransactGetItem};
@@ -11,10 +13,10 @@ use crate::item::Item;
 use crate::model::{Key, Model};
 use crate::Client;
 
-use super::transact::MAX_TRANSACTION_ITEMS;
+use super::transact_write::MAX_TRANSACTION_ITEMS;
 
 /// A read transaction: [`Client::transact_get`]. Add keys with [`add`](Self::add), which
-/// returns a typed [`Slot`]; after [`send`](Self::send), take each item out of the result
+/// returns a typed [`Slot`]; once it is awaited, take each item out of the result
 /// with its slot.
 ///
 /// ```no_run
@@ -27,7 +29,7 @@ use super::transact::MAX_TRANSACTION_ITEMS;
 /// let mut read = client.transact_get();
 /// let order = read.add(Order::key_of("o1"));
 /// let user = read.add(User::key_of("u1"));
-/// let mut items = read.send().await?;
+/// let mut items = read.await?;
 /// let order: Option<Order> = items.take(order)?;
 /// let user: Option<User> = items.take(user)?;
 /// # Ok(()) }
@@ -108,8 +110,8 @@ impl<'a> TransactGet<'a> {
         }
     }
 
-    /// Reads every item at once.
-    pub async fn send(self) -> Result<TransactGetOutput> {
+    /// Reads every item at once (what awaiting it does).
+    async fn send(self) -> Result<TransactGetOutput> {
         if self.gets.len() > MAX_TRANSACTION_ITEMS {
             return Err(Error::InvalidRequest {
                 kind: InvalidRequestKind::TooManyItems,
@@ -167,5 +169,14 @@ impl<'a> TransactGet<'a> {
             });
         futures::future::try_join_all(inflated).await?;
         Ok(TransactGetOutput { items, described })
+    }
+}
+
+impl<'a> IntoFuture for TransactGet<'a> {
+    type Output = Result<TransactGetOutput>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
     }
 }

@@ -44,12 +44,30 @@ pub fn expand(model: &Model<'_>, mode: Mode) -> TokenStream {
     };
     let hash_key_ty = hash.map_or_else(|| quote!(::std::string::String), key_ty);
     let range_key_ty = range.map_or_else(|| quote!(#private::NoRangeKey), key_ty);
-    let files_ty = if model.files().next().is_some() {
+    let has_files = model.files().next().is_some();
+    let files_ty = if has_files {
         let s3 = s3_private();
         quote!(#s3::S3Files<Self>)
     } else {
         quote!(#private::NoFiles)
     };
+    // Only a model without files or a version may be batch-written, and only one without a
+    // version deleted by key alone; for the others, the traits' `on_unimplemented` messages
+    // name the alternatives.
+    let versioned = model.with_role(Role::Version).is_some();
+    let mut batch_writable = TokenStream::new();
+    if !versioned {
+        batch_writable.extend(quote! {
+            #[automatically_derived]
+            impl #private::Unversioned for #ident {}
+        });
+        if !has_files {
+            batch_writable.extend(quote! {
+                #[automatically_derived]
+                impl #private::BatchWritable for #ident {}
+            });
+        }
+    }
     let (Mode::Full, Some(hash), Some(table)) = (mode, hash, &model.table) else {
         let unreachable = unreachable();
         return quote! {
@@ -75,6 +93,11 @@ pub fn expand(model: &Model<'_>, mode: Mode) -> TokenStream {
                     #unreachable
                 }
             }
+            // A stub allows every call, so that no error cascades from the one reported.
+            #[automatically_derived]
+            impl #private::Unversioned for #ident {}
+            #[automatically_derived]
+            impl #private::BatchWritable for #ident {}
         };
     };
     let table = &table.value;
@@ -244,5 +267,6 @@ pub fn expand(model: &Model<'_>, mode: Mode) -> TokenStream {
                 #private::Key::new(::core::clone::Clone::clone(&self.#hash_member), #range_value)
             }
         }
+        #batch_writable
     }
 }

@@ -49,6 +49,8 @@ mod scope;
 mod spill;
 mod uploads;
 
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
 use std::time::{Duration, Instant, SystemTime};
 
 use dynox_core::Client;
@@ -61,7 +63,7 @@ use crate::store::S3Model;
 use scope::Scope;
 
 /// A sweep of model `M`'s file prefixes: [`sweep`].
-#[must_use = "a sweep does nothing until run"]
+#[must_use = "a sweep does nothing until awaited"]
 pub struct Sweep<'a, M> {
     client: &'a Client,
     grace: Duration,
@@ -83,13 +85,13 @@ pub struct Sweep<'a, M> {
 /// #     #[s3(bucket = "company-docs", prefix = "documents/")] content: Option<dynox_s3::S3Object>,
 /// # }
 /// # async fn demo(client: &dynox_core::Client) -> Result<(), dynox_s3::SweepError> {
-/// let report = dynox_s3::sweep::<Document>(client).run().await?;   // what would go
+/// let report = dynox_s3::sweep::<Document>(client).await?;   // what would go
 /// println!("{report}");
-/// let report = dynox_s3::sweep::<Document>(client).delete().run().await?; // delete it
+/// let report = dynox_s3::sweep::<Document>(client).delete().await?; // delete it
 /// # Ok(()) }
 /// ```
 ///
-/// The future of [`Sweep::run`] is `Send`: a sweep can be `tokio::spawn`ed.
+/// The sweep's future is `Send`: a sweep can be `tokio::spawn`ed.
 pub fn sweep<M: S3Model>(client: &Client) -> Sweep<'_, M> {
     Sweep {
         client,
@@ -120,6 +122,15 @@ pub enum SweepError {
     /// references, in the system's temporary directory) failed.
     #[error("sweep stopped: its temporary files failed")]
     Spill(#[from] std::io::Error),
+}
+
+impl<'a, M: S3Model> IntoFuture for Sweep<'a, M> {
+    type Output = Result<SweepReport, SweepError>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
 }
 
 impl<M: S3Model> Sweep<'_, M> {
@@ -157,8 +168,9 @@ impl<M: S3Model> Sweep<'_, M> {
         self
     }
 
-    /// Runs the sweep: the steps of the [module docs](self), in that order.
-    pub async fn run(self) -> Result<SweepReport, SweepError> {
+    /// Runs the sweep (what awaiting it does): the steps of the [module docs](self), in that
+    /// order.
+    async fn run(self) -> Result<SweepReport, SweepError> {
         let started = Instant::now();
         let runtime = Runtime::of(self.client);
         let now = self.now.unwrap_or_else(SystemTime::now);

@@ -39,7 +39,7 @@ pub struct StaleUpload {
 /// #     #[s3(bucket = "company-docs", prefix = "documents/")] content: Option<dynox_s3::S3Object>,
 /// # }
 /// # async fn demo(client: &dynox_core::Client) -> Result<(), dynox_s3::SweepError> {
-/// let report = dynox_s3::sweep::<Document>(client).delete().run().await?;
+/// let report = dynox_s3::sweep::<Document>(client).delete().await?;
 /// println!(
 ///     "{} orphans deleted, {} stale kept marks removed",
 ///     report.deleted, report.stale_marks_removed

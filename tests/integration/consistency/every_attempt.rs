@@ -111,7 +111,7 @@ async fn a_write_that_cannot_reach_dynamodb_did_not_commit_and_leaves_no_object(
         assert_eq!(env.keys("reports").await, before, "{}", what("create"));
 
         let mut in_transaction = report("in-transaction");
-        let transaction = client.transaction().save(&mut in_transaction).await;
+        let transaction = client.transact_write().save(&mut in_transaction).await;
         assert_transport(transaction, &table, &what("transaction"));
         assert_eq!(env.keys("reports").await, before, "{}", what("transaction"));
 

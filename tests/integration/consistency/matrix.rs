@@ -183,7 +183,6 @@ async fn run_case(
             let report = dynox_s3::sweep::<Record>(&env.client)
                 .delete()
                 .as_of(SystemTime::now() + Duration::from_secs(48 * 3600))
-                .run()
                 .await
                 .expect("sweep");
             assert!(report.failed.is_empty(), "{report}");

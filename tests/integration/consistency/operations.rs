@@ -31,7 +31,7 @@ pub(super) enum Op {
     /// wrong): refused, carried back, planned again; the stored item's objects are replaced.
     SaveGuessed,
     /// One transaction: replace a file of item `a`, delete item `b`, create item `c`.
-    Transaction,
+    TransactWrite,
     /// An update that removes an optional file: the file is kept (marked before the
     /// UpdateItem, the mark undone if the update did not commit).
     UpdateRemove,
@@ -52,7 +52,7 @@ pub(super) const OPS: [Op; 14] = [
     Op::DeleteStale,
     Op::SaveReloaded,
     Op::SaveGuessed,
-    Op::Transaction,
+    Op::TransactWrite,
     Op::UpdateRemove,
     Op::UpdateOverflow,
 ];
@@ -60,7 +60,7 @@ pub(super) const OPS: [Op; 14] = [
 /// The items an operation on `pk` touches.
 pub(super) fn items(op: Op, pk: &str) -> Vec<String> {
     match op {
-        Op::Transaction => vec![format!("{pk}a"), format!("{pk}b"), format!("{pk}c")],
+        Op::TransactWrite => vec![format!("{pk}a"), format!("{pk}b"), format!("{pk}c")],
         _ => vec![pk.to_owned()],
     }
 }
@@ -70,7 +70,7 @@ pub(super) async fn prepare(env: &FileEnv, op: Op, pk: &str) -> Option<Record> {
     if op == Op::SaveNew {
         return None;
     }
-    if op == Op::Transaction {
+    if op == Op::TransactWrite {
         let mut a = record(&format!("{pk}a"), 1);
         let mut b = record(&format!("{pk}b"), 2);
         env.client.save(&mut b).await.expect("setup save");
@@ -160,14 +160,14 @@ pub(super) async fn run(
             .apply(Record::fields().notes.set("short".to_owned()))
             .await
             .map(drop),
-        Op::Transaction => {
+        Op::TransactWrite => {
             let mut a = existing.expect("existing item");
             a.content = Some(S3Object::from_bytes(vec![8; 2000], "replacement.bin"));
             a.blob = Some(S3Object::from_bytes(vec![8; 600], "blob.bin"));
             a.notes = notes(8);
             let mut c = record(&format!("{pk}c"), 4);
             env.client
-                .transaction()
+                .transact_write()
                 .save(&mut a)
                 .delete(Record::key_of(format!("{pk}b")))
                 .create(&mut c)

@@ -77,7 +77,6 @@ async fn the_sweep_removes_old_orphans_only() {
     // Just made: inside the grace period, so nothing is an orphan yet.
     let report = dynox_s3::sweep::<Record>(&env.client)
         .delete()
-        .run()
         .await
         .unwrap();
     assert_eq!(report.orphans.len(), 0, "{report}");
@@ -90,7 +89,6 @@ async fn the_sweep_removes_old_orphans_only() {
     let later = SystemTime::now() + Duration::from_secs(36 * 3600);
     let report = dynox_s3::sweep::<Record>(&env.client)
         .as_of(later)
-        .run()
         .await
         .unwrap();
     assert!(report.dry_run);
@@ -109,7 +107,6 @@ async fn the_sweep_removes_old_orphans_only() {
         .segments(3)
         .memory_budget(4 * 1024)
         .delete()
-        .run()
         .await
         .unwrap();
     assert_eq!(report.deleted, ORPHANS as u64, "{report}");
@@ -177,7 +174,6 @@ async fn the_sweep_aborts_stale_multipart_uploads_under_the_prefixes() {
     let report = dynox_s3::sweep::<Record>(&env.client)
         .as_of(later)
         .delete()
-        .run()
         .await
         .unwrap();
     if !report.multipart_listing_unsupported.is_empty() {
@@ -237,7 +233,6 @@ async fn the_sweep_reports_objects_it_could_not_delete() {
     let report = dynox_s3::sweep::<Record>(&env.client)
         .as_of(later)
         .delete()
-        .run()
         .await
         .unwrap();
     assert_eq!(report.orphans.len(), 5);
@@ -254,7 +249,6 @@ async fn the_sweep_reports_objects_it_could_not_delete() {
     let report = dynox_s3::sweep::<Record>(&env.client)
         .as_of(later)
         .delete()
-        .run()
         .await
         .unwrap();
     assert_eq!(report.deleted, 5, "{report}");

@@ -98,7 +98,6 @@ async fn a_cleared_file_is_kept_and_no_sweep_deletes_it() {
     let report = dynox_s3::sweep::<Document>(&env.client)
         .grace(Duration::ZERO)
         .delete()
-        .run()
         .await
         .unwrap();
     assert_eq!(report.kept, 2, "{report}");
@@ -138,7 +137,6 @@ async fn a_cleared_file_is_kept_and_no_sweep_deletes_it() {
     let report = dynox_s3::sweep::<Document>(&env.client)
         .grace(Duration::ZERO)
         .delete()
-        .run()
         .await
         .unwrap();
     assert_eq!(report.kept, 0, "{report}");
@@ -173,7 +171,6 @@ async fn an_update_that_removes_a_file_keeps_it() {
     let report = dynox_s3::sweep::<Document>(&env.client)
         .grace(Duration::ZERO)
         .delete()
-        .run()
         .await
         .unwrap();
     assert_eq!((report.kept, report.deleted), (2, 0), "{report}");

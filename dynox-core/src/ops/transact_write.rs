@@ -24,6 +24,7 @@ use crate::expr::Placeholders;
 use crate::files::BoxFuture;
 use crate::item::Item;
 use crate::model::{Key, Model};
+use crate::ops::delete::Unversioned;
 use crate::protocol::{self, plan_delete, plan_put, Attempts, DeletePlan, Failure, PutPlan, Write};
 use crate::reference::FileRef;
 use crate::Client;
@@ -324,17 +325,17 @@ fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> Error {
 /// # async fn demo(client: &Client, mut from: Account, mut to: Account) -> dynox_core::Result<()> {
 /// from.cents -= 500;
 /// to.cents += 500;
-/// client.transaction().save(&mut from).save(&mut to).await?; // both or neither
+/// client.transact_write().save(&mut from).save(&mut to).await?; // both or neither
 /// # Ok(()) }
 /// ```
 #[must_use = "a transaction does nothing until awaited"]
-pub struct Transaction<'a> {
+pub struct TransactWrite<'a> {
     client: &'a Client,
     ops: Vec<Box<dyn TxOp + 'a>>,
     token: Option<String>,
 }
 
-impl<'a> Transaction<'a> {
+impl<'a> TransactWrite<'a> {
     pub(crate) fn new(client: &'a Client) -> Self {
         Self {
             client,
@@ -364,8 +365,9 @@ impl<'a> Transaction<'a> {
         self
     }
 
-    /// Deletes the item with `key` (its files go after the commit).
-    pub fn delete<M: Model>(mut self, key: Key<M>) -> Self {
+    /// Deletes the item with `key` (its files go after the commit). A model with
+    /// `#[dynamo(version)]` is deleted with [`delete_item`](Self::delete_item), at its version.
+    pub fn delete<M: Unversioned>(mut self, key: Key<M>) -> Self {
         self.ops.push(Box::new(DeleteOp {
             key,
             version: None,
@@ -639,7 +641,7 @@ fn cleanup_error(
     }
 }
 
-impl<'a> IntoFuture for Transaction<'a> {
+impl<'a> IntoFuture for TransactWrite<'a> {
     type Output = Result<()>;
     type IntoFuture = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
 
