@@ -46,7 +46,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .named_client("archive", backend.s3_client());
     let client = Client::builder(backend.sdk_config())
         .table_prefix(format!("example-{}-", std::process::id()))
-        .extension(settings)
+        .s3(settings)
         .build();
     client.create_table::<Message>().await?;
 

@@ -52,7 +52,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The declared bucket "company-docs" is this environment's bucket.
     let client = Client::builder(backend.sdk_config())
         .table_prefix(format!("example-{}-", std::process::id()))
-        .extension(S3Settings::default().bucket("company-docs", bucket.clone()))
+        .s3(S3Settings::default().bucket("company-docs", bucket.clone()))
         .build();
     client.create_table::<Document>().await?;
 

@@ -143,7 +143,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     s3.create_bucket().bucket(&bucket).send().await?;
     let client = Client::builder(backend.sdk_config())
         .table_prefix(format!("large-{}-", std::process::id()))
-        .extension(S3Settings::default().bucket("large-files", bucket.clone()))
+        .s3(S3Settings::default().bucket("large-files", bucket.clone()))
         .build();
     client.create_table::<LargeFile>().await?;
 

@@ -86,7 +86,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     s3.create_bucket().bucket(&bucket).send().await?;
     let client = Client::builder(backend.sdk_config())
         .table_prefix(format!("example-{}-", std::process::id()))
-        .extension(S3Settings::default().bucket("crawler", bucket.clone()))
+        .s3(S3Settings::default().bucket("crawler", bucket.clone()))
         .build();
     client.create_table::<Page>().await?;
 

@@ -47,7 +47,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|_| format!("sweep-{}-", std::process::id()));
     let client = Client::builder(backend.sdk_config())
         .table_prefix(prefix)
-        .extension(S3Settings::default().bucket("company-docs", bucket.clone()))
+        .s3(S3Settings::default().bucket("company-docs", bucket.clone()))
         .build();
     let s3 = backend.s3_client();
 

@@ -46,7 +46,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let client = Client::builder(backend.sdk_config())
         .table_prefix(format!("example-{}-", std::process::id()))
-        .extension(S3Settings::default().bucket("web-documents", bucket))
+        .s3(S3Settings::default().bucket("web-documents", bucket))
         .build();
     client.create_table::<Document>().await?;
 

@@ -331,12 +331,12 @@ async fn build_file_env<M: Model>(
     let prefix = unique_prefix();
     let other = Client::builder(config)
         .table_prefix(prefix.clone())
-        .extension(other_settings)
+        .s3(other_settings)
         .build();
     let client = Client::builder(config)
         .table_prefix(prefix)
         .remembered_items(remembered)
-        .extension(settings)
+        .s3(settings)
         .dynamodb_client(aws_sdk_dynamodb::Client::from_conf(dynamodb_config.build()))
         .build();
     client

@@ -129,7 +129,7 @@ pub(crate) async fn client_with(
     servers.s3.create_bucket().bucket(&bucket).send().await?;
     let client = dynox_core::Client::builder(&servers.config)
         .table_prefix(format!("{id}-"))
-        .extension(settings(
+        .s3(settings(
             dynox_s3::S3Settings::default()
                 .s3_client(servers.s3.clone())
                 .bucket("bench-files", bucket.clone()),

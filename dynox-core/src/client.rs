@@ -136,10 +136,15 @@ impl Client {
     }
 }
 
-/// Per-client settings or state of a companion crate (dynox-s3's `S3Settings`), given to
-/// [`ClientBuilder::extension`] and found again by its type. Implemented by the companion
-/// crates for their own types.
+/// Per-client settings or state of a companion crate (dynox-s3's `S3Settings`), kept by the
+/// client and found again by its type. Implemented by the companion crates for their own
+/// types; not for applications.
+#[doc(hidden)]
 pub trait Extension: Any + Send + Sync {}
+
+/// The settings [`ClientBuilder::s3`] takes: `dynox::S3Settings` (dynox-s3 implements it for
+/// its settings type, and nothing else does).
+pub trait FileSettings: Extension {}
 
 /// Options for a [`Client`].
 #[must_use]
@@ -209,9 +214,26 @@ impl ClientBuilder {
         self
     }
 
-    /// Settings of a companion crate, e.g. `dynox_s3::S3Settings`: only types that declare
-    /// themselves an [`Extension`] are accepted, so a value the crate would never look up
-    /// (an `Arc<S3Settings>`, a reference) does not compile instead of being ignored.
+    /// The settings of file fields (`dynox::S3Settings`: buckets per environment, named S3
+    /// clients, multipart sizes and concurrency, the spill directory, ...). Without them,
+    /// defaults apply.
+    ///
+    /// ```
+    /// # fn demo(config: &aws_types::SdkConfig) {
+    /// use dynox_s3::S3Settings;
+    ///
+    /// let client = dynox_core::Client::builder(config)
+    ///     .s3(S3Settings::default().bucket("company-docs", "company-docs-staging"))
+    ///     .build();
+    /// # }
+    /// ```
+    pub fn s3(self, settings: impl FileSettings) -> Self {
+        self.extension(settings)
+    }
+
+    /// State of a companion crate, found again by its type (dynox-s3 keeps its S3 clients
+    /// here). Applications use the typed methods ([`s3`](Self::s3)).
+    #[doc(hidden)]
     pub fn extension<T: Extension>(mut self, value: T) -> Self {
         self.extensions.insert(TypeId::of::<T>(), Arc::new(value));
         self

@@ -9,6 +9,7 @@ use std::error::Error as StdError;
 
 use crate::item::AttributeError;
 use crate::reference::FileRef;
+use crate::s3_error::S3Error;
 
 /// A boxed underlying cause (an AWS SDK error, an I/O error, ...).
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
@@ -221,6 +222,14 @@ pub enum Error {
         /// What is wrong with it.
         reason: &'static str,
     },
+
+    /// An S3 operation of a file field failed outside a write: a download, a presigned link,
+    /// a direct upload's attach, a typed value's load, the sweep or the stream cascade. The
+    /// [`S3Error`] names the bucket and key (or field, path or setting) at fault. (A write's
+    /// S3 failure is [`Error::File`] or [`Error::CleanupFailed`], which name the item too;
+    /// [`Error::s3`] finds the S3 error inside any of them.)
+    #[error(transparent)]
+    S3(#[from] S3Error),
 }
 
 impl Error {
@@ -235,9 +244,72 @@ impl Error {
         )
     }
 
-    /// Whether the request was throttled and may succeed if retried later.
+    /// Whether the request was throttled (by DynamoDB, or by S3's `SlowDown`) and may
+    /// succeed if retried later.
     pub fn is_throttled(&self) -> bool {
         matches!(self, Error::Throttled { .. })
+            || matches!(self.s3(), Some(S3Error::Service { code, .. }) if &**code == "SlowDown")
+    }
+
+    /// Whether what the operation needed does not exist: the table, the bucket, or the object
+    /// an item refers to.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::TableNotFound { .. })
+            || matches!(
+                self.s3(),
+                Some(S3Error::NoSuchBucket { .. } | S3Error::NoSuchKey { .. })
+            )
+    }
+
+    /// Whether a request did not complete (timeout, connection failure): DynamoDB's or S3's.
+    pub fn is_transport(&self) -> bool {
+        matches!(self, Error::Transport { .. })
+            || matches!(self.s3(), Some(S3Error::Transport { .. }))
+    }
+
+    /// The S3 error behind this error, if there is one: [`Error::S3`] itself, or the S3
+    /// failure inside [`Error::File`] or [`Error::CleanupFailed`] (found along the
+    /// `source()` chain).
+    ///
+    /// ```
+    /// use dynox_core::{Error, S3Error};
+    ///
+    /// fn advice(error: &Error) -> Option<String> {
+    ///     match error.s3()? {
+    ///         S3Error::NoSuchBucket { bucket, .. } => Some(format!("create bucket {bucket} first")),
+    ///         S3Error::AccessDenied { bucket, key, .. } => Some(format!("check the IAM policy for s3://{bucket}/{key}")),
+    ///         _ => None,
+    ///     }
+    /// }
+    /// ```
+    pub fn s3(&self) -> Option<&S3Error> {
+        if let Error::S3(s3) = self {
+            return Some(s3);
+        }
+        let mut current = StdError::source(self);
+        while let Some(e) = current {
+            if let Some(s3) = e.downcast_ref::<S3Error>() {
+                return Some(s3);
+            }
+            current = e.source();
+        }
+        None
+    }
+
+    /// The error and every cause under it, for printing: `{}` writes them on one line
+    /// joined by `: `, `{:#}` one per line under "caused by:". (`Display` of the error alone
+    /// is only its own message, as Rust's error convention has it: `bucket `x` does not
+    /// exist` is usually the cause, one `source()` away.)
+    ///
+    /// ```
+    /// # fn demo(error: dynox_core::Error) {
+    /// eprintln!("save failed: {}", error.report());
+    /// // save failed: file field `content` of item pk = "a" in table `documents` could not be
+    /// //   stored: bucket `docs` does not exist: service error: NoSuchBucket
+    /// # }
+    /// ```
+    pub fn report(&self) -> Report<'_> {
+        Report(self)
     }
 
     /// The table the failed operation was about (`None` for errors that concern no one
@@ -259,8 +331,48 @@ impl Error {
             | Error::CleanupFailed { table, .. } => Some(table.as_str()).filter(|t| !t.is_empty()),
             Error::InvalidPageToken { .. }
             | Error::TransactionCanceled { .. }
-            | Error::InvalidRequest { .. } => None,
+            | Error::InvalidRequest { .. }
+            | Error::S3(_) => None,
         }
+    }
+}
+
+/// An error with its chain of causes, for printing: [`Error::report`]. Works for any error
+/// (`Report::new(&io_error)`), so a handler can print whatever it got the same way.
+pub struct Report<'a>(&'a (dyn StdError + 'static));
+
+impl<'a> Report<'a> {
+    /// The report of any error.
+    pub fn new(error: &'a (dyn StdError + 'static)) -> Self {
+        Report(error)
+    }
+}
+
+impl std::fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut current = self.0.source();
+        let mut previous = self.0.to_string();
+        while let Some(cause) = current {
+            let text = cause.to_string();
+            // A transparent wrapper repeats its cause's message: print it once.
+            if text != previous {
+                if f.alternate() {
+                    write!(f, "\n  caused by: {text}")?;
+                } else {
+                    write!(f, ": {text}")?;
+                }
+            }
+            previous = text;
+            current = cause.source();
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for Report<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self:#}")
     }
 }
 

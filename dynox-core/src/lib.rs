@@ -117,14 +117,16 @@ mod projection;
 mod protocol;
 mod reference;
 mod request;
+mod s3_error;
 pub mod schema;
 pub mod spi;
 pub mod stream;
 mod table;
 
-pub use client::{Client, ClientBuilder, Extension};
+pub use client::{Client, ClientBuilder, Extension, FileSettings};
 pub use error::{
-    BoxError, Error, InvalidRequestKind, ReasonKind, Result, TransactionReason, WriteOutcome,
+    BoxError, Error, InvalidRequestKind, ReasonKind, Report, Result, TransactionReason,
+    WriteOutcome,
 };
 pub use expr::{AttributeType, Condition, Path, SortKey, UpdateAction};
 pub use index::Index;
@@ -149,6 +151,7 @@ pub use page::{Page, PageToken};
 pub use projection::Projection;
 pub use protocol::REMEMBERED_ITEMS;
 pub use reference::{FileRef, ObjectRef};
+pub use s3_error::{S3Error, UploadRefusal};
 pub use table::{CreateTable, DeleteTable, StreamView};
 
 /// Derives [`Model`] for a struct with named fields. See the [crate documentation](crate).

@@ -10,7 +10,10 @@
 //! It is idempotent (records arrive at least once; dynox's own writes already deleted what
 //! they replaced, which reads as already gone), and it never deletes:
 //! - a shared (content-addressed) object: another item may hold it; the sweep collects it;
-//! - an object the user chose to keep (a cleared file, marked kept);
+//! - an object the user chose to keep (a cleared file, marked kept), nor one whose field a
+//!   writer that does not mark kept files cleared (pydynox, the raw SDK: the new image has
+//!   no value in the field): a cleared file is kept whoever clears it, so the cascade marks
+//!   it kept for the sweep;
 //! - an object this model's field did not store (its `dynox-owner` metadata differs), the
 //!   check the sweep makes.
 
@@ -20,6 +23,7 @@ use dynox_core::spi::{FileRef, FileStore};
 use dynox_core::stream::{ChangeKind, ChangeRecord};
 use dynox_core::{Client, ObjectRef};
 
+use crate::error::FromSdk;
 use crate::error::S3Error;
 use crate::kept;
 use crate::settings::Runtime;
@@ -74,6 +78,10 @@ pub enum Skipped {
     Shared,
     /// The user cleared the file and kept it (its kept mark exists).
     Kept,
+    /// The field was cleared by a writer that does not mark kept files (another tool such as
+    /// pydynox, or the raw SDK): a cleared file is kept, whoever clears it, so the cascade
+    /// marked it kept (the sweep leaves it too).
+    Cleared,
     /// Not stored by this model's field (`dynox-owner` names another, or none).
     NotOwned,
     /// Already deleted (by the write itself, or an earlier delivery of this record).
@@ -90,6 +98,13 @@ pub enum Skipped {
 pub async fn cascade<M: S3Model>(
     client: &Client,
     record: &ChangeRecord,
+) -> dynox_core::Result<RecordReport> {
+    Ok(cascade_record::<M>(client, record).await?)
+}
+
+async fn cascade_record<M: S3Model>(
+    client: &Client,
+    record: &ChangeRecord,
 ) -> Result<RecordReport, S3Error> {
     let mut report = RecordReport {
         sequence_number: record.sequence_number.clone(),
@@ -104,11 +119,18 @@ pub async fn cascade<M: S3Model>(
         return Err(S3Error::StreamWithoutOldImages { table });
     };
     let old_refs = <S3Files<M> as FileStore<M>>::references(old);
-    let new_refs = match (record.kind, &record.new_image) {
-        (ChangeKind::Remove, _) => Vec::new(),
-        (_, Some(new)) => <S3Files<M> as FileStore<M>>::references(new),
-        (_, None) => current_references::<M>(client, &record.keys).await?,
+    let read;
+    let new_item = match (record.kind, &record.new_image) {
+        (ChangeKind::Remove, _) => None,
+        (_, Some(new)) => Some(new),
+        (_, None) => {
+            read = current_item::<M>(client, &record.keys).await?;
+            read.as_ref()
+        }
     };
+    let new_refs = new_item
+        .map(<S3Files<M> as FileStore<M>>::references)
+        .unwrap_or_default();
     let unreferenced: Vec<FileRef> = old_refs
         .into_iter()
         .filter(|o| !new_refs.iter().any(|n| n.object == o.object))
@@ -116,15 +138,38 @@ pub async fn cascade<M: S3Model>(
 
     let runtime = Runtime::of(client);
     let mut to_delete = Vec::new();
+    let mut to_mark = Vec::new();
     for file in unreferenced {
         if <S3Files<M> as FileStore<M>>::shared(file.field) {
             report.skipped.push((file, Skipped::Shared));
             continue;
         }
         match check::<M>(&runtime, &table, &file).await {
+            Ok(None) if new_item.is_some_and(|item| cleared(item, file.field)) => {
+                to_mark.push(file)
+            }
             Ok(None) => to_delete.push(file),
             Ok(Some(reason)) => report.skipped.push((file, reason)),
             Err(e) => report.failed.push((file, e)),
+        }
+    }
+    // Cleared without a kept mark (not by dynox): keep it, and mark it so the sweep does too.
+    let mut not_marked = <S3Files<M> as FileStore<M>>::keep(client, to_mark.clone()).await;
+    for file in to_mark {
+        match not_marked.iter().position(|(f, _)| *f == file) {
+            None => report.skipped.push((file, Skipped::Cleared)),
+            Some(at) => {
+                let (file, source) = not_marked.swap_remove(at);
+                let error = match source.downcast::<S3Error>() {
+                    Ok(e) => *e,
+                    Err(other) => S3Error::Transport {
+                        bucket: file.object.bucket.clone(),
+                        key: crate::kept::mark_key(&file.object.key),
+                        source: other,
+                    },
+                };
+                report.failed.push((file, error));
+            }
         }
     }
     let failed = <S3Files<M> as FileStore<M>>::remove(client, to_delete.clone()).await;
@@ -193,11 +238,21 @@ async fn check<M: S3Model>(
     }
 }
 
-/// The file references of the item with `keys` as it is now.
-async fn current_references<M: S3Model>(
+/// Whether `item` (the new image) holds no value in file field `field`: the field was
+/// cleared. (A field that holds an inline value, as an overflow field moved back into the
+/// item does, or another object, was not cleared.)
+fn cleared(item: &dynox_core::item::Item, field: &str) -> bool {
+    matches!(
+        item.get(field),
+        None | Some(dynox_core::item::AttributeValue::Null(_))
+    )
+}
+
+/// The item with `keys` as it is now, if it exists.
+async fn current_item<M: S3Model>(
     client: &Client,
     keys: &dynox_core::item::Item,
-) -> Result<Vec<FileRef>, S3Error> {
+) -> Result<Option<dynox_core::item::Item>, S3Error> {
     let table = client.table_name::<M>();
     let item = client
         .dynamodb()
@@ -211,8 +266,5 @@ async fn current_references<M: S3Model>(
             table: table.clone(),
             source: Box::new(e),
         })?;
-    Ok(item
-        .item
-        .map(|i| <S3Files<M> as FileStore<M>>::references(&i))
-        .unwrap_or_default())
+    Ok(item.item)
 }

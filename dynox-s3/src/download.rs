@@ -1,7 +1,9 @@
 //! Downloads of a stored object: to memory, to a file, as a stream, or a byte range.
 //!
 //! Every full download checks the size and SHA-256 the item recorded; a mismatch is
-//! [`S3Error::ChecksumMismatch`]. Reads of a versioned object ask for the recorded version,
+//! [`S3Error::ChecksumMismatch`]. An item with no SHA-256 (an attached upload, an item another
+//! tool wrote) is checked against its ETag (`If-Match`) and the full-object checksum S3 keeps
+//! for the object, where it has one (the SDK verifies the body against it). Reads of a versioned object ask for the recorded version,
 //! so a later overwrite of the key (by something other than dynox) cannot change them.
 //!
 //! A compressed object is decompressed as its body arrives ([`content`]), and the checks
@@ -28,6 +30,7 @@ use tracing::Instrument;
 
 use crate::checksum::Hasher;
 use crate::compression::Compression;
+use crate::error::FromSdk;
 use crate::error::S3Error;
 use crate::object::StoredObject;
 use crate::progress::{self, Progress};
@@ -64,7 +67,15 @@ pub(crate) async fn get(
             .await
             .map_err(|e| S3Error::from_sdk(e, "GetObject", &object.bucket, &object.key));
     }
+    // No SHA-256 recorded (an attached upload, an item written by pydynox): have S3 return
+    // the full-object checksum it keeps (CRC32, CRC32C, CRC64/NVME, SHA-1 or SHA-256) and the
+    // SDK check the body against it, whatever the client's own validation setting.
     request
+        .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+        .customize()
+        .config_override(aws_sdk_s3::Config::builder().response_checksum_validation(
+            aws_sdk_s3::config::ResponseChecksumValidation::WhenSupported,
+        ))
         .send()
         .await
         .map_err(|e| S3Error::from_sdk(e, "GetObject", &object.bucket, &object.key))

@@ -10,6 +10,7 @@ use dynox_core::BoxError;
 use dynox_core::FileRef;
 use futures::future::join_all;
 
+use crate::error::FromSdk;
 use crate::error::S3Error;
 use crate::settings::Runtime;
 use crate::upload::OWNER_METADATA;
@@ -45,26 +46,33 @@ pub(crate) async fn mark(
                 Ok(s3) => s3,
                 Err(e) => return Some((r, Box::new(e) as BoxError)),
             };
-            let key = mark_key(&r.object.key);
-            let put = s3
-                .put_object()
-                .bucket(&r.object.bucket)
-                .key(&key)
-                .metadata(KEPT_METADATA, &r.object.key)
-                .metadata(OWNER_METADATA, owner)
-                .body(Vec::new().into())
-                .send()
-                .await;
-            match put {
-                Ok(_) => None,
-                Err(e) => {
-                    let error = S3Error::from_sdk(e, "PutObject", &r.object.bucket, &key);
-                    Some((r, Box::new(error) as BoxError))
-                }
+            match mark_one(&s3, &r.object.bucket, &r.object.key, owner).await {
+                Ok(()) => None,
+                Err(error) => Some((r, Box::new(error) as BoxError)),
             }
         }
     });
     join_all(marks).await.into_iter().flatten().collect()
+}
+
+/// Marks the object at `bucket`/`key` as kept, for `owner` (`{table}/{field}`).
+pub(crate) async fn mark_one(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    owner: String,
+) -> Result<(), S3Error> {
+    let mark = mark_key(key);
+    s3.put_object()
+        .bucket(bucket)
+        .key(&mark)
+        .metadata(KEPT_METADATA, key)
+        .metadata(OWNER_METADATA, owner)
+        .body(Vec::new().into())
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| S3Error::from_sdk(e, "PutObject", bucket, &mark))
 }
 
 /// Removes the marks of `refs` (after a write that did not happen), as far as it can: a mark

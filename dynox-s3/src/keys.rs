@@ -21,7 +21,64 @@
 
 use std::fmt::Write;
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use dynox_core::item::{AttributeValue, Item};
+
 use crate::error::S3Error;
+
+/// S3 user-metadata key naming the item an object was uploaded for: its key attributes,
+/// encoded by [`encode_item_key`]. The orphan sweep reads that item to tell a file another
+/// tool cleared (kept, as a clear promises) from an orphan. Not written for shared objects
+/// (many items hold one) or keys too long for S3's 2 KB of metadata.
+pub const ITEM_KEY_METADATA: &str = "dynox-key";
+
+/// The longest encoded item key written as metadata.
+const MAX_ITEM_KEY_METADATA: usize = 1024;
+
+/// An item's key attributes as metadata text: `T:name:value` per attribute (`T` is `S`, `N`
+/// or `B`; name and value in unpadded URL-safe base64), sorted by name, joined by `,`.
+/// `None` for a key that is too long or not made of key types.
+pub(crate) fn encode_item_key(key: &Item) -> Option<String> {
+    let mut parts: Vec<String> = key
+        .iter()
+        .map(|(name, value)| {
+            let (kind, bytes) = match value {
+                AttributeValue::S(s) => ("S", s.as_bytes()),
+                AttributeValue::N(n) => ("N", n.as_bytes()),
+                AttributeValue::B(b) => ("B", b.as_ref()),
+                _ => return None,
+            };
+            Some(format!(
+                "{kind}:{}:{}",
+                URL_SAFE_NO_PAD.encode(name),
+                URL_SAFE_NO_PAD.encode(bytes)
+            ))
+        })
+        .collect::<Option<_>>()?;
+    parts.sort_unstable();
+    let text = parts.join(",");
+    (!text.is_empty() && text.len() <= MAX_ITEM_KEY_METADATA).then_some(text)
+}
+
+/// The key attributes [`encode_item_key`] wrote, or `None` for text it did not write.
+pub(crate) fn decode_item_key(text: &str) -> Option<Item> {
+    let mut key = Item::new();
+    for part in text.split(',') {
+        let mut fields = part.splitn(3, ':');
+        let (kind, name, value) = (fields.next()?, fields.next()?, fields.next()?);
+        let name = String::from_utf8(URL_SAFE_NO_PAD.decode(name).ok()?).ok()?;
+        let value = URL_SAFE_NO_PAD.decode(value).ok()?;
+        let value = match kind {
+            "S" => AttributeValue::S(String::from_utf8(value).ok()?),
+            "N" => AttributeValue::N(String::from_utf8(value).ok()?),
+            "B" => AttributeValue::B(value.into()),
+            _ => return None,
+        };
+        key.insert(name, value);
+    }
+    Some(key)
+}
 
 /// S3's limit on key length, in bytes.
 pub const MAX_KEY_LEN: usize = 1024;
@@ -316,5 +373,24 @@ mod tests {
         );
         let err = object_key(Some("{sha256}"), &parts("h", None, "a")).unwrap_err();
         assert!(err.to_string().contains("shared"), "{err}");
+    }
+
+    #[test]
+    fn item_keys_round_trip_through_metadata_text() {
+        let key = Item::from([
+            ("pk".to_owned(), AttributeValue::S("DOC#1/é, x:y".into())),
+            ("sk".to_owned(), AttributeValue::N("42".into())),
+        ]);
+        let text = super::encode_item_key(&key).unwrap();
+        assert!(text.is_ascii() && !text.contains(' '), "{text}");
+        assert_eq!(super::decode_item_key(&text), Some(key));
+        let binary = Item::from([("id".to_owned(), AttributeValue::B(vec![0, 255].into()))]);
+        assert_eq!(
+            super::decode_item_key(&super::encode_item_key(&binary).unwrap()),
+            Some(binary)
+        );
+        let long = Item::from([("pk".to_owned(), AttributeValue::S("x".repeat(2000)))]);
+        assert_eq!(super::encode_item_key(&long), None);
+        assert_eq!(super::decode_item_key("not metadata"), None);
     }
 }

@@ -157,13 +157,13 @@ pub use error::{BoxError, S3Error, UploadRefusal};
 pub use kept::{KEPT_METADATA, KEPT_SUFFIX};
 pub use object::{S3Object, StoredObject};
 pub use presign::{
-    attach, presign_upload, DeclaredFile, PresignedUpload, UploadRules, ITEM_METADATA, MAX_EXPIRY,
-    MIN_EXPIRY,
+    attach, presign_upload, DeclaredFile, FileField, PresignedUpload, UploadRules, ITEM_METADATA,
+    MAX_EXPIRY, MIN_EXPIRY,
 };
 pub use progress::{Progress, Transferred};
 pub use settings::{S3Settings, MAX_OBJECT_SIZE, MAX_PARTS, MIN_PART_SIZE};
 pub use store::{ObjectRef, S3Files, S3Model};
-pub use sweep::{sweep, Sweep, SweepError, SweepReport};
+pub use sweep::{sweep, Sweep, SweepReport};
 pub use upload::{MARKER_METADATA, OWNER_METADATA};
 pub use value::{Binary, Codec, Json, S3Binary, S3Json, S3Text, S3Value, Text};
 

@@ -9,15 +9,15 @@ use aws_types::SdkConfig;
 use dynox_core::__private::CountAttempts;
 
 /// Options for file fields, given to a dynox client with
-/// `Client::builder(&config).extension(S3Settings::default()...)`. Without them, defaults apply.
+/// `Client::builder(&config).s3(S3Settings::default()...)`. Without them, defaults apply.
 ///
-/// Only the settings value itself is accepted (it is a [`dynox_core::Extension`]); a wrapper
-/// the crate would never look up does not compile:
+/// Only the settings value itself is accepted; a wrapper the client would never look up does
+/// not compile:
 ///
 /// ```compile_fail
 /// # fn demo(config: &aws_types::SdkConfig) {
 /// let client = dynox_core::Client::builder(config)
-///     .extension(std::sync::Arc::new(dynox_s3::S3Settings::default())) // not an Extension
+///     .s3(std::sync::Arc::new(dynox_s3::S3Settings::default())) // not the settings
 ///     .build();
 /// # }
 /// ```
@@ -62,6 +62,7 @@ impl std::fmt::Debug for S3Settings {
 }
 
 impl dynox_core::Extension for S3Settings {}
+impl dynox_core::FileSettings for S3Settings {}
 impl dynox_core::Extension for Runtime {}
 
 /// S3's smallest part size (except the last part).

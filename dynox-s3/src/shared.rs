@@ -32,6 +32,7 @@ use tokio::io::AsyncWriteExt;
 
 use dynox_core::ObjectRef;
 
+use crate::error::FromSdk;
 use crate::error::S3Error;
 use crate::keys::{self, KeyParts};
 use crate::object::{PendingUpload, StoredObject};

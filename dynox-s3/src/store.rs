@@ -9,6 +9,7 @@ use dynox_core::spi::{BoxFuture, FileRef, FileStore, UploadFailure, Uploads};
 use dynox_core::{BoxError, Client, Model};
 use futures::future::join_all;
 
+use crate::error::FromSdk;
 use crate::error::S3Error;
 use crate::keys::{self, KeyParts};
 use crate::object::{PendingUpload, S3Object, State, StoredObject};
@@ -289,6 +290,7 @@ async fn run_uploads<M: S3Model>(
     let table = client.table_name::<M>();
     let hash = key_text(key.get(M::SCHEMA.hash.name));
     let range = M::SCHEMA.range.map(|r| key_text(key.get(r.name)));
+    let item_key = keys::encode_item_key(key);
     let runtime = Runtime::of(client);
 
     // Where each file goes. A shared field's key is its content's, known once the upload
@@ -326,6 +328,7 @@ async fn run_uploads<M: S3Model>(
             owner: owner(&table, field.name),
             compress: field.compress,
             if_none_match: false,
+            item_key: (!field.shared).then(|| item_key.clone()).flatten(),
         };
         jobs.push((index, target, pending));
     }

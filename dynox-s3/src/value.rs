@@ -242,15 +242,15 @@ where
     /// Downloads the value, verifies it (size and SHA-256, after decompression) and decodes
     /// it. A value set with [`new`](Self::new) and not saved yet is an
     /// [`S3Error::NotUploaded`].
-    pub async fn load(&self, client: &dynox_core::Client) -> Result<T, S3Error> {
-        let stored = self.object.require_stored()?;
+    pub async fn load(&self, client: &dynox_core::Client) -> dynox_core::Result<T> {
+        let stored = self.object.stored_or_not_uploaded()?;
         let bytes = crate::download::get_bytes(client, stored, self.object.progress()).await?;
-        decode::<T, C>(stored, &bytes)
+        Ok(decode::<T, C>(stored, &bytes)?)
     }
 
     /// The value, downloaded once: the first call loads it ([`load`](Self::load)); later
     /// calls return the value in memory.
-    pub async fn fetch(&mut self, client: &dynox_core::Client) -> Result<&T, S3Error> {
+    pub async fn fetch(&mut self, client: &dynox_core::Client) -> dynox_core::Result<&T> {
         if self.value.is_none() {
             self.value = Some(Arc::new(self.load(client).await?));
         }

@@ -1,7 +1,6 @@
 //! [`StreamError`]: what can stop a stream consumer, naming the table, stream or shard.
 
 use dynox_core::BoxError;
-use dynox_s3::S3Error;
 
 /// An error of a stream consumer. A record the cascade could not finish is not an error: it
 /// is reported (and retried); these stop the run.
@@ -36,9 +35,11 @@ pub enum StreamError {
         #[source]
         source: std::io::Error,
     },
-    /// The cascade cannot run on this stream (its records carry no old images).
+    /// The cascade could not go on: the stream's records carry no old images
+    /// ([`S3Error::StreamWithoutOldImages`](dynox_core::S3Error::StreamWithoutOldImages)), or a
+    /// record's objects could not even be looked at (the item could not be read).
     #[error(transparent)]
-    Cascade(#[from] S3Error),
+    Cascade(#[from] dynox_core::Error),
 }
 
 impl StreamError {

@@ -56,7 +56,7 @@ pub struct Handled {
     pub records: Vec<RecordReport>,
     /// The error that stopped the batch at a record before any of its objects was looked at
     /// (reading the item failed); that record is the response's failure.
-    pub error: Option<S3Error>,
+    pub error: Option<dynox_core::Error>,
 }
 
 /// Runs the file cascade of model `M` on the records of `event`, stopping at the first record
@@ -88,7 +88,9 @@ pub async fn handle<M: S3Model>(client: &Client, event: Event) -> Result<Handled
         };
         let outcome = match dynox_s3::cascade::<M>(client, &change).await {
             Ok(outcome) => outcome,
-            Err(e @ S3Error::StreamWithoutOldImages { .. }) => return Err(e.into()),
+            Err(e @ dynox_core::Error::S3(S3Error::StreamWithoutOldImages { .. })) => {
+                return Err(e.into())
+            }
             Err(e) => {
                 // Could not even look at the record's objects: retried like a failed one.
                 handled.error = Some(e);

@@ -287,9 +287,9 @@ impl<M: S3Model> Poller<M> {
             None => return Err(StreamError::NoStream { table }),
             Some(StreamViewType::NewAndOldImages | StreamViewType::OldImage) => {}
             Some(_) => {
-                return Err(StreamError::Cascade(
+                return Err(StreamError::Cascade(dynox_core::Error::S3(
                     dynox_s3::S3Error::StreamWithoutOldImages { table },
-                ))
+                )))
             }
         }
         description
@@ -406,7 +406,7 @@ impl<M: S3Model> Poller<M> {
 async fn cascade_one<M: S3Model>(
     client: &Client,
     change: dynox_core::stream::ChangeRecord,
-) -> (Result<RecordReport, dynox_s3::S3Error>, String) {
+) -> (dynox_core::Result<RecordReport>, String) {
     let outcome = dynox_s3::cascade::<M>(client, &change).await;
     (outcome, change.sequence_number)
 }

@@ -168,7 +168,7 @@ async fn start_upload(
     let form = dynox::s3::presign_upload(
         &app.client,
         Document::key_of(id.clone()),
-        "file",
+        Document::fields().file,
         &DeclaredFile::new(&request.file_name, &request.content_type)
             .size(request.size)
             .sha256(request.sha256),
@@ -201,7 +201,7 @@ async fn attach(
     let file = dynox::s3::attach(
         &app.client,
         Document::key_of(request.id.clone()),
-        "file",
+        Document::fields().file,
         &request.file_name,
         &request.key,
         &app.rules,

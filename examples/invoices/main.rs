@@ -90,7 +90,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let client = Client::builder(backend.sdk_config())
         .table_prefix(format!("invoices-{}-", std::process::id()))
-        .extension(S3Settings::default().bucket("invoices", bucket.clone()))
+        .s3(S3Settings::default().bucket("invoices", bucket.clone()))
         .build();
     client.create_table::<Invoice>().await?;
 

@@ -105,7 +105,10 @@ async fn a_ranged_download_that_does_not_match_leaves_no_file() {
             .await
             .unwrap_err();
         assert!(
-            matches!(error, S3Error::ChecksumMismatch { .. }),
+            matches!(
+                error,
+                dynox_core::Error::S3(S3Error::ChecksumMismatch { .. })
+            ),
             "{name}: {error:?}"
         );
     }
@@ -211,11 +214,9 @@ async fn a_file_changed_after_it_was_hashed_is_refused_by_s3_and_nothing_is_stor
     );
     let client = dynox_core::Client::builder(env.client.sdk_config())
         .table_prefix(env.client.table_prefix())
-        .extension(
-            settings()
-                .s3_client(s3)
-                .bucket("blobs", env.bucket("blobs")),
-        )
+        .s3(settings()
+            .s3_client(s3)
+            .bucket("blobs", env.bucket("blobs")))
         .build();
     let mut blob = Blob {
         id: "changing".into(),
@@ -236,7 +237,10 @@ async fn a_file_changed_after_it_was_hashed_is_refused_by_s3_and_nothing_is_stor
                 .get_bytes(&client)
                 .await
                 .expect_err("changed bytes");
-            assert!(matches!(err, S3Error::ChecksumMismatch { .. }), "{err:?}");
+            assert!(
+                matches!(err, dynox_core::Error::S3(S3Error::ChecksumMismatch { .. })),
+                "{err:?}"
+            );
             return;
         }
     };

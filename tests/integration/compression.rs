@@ -147,7 +147,10 @@ async fn check_downloads(env: &FileEnv, file: &S3Object, data: &[u8], what: &str
 
     let err = file.range(&env.client, 0..10).await.unwrap_err();
     assert!(
-        matches!(err, S3Error::RangeOfCompressed { .. }),
+        matches!(
+            err,
+            dynox_core::Error::S3(S3Error::RangeOfCompressed { .. })
+        ),
         "{what}: {err:?}"
     );
 }
@@ -295,7 +298,10 @@ async fn a_changed_stored_object_fails_the_checksum_on_every_download_path() {
             continue;
         }
         let err = file.get_bytes(&env.client).await.unwrap_err();
-        assert!(matches!(err, S3Error::ChecksumMismatch { .. }), "{err:?}");
+        assert!(
+            matches!(err, dynox_core::Error::S3(S3Error::ChecksumMismatch { .. })),
+            "{err:?}"
+        );
         assert!(err.to_string().contains(&meta.key), "{err}");
 
         let dir = tempfile::tempdir().unwrap();
@@ -303,12 +309,18 @@ async fn a_changed_stored_object_fails_the_checksum_on_every_download_path() {
             .save_to(&env.client, dir.path().join("out.csv"))
             .await
             .unwrap_err();
-        assert!(matches!(err, S3Error::ChecksumMismatch { .. }), "{err:?}");
+        assert!(
+            matches!(err, dynox_core::Error::S3(S3Error::ChecksumMismatch { .. })),
+            "{err:?}"
+        );
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 
         let results: Vec<_> = file.stream(&env.client).unwrap().collect().await;
         assert!(
-            matches!(results.last(), Some(Err(S3Error::ChecksumMismatch { .. }))),
+            matches!(
+                results.last(),
+                Some(Err(dynox_core::Error::S3(S3Error::ChecksumMismatch { .. })))
+            ),
             "{results:?}"
         );
         let mut sink = Vec::new();

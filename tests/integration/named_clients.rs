@@ -126,7 +126,7 @@ async fn a_client_name_nobody_registered_is_a_typed_error_before_any_request() {
         evidence: Some(S3Object::from_bytes(content(100, 3), "photo.jpg")),
     };
     let err = env.client.save(&mut claim).await.unwrap_err();
-    let Some(S3Error::UnknownClient { name }) = S3Error::find(&err) else {
+    let Some(S3Error::UnknownClient { name }) = err.s3() else {
         panic!("{err:?}");
     };
     assert_eq!(name, "nobody");

@@ -154,13 +154,20 @@ async fn every_public_future_and_stream_is_send() {
     assert_send(file.presigned_url(client, Duration::from_secs(60)));
     let rules = dynox_s3::UploadRules::new(1024);
     let file = dynox_s3::DeclaredFile::new("up.bin", "application/octet-stream");
-    let presign =
-        || dynox_s3::presign_upload(client, Doc::key_of("up", "v1"), "content", &file, &rules);
+    let presign = || {
+        dynox_s3::presign_upload(
+            client,
+            Doc::key_of("up", "v1"),
+            Doc::fields().content,
+            &file,
+            &rules,
+        )
+    };
     assert_send(presign());
     assert_send(dynox_s3::attach(
         client,
         Doc::key_of("up", "v1"),
-        "content",
+        Doc::fields().content,
         "up.bin",
         "k",
         &rules,
@@ -256,7 +263,7 @@ async fn the_futures_run_on_spawned_tasks() {
             let streamed: Vec<_> = file.stream(&client)?.try_collect().await?;
             let range = file.range(&client, 0..8).await?;
             let url = file.presigned_url(&client, Duration::from_secs(60)).await?;
-            Ok::<_, dynox_s3::S3Error>((bytes, streamed.concat(), range, url))
+            Ok::<_, dynox_core::Error>((bytes, streamed.concat(), range, url))
         }
     })
     .await
@@ -317,7 +324,7 @@ async fn the_futures_run_on_spawned_tasks() {
     });
     assert!(matches!(
         loaded.await.unwrap(),
-        Err(dynox_s3::S3Error::NotUploaded { .. })
+        Err(dynox_core::Error::S3(dynox_s3::S3Error::NotUploaded { .. }))
     ));
 
     tokio::spawn(async move { Doc::delete(&client, "spawned", "v1").any_version().await })

@@ -237,7 +237,7 @@ async fn an_object_of_another_model_at_the_same_key_is_not_referenced() {
 
     let mut mine = attachment("a", Some(S3Object::from_bytes(data.clone(), "a.bin")));
     let err = env.client.save(&mut mine).await.unwrap_err();
-    let Some(S3Error::SharedObjectNotOwned { key, owner, .. }) = S3Error::find(&err) else {
+    let Some(S3Error::SharedObjectNotOwned { key, owner, .. }) = err.s3() else {
         panic!("{err:?}");
     };
     assert_eq!(key, &format!("blobs/{}", hex(&data)));

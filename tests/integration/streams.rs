@@ -387,7 +387,9 @@ async fn a_table_without_old_images_or_without_a_stream_is_a_clear_error() {
     assert!(
         matches!(
             &error,
-            StreamError::Cascade(dynox_s3::S3Error::StreamWithoutOldImages { .. })
+            StreamError::Cascade(dynox_core::Error::S3(
+                dynox_s3::S3Error::StreamWithoutOldImages { .. }
+            ))
         ),
         "{error:?}"
     );
@@ -440,11 +442,9 @@ async fn the_lambda_handler_cascades_and_names_the_first_failed_record_for_retry
     );
     let broken = dynox_core::Client::builder(env.client.sdk_config())
         .table_prefix(env.client.table_prefix())
-        .extension(
-            S3Settings::default()
-                .s3_client(unreachable)
-                .bucket("streams", env.bucket("streams")),
-        )
+        .s3(S3Settings::default()
+            .s3_client(unreachable)
+            .bucket("streams", env.bucket("streams")))
         .build();
     let handled = dynox_streams::lambda::handle::<Doc>(&broken, event.clone())
         .await
@@ -514,4 +514,72 @@ async fn an_old_image_only_stream_compares_with_the_item_as_it_is_now() {
     let report = Poller::<Doc>::new(&env.client).drain().await.unwrap();
     assert_eq!(report.deleted(), 1, "{report:?}");
     assert_eq!(sorted_keys(&env).await, vec![file_key(&b)]);
+}
+
+#[tokio::test]
+async fn a_file_another_tool_cleared_is_kept_and_marked_and_an_inline_value_is_no_clear() {
+    let env = env().await;
+    let (mut a, mut b) = (doc("a"), doc("b"));
+    b.notes = "n".repeat(450 * 1024); // an overflow value in S3
+    for d in [&mut a, &mut b] {
+        env.client.save(d).await.unwrap();
+    }
+    let (a_file, b_notes) = (file_key(&a), {
+        let before = sorted_keys(&env).await;
+        before
+            .into_iter()
+            .find(|k| k.starts_with("notes/"))
+            .expect("b's notes in S3")
+    });
+    // pydynox clears a field to NULL (keeping the file, as it promises); another writer puts
+    // a short notes value back inline (the old overflow object is unreferenced, not cleared).
+    let table = env.client.table_name::<Doc>();
+    for (pk, name, value) in [
+        ("a", "file", AttributeValue::Null(true)),
+        ("b", "notes", AttributeValue::S("short".into())),
+    ] {
+        env.client
+            .dynamodb()
+            .update_item()
+            .table_name(&table)
+            .set_key(Some(key(pk)))
+            .update_expression("SET #f = :v")
+            .expression_attribute_names("#f", name)
+            .expression_attribute_values(":v", value)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let report = Poller::<Doc>::new(&env.client).drain().await.unwrap();
+    let skipped: Vec<(String, Skipped)> = report
+        .records
+        .iter()
+        .flat_map(|r| {
+            r.skipped
+                .iter()
+                .map(|(f, why)| (f.object.key.clone(), *why))
+        })
+        .collect();
+    assert_eq!(
+        skipped,
+        vec![(a_file.clone(), Skipped::Cleared)],
+        "{report:?}"
+    );
+    assert_eq!(report.deleted(), 1, "b's old notes object: {report:?}");
+    let keys = sorted_keys(&env).await;
+    assert!(keys.contains(&a_file), "{keys:?}");
+    assert!(
+        keys.contains(&format!("{a_file}{}", dynox_s3::KEPT_SUFFIX)),
+        "marked kept: {keys:?}"
+    );
+    assert!(!keys.contains(&b_notes), "{keys:?}");
+    // The sweep leaves it too: marked, it is kept.
+    let swept = dynox_s3::sweep::<Doc>(&env.client)
+        .as_of(SystemTime::now() + Duration::from_secs(48 * 3600))
+        .delete()
+        .await
+        .unwrap();
+    assert_eq!(swept.deleted, 0, "{swept}");
+    assert!(sorted_keys(&env).await.contains(&a_file));
 }

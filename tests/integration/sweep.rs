@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use dynox_core::{Client, DynamoModel, Error};
-use dynox_s3::{S3Object, S3Settings, SweepError};
+use dynox_s3::{S3Object, S3Settings};
 use dynox_tests::{canned_error_server, file_env, single_attempt_config, FileEnv};
 
 #[derive(Debug, DynamoModel)]
@@ -55,7 +55,7 @@ fn later() -> SystemTime {
 }
 
 /// Runs a deleting sweep through `client` that must fail; checks that `orphan` survived.
-async fn failed_sweep(env: &FileEnv, client: &Client, orphan: &str) -> SweepError {
+async fn failed_sweep(env: &FileEnv, client: &Client, orphan: &str) -> Error {
     let err = dynox_s3::sweep::<Doc>(client)
         .as_of(later())
         .delete()
@@ -77,15 +77,13 @@ async fn a_throttled_scan_fails_the_sweep_with_cores_throttled_error() {
     // DynamoDB throttles; S3 is the real server.
     let client = Client::builder(&single_attempt_config(&endpoint))
         .table_prefix(env.client.table_prefix())
-        .extension(
-            S3Settings::default()
-                .bucket("sweep-docs", env.bucket("sweep-docs"))
-                .s3_client(env.s3.clone()),
-        )
+        .s3(S3Settings::default()
+            .bucket("sweep-docs", env.bucket("sweep-docs"))
+            .s3_client(env.s3.clone()))
         .build();
     let err = failed_sweep(&env, &client, &orphan).await;
     match &err {
-        SweepError::Table(e) => {
+        e @ Error::Throttled { .. } => {
             assert!(e.is_throttled(), "{e:?}");
             assert!(
                 matches!(
@@ -109,9 +107,9 @@ async fn an_unreadable_file_attribute_stops_the_sweep_before_any_delete() {
     put_raw(&env, "broken", AttributeValue::S("not a file".into())).await;
     let err = failed_sweep(&env, &env.client, &orphan).await;
     match &err {
-        SweepError::Table(Error::InvalidField {
+        Error::InvalidField {
             table, key, field, ..
-        }) => {
+        } => {
             assert_eq!(table, &env.client.table_name::<Doc>());
             assert_eq!(*field, "content");
             assert!(key.contains("broken"), "{key}");
@@ -341,5 +339,105 @@ async fn a_field_with_no_fixed_key_part_has_its_whole_bucket_listed_and_reported
         (report.objects_listed, report.referenced),
         (1, 1),
         "{report}"
+    );
+}
+
+/// Changes item `pk`'s `content` bypassing dynox, as another tool does: `SET content = value`,
+/// or `REMOVE content` for `None`.
+async fn set_raw(env: &FileEnv, pk: &str, content: Option<AttributeValue>) {
+    let update = env
+        .client
+        .dynamodb()
+        .update_item()
+        .table_name(env.client.table_name::<Doc>())
+        .key("pk", AttributeValue::S(pk.into()))
+        .expression_attribute_names("#c", "content");
+    let update = match content {
+        Some(value) => update
+            .update_expression("SET #c = :v")
+            .expression_attribute_values(":v", value),
+        None => update.update_expression("REMOVE #c"),
+    };
+    update.send().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_file_another_tool_cleared_is_kept_and_one_it_replaced_or_deleted_is_swept() {
+    let env = file_env::<Doc>(&["sweep-docs"], S3Settings::default()).await;
+    let mut saved = Vec::new();
+    for pk in ["nulled", "removed", "replaced", "deleted"] {
+        let mut doc = Doc {
+            pk: pk.into(),
+            content: Some(S3Object::from_bytes(vec![7; 10], "a.bin")),
+        };
+        env.client.save(&mut doc).await.unwrap();
+        saved.push(dynox_tests::stored(&doc.content).key.clone());
+    }
+    // pydynox clears a field to NULL; the raw SDK may remove it. A replace points the item at
+    // an object of the other tool; a delete removes the item.
+    set_raw(&env, "nulled", Some(AttributeValue::Null(true))).await;
+    set_raw(&env, "removed", None).await;
+    let foreign = "docs/replaced/elsewhere.bin";
+    env.s3
+        .put_object()
+        .bucket(env.bucket("sweep-docs"))
+        .key(foreign)
+        .body(vec![8u8; 3].into())
+        .send()
+        .await
+        .unwrap();
+    let reference = std::collections::HashMap::from([
+        (
+            "bucket".to_owned(),
+            AttributeValue::S(env.bucket("sweep-docs").into()),
+        ),
+        ("key".to_owned(), AttributeValue::S(foreign.into())),
+        ("size".to_owned(), AttributeValue::N("3".into())),
+        ("etag".to_owned(), AttributeValue::S("abc".into())),
+    ]);
+    set_raw(&env, "replaced", Some(AttributeValue::M(reference))).await;
+    env.client
+        .dynamodb()
+        .delete_item()
+        .table_name(env.client.table_name::<Doc>())
+        .key("pk", AttributeValue::S("deleted".into()))
+        .send()
+        .await
+        .unwrap();
+
+    let dry = dynox_s3::sweep::<Doc>(&env.client)
+        .as_of(later())
+        .await
+        .unwrap();
+    assert_eq!((dry.cleared, dry.orphans_found), (2, 2), "{dry}");
+    let report = dynox_s3::sweep::<Doc>(&env.client)
+        .as_of(later())
+        .delete()
+        .await
+        .unwrap();
+    assert_eq!((report.cleared, report.deleted), (2, 2), "{report}");
+    let mut left = env.keys("sweep-docs").await;
+    left.sort();
+    let mut expected = vec![
+        saved[0].clone(),
+        format!("{}{}", saved[0], dynox_s3::KEPT_SUFFIX),
+        saved[1].clone(),
+        format!("{}{}", saved[1], dynox_s3::KEPT_SUFFIX),
+        foreign.to_owned(),
+    ];
+    expected.sort();
+    assert_eq!(
+        left, expected,
+        "cleared files kept and marked; replaced and deleted swept"
+    );
+    // Marked now: the next sweep counts them as kept, without reading their items.
+    let again = dynox_s3::sweep::<Doc>(&env.client)
+        .as_of(later())
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.cleared, again.kept, again.orphans_found),
+        (0, 4, 0),
+        "{again}"
     );
 }

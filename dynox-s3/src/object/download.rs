@@ -7,17 +7,17 @@ use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::stream::{BoxStream, TryStreamExt};
+use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use tokio::io::AsyncRead;
 
 use super::S3Object;
-use crate::{download, presign, S3Error};
+use crate::{download, presign};
 
 impl S3Object {
     /// The whole content in memory, checked against the recorded size and SHA-256. For large
     /// files prefer [`save_to`](Self::save_to) or [`stream`](Self::stream).
-    pub async fn get_bytes(&self, client: &dynox_core::Client) -> Result<Bytes, S3Error> {
-        download::get_bytes(client, self.require_stored()?, self.progress()).await
+    pub async fn get_bytes(&self, client: &dynox_core::Client) -> dynox_core::Result<Bytes> {
+        Ok(download::get_bytes(client, self.stored_or_not_uploaded()?, self.progress()).await?)
     }
 
     /// Streams the content into the file at `path` (through a temporary file in the same
@@ -30,36 +30,38 @@ impl S3Object {
         &self,
         client: &dynox_core::Client,
         path: impl AsRef<Path>,
-    ) -> Result<u64, S3Error> {
-        download::save_to(
+    ) -> dynox_core::Result<u64> {
+        Ok(download::save_to(
             client,
-            self.require_stored()?,
+            self.stored_or_not_uploaded()?,
             path.as_ref(),
             self.progress(),
         )
-        .await
+        .await?)
     }
 
     /// The content as a stream of chunks, fetched as it is polled. If the content does not
     /// match the recorded size and SHA-256, the last item is
-    /// [`S3Error::ChecksumMismatch`]: consume the stream to the end before trusting it.
+    /// [`S3Error::ChecksumMismatch`](crate::S3Error::ChecksumMismatch): consume the stream to the end before trusting it.
     pub fn stream(
         &self,
         client: &dynox_core::Client,
-    ) -> Result<BoxStream<'static, Result<Bytes, S3Error>>, S3Error> {
+    ) -> dynox_core::Result<BoxStream<'static, dynox_core::Result<Bytes>>> {
         Ok(download::stream(
             client.clone(),
-            self.require_stored()?.clone(),
+            self.stored_or_not_uploaded()?.clone(),
             self.progress().cloned(),
-        ))
+        )
+        .map_err(dynox_core::Error::from)
+        .boxed())
     }
 
     /// The content as an [`AsyncRead`], with the same checks as [`stream`](Self::stream) (a
-    /// mismatch is an `InvalidData` I/O error carrying the [`S3Error`]).
+    /// mismatch is an `InvalidData` I/O error carrying the [`S3Error`](crate::S3Error)).
     pub fn reader(
         &self,
         client: &dynox_core::Client,
-    ) -> Result<impl AsyncRead + Send + Unpin + 'static, S3Error> {
+    ) -> dynox_core::Result<impl AsyncRead + Send + Unpin + 'static> {
         let stream = self
             .stream(client)?
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e));
@@ -70,13 +72,19 @@ impl S3Object {
     /// against the whole file's SHA-256; its length is checked.
     ///
     /// A compressed object (`#[s3(compress = "...")]`) has no byte ranges of its content:
-    /// this returns [`S3Error::RangeOfCompressed`]; use [`stream`](Self::stream) instead.
+    /// this returns [`S3Error::RangeOfCompressed`](crate::S3Error::RangeOfCompressed); use [`stream`](Self::stream) instead.
     pub async fn range(
         &self,
         client: &dynox_core::Client,
         range: Range<u64>,
-    ) -> Result<Bytes, S3Error> {
-        download::range(client, self.require_stored()?, range.start, range.end).await
+    ) -> dynox_core::Result<Bytes> {
+        Ok(download::range(
+            client,
+            self.stored_or_not_uploaded()?,
+            range.start,
+            range.end,
+        )
+        .await?)
     }
 
     /// A URL that downloads the object without credentials until it expires (1 second to
@@ -89,7 +97,7 @@ impl S3Object {
         &self,
         client: &dynox_core::Client,
         expires: Duration,
-    ) -> Result<String, S3Error> {
-        presign::presigned_get(client, self.require_stored()?, expires).await
+    ) -> dynox_core::Result<String> {
+        Ok(presign::presigned_get(client, self.stored_or_not_uploaded()?, expires).await?)
     }
 }

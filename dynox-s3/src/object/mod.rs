@@ -348,7 +348,12 @@ impl S3Object {
     }
 
     /// The stored object's metadata, or [`S3Error::NotUploaded`](crate::S3Error::NotUploaded).
-    pub fn require_stored(&self) -> Result<&StoredObject, crate::S3Error> {
+    pub fn require_stored(&self) -> dynox_core::Result<&StoredObject> {
+        Ok(self.stored_or_not_uploaded()?)
+    }
+
+    /// [`require_stored`](Self::require_stored), with the S3 error itself.
+    pub(crate) fn stored_or_not_uploaded(&self) -> Result<&StoredObject, crate::S3Error> {
         self.state
             .record()
             .map_err(|p| crate::S3Error::NotUploaded {

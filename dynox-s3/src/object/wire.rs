@@ -131,18 +131,24 @@ impl StoredObject {
                 .collect::<Result<_, _>>()?,
             _ => BTreeMap::new(),
         };
+        let key = required(KEY)?;
+        // Items written by other tools (pydynox) may store the ETag bare and no file name:
+        // the ETag is read in S3's quoted form, the name is the key's last segment.
+        let file_name = text(FILE_NAME)?
+            .filter(|name| !name.is_empty())
+            .unwrap_or_else(|| key.rsplit('/').next().unwrap_or_default().to_owned());
         Ok(StoredObject {
             bucket: required(BUCKET)?,
-            key: required(KEY)?,
+            key,
             region: text(REGION)?,
             client: text(CLIENT)?,
             size,
-            etag: text(ETAG)?.unwrap_or_default(),
+            etag: text(ETAG)?.map(super::stored::quoted).unwrap_or_default(),
             content_type: text(CONTENT_TYPE)?
                 .unwrap_or_else(|| "application/octet-stream".to_owned()),
             last_modified: text(LAST_MODIFIED)?.as_deref().and_then(parse_rfc3339),
             version_id: version_id(text(VERSION_ID)?),
-            file_name: text(FILE_NAME)?.unwrap_or_default(),
+            file_name,
             metadata,
             sha256: text(SHA256)?,
             encoding,
@@ -332,5 +338,27 @@ mod tests {
         map.insert(VERSION_ID.into(), AttributeValue::S("null".into()));
         let read = StoredObject::from_attribute_value(&AttributeValue::M(map)).unwrap();
         assert_eq!(read.version_id, None);
+    }
+
+    #[test]
+    fn a_pydynox_item_reads_with_a_quoted_etag_and_a_name_from_its_key() {
+        // What pydynox 1.8 writes (tests/interop/NOTES.md): no file name, no hash, a bare ETag.
+        let map = std::collections::HashMap::from([
+            (BUCKET.to_owned(), AttributeValue::S("docs".into())),
+            (
+                KEY.to_owned(),
+                AttributeValue::S("files/DOC/1/report.pdf".into()),
+            ),
+            (SIZE.to_owned(), AttributeValue::N("14".into())),
+            (
+                ETAG.to_owned(),
+                AttributeValue::S("9f089b639127e2f5a79c4eda189678d6".into()),
+            ),
+        ]);
+        let read = StoredObject::from_attribute_value(&AttributeValue::M(map)).unwrap();
+        assert_eq!(read.etag, "\"9f089b639127e2f5a79c4eda189678d6\"");
+        assert_eq!(read.file_name, "report.pdf");
+        assert_eq!(read.sha256, None);
+        assert_eq!(read.size, 14);
     }
 }

@@ -7,7 +7,8 @@ use dynox_core::{Client, Key};
 
 use super::item::{direct_field, ItemKey};
 use super::rules::{is_sha256_base64, UploadRules};
-use super::{ITEM_METADATA, SHA256_METADATA};
+use super::{FileField, ITEM_METADATA, SHA256_METADATA};
+use crate::error::FromSdk;
 use crate::error::{S3Error, UploadRefusal};
 use crate::object::{S3Object, StoredObject};
 use crate::settings::Runtime;
@@ -35,6 +36,18 @@ use crate::upload::{MARKER_METADATA, OWNER_METADATA};
 /// its SHA-256 when the uploader sent a full-object `x-amz-checksum-sha256`); downloads of an
 /// object without a SHA-256 require the ETag to match.
 pub async fn attach<M: S3Model>(
+    client: &Client,
+    key: Key<M>,
+    field: impl FileField<M>,
+    file_name: &str,
+    object_key: &str,
+    rules: &UploadRules,
+) -> dynox_core::Result<S3Object> {
+    let field = field.attribute();
+    Ok(attach_to::<M>(client, key, &field, file_name, object_key, rules).await?)
+}
+
+async fn attach_to<M: S3Model>(
     client: &Client,
     key: Key<M>,
     field: &str,
@@ -96,6 +109,7 @@ pub async fn attach<M: S3Model>(
                 OWNER_METADATA,
                 ITEM_METADATA,
                 SHA256_METADATA,
+                crate::keys::ITEM_KEY_METADATA,
             ]
             .contains(&k.as_str())
         })

@@ -5,6 +5,7 @@ use std::time::Duration;
 use dynox_core::Client;
 
 use super::presigning;
+use crate::error::FromSdk;
 use crate::error::S3Error;
 use crate::object::StoredObject;
 use crate::settings::Runtime;

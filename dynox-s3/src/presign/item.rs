@@ -45,7 +45,7 @@ pub(super) fn direct_field<M: S3Model>(field: &str) -> Result<&'static S3Field<M
 /// keys) and its id (for [`ITEM_METADATA`](super::ITEM_METADATA)).
 pub(super) struct ItemKey {
     pub(super) table: String,
-    item: dynox_core::item::Item,
+    pub(super) item: dynox_core::item::Item,
     hash: String,
     range: Option<String>,
     pub(super) id: String,

@@ -29,6 +29,37 @@ pub(crate) use get::presigned_get;
 pub use post_policy::{presign_upload, PresignedUpload};
 pub use rules::{DeclaredFile, UploadRules};
 
+/// A file field of model `M`, as `M::fields()` names it: what [`presign_upload`] and
+/// [`attach`] take, so that a misspelt field, a field that is not a file or another model's
+/// field does not compile.
+///
+/// ```compile_fail
+/// # #[derive(dynox_core::DynamoModel)]
+/// # #[dynamo(table = "documents")]
+/// # struct Document {
+/// #     #[dynamo(hash_key)] pk: String,
+/// #     title: String,
+/// #     #[s3(bucket = "company-docs")] content: Option<dynox_s3::S3Object>,
+/// # }
+/// fn takes<F: dynox_s3::FileField<Document>>(_: F) {}
+/// takes(Document::fields().title); // a string field, not a file
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a file field of `{M}`",
+    label = "not a file field of `{M}`",
+    note = "pass the `#[s3]` field from the model's typed fields, e.g. `{M}::fields().content`"
+)]
+pub trait FileField<M> {
+    /// The field's attribute name.
+    fn attribute(&self) -> String;
+}
+
+impl<M, T> FileField<M> for dynox_core::Path<M, T, dynox_core::__private::File> {
+    fn attribute(&self) -> String {
+        self.to_string()
+    }
+}
+
 /// The user metadata that binds a direct upload to one item: a digest of its table and key.
 pub const ITEM_METADATA: &str = "dynox-item";
 

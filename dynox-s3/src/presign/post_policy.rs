@@ -16,7 +16,8 @@ use dynox_core::{Client, Key};
 
 use super::item::{direct_field, ItemKey};
 use super::rules::{is_sha256_base64, DeclaredFile, UploadRules};
-use super::{presigning, ITEM_METADATA, MIN_EXPIRY, SHA256_METADATA};
+use super::{presigning, FileField, ITEM_METADATA, MIN_EXPIRY, SHA256_METADATA};
+use crate::error::FromSdk;
 use crate::error::{S3Error, UploadRefusal};
 use crate::keys;
 use crate::settings::Runtime;
@@ -73,16 +74,27 @@ pub struct PresignedUpload {
 ///
 /// let rules = UploadRules::new(10 << 20).content_types(["application/pdf"]);
 /// let file = DeclaredFile::new("scan.pdf", "application/pdf").size(52_431);
-/// let form = dynox_s3::presign_upload(client, Document::key_of("DOC#1"), "content", &file, &rules)
+/// let form = dynox_s3::presign_upload(client, Document::key_of("DOC#1"), Document::fields().content, &file, &rules)
 ///     .await?;
 /// // ... the browser POSTs form.fields and the file to form.url, then sends back form.key ...
-/// let file = dynox_s3::attach(client, Document::key_of("DOC#1"), "content", "scan.pdf", &form.key, &rules)
+/// let file = dynox_s3::attach(client, Document::key_of("DOC#1"), Document::fields().content, "scan.pdf", &form.key, &rules)
 ///     .await?; // HEAD + a read of the item: checks what arrived
 /// let mut doc = Document { pk: "DOC#1".into(), content: Some(file) };
 /// client.save(&mut doc).await?;
 /// # Ok(()) }
 /// ```
 pub async fn presign_upload<M: S3Model>(
+    client: &Client,
+    key: Key<M>,
+    field: impl FileField<M>,
+    file: &DeclaredFile,
+    rules: &UploadRules,
+) -> dynox_core::Result<PresignedUpload> {
+    let field = field.attribute();
+    Ok(presign_form::<M>(client, key, &field, file, rules).await?)
+}
+
+async fn presign_form<M: S3Model>(
     client: &Client,
     key: Key<M>,
     field: &str,
@@ -166,6 +178,12 @@ pub async fn presign_upload<M: S3Model>(
         ("x-amz-credential".into(), credential),
         ("x-amz-date".into(), amz_date),
     ];
+    if let Some(item_key) = crate::keys::encode_item_key(&item.item) {
+        fields.push((
+            format!("x-amz-meta-{}", crate::keys::ITEM_KEY_METADATA),
+            item_key,
+        ));
+    }
     if let Some(sha256) = &file.sha256 {
         // S3 computes the SHA-256 of what arrives and refuses other bytes (BadDigest); the
         // metadata copy keeps the declaration where a server records no checksum, so that

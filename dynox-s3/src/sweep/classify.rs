@@ -18,8 +18,10 @@ use super::report::Orphan;
 use super::scope::Scope;
 use super::spill::Spill;
 use super::SweepError;
+use crate::error::FromSdk;
 use crate::error::S3Error;
 use crate::kept;
+use crate::keys::{decode_item_key, ITEM_KEY_METADATA};
 use crate::settings::Runtime;
 use crate::upload::OWNER_METADATA;
 
@@ -56,6 +58,9 @@ pub(super) struct Classified {
     pub stale_marks_removed: u64,
     /// Orphans and stale marks not deleted: the key and why.
     pub failed: Vec<(String, String)>,
+    /// Old unreferenced objects whose item still exists with the field cleared by a writer
+    /// that marks no kept files: kept (and marked kept, unless a dry run).
+    pub cleared: u64,
 }
 
 /// What a batch of candidates is.
@@ -251,7 +256,8 @@ async fn check_batch(
         .into_iter()
         .map(|candidate| {
             let s3 = runtime.client_named(candidate.client, candidate.region)?;
-            Ok(check(s3, candidate, cutoff))
+            let client = scope.client.clone().filter(|_| kind == Kind::Orphans);
+            Ok(check(s3, client, candidate, cutoff, dry_run))
         })
         .collect::<Result<Vec<_>, S3Error>>()?;
     let mut checks = futures::stream::iter(checks).buffer_unordered(OWNER_CHECKS_IN_FLIGHT);
@@ -261,6 +267,7 @@ async fn check_batch(
             Verdict::Orphan => confirmed.push(candidate),
             Verdict::NotOwned => classified.not_owned += 1,
             Verdict::TooYoung => classified.too_young += 1,
+            Verdict::Cleared => classified.cleared += 1,
         }
     }
     confirmed
@@ -295,39 +302,100 @@ enum Verdict {
     /// Modified since the listing, inside the grace period: a save touched it (a shared object
     /// about to be referenced again), rewrote it, or marked its file again.
     TooYoung,
+    /// Its item exists with the field cleared by a writer that marks no kept files (pydynox,
+    /// the raw SDK): a cleared file is kept, whoever clears it. Marked kept (unless a dry run).
+    Cleared,
 }
 
 /// Whether the object's `dynox-owner` metadata names one of the candidate's owners, and
 /// whether it is still older than `cutoff` now that the table has been read (an object
-/// deleted meanwhile is not owned).
+/// deleted meanwhile is not owned). With `client` (orphan candidates), an object that names
+/// the item it was uploaded for ([`ITEM_KEY_METADATA`](crate::keys::ITEM_KEY_METADATA)) is
+/// no orphan if that item exists with the field cleared: another tool cleared it.
 async fn check(
     s3: aws_sdk_s3::Client,
+    client: Option<dynox_core::Client>,
     mut candidate: Listed,
     cutoff: std::time::SystemTime,
+    dry_run: bool,
 ) -> (Listed, Result<Verdict, S3Error>) {
     let (bucket, key) = (&candidate.object.bucket, &candidate.object.key);
-    let verdict = match s3.head_object().bucket(bucket).key(key).send().await {
-        Ok(head) => {
-            let owned = head
-                .metadata
-                .and_then(|m| m.get(OWNER_METADATA).cloned())
-                .is_some_and(|owner| candidate.owners.contains(&owner));
-            let modified = head
-                .last_modified
-                .and_then(|t| std::time::SystemTime::try_from(t).ok());
-            if !owned {
-                Ok(Verdict::NotOwned)
-            } else if modified.is_some_and(|m| m > cutoff) {
-                Ok(Verdict::TooYoung)
-            } else {
-                candidate.checked_last_modified = head.last_modified;
-                Ok(Verdict::Orphan)
-            }
+    let head = match s3.head_object().bucket(bucket).key(key).send().await {
+        Ok(head) => head,
+        Err(e) => {
+            let verdict = match S3Error::from_sdk(e, "HeadObject", bucket, key) {
+                S3Error::NoSuchKey { .. } => Ok(Verdict::NotOwned),
+                other => Err(other),
+            };
+            return (candidate, verdict);
         }
-        Err(e) => match S3Error::from_sdk(e, "HeadObject", bucket, key) {
-            S3Error::NoSuchKey { .. } => Ok(Verdict::NotOwned),
-            other => Err(other),
-        },
+    };
+    let metadata = head.metadata.unwrap_or_default();
+    let Some(owner) = metadata
+        .get(OWNER_METADATA)
+        .filter(|owner| candidate.owners.contains(*owner))
+        .cloned()
+    else {
+        return (candidate, Ok(Verdict::NotOwned));
+    };
+    let modified = head
+        .last_modified
+        .and_then(|t| std::time::SystemTime::try_from(t).ok());
+    if modified.is_some_and(|m| m > cutoff) {
+        return (candidate, Ok(Verdict::TooYoung));
+    }
+    candidate.checked_last_modified = head.last_modified;
+    let item_key = metadata
+        .get(ITEM_KEY_METADATA)
+        .and_then(|text| decode_item_key(text));
+    let (Some(client), Some(item_key)) = (client, item_key) else {
+        return (candidate, Ok(Verdict::Orphan));
+    };
+    let verdict = match cleared_by_another_writer(&client, &owner, item_key).await {
+        Ok(false) => Ok(Verdict::Orphan),
+        Ok(true) if dry_run => Ok(Verdict::Cleared),
+        Ok(true) => kept::mark_one(&s3, bucket, key, owner)
+            .await
+            .map(|()| Verdict::Cleared),
+        Err(e) => Err(e),
     };
     (candidate, verdict)
+}
+
+/// Whether the item with `key` in the table of `owner` (`{table}/{field}`) exists with no
+/// value in the field (absent or NULL): a consistent read of the key and that field.
+async fn cleared_by_another_writer(
+    client: &dynox_core::Client,
+    owner: &str,
+    key: dynox_core::item::Item,
+) -> Result<bool, S3Error> {
+    let Some((table, field)) = owner.split_once('/') else {
+        return Ok(false);
+    };
+    let mut names = std::collections::HashMap::from([("#f".to_owned(), field.to_owned())]);
+    let mut projection = vec!["#f".to_owned()];
+    for (index, name) in key.keys().enumerate() {
+        names.insert(format!("#k{index}"), name.clone());
+        projection.push(format!("#k{index}"));
+    }
+    let read = client
+        .dynamodb()
+        .get_item()
+        .table_name(table)
+        .set_key(Some(key))
+        .consistent_read(true)
+        .projection_expression(projection.join(", "))
+        .set_expression_attribute_names(Some(names))
+        .send()
+        .await
+        .map_err(|e| S3Error::ItemRead {
+            table: table.to_owned(),
+            source: Box::new(e),
+        })?;
+    Ok(read.item.is_some_and(|item| {
+        matches!(
+            item.get(field),
+            None | Some(dynox_core::item::AttributeValue::Null(_))
+        )
+    }))
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 
 use super::listing::Listed;
+use crate::error::FromSdk;
 use crate::error::S3Error;
 use crate::settings::Runtime;
 

@@ -8,6 +8,7 @@ use super::report::Orphan;
 use super::scope::Scope;
 use super::spill::{Sorted, Spill};
 use super::SweepError;
+use crate::error::FromSdk;
 use crate::error::S3Error;
 use crate::kept;
 use crate::settings::Runtime;

@@ -3,8 +3,11 @@
 //!
 //! dynox deletes every object it created before a failing call returns. Only a crash (the
 //! process dies between two requests) or a cleanup that failed twice can leave an object no
-//! item references; so can clearing an optional file field (which keeps the object). The sweep
-//! removes those:
+//! item references; so can clearing an optional file field (which keeps the object, marked
+//! kept). The sweep removes the orphans and leaves the kept files. A file another tool
+//! (pydynox, the raw SDK) cleared without a mark is kept too: an orphan candidate that names
+//! its item (`dynox-key` metadata) is first checked against that item, and kept (and marked)
+//! if the item exists with the field cleared. The steps:
 //!
 //! 1. `listing`: list the objects under each field's keys' fixed leading part (`scope`: its
 //!    prefix, or its key template's text before the first per-item placeholder), each bucket's
@@ -84,7 +87,7 @@ pub struct Sweep<'a, M> {
 /// #     #[dynamo(hash_key)] pk: String,
 /// #     #[s3(bucket = "company-docs", prefix = "documents/")] content: Option<dynox_s3::S3Object>,
 /// # }
-/// # async fn demo(client: &dynox_core::Client) -> Result<(), dynox_s3::SweepError> {
+/// # async fn demo(client: &dynox_core::Client) -> dynox_core::Result<()> {
 /// let report = dynox_s3::sweep::<Document>(client).await?;   // what would go
 /// println!("{report}");
 /// let report = dynox_s3::sweep::<Document>(client).delete().await?; // delete it
@@ -104,10 +107,9 @@ pub fn sweep<M: S3Model>(client: &Client) -> Sweep<'_, M> {
     }
 }
 
-/// Why a sweep could not run.
+/// Why a sweep could not run (it becomes a [`dynox_core::Error`] when the sweep is awaited).
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum SweepError {
+pub(crate) enum SweepError {
     /// Listing objects, checking their owner or listing multipart uploads failed (the S3
     /// error is the source).
     #[error("sweep stopped: an S3 request failed")]
@@ -125,11 +127,27 @@ pub enum SweepError {
 }
 
 impl<'a, M: S3Model> IntoFuture for Sweep<'a, M> {
-    type Output = Result<SweepReport, SweepError>;
+    type Output = dynox_core::Result<SweepReport>;
     type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
 
+    /// Fails with [`Error::S3`](dynox_core::Error::S3) when listing objects, checking their
+    /// owner or listing multipart uploads failed; with core's error, as for any Scan
+    /// (`Throttled`, `TableNotFound`, `Transport`, ...), when reading the table's file
+    /// references failed, or `InvalidField` for an item whose file attribute cannot be read
+    /// (its object cannot be told apart from an orphan); with [`S3Error::Io`] when the
+    /// sweep's temporary files (sorted runs, in the system's temporary directory) failed.
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.run())
+        Box::pin(async move {
+            self.run().await.map_err(|e| match e {
+                SweepError::S3(e) => dynox_core::Error::S3(e),
+                SweepError::Table(e) => e,
+                SweepError::Spill(source) => dynox_core::Error::S3(S3Error::Io {
+                    action: "writing or reading the sweep's temporary files in",
+                    path: std::env::temp_dir(),
+                    source,
+                }),
+            })
+        })
     }
 }
 
@@ -207,6 +225,7 @@ impl<M: S3Model> Sweep<'_, M> {
             deleted: classified.deleted,
             stale_marks: classified.stale_marks,
             stale_marks_removed: classified.stale_marks_removed,
+            cleared: classified.cleared,
             whole_buckets: scope.whole_buckets,
             failed,
             stale_uploads: uploads.stale,

@@ -38,7 +38,7 @@ pub struct StaleUpload {
 /// #     #[dynamo(hash_key)] pk: String,
 /// #     #[s3(bucket = "company-docs", prefix = "documents/")] content: Option<dynox_s3::S3Object>,
 /// # }
-/// # async fn demo(client: &dynox_core::Client) -> Result<(), dynox_s3::SweepError> {
+/// # async fn demo(client: &dynox_core::Client) -> dynox_core::Result<()> {
 /// let report = dynox_s3::sweep::<Document>(client).delete().await?;
 /// println!(
 ///     "{} orphans deleted, {} stale kept marks removed",
@@ -84,6 +84,12 @@ pub struct SweepReport {
     pub stale_marks: u64,
     /// Stale kept marks removed.
     pub stale_marks_removed: u64,
+    /// Unreferenced objects whose item still exists with the field cleared by a writer that
+    /// marks no kept files (pydynox, the raw SDK): a cleared file is kept whoever clears it,
+    /// so these stay, and are marked kept (unless a dry run), so later sweeps count them in
+    /// [`kept`](Self::kept). An object uploaded before dynox recorded its item
+    /// (`dynox-key` metadata) cannot be told apart and is treated as an orphan.
+    pub cleared: u64,
     /// `(field, bucket)` of each field whose keys have no fixed leading part (no prefix, and a
     /// key template starting with a per-item placeholder): the sweep listed that whole bucket
     /// (and logged a warning). Give the field a `prefix`, or start its `key` with fixed text,
@@ -120,11 +126,12 @@ impl fmt::Display for SweepReport {
         };
         writeln!(
             f,
-            "{} items scanned, {} objects listed, {} referenced, {} kept, {} orphans{deleted}, {} stale kept marks{removed}, {} too young, {} not owned, {} failed; {} stale multipart uploads{aborted} ({:.2?})",
+            "{} items scanned, {} objects listed, {} referenced, {} kept, {} cleared elsewhere, {} orphans{deleted}, {} stale kept marks{removed}, {} too young, {} not owned, {} failed; {} stale multipart uploads{aborted} ({:.2?})",
             self.items_scanned,
             self.objects_listed,
             self.referenced,
             self.kept,
+            self.cleared,
             self.orphans_found,
             self.stale_marks,
             self.too_young,

@@ -68,6 +68,8 @@ pub(super) struct Scope {
     pub now: SystemTime,
     /// Objects and uploads from after this instant are too young to remove.
     pub cutoff: SystemTime,
+    /// The dynox client, for reading the item an old unreferenced object was uploaded for.
+    pub client: Option<Client>,
 }
 
 impl Scope {
@@ -122,6 +124,7 @@ impl Scope {
             whole_buckets,
             now,
             cutoff: now.checked_sub(grace).unwrap_or(SystemTime::UNIX_EPOCH),
+            client: Some(client.clone()),
         }
     }
 
@@ -351,6 +354,7 @@ mod tests {
         let scope = Scope {
             places: Vec::new(),
             upload_places: Vec::new(),
+            client: None,
             fields: vec![
                 field("doc", "b", "docs/"),
                 field("thumb", "b", "docs/thumbs/"),

@@ -6,6 +6,7 @@ use aws_sdk_s3::types::MultipartUpload;
 
 use super::report::StaleUpload;
 use super::scope::{Place, Scope};
+use crate::error::FromSdk;
 use crate::error::S3Error;
 use crate::settings::Runtime;
 

@@ -65,6 +65,9 @@ pub(crate) struct Target {
     pub(crate) compress: Option<Compression>,
     /// Store only if no object has the key (`If-None-Match: *`), for content-addressed keys.
     pub(crate) if_none_match: bool,
+    /// The item's key as [`ITEM_KEY_METADATA`](crate::keys::ITEM_KEY_METADATA) text (none
+    /// for shared objects).
+    pub(crate) item_key: Option<String>,
 }
 
 impl Target {
@@ -156,6 +159,9 @@ fn s3_metadata(file: &PendingUpload, target: &Target) -> std::collections::HashM
         .collect();
     metadata.insert(MARKER_METADATA.to_owned(), target.upload_id.clone());
     metadata.insert(OWNER_METADATA.to_owned(), target.owner.clone());
+    if let Some(key) = &target.item_key {
+        metadata.insert(crate::keys::ITEM_KEY_METADATA.to_owned(), key.clone());
+    }
     metadata
 }
 

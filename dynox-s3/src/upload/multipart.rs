@@ -21,6 +21,7 @@ use super::server_date::ServerDate;
 use super::source::{FileRange, Part, PartData};
 use super::{content_type, s3_metadata, Target};
 use crate::checksum;
+use crate::error::FromSdk;
 use crate::error::S3Error;
 use crate::object::PendingUpload;
 

@@ -16,6 +16,7 @@ use super::server_date::ServerDate;
 use super::source::{Part, UploadSource};
 use super::transform::Encoded;
 use super::{content_type, s3_metadata, Target};
+use crate::error::FromSdk;
 use crate::error::S3Error;
 use crate::object::PendingUpload;
 use crate::progress;

@@ -72,7 +72,7 @@ fn unreachable(env: &FileEnv, retries: bool) -> (Client, tokio::net::TcpSocket) 
         .bucket("reports", env.bucket("reports"));
     let client = Client::builder(config)
         .table_prefix(env.client.table_prefix())
-        .extension(settings)
+        .s3(settings)
         .dynamodb_client(aws_sdk_dynamodb::Client::from_conf(dynamodb))
         .build();
     (client, socket)

@@ -292,7 +292,7 @@ fn typed_error(
             Error::File { table: t, .. } | Error::CleanupFailed { table: t, .. } if t == table
         );
         let names = |b: &str, k: &str| b == bucket && PREFIXES.iter().any(|p| k.starts_with(p));
-        let s3 = match (kind, S3Error::find(e)) {
+        let s3 = match (kind, e.s3()) {
             (
                 FaultKind::ServerError | FaultKind::Throttle | FaultKind::ConditionFailed,
                 Some(S3Error::Service {
@@ -344,7 +344,7 @@ fn typed_error(
     } else {
         Err(format!(
             "{kind} on {request} returned an error not typed after it: {e:?} (S3 error: {:?})",
-            S3Error::find(e)
+            e.s3()
         ))
     }
 }

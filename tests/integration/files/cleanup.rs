@@ -69,10 +69,7 @@ async fn a_failing_field_rolls_back_the_other_fields_upload() {
     };
     let err = env.client.save(&mut pair).await.unwrap_err();
     assert!(matches!(err, Error::File { field: "bad", .. }), "{err:?}");
-    assert!(
-        matches!(S3Error::find(&err), Some(S3Error::Source { .. })),
-        "{err:?}"
-    );
+    assert!(matches!(err.s3(), Some(S3Error::Source { .. })), "{err:?}");
     assert_eq!(
         env.keys("good-bucket").await,
         Vec::<String>::new(),

@@ -77,13 +77,19 @@ async fn changed_content_is_a_checksum_mismatch_on_every_download_path() {
         return;
     }
     let err = file.get_bytes(&env.client).await.unwrap_err();
-    assert!(matches!(err, S3Error::ChecksumMismatch { .. }), "{err:?}");
+    assert!(
+        matches!(err, dynox_core::Error::S3(S3Error::ChecksumMismatch { .. })),
+        "{err:?}"
+    );
     assert!(err.to_string().contains(&meta.key), "{err}");
 
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("out.bin");
     let err = file.save_to(&env.client, &target).await.unwrap_err();
-    assert!(matches!(err, S3Error::ChecksumMismatch { .. }), "{err:?}");
+    assert!(
+        matches!(err, dynox_core::Error::S3(S3Error::ChecksumMismatch { .. })),
+        "{err:?}"
+    );
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),
         0,
@@ -92,7 +98,10 @@ async fn changed_content_is_a_checksum_mismatch_on_every_download_path() {
 
     let results: Vec<_> = file.stream(&env.client).unwrap().collect().await;
     assert!(
-        matches!(results.last(), Some(Err(S3Error::ChecksumMismatch { .. }))),
+        matches!(
+            results.last(),
+            Some(Err(dynox_core::Error::S3(S3Error::ChecksumMismatch { .. })))
+        ),
         "{results:?}"
     );
 }
@@ -102,14 +111,55 @@ async fn downloading_a_pending_file_says_to_save_first() {
     let env = env().await;
     let pending = S3Object::from_bytes(vec![1], "a.txt");
     let err = pending.get_bytes(&env.client).await.unwrap_err();
-    assert!(matches!(err, S3Error::NotUploaded { .. }), "{err:?}");
+    assert!(
+        matches!(err, dynox_core::Error::S3(S3Error::NotUploaded { .. })),
+        "{err:?}"
+    );
     let consumed = S3Object::from_reader(std::io::Cursor::new(vec![1u8; 3]), "r.bin", Some(3));
     let mut first = doc("ONCE#1", Some(consumed.clone()));
     env.client.save(&mut first).await.unwrap();
     let mut again = doc("ONCE#2", Some(consumed));
     let err = env.client.save(&mut again).await.unwrap_err();
     assert!(
-        matches!(S3Error::find(&err), Some(S3Error::SourceConsumed { .. })),
+        matches!(err.s3(), Some(S3Error::SourceConsumed { .. })),
         "{err:?}"
     );
+}
+
+/// One handler, one error type: a save and a download both `?` into `dynox_core::Error`.
+async fn save_then_read(
+    client: &dynox_core::Client,
+    d: &mut super::Document,
+) -> dynox_core::Result<usize> {
+    client.save(d).await?;
+    let file = d.content.as_ref().expect("a file");
+    Ok(file.get_bytes(client).await?.len())
+}
+
+#[tokio::test]
+async fn a_vanished_object_is_a_not_found_s3_error_naming_bucket_and_key() {
+    let env = env().await;
+    let mut d = doc("GONE#1", Some(S3Object::from_bytes(vec![7; 100], "a.bin")));
+    assert_eq!(save_then_read(&env.client, &mut d).await.unwrap(), 100);
+    let file = d.content.as_ref().unwrap();
+    let (bucket, key) = (
+        file.bucket().unwrap().to_owned(),
+        file.key().unwrap().to_owned(),
+    );
+    env.s3
+        .delete_object()
+        .bucket(&bucket)
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
+    let err = file.get_bytes(&env.client).await.unwrap_err();
+    assert!(err.is_not_found(), "{err:?}");
+    match &err {
+        dynox_core::Error::S3(S3Error::NoSuchKey { bucket: b, key: k }) => {
+            assert_eq!((b, k), (&bucket, &key));
+        }
+        other => panic!("expected NoSuchKey, got {other:?}"),
+    }
+    assert!(err.report().to_string().contains(&key), "{}", err.report());
 }

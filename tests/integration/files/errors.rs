@@ -16,7 +16,7 @@ async fn a_missing_bucket_fails_before_the_write_and_names_it() {
     let settings = S3Settings::default().bucket("company-docs", "dynox-no-such-bucket");
     let client = dynox_core::Client::builder(env.backend.sdk_config())
         .table_prefix(env.client.table_prefix())
-        .extension(settings)
+        .s3(settings)
         .build();
     let mut d = doc("NOB#1", Some(S3Object::from_bytes(vec![1], "a.txt")));
     if *env.backend.s3_server() == dynox_local::Server::Embedded {
@@ -29,7 +29,25 @@ async fn a_missing_bucket_fails_before_the_write_and_names_it() {
     }
     let err = client.save(&mut d).await.unwrap_err();
     assert!(matches!(err, Error::File { .. }), "{err:?}");
-    match S3Error::find(&err) {
+    assert!(err.is_not_found(), "{err:?}");
+    // Display is the error's own line; the report adds the causes, the bucket's among them.
+    let (line, report) = (err.to_string(), err.report().to_string());
+    assert!(!line.contains("dynox-no-such-bucket"), "{line}");
+    assert!(report.starts_with(&line), "{report}");
+    assert!(
+        report.contains("bucket `dynox-no-such-bucket` does not exist"),
+        "{report}"
+    );
+    let lines = format!("{:#}", err.report());
+    assert!(
+        lines
+            .lines()
+            .skip(1)
+            .all(|l| l.starts_with("  caused by: "))
+            && lines.lines().count() > 1,
+        "{lines}"
+    );
+    match err.s3() {
         Some(S3Error::NoSuchBucket { bucket, .. }) => assert_eq!(bucket, "dynox-no-such-bucket"),
         other => panic!("expected NoSuchBucket, got {other:?}"),
     }
@@ -97,15 +115,13 @@ async fn refused_credentials_are_access_denied_naming_the_object() {
     );
     let client = dynox_core::Client::builder(env.backend.sdk_config())
         .table_prefix(env.client.table_prefix())
-        .extension(
-            S3Settings::default()
-                .bucket("company-docs", env.bucket("company-docs"))
-                .s3_client(wrong),
-        )
+        .s3(S3Settings::default()
+            .bucket("company-docs", env.bucket("company-docs"))
+            .s3_client(wrong))
         .build();
     let mut d = doc("DENY#1", Some(S3Object::from_bytes(vec![1], "a.txt")));
     let err = client.save(&mut d).await.unwrap_err();
-    match S3Error::find(&err) {
+    match err.s3() {
         Some(S3Error::AccessDenied { bucket, .. }) => {
             assert_eq!(bucket, env.bucket("company-docs"))
         }
@@ -132,12 +148,12 @@ async fn an_unreachable_s3_endpoint_is_a_transport_error() {
     );
     let client = dynox_core::Client::builder(env.backend.sdk_config())
         .table_prefix(env.client.table_prefix())
-        .extension(S3Settings::default().s3_client(unreachable))
+        .s3(S3Settings::default().s3_client(unreachable))
         .build();
     let mut d = doc("NET#1", Some(S3Object::from_bytes(vec![1], "a.txt")));
     let err = client.save(&mut d).await.unwrap_err();
     assert!(
-        matches!(S3Error::find(&err), Some(S3Error::Transport { .. })),
+        matches!(err.s3(), Some(S3Error::Transport { .. })),
         "{err:?}"
     );
     assert!(err.to_string().contains("NET#1"), "{err}");
@@ -160,7 +176,7 @@ async fn an_unreachable_s3_is_a_file_error_naming_no_object() {
     );
     let client = dynox_core::Client::builder(backend.sdk_config())
         .table_prefix(dynox_tests::unique_prefix())
-        .extension(S3Settings::default().s3_client(s3))
+        .s3(S3Settings::default().s3_client(s3))
         .build();
     client.create_table::<Document>().await.unwrap();
     let mut d = doc(
@@ -179,7 +195,7 @@ async fn an_unreachable_s3_is_a_file_error_naming_no_object() {
         "{err:?}"
     );
     assert!(
-        matches!(S3Error::find(&err), Some(S3Error::Transport { .. })),
+        matches!(err.s3(), Some(S3Error::Transport { .. })),
         "{err:?}"
     );
     assert!(d.content.as_ref().unwrap().is_pending(), "retry-able");

@@ -41,7 +41,7 @@ async fn hostile_key_values_and_file_names_make_safe_keys() {
         Some(S3Object::from_bytes(vec![1], "n".repeat(2000))),
     );
     let err = env.client.save(&mut long).await.unwrap_err();
-    match S3Error::find(&err) {
+    match err.s3() {
         Some(S3Error::InvalidKey { field, .. }) => assert_eq!(*field, "content"),
         other => panic!("expected InvalidKey, got {other:?} from {err:?}"),
     }

@@ -165,7 +165,7 @@ async fn every_metadata_accessor_reads_the_item_and_s3_dates_the_upload() {
         .bucket("company-docs", bucket.clone());
     let client = dynox_core::Client::builder(backend.sdk_config())
         .table_prefix(dynox_tests::unique_prefix())
-        .extension(settings)
+        .s3(settings)
         .build();
     client.create_table::<Document>().await.unwrap();
 

@@ -33,7 +33,10 @@ async fn presigned_urls_download_without_credentials_and_expire() {
         Duration::from_secs(7 * 24 * 3600 + 1),
     ] {
         let err = file.presigned_url(&env.client, bad).await.unwrap_err();
-        assert!(matches!(err, S3Error::InvalidExpiry { .. }), "{err:?}");
+        assert!(
+            matches!(err, dynox_core::Error::S3(S3Error::InvalidExpiry { .. })),
+            "{err:?}"
+        );
     }
 
     // A URL signed two hours ago for one hour has expired.
@@ -80,12 +83,12 @@ async fn a_custom_s3_client_gets_path_style_requests_on_a_local_endpoint() {
         .build();
     let plain = aws_sdk_s3::Client::new(&config);
     let client = dynox_core::Client::builder(&config)
-        .extension(S3Settings::default().s3_client(plain))
+        .s3(S3Settings::default().s3_client(plain))
         .build();
     let upload = dynox_s3::presign_upload::<Document>(
         &client,
         Document::key_of("P#1", "v1"),
-        "content",
+        Document::fields().content,
         &dynox_s3::DeclaredFile::new("a.pdf", "application/pdf"),
         &dynox_s3::UploadRules::new(1024),
     )
