@@ -23,6 +23,7 @@ mod direct_uploads;
 mod errors;
 mod files;
 mod indexes;
+mod interop;
 mod named_clients;
 mod observability;
 mod progress;
