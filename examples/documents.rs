@@ -8,8 +8,8 @@
 //! cargo run -p dynox-examples --bin documents
 //! ```
 //!
-//! Runs on the embedded local servers by default. `DYNOX_ENDPOINT=http://127.0.0.1:5000`
-//! uses moto or LocalStack there; `DYNOX_ENDPOINT=aws` uses your standard AWS configuration,
+//! Runs on the embedded local servers by default. `AWS_ENDPOINT_URL=http://127.0.0.1:5000`
+//! uses moto or LocalStack there; `DYNOX_SERVERS=aws` uses your standard AWS configuration,
 //! with the bucket named by `DYNOX_BUCKET` (which must exist).
 
 use std::time::{Duration, Instant};

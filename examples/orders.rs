@@ -6,8 +6,8 @@
 //! cargo run -p dynox-examples --bin orders
 //! ```
 //!
-//! Set `DYNOX_ENDPOINT=http://127.0.0.1:5000` to use moto or LocalStack there, or
-//! `DYNOX_ENDPOINT=aws` to use your standard AWS configuration (the table is then created in
+//! Set `AWS_ENDPOINT_URL=http://127.0.0.1:5000` to use moto or LocalStack there, or
+//! `DYNOX_SERVERS=aws` to use your standard AWS configuration (the table is then created in
 //! your account with a unique prefix and deleted at the end).
 
 use std::collections::BTreeSet;

@@ -10,7 +10,7 @@
 //! cargo run -p dynox-examples --bin pages
 //! ```
 //!
-//! Runs on the embedded local servers by default; `DYNOX_ENDPOINT=http://127.0.0.1:5000`
+//! Runs on the embedded local servers by default; `AWS_ENDPOINT_URL=http://127.0.0.1:5000`
 //! uses moto or LocalStack there.
 
 use std::collections::BTreeMap;

@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run -p dynox-examples --bin sweep                         # seed a demo, dry run
 //! cargo run -p dynox-examples --bin sweep -- --delete             # ... and delete
-//! DYNOX_ENDPOINT=aws DYNOX_BUCKET=my-bucket DYNOX_TABLE_PREFIX=prod- \
+//! DYNOX_SERVERS=aws DYNOX_BUCKET=my-bucket DYNOX_TABLE_PREFIX=prod- \
 //!     cargo run -p dynox-examples --bin sweep -- --grace-hours 48  # a real deployment
 //! ```
 //!

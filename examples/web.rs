@@ -8,9 +8,9 @@
 //! ```
 //!
 //! Runs on the embedded local servers by default (their S3 answers browsers on loopback
-//! origins the way a bucket CORS rule would); `DYNOX_ENDPOINT=http://127.0.0.1:5000` uses
+//! origins the way a bucket CORS rule would); `AWS_ENDPOINT_URL=http://127.0.0.1:5000` uses
 //! moto or LocalStack, with a CORS rule put on the bucket for the app's origin;
-//! `DYNOX_ENDPOINT=aws DYNOX_BUCKET=...` uses your AWS account and that bucket (give it the
+//! `DYNOX_SERVERS=aws DYNOX_BUCKET=...` uses your AWS account and that bucket (give it the
 //! CORS rule the app prints). On Ctrl-C the documents, their files and the table are removed.
 
 use dynox::s3::S3Settings;

@@ -1,4 +1,4 @@
-//! Shared set-up of the integration tests: the backend chosen by `DYNOX_ENDPOINT` (the
+//! Shared set-up of the integration tests: the backend chosen by `AWS_ENDPOINT_URL` (the
 //! embedded servers by default, see `dynox_local::Backend`) and a client whose table prefix
 //! is unique to the test, so tests run in parallel on one server.
 

@@ -10,11 +10,12 @@
 //! [`SdkConfig`] that points DynamoDB clients at the first and S3 clients at the second, so
 //! code under test builds its clients exactly as it would in production.
 //!
-//! [`Backend::from_env`] is the switch the dynox test suite and examples use: by default the
-//! embedded servers, or any other endpoint (moto, LocalStack) or real AWS when the
-//! `DYNOX_ENDPOINT` environment variable says so; `DYNOX_DYNAMODB_ENDPOINT` and
-//! `DYNOX_S3_ENDPOINT` choose each service's server on its own (AWS's DynamoDB Local with the
-//! embedded s3s-fs, say).
+//! [`Backend::from_env`] is the switch the dynox test suite and examples use. It follows the
+//! AWS SDKs' own standard for endpoints: `AWS_ENDPOINT_URL` points both services at another
+//! server (moto, LocalStack), `AWS_ENDPOINT_URL_DYNAMODB` and `AWS_ENDPOINT_URL_S3` one service
+//! each (AWS's DynamoDB Local with the embedded s3s-fs, say). A service without an endpoint
+//! runs on the embedded server, unless `DYNOX_SERVERS=aws` asks for the standard AWS
+//! configuration chain instead.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), dynox_local::LocalError> {
@@ -46,21 +47,29 @@ pub const SECRET_ACCESS_KEY: &str = "dynoxlocal-secret";
 /// Region used for local servers.
 pub const REGION: &str = "us-east-1";
 
-/// Environment variable selecting the backend for [`Backend::from_env`].
+/// Environment variable choosing what serves a service that has no endpoint URL
+/// (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_S3`, the SDKs' own
+/// standard) in [`Backend::from_env`]:
 ///
 /// - unset or `embedded`: the embedded servers of this crate;
-/// - `aws`: the standard AWS configuration chain (credentials, region, endpoints);
-/// - a URL such as `http://127.0.0.1:5000`: that endpoint for both DynamoDB and S3 (moto,
-///   LocalStack), with credentials from the environment or local test credentials.
-pub const ENDPOINT_VAR: &str = "DYNOX_ENDPOINT";
+/// - `aws`: the standard AWS configuration chain (credentials, region, endpoints).
+pub const SERVERS_VAR: &str = "DYNOX_SERVERS";
 
-/// Environment variable choosing the DynamoDB server alone (same values as [`ENDPOINT_VAR`]
-/// but `aws`); unset, DynamoDB follows [`ENDPOINT_VAR`].
-pub const DYNAMODB_ENDPOINT_VAR: &str = "DYNOX_DYNAMODB_ENDPOINT";
+/// The SDKs' variable pointing every service at one endpoint.
+pub const ENDPOINT_URL_VAR: &str = "AWS_ENDPOINT_URL";
 
-/// Environment variable choosing the S3 server alone (same values as [`ENDPOINT_VAR`] but
-/// `aws`); unset, S3 follows [`ENDPOINT_VAR`].
-pub const S3_ENDPOINT_VAR: &str = "DYNOX_S3_ENDPOINT";
+/// The SDKs' variable pointing DynamoDB (and DynamoDB Streams) at an endpoint.
+pub const DYNAMODB_ENDPOINT_URL_VAR: &str = "AWS_ENDPOINT_URL_DYNAMODB";
+
+/// The SDKs' variable pointing S3 at an endpoint.
+pub const S3_ENDPOINT_URL_VAR: &str = "AWS_ENDPOINT_URL_S3";
+
+/// dynox's former variables, refused with the one that replaces each.
+const RETIRED_VARS: [(&str, &str); 3] = [
+    ("DYNOX_ENDPOINT", "AWS_ENDPOINT_URL (or DYNOX_SERVERS=aws)"),
+    ("DYNOX_DYNAMODB_ENDPOINT", "AWS_ENDPOINT_URL_DYNAMODB"),
+    ("DYNOX_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3"),
+];
 
 /// Why the local servers could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -305,7 +314,7 @@ pub enum BackendKind {
     Endpoint(String),
     /// The standard AWS configuration chain.
     Aws,
-    /// A different server for each service ([`DYNAMODB_ENDPOINT_VAR`], [`S3_ENDPOINT_VAR`]):
+    /// A different server for each service ([`DYNAMODB_ENDPOINT_URL_VAR`], [`S3_ENDPOINT_URL_VAR`]):
     /// see [`Backend::dynamodb_server`] and [`Backend::s3_server`].
     Mixed,
 }
@@ -331,41 +340,39 @@ impl Server {
             Server::Aws => "aws",
         }
     }
-
-    /// The server a variable's value names: unset, empty or `embedded` is the embedded one.
-    fn parse(value: Option<&str>) -> Server {
-        match value {
-            None | Some("") | Some("embedded") => Server::Embedded,
-            Some("aws") => Server::Aws,
-            Some(url) => Server::Endpoint(url.to_owned()),
-        }
-    }
 }
 
-/// The servers the variables `all` ([`ENDPOINT_VAR`]), `dynamodb` ([`DYNAMODB_ENDPOINT_VAR`])
-/// and `s3` ([`S3_ENDPOINT_VAR`]) choose: each service's own variable first, else the shared
-/// one, else the embedded server. AWS serves both services or neither.
+/// The servers chosen by `servers` ([`SERVERS_VAR`]) and the endpoint URLs `all`
+/// ([`ENDPOINT_URL_VAR`]), `dynamodb` ([`DYNAMODB_ENDPOINT_URL_VAR`]) and `s3`
+/// ([`S3_ENDPOINT_URL_VAR`]): each service's own URL first, else the shared one, else the
+/// embedded server (or AWS, with `DYNOX_SERVERS=aws`).
 fn choose_servers(
+    servers: Option<&str>,
     all: Option<&str>,
     dynamodb: Option<&str>,
     s3: Option<&str>,
 ) -> Result<(Server, Server), LocalError> {
-    let dynamodb = Server::parse(dynamodb.or(all));
-    let s3 = Server::parse(s3.or(all));
-    if (dynamodb == Server::Aws) != (s3 == Server::Aws) {
-        return Err(LocalError::Environment {
-            reason: format!(
-                "DynamoDB is {} and S3 is {}: `aws` serves both services or neither (set {ENDPOINT_VAR}=aws, or give both {DYNAMODB_ENDPOINT_VAR} and {S3_ENDPOINT_VAR} a URL)",
-                dynamodb.name(),
-                s3.name()
-            ),
-        });
-    }
-    Ok((dynamodb, s3))
+    let fallback = match servers {
+        None | Some("") | Some("embedded") => Server::Embedded,
+        Some("aws") => Server::Aws,
+        Some(other) => {
+            return Err(LocalError::Environment {
+                reason: format!(
+                    "{SERVERS_VAR}={other}: expected `embedded` or `aws` (point a service at another server with {ENDPOINT_URL_VAR}, {DYNAMODB_ENDPOINT_URL_VAR} or {S3_ENDPOINT_URL_VAR})"
+                ),
+            })
+        }
+    };
+    let chosen = |url: Option<&str>| match url.or(all).filter(|u| !u.is_empty()) {
+        Some(url) => Server::Endpoint(url.to_owned()),
+        None => fallback.clone(),
+    };
+    Ok((chosen(dynamodb), chosen(s3)))
 }
 
-/// An [`SdkConfig`] chosen by the environment (see [`ENDPOINT_VAR`], [`DYNAMODB_ENDPOINT_VAR`]
-/// and [`S3_ENDPOINT_VAR`]), plus what the servers behind it can do.
+/// An [`SdkConfig`] chosen by the environment (see [`ENDPOINT_URL_VAR`],
+/// [`DYNAMODB_ENDPOINT_URL_VAR`], [`S3_ENDPOINT_URL_VAR`] and [`SERVERS_VAR`]), plus what the
+/// servers behind it can do.
 #[derive(Debug, Clone)]
 pub struct Backend {
     dynamodb: Server,
@@ -374,19 +381,35 @@ pub struct Backend {
 }
 
 impl Backend {
-    /// Reads [`ENDPOINT_VAR`], [`DYNAMODB_ENDPOINT_VAR`] and [`S3_ENDPOINT_VAR`] and builds the
-    /// matching configuration, starting the shared embedded servers when one is needed.
+    /// Reads [`ENDPOINT_URL_VAR`], [`DYNAMODB_ENDPOINT_URL_VAR`], [`S3_ENDPOINT_URL_VAR`] and
+    /// [`SERVERS_VAR`] and builds the matching configuration, starting the shared embedded
+    /// servers when one is needed. A variable dynox used before is refused, naming its
+    /// replacement.
     pub async fn from_env() -> Result<Self, LocalError> {
-        let var = |name| std::env::var(name).ok();
-        let (all, dynamodb, s3) = (
-            var(ENDPOINT_VAR),
-            var(DYNAMODB_ENDPOINT_VAR),
-            var(S3_ENDPOINT_VAR),
+        let var = |name: &str| std::env::var(name).ok();
+        if let Some((old, new)) = RETIRED_VARS.iter().find(|(old, _)| var(old).is_some()) {
+            return Err(LocalError::Environment {
+                reason: format!("{old} is no longer read: set {new} instead"),
+            });
+        }
+        let (servers, all, dynamodb, s3) = (
+            var(SERVERS_VAR),
+            var(ENDPOINT_URL_VAR),
+            var(DYNAMODB_ENDPOINT_URL_VAR),
+            var(S3_ENDPOINT_URL_VAR),
         );
-        let (dynamodb, s3) = choose_servers(all.as_deref(), dynamodb.as_deref(), s3.as_deref())?;
+        let (dynamodb, s3) = choose_servers(
+            servers.as_deref(),
+            all.as_deref(),
+            dynamodb.as_deref(),
+            s3.as_deref(),
+        )?;
         let sdk_config = match (&dynamodb, &s3) {
             (Server::Embedded, Server::Embedded) => shared()?.sdk_config().clone(),
-            (Server::Aws, _) => aws_config::load_defaults(BehaviorVersion::latest()).await,
+            // The standard chain reads the endpoint variables itself.
+            (Server::Aws, _) | (_, Server::Aws) => {
+                aws_config::load_defaults(BehaviorVersion::latest()).await
+            }
             _ => {
                 let url = |server: &Server, embedded: fn(&LocalServers) -> String| match server {
                     Server::Endpoint(url) => Ok(url.clone()),
@@ -580,55 +603,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_service_takes_its_own_variable_then_the_shared_one_then_the_embedded_server() {
+    fn each_service_takes_its_own_url_then_the_shared_one_then_the_fallback() {
         let url = |u: &str| Server::Endpoint(u.to_owned());
+        let (e, a) = (Server::Embedded, Server::Aws);
         let cases = [
-            ((None, None, None), (Server::Embedded, Server::Embedded)),
+            ((None, None, None, None), (e.clone(), e.clone())),
+            ((Some("embedded"), None, None, None), (e.clone(), e.clone())),
+            ((Some("aws"), None, None, None), (a.clone(), a.clone())),
             (
-                (Some("embedded"), None, None),
-                (Server::Embedded, Server::Embedded),
-            ),
-            ((Some("aws"), None, None), (Server::Aws, Server::Aws)),
-            (
-                (Some("http://m"), None, None),
+                (None, Some("http://m"), None, None),
                 (url("http://m"), url("http://m")),
             ),
             (
-                (None, Some("http://d"), None),
-                (url("http://d"), Server::Embedded),
+                (None, None, Some("http://d"), None),
+                (url("http://d"), e.clone()),
             ),
             (
-                (None, None, Some("http://s")),
-                (Server::Embedded, url("http://s")),
+                (None, None, None, Some("http://s")),
+                (e.clone(), url("http://s")),
             ),
             (
-                (Some("http://m"), Some("http://d"), None),
+                (None, Some("http://m"), Some("http://d"), None),
                 (url("http://d"), url("http://m")),
             ),
             (
-                (Some("http://m"), None, Some("embedded")),
-                (url("http://m"), Server::Embedded),
+                (Some("aws"), None, None, Some("http://s")),
+                (a.clone(), url("http://s")),
             ),
         ];
-        for ((all, dynamodb, s3), expected) in cases {
-            let chosen = choose_servers(all, dynamodb, s3).expect("a valid selection");
-            assert_eq!(chosen, expected, "{all:?} {dynamodb:?} {s3:?}");
+        for ((servers, all, dynamodb, s3), expected) in cases {
+            let chosen = choose_servers(servers, all, dynamodb, s3).expect("a valid selection");
+            assert_eq!(chosen, expected, "{servers:?} {all:?} {dynamodb:?} {s3:?}");
         }
     }
 
     #[test]
-    fn aws_for_one_service_only_is_refused_naming_the_variables() {
-        for (all, dynamodb, s3) in [
-            (Some("aws"), Some("http://d"), None),
-            (None, None, Some("aws")),
-            (Some("http://m"), Some("aws"), None),
-        ] {
-            let err = choose_servers(all, dynamodb, s3).expect_err("aws for one service");
-            let text = err.to_string();
-            assert!(
-                text.contains(ENDPOINT_VAR) && text.contains(S3_ENDPOINT_VAR),
-                "{text}"
-            );
-        }
+    fn an_unknown_servers_value_is_refused_naming_the_endpoint_variables() {
+        let err = choose_servers(Some("http://127.0.0.1:5000"), None, None, None).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains(SERVERS_VAR) && text.contains(ENDPOINT_URL_VAR),
+            "{text}"
+        );
     }
 }

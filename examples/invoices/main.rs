@@ -4,7 +4,7 @@
 //! zstd-compressed audit log and their line items as a typed value in S3.
 //!
 //! `cargo run -p dynox-example-invoices` runs it on embedded DynamoDB and S3 servers;
-//! `DYNOX_ENDPOINT=http://127.0.0.1:5000` on another server (moto, LocalStack), and with AWS
+//! `AWS_ENDPOINT_URL=http://127.0.0.1:5000` on another server (moto, LocalStack), and with AWS
 //! credentials and `DYNOX_BUCKET=<an existing bucket>` on AWS.
 
 use std::collections::BTreeMap;

@@ -215,9 +215,9 @@ async fn every_request_has_an_opentelemetry_span_with_its_consumed_capacity() {
     // Every DynamoDB server the suite runs on answers `ReturnConsumedCapacity` with the
     // capacity of each of these operations, so a span without it is dynox's fault, never the
     // server's, on any backend: the embedded dynoxide 3.2.0 (this test), moto 5.2
-    // (`DYNOX_ENDPOINT`, scripts/test; checked by hand on moto 5.2.1 with
+    // (`AWS_ENDPOINT_URL`, scripts/test; checked by hand on moto 5.2.1 with
     // `ReturnConsumedCapacity=TOTAL`: 0.5 to 1 unit each) and DynamoDB itself (documented for
-    // each operation). DynamoDB Local (`DYNOX_DYNAMODB_ENDPOINT`, scripts/dynamodb-local) is
+    // each operation). DynamoDB Local (`AWS_ENDPOINT_URL_DYNAMODB`, scripts/dynamodb-local) is
     // held to the same: should it leave one out, this names the backend instead of passing.
     assert_eq!(
         unreported,
