@@ -66,6 +66,12 @@ pub trait FileStore<M>: Send + Sync + 'static {
     /// The attribute names of the file fields.
     fn attribute_names() -> Vec<&'static str>;
 
+    /// The buckets the file fields declare (before the client's settings map them), each
+    /// once, for tools that set up a model's storage (the test kit).
+    fn buckets() -> Vec<&'static str> {
+        Vec::new()
+    }
+
     /// Whether the objects of file field `field` are shared between items (content-addressed:
     /// identical content is one object). The protocol never deletes or marks a shared object,
     /// and never takes one as proof that a write happened (another write can store the same

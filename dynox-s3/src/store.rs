@@ -157,6 +157,16 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
         }
     }
 
+    fn buckets() -> Vec<&'static str> {
+        let mut buckets: Vec<&'static str> = Vec::new();
+        for field in M::S3_FIELDS {
+            if !buckets.contains(&field.bucket) {
+                buckets.push(field.bucket);
+            }
+        }
+        buckets
+    }
+
     fn references(item: &Item) -> Vec<FileRef> {
         M::S3_FIELDS
             .iter()

@@ -52,7 +52,7 @@
 //! | `default-https-client` | yes | the AWS SDK's own HTTPS client (hyper 1, rustls with aws-lc) |
 //! | `streams` | | the table's stream and the file cascade ([`streams`]) |
 //! | `lambda` | | the cascade as an AWS Lambda handler (`streams::lambda`) |
-//! | `testing` | | embedded DynamoDB and S3 servers and a fault injector ([`testing`]) |
+//! | `testing` | | a test environment per test on embedded DynamoDB and S3 servers, a request record and a fault injector ([`testing`]) |
 //!
 //! Without `default-https-client`, the SDK clients use the HTTP client of the `SdkConfig` you
 //! build [`Client`] from (`aws_smithy_http_client` offers rustls with ring, or s2n-tls).
@@ -122,12 +122,8 @@ pub mod streams {
     pub use dynox_streams::*;
 }
 
-/// Embedded DynamoDB and S3 servers on 127.0.0.1, and a fault injector, for testing your app
-/// without AWS (feature `testing`).
 #[cfg(feature = "testing")]
-pub mod testing {
-    pub use dynox_local::*;
-}
+pub mod testing;
 
 /// What generated code uses; not part of the API.
 #[doc(hidden)]

@@ -204,3 +204,59 @@ async fn run(client: &Client) -> Result<(), Box<dyn std::error::Error>> {
     println!("deleted 26 invoices and their files");
     Ok(())
 }
+
+/// How an app built on dynox tests itself: a test environment per test (its own table and
+/// bucket on the embedded servers, or wherever `AWS_ENDPOINT_URL` points), the requests the
+/// code made, and injected faults.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dynox::testing::{FaultKind, TestEnv};
+
+    #[tokio::test]
+    async fn the_archive_runs_and_takes_every_file_along() {
+        let env = TestEnv::builder().model::<Invoice>().start().await.unwrap();
+        run(env.client()).await.unwrap();
+        assert!(env.objects("invoices").await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn listing_by_status_downloads_nothing() {
+        let env = TestEnv::builder().model::<Invoice>().start().await.unwrap();
+        for number in 1..=3 {
+            env.client()
+                .save(&mut invoice("acme", number))
+                .await
+                .unwrap();
+        }
+        env.forget_requests();
+        let open = Invoice::indexes()
+            .by_status
+            .query(env.client(), "open")
+            .all()
+            .await
+            .unwrap();
+        assert!(!open.is_empty());
+        assert_eq!(env.requests().s3().count(), 0, "{:?}", env.requests());
+        assert_eq!(env.requests().dynamodb().collect::<Vec<_>>(), ["Query"]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_item_write_leaves_no_pdf_behind() {
+        let env = TestEnv::builder()
+            .model::<Invoice>()
+            .retries(false)
+            .start()
+            .await
+            .unwrap();
+        env.faults()
+            .fail_nth(1, Some("PutItem"), FaultKind::ServerError);
+        let err = env
+            .client()
+            .save(&mut invoice("acme", 7))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Service { .. }), "{err:?}");
+        assert!(env.objects("invoices").await.unwrap().is_empty());
+    }
+}
