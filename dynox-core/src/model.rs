@@ -152,6 +152,8 @@ pub trait Timestamp {
     fn stamp(&mut self, now: std::time::SystemTime);
     /// Whether the field holds no time yet.
     fn is_unset(&self) -> bool;
+    /// A field that holds no time yet (what a generated `new` starts it with).
+    fn unset() -> Self;
 }
 
 impl Timestamp for std::time::SystemTime {
@@ -161,6 +163,9 @@ impl Timestamp for std::time::SystemTime {
     fn is_unset(&self) -> bool {
         *self == std::time::UNIX_EPOCH
     }
+    fn unset() -> Self {
+        std::time::UNIX_EPOCH
+    }
 }
 
 impl Timestamp for Option<std::time::SystemTime> {
@@ -169,6 +174,9 @@ impl Timestamp for Option<std::time::SystemTime> {
     }
     fn is_unset(&self) -> bool {
         self.is_none_or(|t| t == std::time::UNIX_EPOCH)
+    }
+    fn unset() -> Self {
+        None
     }
 }
 

@@ -167,6 +167,17 @@ pub enum S3Error {
         /// The object key.
         key: String,
     },
+    /// The object is compressed with a codec this build of dynox leaves out: enable the
+    /// feature of that name (`zstd`, `gzip`). Nothing was downloaded.
+    #[error("s3://{bucket}/{key} is {codec}-compressed, and this build of dynox has no {codec}: enable its `{codec}` feature")]
+    CodecNotEnabled {
+        /// The codec (`zstd`, `gzip`).
+        codec: &'static str,
+        /// The bucket.
+        bucket: String,
+        /// The object key.
+        key: String,
+    },
     /// The item's file attribute is not a valid file reference.
     #[error("invalid file reference: {reason}")]
     InvalidReference {
@@ -306,6 +317,7 @@ impl S3Error {
             | S3Error::NotUploaded { .. }
             | S3Error::InvalidExpiry { .. }
             | S3Error::RangeOfCompressed { .. }
+            | S3Error::CodecNotEnabled { .. }
             | S3Error::NoSuchBucket { .. }
             | S3Error::AccessDenied { .. }
             | S3Error::SharedObjectNotOwned { .. }

@@ -20,6 +20,8 @@ pub struct Model<'a> {
     pub source: Option<syn::Path>,
     /// `crate = "path"`: where generated code finds `dynox`.
     pub krate: Option<syn::Path>,
+    /// Whether to generate `new` (`#[dynamo(new = false)]` turns it off).
+    pub constructor: bool,
     pub fields: Vec<Field<'a>>,
 }
 
@@ -128,6 +130,7 @@ impl<'a> Model<'a> {
             indexes: container.indexes,
             source: container.model,
             krate: container.krate,
+            constructor: container.new.unwrap_or(true),
             fields,
         })
     }

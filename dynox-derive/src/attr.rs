@@ -11,11 +11,12 @@ use syn::{Attribute, LitStr};
 use crate::ctxt::Ctxt;
 
 /// Keys valid on the struct, with the form each takes.
-const CONTAINER_KEYS: [(&str, &str); 4] = [
+const CONTAINER_KEYS: [(&str, &str); 5] = [
     ("table", "`table = \"...\"`"),
     ("global_index", "`global_index(...)`"),
     ("local_index", "`local_index(...)`"),
     ("crate", "`crate = \"path::to::dynox\"`"),
+    ("new", "`new = false`"),
 ];
 /// Keys valid in `global_index(...)` / `local_index(...)`.
 const INDEX_KEYS: &str = "`name = \"...\"`, `hash_key = field`, `range_key = field`, `projection = \"all\" | \"keys_only\"`, `include(field, ...)`";
@@ -124,6 +125,8 @@ pub struct Container {
     /// `crate = "path"`: where generated code finds the `dynox` crate, when it is not a
     /// dependency of that name (re-exported by another crate, say).
     pub krate: Option<syn::Path>,
+    /// `new = false`: no generated `new` (the struct has a `new` of its own).
+    pub new: Option<bool>,
 }
 
 /// Global or local secondary index.
@@ -318,6 +321,12 @@ pub fn container(cx: &mut Ctxt, attrs: &[Attribute]) -> Container {
                     )
                 })?;
                 set_once(cx, &mut out.krate, path, &meta);
+            } else if meta.path.is_ident("new") {
+                let value: syn::LitBool = meta
+                    .value()?
+                    .parse()
+                    .map_err(|e| syn::Error::new(e.span(), "expected `new = false`"))?;
+                set_once(cx, &mut out.new, value.value, &meta);
             } else if meta.path.is_ident("model") {
                 let value = meta.value()?;
                 let path: syn::Path = value

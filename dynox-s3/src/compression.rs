@@ -3,7 +3,10 @@
 use std::fmt;
 
 /// The codec a file field compresses its objects with: `#[s3(compress = "zstd")]` or
-/// `#[s3(compress = "gzip")]`.
+/// `#[s3(compress = "gzip")]`. Each codec is a feature of the same name (`dynox` features
+/// `zstd` and `gzip`; `dynox-s3` has both by default): a model naming a codec whose feature is
+/// off does not compile, and an object stored with one is refused on download
+/// ([`S3Error::CodecNotEnabled`](crate::S3Error::CodecNotEnabled)).
 ///
 /// The content is compressed while it streams up and decompressed while it streams down
 /// (neither holds the whole file in memory). The item records the encoding, the stored
@@ -55,7 +58,38 @@ impl Compression {
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.name() == name)
     }
+
+    /// Whether this build includes the codec (its feature is on).
+    pub fn is_enabled(self) -> bool {
+        match self {
+            Compression::Zstd => cfg!(feature = "zstd"),
+            Compression::Gzip => cfg!(feature = "gzip"),
+        }
+    }
 }
+
+/// A codec whose feature is on: what `#[s3(compress = "...")]` requires of its codec's
+/// marker ([`ZstdCodec`], [`GzipCodec`]), so that a model naming a codec this build leaves
+/// out does not compile.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}`: this compression codec's feature is off",
+    label = "the codec of this field",
+    note = "enable the codec's feature: `dynox = {{ version = \"0.1\", features = [\"zstd\"] }}` (or `\"gzip\"`)"
+)]
+pub trait EnabledCodec {}
+
+/// The zstd codec, for the compile-time check of `compress = "zstd"`.
+pub struct ZstdCodec;
+/// The gzip codec, for the compile-time check of `compress = "gzip"`.
+pub struct GzipCodec;
+
+#[cfg(feature = "zstd")]
+impl EnabledCodec for ZstdCodec {}
+#[cfg(feature = "gzip")]
+impl EnabledCodec for GzipCodec {}
+
+/// Compiles only for an enabled codec (generated code calls it, spanned on the attribute).
+pub const fn require_codec<C: EnabledCodec>() {}
 
 impl fmt::Display for Compression {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -131,4 +131,42 @@ pub mod __private {
     pub use dynox_core::__private as core;
     #[cfg(feature = "s3")]
     pub use dynox_s3::__private as s3;
+
+    pub use crate::{__dynox_files_type as files_type, __dynox_s3_fields as s3_fields};
+}
+
+// What generated code wraps its `#[s3]` parts in: passed through with the `s3` feature, one
+// clear error without it (instead of unresolved paths).
+#[cfg(feature = "s3")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __dynox_s3_fields {
+    ($($generated:tt)*) => { $($generated)* };
+}
+
+#[cfg(not(feature = "s3"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __dynox_s3_fields {
+    ($($generated:tt)*) => {
+        ::core::compile_error!(
+            "`#[s3]` fields need dynox's `s3` feature, which its default features include: depend on `dynox` with default features, or add `features = [\"s3\"]`"
+        );
+    };
+}
+
+#[cfg(feature = "s3")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __dynox_files_type {
+    ($model:ty) => { $crate::__private::s3::S3Files<$model> };
+}
+
+#[cfg(not(feature = "s3"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __dynox_files_type {
+    ($model:ty) => {
+        $crate::__private::core::NoFiles
+    };
 }

@@ -50,27 +50,24 @@ fn invoice(customer: &str, number: u64) -> Invoice {
         ("consulting".to_owned(), 90_000),
         (format!("travel #{number}"), 10_000 + number as i64),
     ]);
-    Invoice {
-        customer: customer.into(),
-        number,
-        status: if number.is_multiple_of(3) {
-            "paid"
-        } else {
-            "open"
-        }
-        .into(),
-        total_cents: lines.values().sum(),
-        version: 0,
-        pdf: S3Object::from_bytes(pdf_bytes(number), format!("invoice-{number}.pdf")),
-        thumbnail: number
-            .is_multiple_of(2)
-            .then(|| S3Object::from_bytes(vec![0x89, b'P', b'N', b'G'], "thumb.png")),
-        audit_log: (number == 1).then(|| {
-            let log = "2026-12-01T10:00:00Z created\n".repeat(2000);
-            S3Object::from_bytes(log.into_bytes(), "audit.log")
-        }),
-        lines: Some(S3Value::new(lines)),
-    }
+    let status = if number.is_multiple_of(3) {
+        "paid"
+    } else {
+        "open"
+    };
+    let pdf = S3Object::from_bytes(pdf_bytes(number), format!("invoice-{number}.pdf"));
+    // The derived `new` takes the fields that must be given; version 0 and the optional
+    // files start empty.
+    let mut invoice = Invoice::new(customer, number, status, lines.values().sum(), pdf);
+    invoice.thumbnail = number
+        .is_multiple_of(2)
+        .then(|| S3Object::from_bytes(vec![0x89, b'P', b'N', b'G'], "thumb.png"));
+    invoice.audit_log = (number == 1).then(|| {
+        let log = "2026-12-01T10:00:00Z created\n".repeat(2000);
+        S3Object::from_bytes(log.into_bytes(), "audit.log")
+    });
+    invoice.lines = Some(S3Value::new(lines));
+    invoice
 }
 
 #[tokio::main]

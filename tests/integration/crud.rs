@@ -439,3 +439,52 @@ async fn clones_of_a_client_share_settings() {
         Some(2.5)
     );
 }
+
+/// Every kind of field the generated `new` leaves out, and the ones it takes.
+#[derive(Debug, Clone, PartialEq, DynamoModel)]
+#[dynamo(table = "constructed")]
+struct Constructed {
+    #[dynamo(hash_key)]
+    id: String,
+    #[dynamo(range_key)]
+    n: u64,
+    title: String,
+    score: i64,
+    note: Option<String>,
+    #[dynamo(set)]
+    tags: std::collections::BTreeSet<String>,
+    #[dynamo(skip)]
+    cache: Vec<u8>,
+    #[dynamo(version)]
+    version: u64,
+    #[dynamo(created_at)]
+    created: std::time::SystemTime,
+    #[dynamo(updated_at)]
+    updated: Option<std::time::SystemTime>,
+}
+
+#[tokio::test]
+async fn the_generated_new_takes_the_required_fields_and_starts_the_rest_empty() {
+    let client = dynox_tests::client_with::<Constructed>().await;
+    let mut item = Constructed::new("a", 7, "title", -3);
+    assert_eq!(
+        item,
+        Constructed {
+            id: "a".into(),
+            n: 7,
+            title: "title".into(),
+            score: -3,
+            note: None,
+            tags: Default::default(),
+            cache: Vec::new(),
+            version: 0,
+            created: std::time::UNIX_EPOCH,
+            updated: None,
+        }
+    );
+    client.create(&mut item).await.unwrap();
+    assert_eq!(item.version, 1, "a new item's first write");
+    assert!(item.created > std::time::UNIX_EPOCH && item.updated.is_some());
+    let stored = Constructed::get(&client, "a", 7).await.unwrap().unwrap();
+    assert_eq!((stored.title.as_str(), stored.score), ("title", -3));
+}

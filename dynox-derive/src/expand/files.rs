@@ -43,14 +43,20 @@ pub fn expand(model: &Model<'_>, mode: Mode) -> TokenStream {
             let client = option(&spec.client);
             let shared = spec.shared.is_some();
             // Checked to be one of `COMPRESSIONS` before expansion.
+            // The codec's feature must be on: the check is spanned on `compress = "..."`.
             let compress = match spec
                 .compress
                 .as_ref()
-                .and_then(|c| compression_variant(&c.value))
+                .and_then(|c| Some((c, compression_variant(&c.value)?)))
             {
-                Some(variant) => {
+                Some((attr, variant)) => {
+                    let marker = format_ident!("{variant}Codec");
                     let variant = format_ident!("{variant}");
-                    quote!(::core::option::Option::Some(#s3::Compression::#variant))
+                    let check = quote_spanned!(attr.span=> #s3::require_codec::<#s3::#marker>());
+                    quote!({
+                        #check;
+                        ::core::option::Option::Some(#s3::Compression::#variant)
+                    })
                 }
                 None => quote!(::core::option::Option::None),
             };
@@ -90,10 +96,10 @@ pub fn expand(model: &Model<'_>, mode: Mode) -> TokenStream {
             })
         })
         .collect();
-    quote! {
+    super::s3_gated(quote! {
         #[automatically_derived]
         impl #s3::S3Model for #ident {
             const S3_FIELDS: &'static [#s3::S3Field<Self>] = &[#(#fields)*];
         }
-    }
+    })
 }

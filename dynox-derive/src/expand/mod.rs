@@ -13,6 +13,7 @@
 //! thiserror's `fallback.rs`): uses of the model still type-check, so the user reads the
 //! attribute errors rather than a cascade of "`Model` is not implemented" at every use.
 
+mod constructor;
 mod dummy;
 mod fields;
 mod files;
@@ -100,6 +101,34 @@ fn private() -> TokenStream {
     })
 }
 
+/// The `dynox` crate's path, when generated code reaches the runtime through it.
+fn facade() -> Option<syn::Path> {
+    ROOT.with(|root| match &*root.borrow() {
+        Root::Facade(path) => Some(path.clone()),
+        Root::Crates => None,
+    })
+}
+
+/// `generated` (the `#[s3]` parts of a model), wrapped for the facade so that without its
+/// `s3` feature they are one clear error.
+fn s3_gated(generated: TokenStream) -> TokenStream {
+    match facade() {
+        Some(path) => quote!(#path::__private::s3_fields! { #generated }),
+        None => generated,
+    }
+}
+
+/// The `Files` type of a model with files.
+fn s3_files_type() -> TokenStream {
+    match facade() {
+        Some(path) => quote!(#path::__private::files_type!(Self)),
+        None => {
+            let s3 = s3_private();
+            quote!(#s3::S3Files<Self>)
+        }
+    }
+}
+
 /// The path of dynox-s3's runtime module, for models with files.
 fn s3_private() -> TokenStream {
     ROOT.with(|root| match &*root.borrow() {
@@ -145,6 +174,7 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
     };
     let model_impl = model_impl::expand(&model, mode);
     let methods = methods::expand(&model, mode);
+    let constructor = constructor::expand(&model, mode);
     let files = files::expand(&model, mode);
     let (fields_type, fields_fn) = fields::expand(&model);
     let (indexes_type, indexes_fn) = indexes::handles(&model, mode);
@@ -162,6 +192,7 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
         #indexes_type
         #trait_impls
         #methods
+        #constructor
         #fields_fn
         #indexes_fn
         #readers

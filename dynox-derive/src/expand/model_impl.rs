@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::{private, s3_private, unreachable, Mode};
+use super::{private, s3_files_type, unreachable, Mode};
 use crate::ast::{Conv, Field, Model};
 use crate::attr::Role;
 
@@ -46,8 +46,7 @@ pub fn expand(model: &Model<'_>, mode: Mode) -> TokenStream {
     let range_key_ty = range.map_or_else(|| quote!(#private::NoRangeKey), key_ty);
     let has_files = model.files().next().is_some();
     let files_ty = if has_files {
-        let s3 = s3_private();
-        quote!(#s3::S3Files<Self>)
+        s3_files_type()
     } else {
         quote!(#private::NoFiles)
     };
