@@ -10,10 +10,9 @@
 //! It is idempotent (records arrive at least once; dynox's own writes already deleted what
 //! they replaced, which reads as already gone), and it never deletes:
 //! - a shared (content-addressed) object: another item may hold it; the sweep collects it;
-//! - an object the user chose to keep (a cleared file, marked kept), nor one whose field a
-//!   writer that does not mark kept files cleared (pydynox, the raw SDK: the new image has
-//!   no value in the field): a cleared file is kept whoever clears it, so the cascade marks
-//!   it kept for the sweep;
+//! - an object the user chose to keep (a cleared file, marked kept), nor one whose field
+//!   another writer cleared to `NULL` (pydynox's clear, which marks nothing): a cleared file
+//!   is kept whoever clears it, so the cascade marks it kept for the sweep;
 //! - an object this model's field did not store (its `dynox-owner` metadata differs), the
 //!   check the sweep makes.
 
@@ -78,9 +77,9 @@ pub enum Skipped {
     Shared,
     /// The user cleared the file and kept it (its kept mark exists).
     Kept,
-    /// The field was cleared by a writer that does not mark kept files (another tool such as
-    /// pydynox, or the raw SDK): a cleared file is kept, whoever clears it, so the cascade
-    /// marked it kept (the sweep leaves it too).
+    /// Another writer cleared the field to `NULL` (pydynox does), marking nothing: a cleared
+    /// file is kept, whoever clears it, so the cascade marked it kept (the sweep leaves it
+    /// too).
     Cleared,
     /// Not stored by this model's field (`dynox-owner` names another, or none).
     NotOwned,
@@ -238,13 +237,14 @@ async fn check<M: S3Model>(
     }
 }
 
-/// Whether `item` (the new image) holds no value in file field `field`: the field was
-/// cleared. (A field that holds an inline value, as an overflow field moved back into the
-/// item does, or another object, was not cleared.)
+/// Whether `item` (the new image) holds `NULL` in file field `field`: another writer cleared
+/// it (pydynox clears a field to `NULL`). dynox itself never writes `NULL` there: it removes
+/// the attribute, after marking the file kept when the file is to stay, so a removed
+/// attribute without a mark is a clear whose file was to go (a delete that did not happen).
 fn cleared(item: &dynox_core::item::Item, field: &str) -> bool {
     matches!(
         item.get(field),
-        None | Some(dynox_core::item::AttributeValue::Null(_))
+        Some(dynox_core::item::AttributeValue::Null(_))
     )
 }
 

@@ -49,6 +49,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `s3` | yes | `#[s3]` fields: files, typed values, overflow fields ([`s3`]) |
+//! | `zstd`, `gzip` | | each codec of `#[s3(compress = "...")]` |
 //! | `default-https-client` | yes | the AWS SDK's own HTTPS client (hyper 1, rustls with aws-lc) |
 //! | `streams` | | the table's stream and the file cascade ([`streams`]) |
 //! | `lambda` | | the cascade as an AWS Lambda handler (`streams::lambda`) |

@@ -517,13 +517,14 @@ async fn an_old_image_only_stream_compares_with_the_item_as_it_is_now() {
 }
 
 #[tokio::test]
-async fn a_file_another_tool_cleared_is_kept_and_marked_and_an_inline_value_is_no_clear() {
+async fn a_file_another_tool_cleared_to_null_is_kept_and_marked_and_an_inline_value_is_no_clear() {
     let env = env().await;
-    let (mut a, mut b) = (doc("a"), doc("b"));
+    let (mut a, mut b, mut c) = (doc("a"), doc("b"), doc("c"));
     b.notes = "n".repeat(450 * 1024); // an overflow value in S3
-    for d in [&mut a, &mut b] {
+    for d in [&mut a, &mut b, &mut c] {
         env.client.save(d).await.unwrap();
     }
+    let c_file = file_key(&c);
     let (a_file, b_notes) = (file_key(&a), {
         let before = sorted_keys(&env).await;
         before
@@ -532,8 +533,20 @@ async fn a_file_another_tool_cleared_is_kept_and_marked_and_an_inline_value_is_n
             .expect("b's notes in S3")
     });
     // pydynox clears a field to NULL (keeping the file, as it promises); another writer puts
-    // a short notes value back inline (the old overflow object is unreferenced, not cleared).
+    // a short notes value back inline (the old overflow object is unreferenced, not cleared);
+    // a removed attribute without a kept mark is how a dynox clear that deletes its file
+    // looks: the file goes.
     let table = env.client.table_name::<Doc>();
+    env.client
+        .dynamodb()
+        .update_item()
+        .table_name(&table)
+        .set_key(Some(key("c")))
+        .update_expression("REMOVE #f")
+        .expression_attribute_names("#f", "file")
+        .send()
+        .await
+        .unwrap();
     for (pk, name, value) in [
         ("a", "file", AttributeValue::Null(true)),
         ("b", "notes", AttributeValue::S("short".into())),
@@ -566,7 +579,11 @@ async fn a_file_another_tool_cleared_is_kept_and_marked_and_an_inline_value_is_n
         vec![(a_file.clone(), Skipped::Cleared)],
         "{report:?}"
     );
-    assert_eq!(report.deleted(), 1, "b's old notes object: {report:?}");
+    assert_eq!(
+        report.deleted(),
+        2,
+        "b's old notes object, c's file: {report:?}"
+    );
     let keys = sorted_keys(&env).await;
     assert!(keys.contains(&a_file), "{keys:?}");
     assert!(
@@ -574,6 +591,7 @@ async fn a_file_another_tool_cleared_is_kept_and_marked_and_an_inline_value_is_n
         "marked kept: {keys:?}"
     );
     assert!(!keys.contains(&b_notes), "{keys:?}");
+    assert!(!keys.contains(&c_file), "{keys:?}");
     // The sweep leaves it too: marked, it is kept.
     let swept = dynox_s3::sweep::<Doc>(&env.client)
         .as_of(SystemTime::now() + Duration::from_secs(48 * 3600))

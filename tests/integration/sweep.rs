@@ -362,7 +362,8 @@ async fn set_raw(env: &FileEnv, pk: &str, content: Option<AttributeValue>) {
 }
 
 #[tokio::test]
-async fn a_file_another_tool_cleared_is_kept_and_one_it_replaced_or_deleted_is_swept() {
+async fn a_file_another_tool_cleared_to_null_is_kept_and_one_it_removed_replaced_or_deleted_is_swept(
+) {
     let env = file_env::<Doc>(&["sweep-docs"], S3Settings::default()).await;
     let mut saved = Vec::new();
     for pk in ["nulled", "removed", "replaced", "deleted"] {
@@ -373,8 +374,10 @@ async fn a_file_another_tool_cleared_is_kept_and_one_it_replaced_or_deleted_is_s
         env.client.save(&mut doc).await.unwrap();
         saved.push(dynox_tests::stored(&doc.content).key.clone());
     }
-    // pydynox clears a field to NULL; the raw SDK may remove it. A replace points the item at
-    // an object of the other tool; a delete removes the item.
+    // pydynox clears a field to NULL: kept, as a clear promises. A removed attribute is how
+    // dynox clears, marking the file first when it is to stay: without a mark, the file was
+    // to go (a delete-on-clear that did not happen), so it is swept. A replace points the
+    // item at an object of the other tool; a delete removes the item.
     set_raw(&env, "nulled", Some(AttributeValue::Null(true))).await;
     set_raw(&env, "removed", None).await;
     let foreign = "docs/replaced/elsewhere.bin";
@@ -409,35 +412,33 @@ async fn a_file_another_tool_cleared_is_kept_and_one_it_replaced_or_deleted_is_s
         .as_of(later())
         .await
         .unwrap();
-    assert_eq!((dry.cleared, dry.orphans_found), (2, 2), "{dry}");
+    assert_eq!((dry.cleared, dry.orphans_found), (1, 3), "{dry}");
     let report = dynox_s3::sweep::<Doc>(&env.client)
         .as_of(later())
         .delete()
         .await
         .unwrap();
-    assert_eq!((report.cleared, report.deleted), (2, 2), "{report}");
+    assert_eq!((report.cleared, report.deleted), (1, 3), "{report}");
     let mut left = env.keys("sweep-docs").await;
     left.sort();
     let mut expected = vec![
         saved[0].clone(),
         format!("{}{}", saved[0], dynox_s3::KEPT_SUFFIX),
-        saved[1].clone(),
-        format!("{}{}", saved[1], dynox_s3::KEPT_SUFFIX),
         foreign.to_owned(),
     ];
     expected.sort();
     assert_eq!(
         left, expected,
-        "cleared files kept and marked; replaced and deleted swept"
+        "the NULL-cleared file kept and marked; the rest swept"
     );
-    // Marked now: the next sweep counts them as kept, without reading their items.
+    // Marked now: the next sweep counts it (and its mark) as kept, without reading its item.
     let again = dynox_s3::sweep::<Doc>(&env.client)
         .as_of(later())
         .await
         .unwrap();
     assert_eq!(
         (again.cleared, again.kept, again.orphans_found),
-        (0, 4, 0),
+        (0, 2, 0),
         "{again}"
     );
 }

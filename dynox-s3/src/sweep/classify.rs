@@ -302,8 +302,8 @@ enum Verdict {
     /// Modified since the listing, inside the grace period: a save touched it (a shared object
     /// about to be referenced again), rewrote it, or marked its file again.
     TooYoung,
-    /// Its item exists with the field cleared by a writer that marks no kept files (pydynox,
-    /// the raw SDK): a cleared file is kept, whoever clears it. Marked kept (unless a dry run).
+    /// Its item exists with the field `NULL`, cleared by a writer that marks no kept files
+    /// (pydynox): a cleared file is kept, whoever clears it. Marked kept (unless a dry run).
     Cleared,
 }
 
@@ -311,7 +311,7 @@ enum Verdict {
 /// whether it is still older than `cutoff` now that the table has been read (an object
 /// deleted meanwhile is not owned). With `client` (orphan candidates), an object that names
 /// the item it was uploaded for ([`ITEM_KEY_METADATA`](crate::keys::ITEM_KEY_METADATA)) is
-/// no orphan if that item exists with the field cleared: another tool cleared it.
+/// no orphan if that item exists with the field `NULL`: another tool cleared it.
 async fn check(
     s3: aws_sdk_s3::Client,
     client: Option<dynox_core::Client>,
@@ -362,8 +362,9 @@ async fn check(
     (candidate, verdict)
 }
 
-/// Whether the item with `key` in the table of `owner` (`{table}/{field}`) exists with no
-/// value in the field (absent or NULL): a consistent read of the key and that field.
+/// Whether the item with `key` in the table of `owner` (`{table}/{field}`) exists with the
+/// field `NULL`, another writer's clear (dynox removes a cleared attribute instead, and marks
+/// the file first when it is to stay): a consistent read of the key and that field.
 async fn cleared_by_another_writer(
     client: &dynox_core::Client,
     owner: &str,
@@ -395,7 +396,7 @@ async fn cleared_by_another_writer(
     Ok(read.item.is_some_and(|item| {
         matches!(
             item.get(field),
-            None | Some(dynox_core::item::AttributeValue::Null(_))
+            Some(dynox_core::item::AttributeValue::Null(_))
         )
     }))
 }

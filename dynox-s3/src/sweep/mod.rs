@@ -5,9 +5,11 @@
 //! process dies between two requests) or a cleanup that failed twice can leave an object no
 //! item references; so can clearing an optional file field (which keeps the object, marked
 //! kept). The sweep removes the orphans and leaves the kept files. A file another tool
-//! (pydynox, the raw SDK) cleared without a mark is kept too: an orphan candidate that names
-//! its item (`dynox-key` metadata) is first checked against that item, and kept (and marked)
-//! if the item exists with the field cleared. The steps:
+//! cleared to `NULL` without a mark (pydynox) is kept too: an orphan candidate that names its
+//! item (`dynox-key` metadata) is first checked against that item, and kept (and marked) if
+//! the item exists with the field `NULL`. (dynox removes a cleared attribute, marking the file
+//! first when it is to stay: a removed attribute without a mark is a delete that did not
+//! happen.) The steps:
 //!
 //! 1. `listing`: list the objects under each field's keys' fixed leading part (`scope`: its
 //!    prefix, or its key template's text before the first per-item placeholder), each bucket's

@@ -84,8 +84,8 @@ pub struct SweepReport {
     pub stale_marks: u64,
     /// Stale kept marks removed.
     pub stale_marks_removed: u64,
-    /// Unreferenced objects whose item still exists with the field cleared by a writer that
-    /// marks no kept files (pydynox, the raw SDK): a cleared file is kept whoever clears it,
+    /// Unreferenced objects whose item still exists with the field `NULL`, cleared by a writer
+    /// that marks no kept files (pydynox): a cleared file is kept whoever clears it,
     /// so these stay, and are marked kept (unless a dry run), so later sweeps count them in
     /// [`kept`](Self::kept). An object uploaded before dynox recorded its item
     /// (`dynox-key` metadata) cannot be told apart and is treated as an orphan.
