@@ -215,18 +215,9 @@ impl ClientBuilder {
     }
 
     /// The settings of file fields (`dynox::S3Settings`: buckets per environment, named S3
-    /// clients, multipart sizes and concurrency, the spill directory, ...). Without them,
-    /// defaults apply.
-    ///
-    /// ```
-    /// # fn demo(config: &aws_types::SdkConfig) {
-    /// use dynox_s3::S3Settings;
-    ///
-    /// let client = dynox_core::Client::builder(config)
-    ///     .s3(S3Settings::default().bucket("company-docs", "company-docs-staging"))
-    ///     .build();
-    /// # }
-    /// ```
+    /// clients, multipart sizes and concurrency, ...), e.g.
+    /// `Client::builder(&config).s3(S3Settings::default().bucket("docs", "docs-staging"))`
+    /// (an example that runs is on `S3Settings`). Without them, defaults apply.
     pub fn s3(self, settings: impl FileSettings) -> Self {
         self.extension(settings)
     }

@@ -30,7 +30,9 @@ use dynox_core::__private::CountAttempts;
 ///     .part_size(8 * 1024 * 1024)
 ///     .concurrency(4)
 ///     .bucket("company-docs", "company-docs-staging"); // per-environment bucket
-/// # let _ = settings;
+/// # fn demo(config: &aws_types::SdkConfig, settings: dynox_s3::S3Settings) {
+/// let client = dynox_core::Client::builder(config).s3(settings).build();
+/// # }
 /// ```
 #[derive(Clone)]
 pub struct S3Settings {
