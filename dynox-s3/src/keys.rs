@@ -27,10 +27,11 @@ use dynox_core::item::{AttributeValue, Item};
 
 use crate::error::S3Error;
 
-/// S3 user-metadata key naming the item an object was uploaded for: its key attributes,
-/// encoded by [`encode_item_key`]. The orphan sweep reads that item to tell a file another
-/// tool cleared (kept, as a clear promises) from an orphan. Not written for shared objects
-/// (many items hold one) or keys too long for S3's 2 KB of metadata.
+/// S3 user-metadata key naming the item an object was uploaded for: its key attributes as
+/// `T:name:value` each (type `S`, `N` or `B`; name and value in unpadded URL-safe base64),
+/// joined by `,`. The orphan sweep reads that item to tell a file another tool cleared (kept,
+/// as a clear promises) from an orphan. Not written for shared objects (many items hold one)
+/// or keys too long for S3's 2 KB of metadata.
 pub const ITEM_KEY_METADATA: &str = "dynox-key";
 
 /// The longest encoded item key written as metadata.

@@ -316,7 +316,7 @@ fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> Error {
     }
 }
 
-/// A transaction: [`Client::transaction`]. Add items, then await it.
+/// A write transaction: [`Client::transact_write`]. Add items, then await it.
 ///
 /// ```no_run
 /// # use dynox_core::{Client, DynamoModel};

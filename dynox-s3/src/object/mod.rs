@@ -305,7 +305,7 @@ impl S3Object {
     /// ```no_run
     /// use dynox_s3::{Progress, S3Object};
     ///
-    /// # async fn run(client: &dynox_core::Client, loaded: &S3Object) -> Result<(), dynox_s3::S3Error> {
+    /// # async fn run(client: &dynox_core::Client, loaded: &S3Object) -> dynox_core::Result<()> {
     /// // An upload: pass the file to a save.
     /// let progress = Progress::new();
     /// let pending = S3Object::from_path("scan.tiff").with_progress(&progress);
