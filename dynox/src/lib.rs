@@ -101,6 +101,9 @@ pub use dynox_core::*;
 /// The AWS SDK for DynamoDB this version of dynox is built on, for requests dynox does not
 /// make itself.
 pub use aws_sdk_dynamodb;
+/// The shared AWS configuration (region, credentials, endpoints) a [`Client`] is built from:
+/// `aws_config::load_defaults(..)` makes one from the standard chain.
+pub use aws_types::SdkConfig;
 /// The AWS SDK for S3 this version of dynox is built on (feature `s3`).
 #[cfg(feature = "s3")]
 pub use aws_sdk_s3;
