@@ -101,12 +101,12 @@ pub use dynox_core::*;
 /// The AWS SDK for DynamoDB this version of dynox is built on, for requests dynox does not
 /// make itself.
 pub use aws_sdk_dynamodb;
-/// The shared AWS configuration (region, credentials, endpoints) a [`Client`] is built from:
-/// `aws_config::load_defaults(..)` makes one from the standard chain.
-pub use aws_types::SdkConfig;
 /// The AWS SDK for S3 this version of dynox is built on (feature `s3`).
 #[cfg(feature = "s3")]
 pub use aws_sdk_s3;
+/// The shared AWS configuration (region, credentials, endpoints) a [`Client`] is built from:
+/// `aws_config::load_defaults(..)` makes one from the standard chain.
+pub use aws_types::SdkConfig;
 
 /// Files, typed values and overflow fields kept in S3 (feature `s3`, on by default): the
 /// field types, upload sources, presigned links, direct uploads from browsers, the sweep
