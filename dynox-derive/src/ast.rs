@@ -176,7 +176,7 @@ fn generic_arg<'t>(ty: &'t Type, name: &str) -> Option<&'t Type> {
 }
 
 /// Whether `ty` names `name` with no generic arguments.
-fn is_plain(ty: &Type, name: &str) -> bool {
+pub fn is_plain(ty: &Type, name: &str) -> bool {
     matches!(ty, Type::Path(p) if p.qself.is_none()
         && p.path.segments.last().is_some_and(|s| s.ident == name && s.arguments.is_none()))
 }

@@ -13,27 +13,8 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::{private, Mode};
-use crate::ast::{Field, Model};
+use crate::ast::{is_plain, option_inner, Field, Model};
 use crate::attr::Role;
-
-/// Whether `ty` is written `Option<...>` (or a path ending in it).
-fn is_option(ty: &syn::Type) -> bool {
-    last_segment(ty).is_some_and(|s| s == "Option")
-}
-
-/// Whether `ty` is written `String` (or a path ending in it).
-fn is_string(ty: &syn::Type) -> bool {
-    last_segment(ty).is_some_and(|s| s == "String")
-}
-
-fn last_segment(ty: &syn::Type) -> Option<String> {
-    match ty {
-        syn::Type::Path(p) if p.qself.is_none() => {
-            p.path.segments.last().map(|s| s.ident.to_string())
-        }
-        _ => None,
-    }
-}
 
 /// The value a left-out field starts with, or `None` for a field the caller gives.
 fn start(f: &Field<'_>) -> Option<TokenStream> {
@@ -45,7 +26,7 @@ fn start(f: &Field<'_>) -> Option<TokenStream> {
     if f.attrs.has(Role::Version) || f.attrs.has(Role::Set) || f.attrs.has(Role::Skip) {
         return Some(quote_spanned!(ty.span()=> ::core::default::Default::default()));
     }
-    is_option(ty).then(|| quote!(::core::option::Option::None))
+    option_inner(ty).map(|_| quote!(::core::option::Option::None))
 }
 
 pub fn expand(model: &Model<'_>, mode: Mode) -> TokenStream {
@@ -65,7 +46,7 @@ pub fn expand(model: &Model<'_>, mode: Mode) -> TokenStream {
                 // The field's own identifier (`r#type` stays raw: a keyword is no parameter).
                 let name = member;
                 let ty = f.ty;
-                if is_string(ty) {
+                if is_plain(ty, "String") {
                     params.push(quote!(#name: impl ::core::convert::Into<#ty>));
                     inits.push(quote!(#member: ::core::convert::Into::into(#name)));
                 } else {
