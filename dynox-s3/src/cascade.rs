@@ -144,7 +144,9 @@ async fn cascade_record<M: S3Model>(
             continue;
         }
         match check::<M>(&runtime, &table, &file).await {
-            Ok(None) if new_item.is_some_and(|item| cleared(item, file.field)) => {
+            Ok(None)
+                if new_item.is_some_and(|item| kept::cleared_elsewhere(item.get(file.field))) =>
+            {
                 to_mark.push(file)
             }
             Ok(None) => to_delete.push(file),
@@ -153,23 +155,20 @@ async fn cascade_record<M: S3Model>(
         }
     }
     // Cleared without a kept mark (not by dynox): keep it, and mark it so the sweep does too.
-    let mut not_marked = <S3Files<M> as FileStore<M>>::keep(client, to_mark.clone()).await;
-    for file in to_mark {
-        match not_marked.iter().position(|(f, _)| *f == file) {
-            None => report.skipped.push((file, Skipped::Cleared)),
-            Some(at) => {
-                let (file, source) = not_marked.swap_remove(at);
-                let error = match source.downcast::<S3Error>() {
-                    Ok(e) => *e,
-                    Err(other) => S3Error::Transport {
-                        bucket: file.object.bucket.clone(),
-                        key: crate::kept::mark_key(&file.object.key),
-                        source: other,
-                    },
-                };
-                report.failed.push((file, error));
-            }
-        }
+    let not_marked = <S3Files<M> as FileStore<M>>::keep(client, to_mark.clone()).await;
+    report.skipped.extend(
+        to_mark
+            .into_iter()
+            .filter(|file| !not_marked.iter().any(|(f, _)| f == file))
+            .map(|file| (file, Skipped::Cleared)),
+    );
+    for (file, source) in not_marked {
+        let error = store_error(
+            source,
+            &file.object.bucket,
+            kept::mark_key(&file.object.key),
+        );
+        report.failed.push((file, error));
     }
     let failed = <S3Files<M> as FileStore<M>>::remove(client, to_delete.clone()).await;
     report.deleted = to_delete
@@ -177,17 +176,22 @@ async fn cascade_record<M: S3Model>(
         .filter(|file| !failed.iter().any(|(f, _)| f == file))
         .collect();
     for (file, source) in failed {
-        let error = match source.downcast::<S3Error>() {
-            Ok(e) => *e,
-            Err(other) => S3Error::Transport {
-                bucket: file.object.bucket.clone(),
-                key: file.object.key.clone(),
-                source: other,
-            },
-        };
+        let error = store_error(source, &file.object.bucket, file.object.key.clone());
         report.failed.push((file, error));
     }
     Ok(report)
+}
+
+/// A file store's error as the S3 error it is (a transport error on `bucket`/`key` if not).
+fn store_error(source: dynox_core::BoxError, bucket: &str, key: String) -> S3Error {
+    match source.downcast::<S3Error>() {
+        Ok(error) => *error,
+        Err(other) => S3Error::Transport {
+            bucket: bucket.to_owned(),
+            key,
+            source: other,
+        },
+    }
 }
 
 /// Whether `file` may be deleted (`None`), or why not: it is marked kept, it is gone, or
@@ -235,17 +239,6 @@ async fn check<M: S3Model>(
             other => Err(other),
         },
     }
-}
-
-/// Whether `item` (the new image) holds `NULL` in file field `field`: another writer cleared
-/// it (pydynox clears a field to `NULL`). dynox itself never writes `NULL` there: it removes
-/// the attribute, after marking the file kept when the file is to stay, so a removed
-/// attribute without a mark is a clear whose file was to go (a delete that did not happen).
-fn cleared(item: &dynox_core::item::Item, field: &str) -> bool {
-    matches!(
-        item.get(field),
-        Some(dynox_core::item::AttributeValue::Null(_))
-    )
 }
 
 /// The item with `keys` as it is now, if it exists.

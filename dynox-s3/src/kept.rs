@@ -21,6 +21,15 @@ pub const KEPT_SUFFIX: &str = ".dynox-kept";
 /// S3 user-metadata key of a kept mark, naming the key of the object it keeps.
 pub const KEPT_METADATA: &str = "dynox-kept";
 
+/// Whether a file attribute holds what another writer leaves when it clears the field: `NULL`
+/// (pydynox's clear, which marks nothing; a cleared file is kept, whoever clears it). dynox
+/// never writes `NULL` there: it removes the attribute, after marking the file when it is to
+/// stay, so a removed attribute without a mark is a clear whose file was to go (a delete that
+/// did not happen). The stream cascade and the sweep both judge a clear by this.
+pub(crate) fn cleared_elsewhere(value: Option<&dynox_core::item::AttributeValue>) -> bool {
+    matches!(value, Some(dynox_core::item::AttributeValue::Null(_)))
+}
+
 /// The key of the mark that keeps the object at `key`.
 pub(crate) fn mark_key(key: &str) -> String {
     format!("{key}{KEPT_SUFFIX}")

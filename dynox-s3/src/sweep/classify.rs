@@ -393,10 +393,7 @@ async fn cleared_by_another_writer(
             table: table.to_owned(),
             source: Box::new(e),
         })?;
-    Ok(read.item.is_some_and(|item| {
-        matches!(
-            item.get(field),
-            Some(dynox_core::item::AttributeValue::Null(_))
-        )
-    }))
+    Ok(read
+        .item
+        .is_some_and(|item| kept::cleared_elsewhere(item.get(field))))
 }
