@@ -65,27 +65,21 @@ pub(crate) async fn get(
     if let Some((start, end)) = range {
         request = request.range(format!("bytes={start}-{}", end - 1));
     }
-    if object.sha256.is_some() {
+    use aws_sdk_s3::config::ResponseChecksumValidation;
+    let validation = if object.sha256.is_some() {
         // Every download of a recorded object is checked against its SHA-256 (`Verifier`):
         // the SDK's own check of the stored checksum would hash the same bytes again.
-        return request
-            .customize()
-            .config_override(aws_sdk_s3::Config::builder().response_checksum_validation(
-                aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired,
-            ))
-            .send()
-            .await
-            .map_err(|e| S3Error::from_sdk(e, "GetObject", &object.bucket, &object.key));
-    }
-    // No SHA-256 recorded (an attached upload, an item written by pydynox): have S3 return
-    // the full-object checksum it keeps (CRC32, CRC32C, CRC64/NVME, SHA-1 or SHA-256) and the
-    // SDK check the body against it, whatever the client's own validation setting.
+        ResponseChecksumValidation::WhenRequired
+    } else {
+        // No SHA-256 recorded (an attached upload, an item written by pydynox): have S3
+        // return the full-object checksum it keeps (CRC32, CRC32C, CRC64/NVME, SHA-1 or
+        // SHA-256) and the SDK check the body against it, whatever the client's own setting.
+        request = request.checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled);
+        ResponseChecksumValidation::WhenSupported
+    };
     request
-        .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
         .customize()
-        .config_override(aws_sdk_s3::Config::builder().response_checksum_validation(
-            aws_sdk_s3::config::ResponseChecksumValidation::WhenSupported,
-        ))
+        .config_override(aws_sdk_s3::Config::builder().response_checksum_validation(validation))
         .send()
         .await
         .map_err(|e| S3Error::from_sdk(e, "GetObject", &object.bucket, &object.key))
