@@ -393,6 +393,28 @@ pub async fn read_object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Ra
     }
 }
 
+/// The item with `key` as stored, read consistently with the raw SDK (bypassing dynox's
+/// decoding), or `None`; panics, naming the table, if the read fails.
+pub async fn raw_item<M: Model>(
+    client: &Client,
+    key: dynox_core::Key<M>,
+) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    let table = client.table_name::<M>();
+    let key = key.to_item().expect("a key that converts");
+    match client
+        .dynamodb()
+        .get_item()
+        .table_name(&table)
+        .set_key(Some(key))
+        .consistent_read(true)
+        .send()
+        .await
+    {
+        Ok(read) => read.item,
+        Err(e) => panic!("GetItem on `{table}`: {e:?}"),
+    }
+}
+
 /// Records that a test could not check something on this backend, and why. The notes are
 /// printed by `scripts/test` after the run (it sets `DYNOX_NOTES_FILE`; here too, for
 /// `--nocapture`), so a capability a

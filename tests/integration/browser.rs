@@ -77,16 +77,7 @@ async fn raw_item(
     env: &FileEnv,
     id: &str,
 ) -> Option<std::collections::HashMap<String, AttributeValue>> {
-    env.client
-        .dynamodb()
-        .get_item()
-        .table_name(env.client.table_name::<Document>())
-        .key("id", AttributeValue::S(id.into()))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .item
+    dynox_tests::raw_item(&env.client, Document::key_of(id)).await
 }
 
 /// A CORS rule on the test's bucket for the app's origin, as the `web` example puts.

@@ -113,17 +113,7 @@ async fn keys(env: &FileEnv) -> Vec<String> {
 }
 
 async fn raw_doc(env: &FileEnv, pk: &str) -> Option<AttributeValue> {
-    let item = env
-        .client
-        .dynamodb()
-        .get_item()
-        .table_name(env.client.table_name::<Doc>())
-        .key("pk", AttributeValue::S(pk.into()))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .item;
+    let item = dynox_tests::raw_item(&env.client, Doc::key_of(pk)).await;
     item.expect("the item exists").remove("doc")
 }
 

@@ -66,16 +66,8 @@ async fn raw_delete(env: &FileEnv, pk: &str) {
 }
 
 async fn raw_item(env: &FileEnv, pk: &str) -> HashMap<String, AttributeValue> {
-    env.client
-        .dynamodb()
-        .get_item()
-        .table_name(env.client.table_name::<Doc>())
-        .set_key(Some(key(pk)))
-        .consistent_read(true)
-        .send()
+    dynox_tests::raw_item(&env.client, Doc::key_of(pk))
         .await
-        .unwrap()
-        .item
         .unwrap_or_default()
 }
 
