@@ -58,13 +58,10 @@ use dynox_core::spi::FileStore;
 use dynox_core::{Client, Model};
 use dynox_s3::S3Settings;
 
-type CreateTable = Box<
-    dyn for<'a> FnOnce(
-            &'a Client,
-        ) -> std::pin::Pin<
-            Box<dyn std::future::Future<Output = dynox_core::Result<()>> + 'a>,
-        > + Send,
->;
+/// A model's table creation, for [`TestEnv`]'s start (its future `Send`, like the start's).
+type CreateTable = Box<dyn for<'a> FnOnce(&'a Client) -> BoxFuture<'a> + Send>;
+type BoxFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = dynox_core::Result<()>> + Send + 'a>>;
 
 /// What a [`TestEnv`] is made of: [`TestEnv::builder`].
 #[must_use = "a test environment starts when `start` is awaited"]

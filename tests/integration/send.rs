@@ -95,17 +95,22 @@ async fn every_public_future_and_stream_is_send() {
     let mut items = vec![doc("c", "carol"), doc("d", "dave")];
     assert_send(client.save_all(&mut items).into_future());
     assert_send(client.delete_all([Plain::key_of("p")]).into_future());
-    assert_send(client.batch_write::<Plain>().put(Plain {
-        id: "p".into(),
-        value: 1,
-    }));
+    assert_send(
+        client
+            .batch_write::<Plain>()
+            .put(Plain {
+                id: "p".into(),
+                value: 1,
+            })
+            .into_future(),
+    );
 
     // Reads.
     assert_send(Doc::get(client, "stored", "v1").into_future());
-    assert_send(client.batch_get([key()]));
+    assert_send(client.batch_get([key()]).into_future());
     let mut read = client.transact_get();
     let _slot = read.add(key());
-    assert_send(read);
+    assert_send(read.into_future());
     assert_send(Doc::query(client, "stored").into_future());
     assert_send(Doc::query(client, "stored").all());
     assert_send(Doc::query(client, "stored").page());
@@ -125,6 +130,7 @@ async fn every_public_future_and_stream_is_send() {
     assert_send(by_owner.query(client, "alice").pages());
     assert_send(by_owner.scan(client).all());
     assert_send(Doc::scan(client).all());
+    assert_send(Doc::scan(client).into_future());
     assert_send(Doc::scan(client).count());
     assert_send(Doc::scan(client).segments(2).stream());
     assert_send(Doc::scan(client).stream().next());
@@ -193,8 +199,13 @@ async fn every_public_future_and_stream_is_send() {
     ));
 
     // The sweep.
-    assert_send(dynox_s3::sweep::<Doc>(client));
-    assert_send(dynox_s3::sweep::<Doc>(client).delete().segments(3));
+    assert_send(dynox_s3::sweep::<Doc>(client).into_future());
+    assert_send(
+        dynox_s3::sweep::<Doc>(client)
+            .delete()
+            .segments(3)
+            .into_future(),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
