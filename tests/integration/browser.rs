@@ -359,5 +359,10 @@ async fn the_documents_page_uploads_lists_downloads_and_deletes_in_a_real_browse
         .await
         .is_ok());
 
-    browser.close().await.unwrap();
+    // Ending the session is teardown, not behaviour under test: chromedriver can
+    // answer it with an error while Chromium shuts down on a loaded machine, and
+    // dropping `Driver` stops chromedriver either way.
+    if let Err(error) = browser.close().await {
+        eprintln!("NOTE: closing the browser session failed after every check passed: {error}");
+    }
 }
