@@ -48,7 +48,7 @@ pub async fn client() -> Client {
 }
 
 /// A client with a unique table prefix and model `M`'s table created.
-pub async fn client_with<M: Model>() -> Client {
+pub async fn client_with<M: dynox_core::TableModels>() -> Client {
     let client = client().await;
     client
         .create_table::<M>()
@@ -220,7 +220,10 @@ impl FileEnv {
 }
 
 /// A [`FileEnv`] with model `M`'s table and a fresh bucket for each of `declared`.
-pub async fn file_env<M: Model>(declared: &[&str], settings: dynox_s3::S3Settings) -> FileEnv {
+pub async fn file_env<M: dynox_core::TableModels>(
+    declared: &[&str],
+    settings: dynox_s3::S3Settings,
+) -> FileEnv {
     build_file_env::<M>(
         declared,
         settings,
@@ -287,7 +290,7 @@ async fn start_faults() -> Faults {
     }
 }
 
-async fn build_file_env<M: Model>(
+async fn build_file_env<M: dynox_core::TableModels>(
     declared: &[&str],
     settings: dynox_s3::S3Settings,
     faults: Option<Faults>,

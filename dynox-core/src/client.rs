@@ -319,8 +319,10 @@ impl Client {
         TransactGet::new(self)
     }
 
-    /// Creates model `M`'s table from its definition and waits until it is active.
-    pub fn create_table<M: Model>(&self) -> CreateTable<M> {
+    /// Creates model `M`'s table from its definition and waits until it is active. `M` may
+    /// be a tuple of the models sharing one table (`create_table::<(Customer, Order)>()`):
+    /// the table gets the union of their indexes ([`TableModels`](crate::TableModels)).
+    pub fn create_table<M: crate::TableModels>(&self) -> CreateTable<M> {
         CreateTable::new(self)
     }
 

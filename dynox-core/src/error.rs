@@ -102,6 +102,23 @@ pub enum Error {
         source: AttributeError,
     },
 
+    /// The item under the key is of another entity type than the model that read it (models
+    /// sharing a table). Nothing was decoded or written.
+    #[error("item {key} in table `{table}` is {}", match found {
+        Some(found) => format!("a `{found}`, not a `{expected}`"),
+        None => format!("not a `{expected}`: it records no entity type"),
+    })]
+    ForeignEntity {
+        /// The (prefixed) table name.
+        table: String,
+        /// The item's key.
+        key: String,
+        /// The model's entity type.
+        expected: &'static str,
+        /// The item's, if it records one.
+        found: Option<String>,
+    },
+
     /// The table does not exist (or is not active yet).
     #[error("table `{table}` does not exist")]
     TableNotFound {
@@ -233,6 +250,12 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether an item read was of another entity type than its model
+    /// ([`Error::ForeignEntity`]).
+    pub fn is_foreign_entity(&self) -> bool {
+        matches!(self, Error::ForeignEntity { .. })
+    }
+
     /// Whether a conditional write failed (including [`Error::AlreadyExists`] and
     /// [`Error::VersionConflict`]).
     pub fn is_condition_failed(&self) -> bool {
@@ -322,6 +345,7 @@ impl Error {
             | Error::StaleFile { table, .. }
             | Error::ItemTooLarge { table, .. }
             | Error::InvalidField { table, .. }
+            | Error::ForeignEntity { table, .. }
             | Error::TableNotFound { table, .. }
             | Error::TableAlreadyExists { table }
             | Error::Throttled { table, .. }
@@ -398,6 +422,8 @@ pub enum InvalidRequestKind {
     NoItemReturned,
     /// The SDK refused to build the request (a required member is missing).
     Build,
+    /// The models given to `create_table` for one table disagree on its definition.
+    TableDefinition,
 }
 
 /// What became of an item write (or delete) whose cleanup left objects behind.

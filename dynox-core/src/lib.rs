@@ -110,6 +110,7 @@ mod files;
 mod index;
 mod inflate;
 pub mod item;
+pub mod key_template;
 pub mod model;
 mod ops;
 mod page;
@@ -131,6 +132,7 @@ pub use error::{
 pub use expr::{AttributeType, Condition, Path, SortKey, UpdateAction};
 pub use index::Index;
 pub use item::AttributeError;
+pub use key_template::{IndexSegment, IntoSegment, KeySegment};
 pub use model::{IntoKey, Key, Model};
 pub use ops::batch::{
     BatchGet, BatchGetOutput, BatchRetry, BatchWritable, BatchWrite, BatchWriteOutput,
@@ -152,7 +154,7 @@ pub use projection::Projection;
 pub use protocol::REMEMBERED_ITEMS;
 pub use reference::{FileRef, ObjectRef};
 pub use s3_error::{S3Error, UploadRefusal};
-pub use table::{CreateTable, DeleteTable, StreamView};
+pub use table::{CreateTable, DeleteTable, StreamView, TableDefinition, TableModels};
 
 /// Derives [`Model`] for a struct with named fields. See the [crate documentation](crate).
 pub use dynox_derive::DynamoModel;
@@ -164,10 +166,13 @@ pub use dynox_derive::DynamoProjection;
 /// What generated code calls. Not a public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::expr::{Direct, File, Path, Serde, Set};
+    pub use crate::expr::{Direct, File, Path, Serde, Set, SortKey};
     pub use crate::files::NoFiles;
     pub use crate::index::Index;
     pub use crate::item::{Attribute, Item, SetAttribute};
+    pub use crate::key_template::{
+        Entity, IndexSegment, IntoSegment, KeySegment, KeyTemplate, KeyWriter, Part,
+    };
     pub use crate::model::{
         FieldError, IndexKeyField, IntoKey, Key, KeyAttribute, Model, NoRangeKey, RangeKey,
         Timestamp, TtlAttribute, VersionNumber,
@@ -198,6 +203,64 @@ pub mod __private {
 
     /// Compile-time check that a `#[dynamo(ttl)]` field holds a point in time.
     pub const fn assert_ttl<T: TtlAttribute>() {}
+
+    /// Writes a key attribute built by a template (or, for an index, nothing when the item
+    /// has no key for it).
+    pub fn put_key(item: &mut Item, name: &'static str, value: Option<String>) {
+        insert(item, name, value.map(AttributeValue::S));
+    }
+
+    /// Records the model's entity type in the item.
+    pub fn put_entity<M: Model>(item: &mut Item) {
+        if let Some(entity) = M::ENTITY {
+            item.insert(entity.attribute.to_owned(), entity.value());
+        }
+    }
+
+    /// Refuses an item of another entity type than `M`'s.
+    pub fn check_entity<M: Model>(item: &Item) -> Result<(), FieldError> {
+        match M::ENTITY {
+            Some(entity) => entity.check(item).map_err(at(entity.attribute)),
+            None => Ok(()),
+        }
+    }
+
+    /// The key attributes of `M`'s primary-key templates, kept before the fields are taken
+    /// out of the item, so that a field the item does not store reads back from the key.
+    pub fn template_keys<M: Model>(item: &Item) -> Vec<(&'static KeyTemplate, Option<String>)> {
+        M::KEY_TEMPLATES
+            .iter()
+            .map(|t| {
+                let value = match item.get(t.attribute) {
+                    Some(AttributeValue::S(s)) => Some(s.clone()),
+                    _ => None,
+                };
+                (t, value)
+            })
+            .collect()
+    }
+
+    /// Field `name` read back from the first key template that holds it.
+    pub fn field_from_key<T: KeySegment>(
+        keys: &[(&'static KeyTemplate, Option<String>)],
+        name: &'static str,
+    ) -> Result<T, FieldError> {
+        for (template, key) in keys {
+            let Some(position) = template.fields().position(|f| f == name) else {
+                continue;
+            };
+            let key = key
+                .as_deref()
+                .ok_or(AttributeError::Missing)
+                .map_err(at(template.attribute))?;
+            let segments = template.parse(key).map_err(at(template.attribute))?;
+            return T::parse_segment(&segments[position]).map_err(at(name));
+        }
+        Err(FieldError {
+            field: name,
+            error: AttributeError::Missing,
+        })
+    }
 
     /// The hash key's schema entry.
     pub const fn hash_key_attr<M: Model>(name: &'static str) -> KeyAttr {

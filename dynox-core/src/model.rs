@@ -318,6 +318,17 @@ pub trait Model: Sized + Send + Sync + 'static {
         let _ = now;
     }
 
+    /// The entity type the model records in every item, when it shares its table with other
+    /// models (`#[dynamo(entity = "Order")]`): reads refuse items of another type.
+    const ENTITY: Option<crate::key_template::Entity> = None;
+
+    /// The templates of the primary key's attributes (`#[dynamo(pk = "...", sk = "...")]`),
+    /// hash key first; empty for a model keyed by its own fields.
+    const KEY_TEMPLATES: &'static [crate::key_template::KeyTemplate] = &[];
+
+    /// The templates of the secondary indexes' key attributes.
+    const INDEX_TEMPLATES: &'static [crate::key_template::KeyTemplate] = &[];
+
     /// The secondary indexes declared with `#[dynamo(global_index(...))]` and
     /// `#[dynamo(local_index(...))]`: `create_table` creates them.
     const INDEXES: &'static [IndexSchema] = &[];

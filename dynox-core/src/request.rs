@@ -78,6 +78,14 @@ pub(crate) fn random() -> u64 {
 
 /// A field conversion error of an item of `table`.
 pub(crate) fn field_error(table: &str, key: String, e: FieldError) -> Error {
+    if let crate::item::AttributeError::ForeignEntity { expected, found } = e.error {
+        return Error::ForeignEntity {
+            table: table.to_owned(),
+            key,
+            expected,
+            found,
+        };
+    }
     Error::InvalidField {
         table: table.to_owned(),
         key,

@@ -27,7 +27,7 @@ const DEFAULT_WAIT: Duration = Duration::from_secs(300);
 /// secondary indexes are created with the table (global ones with the same billing), and
 /// its time-to-live attribute is enabled.
 #[must_use = "create_table does nothing until awaited"]
-pub struct CreateTable<M: Model> {
+pub struct CreateTable<M: TableModels> {
     client: Client,
     if_not_exists: bool,
     provisioned: Option<(i64, i64)>,
@@ -66,7 +66,7 @@ impl StreamView {
     }
 }
 
-impl<M: Model> CreateTable<M> {
+impl<M: TableModels> CreateTable<M> {
     pub(crate) fn new(client: &Client) -> Self {
         Self {
             client: client.clone(),
@@ -116,12 +116,20 @@ impl<M: Model> CreateTable<M> {
     }
 
     async fn send(self) -> Result<()> {
-        let table = self.client.table_name::<M>();
-        let schema = M::SCHEMA;
+        let table = self.client.table_name::<M::First>();
+        let defined = M::definition().map_err(|reason| Error::InvalidRequest {
+            kind: crate::error::InvalidRequestKind::TableDefinition,
+            reason: format!("the models of table `{table}` disagree: {reason}"),
+        })?;
+        let TableDefinition {
+            schema,
+            indexes,
+            ttl,
+        } = defined;
         let keys = key_schema(&table, schema.hash, schema.range)?;
         // Every key attribute of the table and its indexes, each defined once.
         let mut attributes: Vec<KeyAttr> = Vec::new();
-        let index_keys = M::INDEXES.iter().flat_map(|i| [Some(i.hash), i.range]);
+        let index_keys = indexes.iter().flat_map(|i| [Some(i.hash), i.range]);
         for attr in [Some(schema.hash), schema.range]
             .into_iter()
             .chain(index_keys)
@@ -147,7 +155,7 @@ impl<M: Model> CreateTable<M> {
             .transpose()?;
         let mut globals = Vec::new();
         let mut locals = Vec::new();
-        for index in M::INDEXES {
+        for index in &indexes {
             let keys = key_schema(&table, index.hash, index.range)?;
             let projection = projection(index);
             match index.kind {
@@ -204,14 +212,14 @@ impl<M: Model> CreateTable<M> {
             Err(e) => return Err(sdk_error(e, "CreateTable", &table, String::new)),
         }
         wait_for(&self.client, &table, self.max_wait, true).await?;
-        if let Some(attribute) = M::TTL {
+        if let Some(attribute) = ttl {
             enable_ttl(&self.client, &table, attribute).await?;
         }
         Ok(())
     }
 }
 
-impl<M: Model> IntoFuture for CreateTable<M> {
+impl<M: TableModels> IntoFuture for CreateTable<M> {
     type Output = Result<()>;
     type IntoFuture = Pin<Box<dyn Future<Output = Result<()>> + Send>>;
 
@@ -219,6 +227,149 @@ impl<M: Model> IntoFuture for CreateTable<M> {
         Box::pin(self.send())
     }
 }
+
+/// The model, or the models sharing one table, that [`Client::create_table`] creates the
+/// table of: any [`Model`], or a tuple of models (`(Customer, Order, Invoice)`) whose table
+/// gets the union of their indexes.
+///
+/// The models must agree: one table name and primary key, one definition per index name,
+/// one time-to-live attribute, one entity attribute and a different entity type each.
+/// `create_table` refuses models that do not, naming what differs, before any request.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a model or a tuple of models",
+    label = "expected a model, or a tuple of the models sharing a table",
+    note = "`client.create_table::<Order>()`, or `client.create_table::<(Customer, Order)>()` for models in one table"
+)]
+pub trait TableModels: Send + 'static {
+    /// The first model: it names the table.
+    type First: Model;
+    /// The table's definition: the union of the models', or what they disagree on.
+    fn definition() -> std::result::Result<TableDefinition, String>;
+}
+
+/// What `create_table` creates: a table's primary key, indexes and time to live.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableDefinition {
+    /// The primary key.
+    pub schema: crate::schema::KeySchema,
+    /// Every secondary index, once.
+    pub indexes: Vec<IndexSchema>,
+    /// The time-to-live attribute, if any.
+    pub ttl: Option<&'static str>,
+}
+
+impl TableDefinition {
+    /// The definition of model `M` alone.
+    pub fn of<M: Model>() -> Self {
+        Self {
+            schema: M::SCHEMA,
+            indexes: M::INDEXES.to_vec(),
+            ttl: M::TTL,
+        }
+    }
+
+    /// Adds model `M` (named `name` in messages), refusing what it defines differently.
+    pub fn merge<M: Model>(&mut self, first: &str, name: &str) -> std::result::Result<(), String> {
+        if M::SCHEMA != self.schema {
+            return Err(format!(
+                "`{name}` has primary key {:?}, `{first}` {:?}",
+                M::SCHEMA,
+                self.schema
+            ));
+        }
+        for index in M::INDEXES {
+            match self.indexes.iter().find(|i| i.name == index.name) {
+                Some(known) if known != index => {
+                    return Err(format!(
+                        "index `{}` is defined differently by `{name}` ({index:?}) and an earlier model ({known:?})",
+                        index.name
+                    ))
+                }
+                Some(_) => {}
+                None => self.indexes.push(*index),
+            }
+        }
+        match (self.ttl, M::TTL) {
+            (Some(a), Some(b)) if a != b => {
+                return Err(format!(
+                    "the time-to-live attribute is `{b}` in `{name}` and `{a}` in an earlier model"
+                ))
+            }
+            (None, ttl) => self.ttl = ttl,
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+impl<M: Model> TableModels for M {
+    type First = M;
+    fn definition() -> std::result::Result<TableDefinition, String> {
+        Ok(TableDefinition::of::<M>())
+    }
+}
+
+/// Entity checks shared by the tuple implementations: one entity attribute, distinct types.
+fn check_entities(
+    entities: &[(&'static str, Option<crate::key_template::Entity>)],
+) -> std::result::Result<(), String> {
+    for (i, (name, entity)) in entities.iter().enumerate() {
+        let Some(entity) = entity else {
+            return Err(format!(
+                "`{name}` declares no entity type (`#[dynamo(entity = \"...\")]`), which models sharing a table need"
+            ));
+        };
+        for (other, other_entity) in &entities[..i] {
+            let Some(other_entity) = other_entity else {
+                continue;
+            };
+            if other_entity.attribute != entity.attribute {
+                return Err(format!(
+                    "`{name}` records its entity type in `{}`, `{other}` in `{}`",
+                    entity.attribute, other_entity.attribute
+                ));
+            }
+            if other_entity.name == entity.name {
+                return Err(format!(
+                    "`{name}` and `{other}` are both entity type `{}`",
+                    entity.name
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+macro_rules! table_models {
+    ($first:ident $(, $rest:ident)*) => {
+        impl<$first: Model $(, $rest: Model)*> TableModels for ($first, $($rest,)*) {
+            type First = $first;
+            fn definition() -> std::result::Result<TableDefinition, String> {
+                let first = std::any::type_name::<$first>();
+                if $($rest::TABLE != $first::TABLE ||)* false {
+                    let tables = [$first::TABLE $(, $rest::TABLE)*];
+                    return Err(format!("they name different tables: {tables:?}"));
+                }
+                check_entities(&[
+                    (first, $first::ENTITY)
+                    $(, (std::any::type_name::<$rest>(), $rest::ENTITY))*
+                ])?;
+                #[allow(unused_mut)]
+                let mut definition = TableDefinition::of::<$first>();
+                $(definition.merge::<$rest>(first, std::any::type_name::<$rest>())?;)*
+                Ok(definition)
+            }
+        }
+    };
+}
+table_models!(A);
+table_models!(A, B);
+table_models!(A, B, C);
+table_models!(A, B, C, D);
+table_models!(A, B, C, D, E);
+table_models!(A, B, C, D, E, F);
+table_models!(A, B, C, D, E, F, G);
+table_models!(A, B, C, D, E, F, G, H);
 
 /// Deletes model `M`'s table ([`Client::delete_table`]) and waits until it is gone.
 /// Deleting a table that does not exist fails with [`Error::TableNotFound`].

@@ -22,7 +22,108 @@ pub struct Model<'a> {
     pub krate: Option<syn::Path>,
     /// Whether to generate `new` (`#[dynamo(new = false)]` turns it off).
     pub constructor: bool,
+    /// `entity = "..."`: the entity type recorded in every item.
+    pub entity: Option<attr::Spanned<String>>,
+    /// `entity_attribute = "..."`.
+    pub entity_attribute: Option<attr::Spanned<String>>,
+    /// `pk = ...`: the primary key's hash attribute built by a template.
+    pub pk: Option<attr::TemplateAttr>,
+    /// `sk = ...`: its range attribute.
+    pub sk: Option<attr::TemplateAttr>,
     pub fields: Vec<Field<'a>>,
+}
+
+/// An index's key templates (`pk = ...`, `sk = ...`), with their attributes named
+/// `{index}pk` and `{index}sk` unless given.
+pub fn index_templates(index: &attr::Index) -> (Option<Template>, Option<Template>) {
+    let name = index.name.as_ref().map_or("", |n| n.value.as_str());
+    (
+        index
+            .pk
+            .as_ref()
+            .and_then(|t| Template::resolve(t, format!("{name}pk"))),
+        index
+            .sk
+            .as_ref()
+            .and_then(|t| Template::resolve(t, format!("{name}sk"))),
+    )
+}
+
+/// The default name of the attribute recording the entity type.
+pub const DEFAULT_ENTITY_ATTRIBUTE: &str = "entity_type";
+
+/// One part of a parsed key template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Part {
+    Lit(String),
+    /// A field, by its Rust name.
+    Field(String),
+}
+
+/// Parses `CUSTOMER#{customer_id}` into its parts.
+pub fn parse_template(text: &str) -> Result<Vec<Part>, String> {
+    let mut parts = Vec::new();
+    let mut lit = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' => {
+                let mut name = String::new();
+                loop {
+                    match chars.next() {
+                        Some('}') => break,
+                        Some(c) => name.push(c),
+                        None => return Err(format!("`{{{name}` is not closed: write `{{field}}`")),
+                    }
+                }
+                if syn::parse_str::<Ident>(&name).is_err() {
+                    return Err(format!(
+                        "`{{{name}}}` does not name a field: write `{{field_name}}`"
+                    ));
+                }
+                if !lit.is_empty() {
+                    parts.push(Part::Lit(std::mem::take(&mut lit)));
+                }
+                parts.push(Part::Field(name));
+            }
+            '}' => return Err("`}` without `{`: a template's fields are written `{field}`".into()),
+            c => lit.push(c),
+        }
+    }
+    if !lit.is_empty() {
+        parts.push(Part::Lit(lit));
+    }
+    if parts.is_empty() {
+        return Err("the template is empty".into());
+    }
+    Ok(parts)
+}
+
+/// A key template of the model, resolved: the attribute it fills and its parts.
+pub struct Template {
+    pub attribute: String,
+    pub parts: Vec<Part>,
+}
+
+impl Template {
+    /// From `pk = ...`: `None` when it does not parse (`check` reports it).
+    pub fn resolve(given: &attr::TemplateAttr, default_attribute: String) -> Option<Template> {
+        Some(Template {
+            attribute: given
+                .attribute
+                .as_ref()
+                .map_or(default_attribute, |a| a.value.clone()),
+            parts: parse_template(&given.template.value).ok()?,
+        })
+    }
+
+    /// The fields, in order.
+    pub fn fields(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Field(f) => Some(f.as_str()),
+            Part::Lit(_) => None,
+        })
+    }
 }
 
 /// One named field.
@@ -131,6 +232,10 @@ impl<'a> Model<'a> {
             source: container.model,
             krate: container.krate,
             constructor: container.new.unwrap_or(true),
+            entity: container.entity,
+            entity_attribute: container.entity_attribute,
+            pk: container.pk,
+            sk: container.sk,
             fields,
         })
     }
@@ -146,6 +251,36 @@ impl<'a> Model<'a> {
 
     pub fn range_key(&self) -> Option<&Field<'a>> {
         self.with_role(Role::RangeKey)
+    }
+
+    /// Whether the key is built by templates (`pk = ...`).
+    pub fn templated(&self) -> bool {
+        self.pk.is_some()
+    }
+
+    /// The primary key's templates, hash first (those that parse).
+    pub fn key_templates(&self) -> Vec<Template> {
+        let pk = self
+            .pk
+            .as_ref()
+            .and_then(|t| Template::resolve(t, "pk".into()));
+        let sk = self
+            .sk
+            .as_ref()
+            .and_then(|t| Template::resolve(t, "sk".into()));
+        pk.into_iter().chain(sk).collect()
+    }
+
+    /// The stored field with Rust name `name`.
+    pub fn field_named(&self, name: &str) -> Option<&Field<'a>> {
+        self.fields.iter().find(|f| f.ident == name)
+    }
+
+    /// The entity attribute's name.
+    pub fn entity_attribute(&self) -> String {
+        self.entity_attribute
+            .as_ref()
+            .map_or_else(|| DEFAULT_ENTITY_ATTRIBUTE.to_owned(), |a| a.value.clone())
     }
 
     /// The stored (not skipped) field named `ident`.

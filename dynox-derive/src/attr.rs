@@ -11,15 +11,19 @@ use syn::{Attribute, LitStr};
 use crate::ctxt::Ctxt;
 
 /// Keys valid on the struct, with the form each takes.
-const CONTAINER_KEYS: [(&str, &str); 5] = [
+const CONTAINER_KEYS: [(&str, &str); 9] = [
     ("table", "`table = \"...\"`"),
+    ("entity", "`entity = \"...\"`"),
+    ("entity_attribute", "`entity_attribute = \"...\"`"),
+    ("pk", "`pk = \"TEMPLATE#{field}\"`"),
+    ("sk", "`sk = \"TEMPLATE#{field}\"`"),
     ("global_index", "`global_index(...)`"),
     ("local_index", "`local_index(...)`"),
     ("crate", "`crate = \"path::to::dynox\"`"),
     ("new", "`new = false`"),
 ];
 /// Keys valid in `global_index(...)` / `local_index(...)`.
-const INDEX_KEYS: &str = "`name = \"...\"`, `hash_key = field`, `range_key = field`, `projection = \"all\" | \"keys_only\"`, `include(field, ...)`";
+const INDEX_KEYS: &str = "`name = \"...\"`, `hash_key = field`, `range_key = field`, `pk = \"TEMPLATE#{field}\"`, `sk = \"TEMPLATE#{field}\"`, `projection = \"all\" | \"keys_only\"`, `include(field, ...)`";
 
 /// A flag on a field (`#[dynamo(hash_key)]`). With [`FIELD_KEYS`] this is the one table of
 /// field attributes: the parser, its messages, the checks, the projection derive and the code
@@ -127,6 +131,68 @@ pub struct Container {
     pub krate: Option<syn::Path>,
     /// `new = false`: no generated `new` (the struct has a `new` of its own).
     pub new: Option<bool>,
+    /// `entity = "..."`: the entity type recorded in every item.
+    pub entity: Option<Spanned<String>>,
+    /// `entity_attribute = "..."`: the attribute holding it.
+    pub entity_attribute: Option<Spanned<String>>,
+    /// `pk = "..."` or `pk(attribute = "...", template = "...")`.
+    pub pk: Option<TemplateAttr>,
+    /// `sk = ...`, likewise.
+    pub sk: Option<TemplateAttr>,
+}
+
+/// A key template: `pk = "CUSTOMER#{customer_id}"`, or with the attribute named,
+/// `pk(attribute = "PK", template = "CUSTOMER#{customer_id}")`.
+pub struct TemplateAttr {
+    /// The span of `pk` / `sk`.
+    pub span: proc_macro2::Span,
+    pub attribute: Option<Spanned<String>>,
+    pub template: Spanned<String>,
+}
+
+/// Parses `key = "template"` or `key(attribute = "...", template = "...")`.
+fn template(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<TemplateAttr> {
+    let span = meta
+        .path
+        .get_ident()
+        .map_or_else(proc_macro2::Span::call_site, |i| i.span());
+    if !meta.input.peek(syn::token::Paren) {
+        let template = string_value(meta, key)?;
+        return Ok(TemplateAttr {
+            span,
+            attribute: None,
+            template,
+        });
+    }
+    let mut attribute = None;
+    let mut template = None;
+    meta.parse_nested_meta(|inner| {
+        match path_name(&inner).as_str() {
+            "attribute" => {
+                let v = string_value(&inner, "attribute")?;
+                set_once(cx, &mut attribute, v, &inner);
+            }
+            "template" => {
+                let v = string_value(&inner, "template")?;
+                set_once(cx, &mut template, v, &inner);
+            }
+            other => {
+                cx.error_spanned_by(
+                    &inner.path,
+                    format!("unknown `{key}` attribute `{other}`; expected `attribute = \"...\"`, `template = \"...\"`"),
+                );
+                skip_value(&inner)?;
+            }
+        }
+        Ok(())
+    })?;
+    let template = template
+        .ok_or_else(|| syn::Error::new(span, format!("`{key}(...)` needs `template = \"...\"`")))?;
+    Ok(TemplateAttr {
+        span,
+        attribute,
+        template,
+    })
 }
 
 /// Global or local secondary index.
@@ -147,6 +213,10 @@ pub struct Index {
     /// `"all"` or `"keys_only"`.
     pub projection: Option<Spanned<String>>,
     pub include: Option<Vec<syn::Ident>>,
+    /// `pk = "..."`: the index's hash key built by a template.
+    pub pk: Option<TemplateAttr>,
+    /// `sk = "..."`: its range key built by a template.
+    pub sk: Option<TemplateAttr>,
 }
 
 /// `#[dynamo(...)]` and `#[s3(...)]` on a field.
@@ -309,6 +379,18 @@ pub fn container(cx: &mut Ctxt, attrs: &[Attribute]) -> Container {
                     IndexKind::Local
                 };
                 out.indexes.push(index(cx, &meta, kind)?);
+            } else if meta.path.is_ident("entity") {
+                let v = string_value(&meta, "entity")?;
+                set_once(cx, &mut out.entity, v, &meta);
+            } else if meta.path.is_ident("entity_attribute") {
+                let v = string_value(&meta, "entity_attribute")?;
+                set_once(cx, &mut out.entity_attribute, v, &meta);
+            } else if meta.path.is_ident("pk") {
+                let v = template(cx, &meta, "pk")?;
+                set_once(cx, &mut out.pk, v, &meta);
+            } else if meta.path.is_ident("sk") {
+                let v = template(cx, &meta, "sk")?;
+                set_once(cx, &mut out.sk, v, &meta);
             } else if meta.path.is_ident("crate") {
                 let v = string_value(&meta, "crate")?;
                 let path = syn::parse_str::<syn::Path>(&v.value).map_err(|_| {
@@ -381,6 +463,8 @@ fn index(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>, kind: IndexKind) -> syn::Res
         range_key: None,
         projection: None,
         include: None,
+        pk: None,
+        sk: None,
     };
     if !meta.input.peek(syn::token::Paren) {
         return Err(meta.error(format!("expected `{}({INDEX_KEYS})`", path_name(meta))));
@@ -399,6 +483,14 @@ fn index(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>, kind: IndexKind) -> syn::Res
             "range_key" => {
                 let v = ident_value(&inner, "range_key")?;
                 set_once(cx, &mut out.range_key, v, &inner);
+            }
+            "pk" => {
+                let v = template(cx, &inner, "pk")?;
+                set_once(cx, &mut out.pk, v, &inner);
+            }
+            "sk" => {
+                let v = template(cx, &inner, "sk")?;
+                set_once(cx, &mut out.sk, v, &inner);
             }
             "projection" => {
                 let v = string_value(&inner, "projection")?;

@@ -1,14 +1,26 @@
 //! Cross-field rules. Each check states its rule in one line and records every violation.
 
 use std::collections::HashMap;
+use syn::spanned::Spanned;
 
-use crate::ast::{handle_ident, Conv, Model};
+use crate::ast::{handle_ident, parse_template, Conv, Model, Part};
 use crate::attr::{compression_variant, Field, IndexKind, Role, COMPRESSIONS};
 use crate::ctxt::Ctxt;
 
 pub fn check(cx: &mut Ctxt, model: &Model<'_>) {
     table_name(cx, model);
-    exactly_one_hash_key(cx, model);
+    if model.templated() {
+        templated_keys(cx, model);
+    } else {
+        exactly_one_hash_key(cx, model);
+        if let Some(sk) = &model.sk {
+            cx.syn_error(syn::Error::new(
+                sk.span,
+                "`sk = ...` needs `pk = ...`: a templated key has a hash key template",
+            ));
+        }
+    }
+    entity(cx, model);
     at_most_one_range_key(cx, model);
     key_fields_are_plain(cx, model);
     names_are_unique(cx, model);
@@ -20,6 +32,133 @@ pub fn check(cx: &mut Ctxt, model: &Model<'_>) {
             source,
             "`model = ...` names the model of a `#[derive(DynamoProjection)]`; a `DynamoModel` has its own `table`",
         );
+    }
+}
+
+/// With `pk = ...`, no field is marked as a key: the templates build the key.
+fn templated_keys(cx: &mut Ctxt, model: &Model<'_>) {
+    for f in &model.fields {
+        for role in [Role::HashKey, Role::RangeKey] {
+            if let Some(span) = f.attrs.flag(role) {
+                cx.syn_error(syn::Error::new(
+                    span,
+                    format!(
+                        "`{}` builds the key from templates (`pk = ...`): remove `{}`, and name the field in a template",
+                        model.ident,
+                        role.name()
+                    ),
+                ));
+            }
+        }
+    }
+    for given in [&model.pk, &model.sk].into_iter().flatten() {
+        template(cx, model, given, false);
+    }
+}
+
+/// A template parses, names stored fields that can be key segments, and keeps fields apart
+/// with a literal, so that two different values never make the same key. `index`: an index
+/// template, whose fields may be `Option`s.
+fn template(cx: &mut Ctxt, model: &Model<'_>, given: &crate::attr::TemplateAttr, index: bool) {
+    let text = &given.template;
+    let parts = match parse_template(&text.value) {
+        Ok(parts) => parts,
+        Err(reason) => {
+            cx.syn_error(syn::Error::new(
+                text.span,
+                format!("invalid key template `{}`: {reason}", text.value),
+            ));
+            return;
+        }
+    };
+    if let Some(attribute) = &given.attribute {
+        if attribute.value.is_empty() {
+            cx.syn_error(syn::Error::new(
+                attribute.span,
+                "the key attribute's name must not be empty",
+            ));
+        } else if let Some(f) = model
+            .fields
+            .iter()
+            .find(|f| f.name == attribute.value && f.conv != Conv::Skip)
+        {
+            cx.syn_error(syn::Error::new(
+                attribute.span,
+                format!(
+                    "attribute `{}` is already field `{}`: name the key attribute otherwise",
+                    attribute.value, f.ident
+                ),
+            ));
+        }
+    }
+    let mut previous_field: Option<&str> = None;
+    for part in &parts {
+        let Part::Field(name) = part else {
+            previous_field = None;
+            continue;
+        };
+        if let Some(previous) = previous_field {
+            cx.syn_error(syn::Error::new(
+                text.span,
+                format!(
+                    "fields `{previous}` and `{name}` follow each other in key template `{}`: put a literal separator between them (`{{{previous}}}#{{{name}}}`), or two different values could make the same key",
+                    text.value
+                ),
+            ));
+        }
+        previous_field = Some(name);
+        match model.field_named(name) {
+            None => cx.syn_error(syn::Error::new(
+                text.span,
+                format!("no field `{name}` in `{}` for key template `{}`", model.ident, text.value),
+            )),
+            Some(f) if matches!(f.conv, Conv::Set | Conv::File | Conv::Skip) || f.attrs.s3.is_some() => {
+                cx.syn_error(syn::Error::new(
+                    text.span,
+                    format!("`{name}` cannot be part of a key: a key template's fields are stored fields, not sets, files, overflow or skipped fields"),
+                ))
+            }
+            Some(f) if !index && crate::ast::option_inner(f.ty).is_some() => {
+                cx.syn_error(syn::Error::new(
+                    f.ty.span(),
+                    format!("`{name}` is part of the primary key, which every item has: it cannot be an `Option` (an index template's field can)"),
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+/// `entity_attribute` goes with `entity`; neither is empty nor a field's attribute.
+fn entity(cx: &mut Ctxt, model: &Model<'_>) {
+    if let (Some(attribute), None) = (&model.entity_attribute, &model.entity) {
+        cx.syn_error(syn::Error::new(
+            attribute.span,
+            "`entity_attribute` names where the entity type is recorded: give the type with `entity = \"...\"`",
+        ));
+    }
+    if let Some(entity) = &model.entity {
+        if entity.value.is_empty() {
+            cx.syn_error(syn::Error::new(
+                entity.span,
+                "the entity type must not be empty",
+            ));
+        }
+        let attribute = model.entity_attribute();
+        if let Some(f) = model
+            .fields
+            .iter()
+            .find(|f| f.name == attribute && f.conv != Conv::Skip)
+        {
+            let span = model
+                .entity_attribute
+                .as_ref()
+                .map_or(entity.span, |a| a.span);
+            cx.syn_error(syn::Error::new(
+                span,
+                format!("the entity type's attribute `{attribute}` is already field `{}`: name another with `entity_attribute = \"...\"`", f.ident),
+            ));
+        }
     }
 }
 
@@ -141,11 +280,41 @@ fn indexes(cx: &mut Ctxt, model: &Model<'_>) {
             Some(_) => {}
         }
         };
+        for given in [&index.pk, &index.sk].into_iter().flatten() {
+            template(cx, model, given, true);
+        }
+        if let (Some(pk), Some(_)) = (&index.pk, &index.hash_key) {
+            cx.syn_error(syn::Error::new(
+                pk.span,
+                format!("index `{n}` has both `hash_key` and `pk`: give one"),
+            ));
+        }
+        if let (Some(sk), Some(_)) = (&index.sk, &index.range_key) {
+            cx.syn_error(syn::Error::new(
+                sk.span,
+                format!("index `{n}` has both `range_key` and `sk`: give one"),
+            ));
+        }
         match index.kind {
+            IndexKind::Global if index.pk.is_some() => {}
+            IndexKind::Local if index.sk.is_some() => {
+                if let Some(pk) = &index.pk {
+                    cx.syn_error(syn::Error::new(
+                        pk.span,
+                        format!("local index `{n}` shares the table's hash key: remove `pk` (or make it a `global_index`)"),
+                    ));
+                }
+                if model.sk.is_none() && table_range.is_none() {
+                    cx.syn_error(syn::Error::new(
+                        index.span,
+                        format!("local index `{n}` needs a table with a range key: `{}` has only a hash key (use a `global_index`)", model.ident),
+                    ));
+                }
+            }
             IndexKind::Global => match &index.hash_key {
                 None => cx.syn_error(syn::Error::new(
                     index.span,
-                    format!("global index `{n}` needs a hash key: `hash_key = field`"),
+                    format!("global index `{n}` needs a hash key: `hash_key = field` or `pk = \"TEMPLATE#{{field}}\"`"),
                 )),
                 Some(hash) => {
                     key_field(cx, hash, "hash key");
@@ -167,8 +336,9 @@ fn indexes(cx: &mut Ctxt, model: &Model<'_>) {
                 match (&index.range_key, table_range) {
                     (None, _) => cx.syn_error(syn::Error::new(
                         index.span,
-                        format!("local index `{n}` needs a range key: `range_key = field`"),
+                        format!("local index `{n}` needs a range key: `range_key = field` or `sk = \"TEMPLATE#{{field}}\"`"),
                     )),
+                    (Some(_), None) if model.sk.is_some() => {}
                     (Some(range), None) => cx.syn_error(syn::Error::new(
                         range.span(),
                         format!("local index `{n}` needs a table with a range key: `{}` has only a hash key (use a `global_index`)", model.ident),

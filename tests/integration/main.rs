@@ -32,6 +32,7 @@ mod round_trips;
 mod scan;
 mod send;
 mod shared;
+mod single_table;
 mod streams;
 mod sweep;
 mod timestamps;

@@ -82,6 +82,32 @@ pub enum AttributeError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The item is of another entity type than the model reading it (models sharing a table:
+    /// [`Entity`](crate::key_template::Entity)).
+    #[error("{}", foreign_entity(expected, found.as_deref()))]
+    ForeignEntity {
+        /// The model's entity type.
+        expected: &'static str,
+        /// The item's, if it records one.
+        found: Option<String>,
+    },
+    /// A key attribute does not have the form of the model's key template.
+    #[error(
+        "key attribute `{attribute}` holds `{key}`, which the model's key template did not write"
+    )]
+    KeyTemplate {
+        /// The key attribute.
+        attribute: &'static str,
+        /// Its value.
+        key: String,
+    },
+}
+
+fn foreign_entity(expected: &str, found: Option<&str>) -> String {
+    match found {
+        Some(found) => format!("the item is a `{found}`, not a `{expected}`"),
+        None => format!("the item records no entity type: it is not a `{expected}`"),
+    }
 }
 
 /// A type stored directly as one DynamoDB attribute.

@@ -77,12 +77,21 @@ impl<M: Model> ReadOptions<M> {
         table: &str,
         count: bool,
     ) -> Result<(Option<String>, Option<String>)> {
-        let filter = match &self.filter {
+        let user = match &self.filter {
             Some(f) => Some(f.render(p).map_err(|(path, error)| Error::InvalidRequest {
                 kind: InvalidRequestKind::Expression,
                 reason: format!("filter on `{path}` of table `{table}`: {error}"),
             })?),
             None => None,
+        };
+        // A model sharing its table reads only its own entity type, where the entity
+        // attribute is there to filter on (an index that does not project it is left as is).
+        let own = M::ENTITY
+            .filter(|entity| self.projects(entity.attribute))
+            .map(|entity| format!("{} = {}", p.name(entity.attribute), p.value(entity.value())));
+        let filter = match (own, user) {
+            (Some(own), Some(user)) => Some(format!("{own} AND ({user})")),
+            (own, user) => own.or(user),
         };
         let projection = if count {
             None
@@ -95,6 +104,18 @@ impl<M: Model> ReadOptions<M> {
 
 /// The `ProjectionExpression` that reads `P`'s attributes (names as placeholders of `p`), or
 /// `None` when `P` reads every attribute.
+impl<M> ReadOptions<M> {
+    /// Whether the items read hold `attribute` (the table's do; an index's, if it projects it).
+    fn projects(&self, attribute: &str) -> bool {
+        use crate::schema::IndexProjection;
+        match self.index.map(|i| i.projection) {
+            None | Some(IndexProjection::All) => true,
+            Some(IndexProjection::KeysOnly) => false,
+            Some(IndexProjection::Include(names)) => names.contains(&attribute),
+        }
+    }
+}
+
 pub(crate) fn projection_expression<M: Model, P: Projection<M>>(
     p: &mut Placeholders,
 ) -> Option<String> {

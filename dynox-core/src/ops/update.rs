@@ -132,6 +132,37 @@ impl<M: Model> Update<M> {
                 "`{attribute}` is a key or the version, which an update cannot change"
             )));
         }
+        // A field of a key template is part of a key: the primary key's cannot change, and an
+        // index key is written whole by a save, which has every field it is built from.
+        let templates = M::KEY_TEMPLATES.iter().chain(M::INDEX_TEMPLATES);
+        for template in templates {
+            let Some(attribute) = actions
+                .iter()
+                .filter_map(|a| a.attribute())
+                .find(|a| *a == template.attribute || template.has_field(a))
+            else {
+                continue;
+            };
+            return Err(invalid(if M::KEY_TEMPLATES.contains(template) {
+                format!(
+                    "`{attribute}` is part of the key (`{}`), which an update cannot change",
+                    template.attribute
+                )
+            } else {
+                format!(
+                    "`{attribute}` is part of index key `{}`: change it with a save, which writes the index key too",
+                    template.attribute
+                )
+            }));
+        }
+        if let Some(entity) =
+            M::ENTITY.filter(|e| actions.iter().any(|a| a.attribute() == Some(e.attribute)))
+        {
+            return Err(invalid(format!(
+                "`{}` records the entity type, which an update cannot change",
+                entity.attribute
+            )));
+        }
         // An `#[s3]` field's attribute is a reference (a file's, or an overflow value's once it
         // moved to S3): only a whole value may be set or removed, never a part of it, which
         // would change the reference (or be lost in it) instead of the value.

@@ -22,8 +22,19 @@ pub(crate) fn put_condition<M: Model>(
     let hash = M::SCHEMA.hash.name;
     if create || (M::Files::ENABLED && current.is_none()) {
         parts.push(format!("attribute_not_exists({})", p.name(hash)));
-    } else if let Some(current) = current {
-        parts.extend(files_unchanged::<M>(p, current, None));
+    } else {
+        if let Some(entity) = M::ENTITY {
+            // Never overwrite an item of another entity type sharing the table.
+            parts.push(format!(
+                "(attribute_not_exists({}) OR {} = {})",
+                p.name(hash),
+                p.name(entity.attribute),
+                p.value(entity.value())
+            ));
+        }
+        if let Some(current) = current {
+            parts.extend(files_unchanged::<M>(p, current, None));
+        }
     }
     match M::VERSION {
         // `create` already requires that there is no item at all.

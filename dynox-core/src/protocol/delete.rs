@@ -94,6 +94,15 @@ fn delete_plan<M: Model>(
     if let Some(v) = version {
         parts.extend(version_is::<M>(&mut p, v));
     }
+    if let Some(entity) = M::ENTITY {
+        // Never delete an item of another entity type sharing the table.
+        parts.push(format!(
+            "(attribute_not_exists({}) OR {} = {})",
+            p.name(M::SCHEMA.hash.name),
+            p.name(entity.attribute),
+            p.value(entity.value())
+        ));
+    }
     let own = (!parts.is_empty()).then(|| parts.join(" AND "));
     let condition = with_user_condition(&mut p, own, user, &table)?;
     let (names, values) = p.into_maps();

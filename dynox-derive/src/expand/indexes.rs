@@ -6,7 +6,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::{private, Mode};
-use crate::ast::{handle_ident, Conv, Model};
+use crate::ast::{handle_ident, index_templates, Conv, Model};
 use crate::attr::{Index, IndexKind};
 
 /// `const INDEXES` inside `impl Model`.
@@ -23,23 +23,30 @@ pub fn schema(model: &Model<'_>) -> TokenStream {
             let attr = &f.name;
             Some(quote_spanned!(ty.span()=> #private::index_key_attr::<#ty>(#attr)))
         };
-        let (kind, hash) = match index.kind {
-            IndexKind::Global => (quote!(Global), key(index.hash_key.as_ref()?)?),
-            IndexKind::Local => {
-                let hash = model.hash_key()?;
-                let attr = &hash.name;
-                (
-                    quote!(Local),
-                    quote!(#private::hash_key_attr::<Self>(#attr)),
-                )
-            }
+        let (pk, sk) = index_templates(index);
+        let string_attr = |attr: &str| {
+            quote!(#private::KeyAttr { name: #attr, scalar: #private::ScalarType::String })
         };
-        let range = match &index.range_key {
-            Some(r) => {
+        let (kind, hash) = match index.kind {
+            IndexKind::Global => match &pk {
+                Some(pk) => (quote!(Global), string_attr(&pk.attribute)),
+                None => (quote!(Global), key(index.hash_key.as_ref()?)?),
+            },
+            IndexKind::Local => (
+                quote!(Local),
+                quote!(<Self as #private::Model>::SCHEMA.hash),
+            ),
+        };
+        let range = match (&index.range_key, &sk) {
+            (_, Some(sk)) => {
+                let r = string_attr(&sk.attribute);
+                quote!(::core::option::Option::Some(#r))
+            }
+            (Some(r), None) => {
                 let r = key(r)?;
                 quote!(::core::option::Option::Some(#r))
             }
-            None => quote!(::core::option::Option::None),
+            (None, None) => quote!(::core::option::Option::None),
         };
         let projection = projection(model, index);
         Some(quote! {
@@ -107,12 +114,15 @@ pub fn handles(model: &Model<'_>, mode: Mode) -> (TokenStream, TokenStream) {
                 quote_spanned!(ty.span()=> <#ty as #private::IndexKeyField>::Key)
             })
         };
+        let string = quote!(::std::string::String);
         let hash_ty = match index.kind {
+            IndexKind::Global if index.pk.is_some() => Some(string.clone()),
             IndexKind::Global => index.hash_key.as_ref().and_then(key_ty),
             IndexKind::Local => Some(quote!(<#ident as #private::Model>::HashKey)),
         };
         let Some(hash_ty) = hash_ty else { continue };
         let range_ty = match &index.range_key {
+            _ if index.sk.is_some() => string,
             Some(r) => match key_ty(r) {
                 Some(t) => t,
                 None => continue,

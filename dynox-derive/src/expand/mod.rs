@@ -168,8 +168,11 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
         return errors;
     };
     // `check` has made sure of these; a stub needs neither.
-    let mode = match (&model.table, model.hash_key()) {
-        (Some(_), Some(_)) => mode,
+    let mode = match (
+        &model.table,
+        model.hash_key().is_some() || model.templated(),
+    ) {
+        (Some(_), true) => mode,
         _ => Mode::Stub,
     };
     let model_impl = model_impl::expand(&model, mode);

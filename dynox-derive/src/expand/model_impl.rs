@@ -43,7 +43,11 @@ pub fn expand(model: &Model<'_>, mode: Mode) -> TokenStream {
         _ => spanned_ty(f),
     };
     let hash_key_ty = hash.map_or_else(|| quote!(::std::string::String), key_ty);
-    let range_key_ty = range.map_or_else(|| quote!(#private::NoRangeKey), key_ty);
+    let range_key_ty = match range {
+        Some(range) => key_ty(range),
+        None if model.sk.is_some() => quote!(::std::string::String),
+        None => quote!(#private::NoRangeKey),
+    };
     let has_files = model.files().next().is_some();
     let files_ty = if has_files {
         s3_files_type()
@@ -66,6 +70,16 @@ pub fn expand(model: &Model<'_>, mode: Mode) -> TokenStream {
                 impl #private::BatchWritable for #ident {}
             });
         }
+    }
+    if let (Mode::Full, true, Some(table)) = (mode, model.templated(), &model.table) {
+        return templated(
+            model,
+            &table.value,
+            &files_ty,
+            &hash_key_ty,
+            &range_key_ty,
+            batch_writable,
+        );
     }
     let (Mode::Full, Some(hash), Some(table)) = (mode, hash, &model.table) else {
         let unreachable = unreachable();
@@ -112,27 +126,8 @@ pub fn expand(model: &Model<'_>, mode: Mode) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
 
-    let stored: Vec<&Field<'_>> = model
-        .fields
-        .iter()
-        .filter(|f| f.conv != Conv::Skip)
-        .collect();
-    let capacity = stored.len();
-    let puts = stored.iter().map(|f| {
-        let member = f.ident;
-        let name = &f.name;
-        let put = match f.conv {
-            Conv::Key if f.attrs.has(Role::HashKey) => quote!(put_hash_key::<Self>),
-            Conv::Key => quote!(put_range_key::<Self>),
-            Conv::Direct | Conv::File => quote!(put_attr),
-            Conv::Set => quote!(put_set),
-            _ => quote!(put_serde),
-        };
-        let ty = f.ty;
-        quote_spanned! {ty.span()=>
-            #private::#put(&mut __item, #name, &self.#member)?;
-        }
-    });
+    let capacity = model.fields.len() + 1;
+    let puts = puts(model);
     let takes = model.fields.iter().map(|f| {
         let member = f.ident;
         let name = &f.name;
@@ -156,6 +151,278 @@ pub fn expand(model: &Model<'_>, mode: Mode) -> TokenStream {
         None => quote!(#private::NoRangeKey),
     };
 
+    let lifecycle = lifecycle(model);
+
+    quote! {
+        #[automatically_derived]
+        impl #private::Model for #ident {
+            #lifecycle
+            type HashKey = #hash_key_ty;
+            type RangeKey = #range_key_ty;
+            type Files = #files_ty;
+            const TABLE: &'static str = #table;
+            const SCHEMA: #private::KeySchema = #private::KeySchema {
+                hash: #private::hash_key_attr::<Self>(#hash_name),
+                range: #range_attr,
+            };
+
+            fn to_item(&self) -> #private::Result<#private::Item, #private::FieldError> {
+                let mut __item = #private::Item::with_capacity(#capacity);
+                #(#puts)*
+                #private::put_entity::<Self>(&mut __item);
+                #private::Result::Ok(__item)
+            }
+
+            fn from_item(
+                mut __item: #private::Item,
+            ) -> #private::Result<Self, #private::FieldError> {
+                #private::check_entity::<Self>(&__item)?;
+                #private::Result::Ok(Self {
+                    #(#takes)*
+                })
+            }
+
+            fn key(&self) -> #private::Key<Self> {
+                #private::Key::new(::core::clone::Clone::clone(&self.#hash_member), #range_value)
+            }
+        }
+        #batch_writable
+    }
+}
+
+/// The puts of the stored fields into `__item`.
+fn puts(model: &Model<'_>) -> Vec<TokenStream> {
+    let private = private();
+    model
+        .fields
+        .iter()
+        .filter(|f| f.conv != Conv::Skip)
+        .map(|f| {
+            let member = f.ident;
+            let name = &f.name;
+            let put = match f.conv {
+                Conv::Key if f.attrs.has(Role::HashKey) => quote!(put_hash_key::<Self>),
+                Conv::Key => quote!(put_range_key::<Self>),
+                Conv::Direct | Conv::File => quote!(put_attr),
+                Conv::Set => quote!(put_set),
+                _ => quote!(put_serde),
+            };
+            let ty = f.ty;
+            quote_spanned! {ty.span()=>
+                #private::#put(&mut __item, #name, &self.#member)?;
+            }
+        })
+        .collect()
+}
+
+/// The runtime's `KeyTemplate` of `template`, its fields named by their attributes.
+pub fn template_const(model: &Model<'_>, template: &crate::ast::Template) -> TokenStream {
+    let private = private();
+    let attribute = &template.attribute;
+    let parts = template.parts.iter().map(|part| match part {
+        crate::ast::Part::Lit(text) => quote!(#private::Part::Lit(#text)),
+        crate::ast::Part::Field(name) => {
+            let attr = model
+                .field_named(name)
+                .map_or(name.as_str(), |f| f.name.as_str());
+            quote!(#private::Part::Field(#attr))
+        }
+    });
+    quote!(#private::KeyTemplate { attribute: #attribute, parts: &[#(#parts),*] })
+}
+
+/// Writes key template `source` (an expression of `&'static KeyTemplate`) from `values`, one
+/// expression per template field, each a reference to its value; `index`: `Option<String>`.
+pub fn write_key(
+    template: &crate::ast::Template,
+    source: TokenStream,
+    values: impl Fn(&str) -> TokenStream,
+    index: bool,
+) -> TokenStream {
+    let segments = template.fields().map(|name| {
+        let value = values(name);
+        if index {
+            quote!(__w.index_segment(#value);)
+        } else {
+            quote!(__w.segment(#value);)
+        }
+    });
+    let finish = if index {
+        quote!(__w.finish_index())
+    } else {
+        quote!(__w.finish())
+    };
+    quote! {{
+        let mut __w = #source.writer();
+        #(#segments)*
+        #finish
+    }}
+}
+
+/// A value of field `name` of `self`, spanned on its type so a type that is no key segment is
+/// reported there.
+fn self_value(model: &Model<'_>, name: &str) -> TokenStream {
+    match model.field_named(name) {
+        Some(f) => {
+            let member = f.ident;
+            let ty = f.ty;
+            quote_spanned!(ty.span()=> &self.#member)
+        }
+        None => quote!(&()),
+    }
+}
+
+/// `impl Model` of a model whose keys are built by templates.
+fn templated(
+    model: &Model<'_>,
+    table: &str,
+    files_ty: &TokenStream,
+    hash_key_ty: &TokenStream,
+    range_key_ty: &TokenStream,
+    batch_writable: TokenStream,
+) -> TokenStream {
+    let ident = model.ident;
+    let private = private();
+    let templates = model.key_templates();
+    let key_consts = templates.iter().map(|t| template_const(model, t));
+    let (index_templates, index_consts): (Vec<_>, Vec<_>) = model
+        .indexes
+        .iter()
+        .flat_map(|index| {
+            let (pk, sk) = crate::ast::index_templates(index);
+            [pk, sk]
+        })
+        .flatten()
+        .map(|t| {
+            let c = template_const(model, &t);
+            (t, c)
+        })
+        .unzip();
+    let hash_attr = &templates[0].attribute;
+    let range_attr = match templates.get(1) {
+        Some(t) => {
+            let a = &t.attribute;
+            quote!(::core::option::Option::Some(#private::KeyAttr { name: #a, scalar: #private::ScalarType::String }))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let key_writes: Vec<TokenStream> = templates
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            write_key(
+                t,
+                quote!(<Self as #private::Model>::KEY_TEMPLATES[#i]),
+                |name| self_value(model, name),
+                false,
+            )
+        })
+        .collect();
+    let key_puts = templates.iter().zip(&key_writes).map(|(t, write)| {
+        let a = &t.attribute;
+        quote!(#private::put_key(&mut __item, #a, ::core::option::Option::Some(#write));)
+    });
+    let index_puts = index_templates.iter().enumerate().map(|(i, t)| {
+        let a = &t.attribute;
+        let write = write_key(
+            t,
+            quote!(<Self as #private::Model>::INDEX_TEMPLATES[#i]),
+            |name| self_value(model, name),
+            true,
+        );
+        quote!(#private::put_key(&mut __item, #a, #write);)
+    });
+    let hash_write = &key_writes[0];
+    let range_write = match key_writes.get(1) {
+        Some(w) => w.clone(),
+        None => quote!(#private::NoRangeKey),
+    };
+    let puts = puts(model);
+    let capacity = model.fields.len() + templates.len() + index_templates.len() + 1;
+    let key_fields: Vec<&str> = templates.iter().flat_map(|t| t.fields()).collect();
+    let takes = model.fields.iter().map(|f| {
+        let member = f.ident;
+        let name = &f.name;
+        let ty = f.ty;
+        if f.conv == Conv::Skip {
+            return quote_spanned! {ty.span()=>
+                #member: ::core::default::Default::default(),
+            };
+        }
+        let take = take_fn(f, &quote!(Self));
+        if key_fields.iter().any(|k| f.ident == k) {
+            quote_spanned! {ty.span()=>
+                #member: if __item.contains_key(#name) {
+                    #private::#take(&mut __item, #name)?
+                } else {
+                    #private::field_from_key::<#ty>(&__keys, #name)?
+                },
+            }
+        } else {
+            quote_spanned! {ty.span()=>
+                #member: #private::#take(&mut __item, #name)?,
+            }
+        }
+    });
+    let entity = match &model.entity {
+        Some(entity) => {
+            let name = &entity.value;
+            let attribute = model.entity_attribute();
+            quote! {
+                const ENTITY: ::core::option::Option<#private::Entity> =
+                    ::core::option::Option::Some(#private::Entity { attribute: #attribute, name: #name });
+            }
+        }
+        None => TokenStream::new(),
+    };
+    let lifecycle = lifecycle(model);
+    quote! {
+        #[automatically_derived]
+        impl #private::Model for #ident {
+            #lifecycle
+            #entity
+            const KEY_TEMPLATES: &'static [#private::KeyTemplate] = &[#(#key_consts),*];
+            const INDEX_TEMPLATES: &'static [#private::KeyTemplate] = &[#(#index_consts),*];
+            type HashKey = #hash_key_ty;
+            type RangeKey = #range_key_ty;
+            type Files = #files_ty;
+            const TABLE: &'static str = #table;
+            const SCHEMA: #private::KeySchema = #private::KeySchema {
+                hash: #private::KeyAttr { name: #hash_attr, scalar: #private::ScalarType::String },
+                range: #range_attr,
+            };
+
+            fn to_item(&self) -> #private::Result<#private::Item, #private::FieldError> {
+                let mut __item = #private::Item::with_capacity(#capacity);
+                #(#puts)*
+                #(#key_puts)*
+                #(#index_puts)*
+                #private::put_entity::<Self>(&mut __item);
+                #private::Result::Ok(__item)
+            }
+
+            fn from_item(
+                mut __item: #private::Item,
+            ) -> #private::Result<Self, #private::FieldError> {
+                #private::check_entity::<Self>(&__item)?;
+                let __keys = #private::template_keys::<Self>(&__item);
+                #private::Result::Ok(Self {
+                    #(#takes)*
+                })
+            }
+
+            fn key(&self) -> #private::Key<Self> {
+                #private::Key::new(#hash_write, #range_write)
+            }
+        }
+        #batch_writable
+    }
+}
+
+/// Version, time to live, timestamps, indexes and entity type: what any model declares in
+/// `impl Model` besides its keys and conversions.
+fn lifecycle(model: &Model<'_>) -> TokenStream {
+    let private = private();
     let version = match model.with_role(Role::Version) {
         Some(f) => {
             let name = &f.name;
@@ -231,41 +498,22 @@ pub fn expand(model: &Model<'_>, mode: Mode) -> TokenStream {
         }
     };
 
-    quote! {
-        #[automatically_derived]
-        impl #private::Model for #ident {
-            #ttl
-            #indexes
-            #stamp
-            type HashKey = #hash_key_ty;
-            type RangeKey = #range_key_ty;
-            type Files = #files_ty;
-            const TABLE: &'static str = #table;
-            const SCHEMA: #private::KeySchema = #private::KeySchema {
-                hash: #private::hash_key_attr::<Self>(#hash_name),
-                range: #range_attr,
-            };
-
-            #version
-
-            fn to_item(&self) -> #private::Result<#private::Item, #private::FieldError> {
-                let mut __item = #private::Item::with_capacity(#capacity);
-                #(#puts)*
-                #private::Result::Ok(__item)
-            }
-
-            fn from_item(
-                mut __item: #private::Item,
-            ) -> #private::Result<Self, #private::FieldError> {
-                #private::Result::Ok(Self {
-                    #(#takes)*
-                })
-            }
-
-            fn key(&self) -> #private::Key<Self> {
-                #private::Key::new(::core::clone::Clone::clone(&self.#hash_member), #range_value)
+    let entity = match (&model.entity, model.templated()) {
+        (Some(entity), false) => {
+            let name = &entity.value;
+            let attribute = model.entity_attribute();
+            quote! {
+                const ENTITY: ::core::option::Option<#private::Entity> =
+                    ::core::option::Option::Some(#private::Entity { attribute: #attribute, name: #name });
             }
         }
-        #batch_writable
+        _ => TokenStream::new(),
+    };
+    quote! {
+        #ttl
+        #indexes
+        #stamp
+        #version
+        #entity
     }
 }

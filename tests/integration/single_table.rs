@@ -1,0 +1,377 @@
+//! Single-table design: key templates, several entity types in one table, and files in every
+//! entity, against a real server.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use dynox_core::item::AttributeError;
+use dynox_core::{DynamoModel, Error, InvalidRequestKind, KeySegment, Model};
+use dynox_s3::{S3Object, S3Settings};
+use dynox_tests::{file_env, stored};
+
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+enum Status {
+    Placed,
+    Shipped,
+}
+
+impl KeySegment for Status {
+    fn write_segment(&self, out: &mut String) {
+        out.push_str(match self {
+            Status::Placed => "placed",
+            Status::Shipped => "shipped",
+        });
+    }
+    fn parse_segment(text: &str) -> Result<Self, AttributeError> {
+        match text {
+            "placed" => Ok(Status::Placed),
+            "shipped" => Ok(Status::Shipped),
+            other => Err(AttributeError::Serde(format!("unknown status `{other}`"))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, DynamoModel)]
+#[dynamo(table = "shop", entity = "Customer")]
+#[dynamo(pk = "CUSTOMER#{customer_id}", sk = "PROFILE")]
+struct Customer {
+    customer_id: String,
+    name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, DynamoModel)]
+#[dynamo(table = "shop", entity = "Order")]
+#[dynamo(pk = "CUSTOMER#{customer_id}", sk = "ORDER#{placed_at}#{order_id}")]
+#[dynamo(global_index(name = "gsi1", pk = "STATUS#{status}", sk = "{placed_at}#{order_id}"))]
+struct Order {
+    customer_id: String,
+    order_id: String,
+    placed_at: u64,
+    status: Status,
+    total_cents: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, DynamoModel)]
+#[dynamo(table = "shop", entity = "Invoice")]
+#[dynamo(pk = "CUSTOMER#{customer_id}", sk = "INVOICE#{invoice_id}")]
+struct Invoice {
+    customer_id: String,
+    invoice_id: u32,
+    #[s3(bucket = "invoices", prefix = "pdf/")]
+    pdf: S3Object,
+}
+
+/// Another entity type whose key template writes the same keys as `Customer`'s.
+#[derive(Debug, Clone, PartialEq, DynamoModel)]
+#[dynamo(table = "shop", entity = "Profile")]
+#[dynamo(pk = "CUSTOMER#{customer_id}", sk = "PROFILE")]
+struct Profile {
+    customer_id: String,
+    bio: String,
+}
+
+/// `gsi1` again, with another sort key: `create_table` refuses the pair.
+#[derive(Debug, Clone, PartialEq, DynamoModel)]
+#[dynamo(table = "shop", entity = "Refund")]
+#[dynamo(pk = "CUSTOMER#{customer_id}", sk = "REFUND#{refund_id}")]
+#[dynamo(global_index(name = "gsi1", pk = "STATUS#{refund_id}"))]
+struct Refund {
+    customer_id: String,
+    refund_id: String,
+}
+
+type Shop = (Customer, Order, Invoice, Profile);
+
+fn order(customer: &str, id: &str, placed_at: u64, status: Status) -> Order {
+    Order {
+        customer_id: customer.into(),
+        order_id: id.into(),
+        placed_at,
+        status,
+        total_cents: 1999,
+    }
+}
+
+async fn raw(client: &dynox_core::Client, pk: &str, sk: &str) -> Option<dynox_core::item::Item> {
+    client
+        .dynamodb()
+        .get_item()
+        .table_name(client.table_name::<Order>())
+        .key("pk", AttributeValue::S(pk.into()))
+        .key("sk", AttributeValue::S(sk.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+}
+
+#[tokio::test]
+async fn templated_keys_are_written_to_generic_attributes_and_read_back() {
+    let client = dynox_tests::client_with::<Shop>().await;
+    let mut o = order("c1", "o#1", 1_733_500_000, Status::Shipped);
+    client.save(&mut o).await.unwrap();
+
+    let item = raw(&client, "CUSTOMER#c1", "ORDER#00000000001733500000#o%231")
+        .await
+        .expect("the item under its templated key");
+    assert_eq!(item["gsi1pk"], AttributeValue::S("STATUS#shipped".into()));
+    assert_eq!(
+        item["gsi1sk"],
+        AttributeValue::S("00000000001733500000#o%231".into())
+    );
+    assert_eq!(item["entity_type"], AttributeValue::S("Order".into()));
+    assert_eq!(item["order_id"], AttributeValue::S("o#1".into()));
+
+    let got = Order::get(&client, "c1", 1_733_500_000, "o#1")
+        .await
+        .unwrap();
+    assert_eq!(got, Some(o.clone()));
+    assert_eq!(o.key().hash, "CUSTOMER#c1");
+    Order::delete(&client, "c1", 1_733_500_000, "o#1")
+        .await
+        .unwrap();
+    assert_eq!(
+        Order::get(&client, "c1", 1_733_500_000, "o#1")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn fields_the_item_does_not_store_read_back_from_the_key() {
+    let client = dynox_tests::client_with::<Shop>().await;
+    // Written by another tool: only the keys, the type and the name. dynox escapes `%` (and
+    // the template's separators) inside a segment, so the key reads back exactly.
+    let put = |pk: &str| {
+        client
+            .dynamodb()
+            .put_item()
+            .table_name(client.table_name::<Customer>())
+            .item("pk", AttributeValue::S(pk.into()))
+            .item("sk", AttributeValue::S("PROFILE".into()))
+            .item("entity_type", AttributeValue::S("Customer".into()))
+            .item("name", AttributeValue::S("Ada".into()))
+            .send()
+    };
+    put("CUSTOMER#c%252#7").await.unwrap();
+    let customer = Customer::get(&client, "c%2#7").await.unwrap().unwrap();
+    assert_eq!(customer.customer_id, "c%2#7");
+    assert_eq!(customer.name, "Ada");
+
+    // A key the template cannot have written is an error naming the key attribute.
+    put("CUSTOMER#bad%zz").await.unwrap();
+    let scanned = Customer::scan(&client).await;
+    assert!(
+        matches!(
+            &scanned,
+            Err(Error::InvalidField {
+                field: "pk",
+                source: AttributeError::KeyTemplate { .. },
+                ..
+            })
+        ),
+        "{scanned:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_query_reads_its_own_entity_of_a_partition_with_typed_prefixes_and_paging() {
+    let client = dynox_tests::client_with::<Shop>().await;
+    client
+        .save(&mut Customer {
+            customer_id: "c1".into(),
+            name: "Ada".into(),
+        })
+        .await
+        .unwrap();
+    for (id, at) in [("a", 10), ("b", 20), ("c", 20), ("d", 30)] {
+        client
+            .save(&mut order("c1", id, at, Status::Placed))
+            .await
+            .unwrap();
+    }
+    client
+        .save(&mut order("c2", "x", 20, Status::Placed))
+        .await
+        .unwrap();
+
+    let orders = Order::query(&client, "c1").await.unwrap();
+    let ids: Vec<&str> = orders.iter().map(|o| o.order_id.as_str()).collect();
+    assert_eq!(ids, ["a", "b", "c", "d"], "only orders, in sort-key order");
+    let customers = Customer::query(&client, "c1").await.unwrap();
+    assert_eq!(customers.len(), 1);
+
+    let at_20 = Order::query(&client, "c1")
+        .sort_key(Order::sort_key().placed_at(20u64).begins_with())
+        .await
+        .unwrap();
+    assert_eq!(
+        at_20.iter().map(|o| &o.order_id[..]).collect::<Vec<_>>(),
+        ["b", "c"]
+    );
+    let exact = Order::query(&client, "c1")
+        .sort_key(Order::sort_key().placed_at(20u64).order_id("c").equals())
+        .await
+        .unwrap();
+    assert_eq!(exact.len(), 1);
+
+    // Pages of one resume where they stopped; descending order.
+    let first = Order::query(&client, "c1")
+        .descending()
+        .page_size(1)
+        .page()
+        .await
+        .unwrap();
+    assert_eq!(first.items[0].order_id, "d");
+    let rest = Order::query(&client, "c1")
+        .descending()
+        .start_from(first.next.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.iter().map(|o| &o.order_id[..]).collect::<Vec<_>>(),
+        ["c", "b", "a"]
+    );
+
+    // A scan of one model reads only its entity type.
+    let scanned = Order::scan(&client).await.unwrap();
+    assert_eq!(scanned.len(), 5);
+}
+
+#[tokio::test]
+async fn an_index_query_builds_its_key_from_the_fields() {
+    let client = dynox_tests::client_with::<Shop>().await;
+    for (customer, id, at, status) in [
+        ("c1", "a", 10, Status::Shipped),
+        ("c2", "b", 5, Status::Shipped),
+        ("c1", "c", 7, Status::Placed),
+    ] {
+        client
+            .save(&mut order(customer, id, at, status))
+            .await
+            .unwrap();
+    }
+    let shipped = Order::query_gsi1(&client, Status::Shipped).await.unwrap();
+    let ids: Vec<&str> = shipped.iter().map(|o| o.order_id.as_str()).collect();
+    assert_eq!(ids, ["b", "a"], "by the index's sort key, placed_at");
+}
+
+#[tokio::test]
+async fn a_foreign_item_under_a_key_is_a_typed_error_and_is_never_overwritten() {
+    let client = dynox_tests::client_with::<Shop>().await;
+    let mut ada = Customer {
+        customer_id: "c1".into(),
+        name: "Ada".into(),
+    };
+    client.save(&mut ada).await.unwrap();
+
+    let read = Profile::get(&client, "c1").await;
+    assert!(
+        matches!(&read, Err(Error::ForeignEntity { expected: "Profile", found: Some(f), .. }) if f == "Customer"),
+        "{read:?}"
+    );
+    assert!(read.unwrap_err().is_foreign_entity());
+
+    let mut profile = Profile {
+        customer_id: "c1".into(),
+        bio: "overwrites?".into(),
+    };
+    let saved = client.save(&mut profile).await;
+    assert!(
+        saved.as_ref().is_err_and(Error::is_condition_failed),
+        "{saved:?}"
+    );
+    let deleted = Profile::delete(&client, "c1").await;
+    assert!(
+        deleted.as_ref().is_err_and(Error::is_condition_failed),
+        "{deleted:?}"
+    );
+    assert_eq!(Customer::get(&client, "c1").await.unwrap(), Some(ada));
+}
+
+#[tokio::test]
+async fn create_table_takes_the_union_of_the_models_and_refuses_disagreements() {
+    let client = dynox_tests::client().await;
+    let refused = client.create_table::<(Order, Refund)>().await;
+    assert!(
+        matches!(&refused, Err(Error::InvalidRequest { kind: InvalidRequestKind::TableDefinition, reason }) if reason.contains("gsi1")),
+        "{refused:?}"
+    );
+    let refused = client.create_table::<(Customer, Customer)>().await;
+    assert!(
+        matches!(&refused, Err(Error::InvalidRequest { reason, .. }) if reason.contains("both entity type `Customer`")),
+        "{refused:?}"
+    );
+    // Nothing was created.
+    client
+        .create_table::<(Customer, Invoice, Order)>()
+        .await
+        .unwrap();
+    let table = client
+        .dynamodb()
+        .describe_table()
+        .table_name(client.table_name::<Order>())
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap();
+    let indexes: Vec<String> = table
+        .global_secondary_indexes()
+        .iter()
+        .filter_map(|i| i.index_name().map(str::to_owned))
+        .collect();
+    assert_eq!(indexes, ["gsi1"]);
+}
+
+#[tokio::test]
+async fn an_update_cannot_change_a_key_or_index_key_field() {
+    let client = dynox_tests::client_with::<Shop>().await;
+    let mut o = order("c1", "a", 1, Status::Placed);
+    client.save(&mut o).await.unwrap();
+    let changed = Order::update(&client, "c1", 1u64, "a")
+        .apply(Order::fields().status.set(Status::Shipped))
+        .await;
+    assert!(
+        matches!(&changed, Err(Error::InvalidRequest { kind: InvalidRequestKind::Update, reason }) if reason.contains("gsi1pk")),
+        "{changed:?}"
+    );
+    Order::update(&client, "c1", 1u64, "a")
+        .apply(Order::fields().total_cents.set(5))
+        .await
+        .unwrap();
+    let got = Order::get(&client, "c1", 1u64, "a").await.unwrap().unwrap();
+    assert_eq!((got.total_cents, got.status), (5, Status::Placed));
+}
+
+#[tokio::test]
+async fn a_file_of_an_entity_in_a_shared_table_is_stored_read_and_deleted() {
+    let env = file_env::<Shop>(&["invoices"], S3Settings::default()).await;
+    let mut invoice = Invoice {
+        customer_id: "c1".into(),
+        invoice_id: 7,
+        pdf: S3Object::from_bytes(b"%PDF-1.7 invoice".to_vec(), "invoice-7.pdf"),
+    };
+    env.client.save(&mut invoice).await.unwrap();
+    env.client
+        .save(&mut order("c1", "a", 1, Status::Placed))
+        .await
+        .unwrap();
+    let key = stored(&Some(invoice.pdf.clone())).key.clone();
+    assert_eq!(env.keys("invoices").await, [key.clone()]);
+
+    let loaded = Invoice::get(&env.client, "c1", 7u32)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        loaded.pdf.get_bytes(&env.client).await.unwrap().as_ref(),
+        b"%PDF-1.7 invoice"
+    );
+    Invoice::delete(&env.client, "c1", 7u32).await.unwrap();
+    assert!(
+        env.keys("invoices").await.is_empty(),
+        "the object goes with its item"
+    );
+    assert_eq!(Order::query(&env.client, "c1").await.unwrap().len(), 1);
+}
