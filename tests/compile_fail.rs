@@ -15,4 +15,5 @@ fn compile_fail() {
     cases.compile_fail("ui/expressions/*.rs");
     cases.compile_fail("ui/indexes/[!m]*.rs");
     cases.compile_fail("ui/projections/[!m]*.rs");
+    cases.compile_fail("ui/templates/*.rs");
 }

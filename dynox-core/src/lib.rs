@@ -210,6 +210,20 @@ pub mod __private {
         insert(item, name, value.map(AttributeValue::S));
     }
 
+    /// `query` narrowed to the keys `template` writes: `begins_with` its fixed prefix, when it
+    /// has one (DynamoDB refuses an empty one).
+    pub fn template_prefix<M: Model>(
+        query: Query<M, String>,
+        template: &KeyTemplate,
+    ) -> Query<M, String> {
+        let prefix = template.fixed_prefix();
+        if prefix.is_empty() {
+            query
+        } else {
+            query.sort_key(crate::expr::SortKey::begins_with(prefix))
+        }
+    }
+
     /// Records the model's entity type in the item.
     pub fn put_entity<M: Model>(item: &mut Item) {
         if let Some(entity) = M::ENTITY {

@@ -358,7 +358,7 @@ async fn a_file_of_an_entity_in_a_shared_table_is_stored_read_and_deleted() {
         .await
         .unwrap();
     let key = stored(&Some(invoice.pdf.clone())).key.clone();
-    assert_eq!(env.keys("invoices").await, [key.clone()]);
+    assert_eq!(env.keys("invoices").await, [key]);
 
     let loaded = Invoice::get(&env.client, "c1", 7u32)
         .await

@@ -211,13 +211,11 @@ fn templated(model: &Model<'_>) -> TokenStream {
         .collect();
     let hash_params: Vec<TokenStream> = hash_fields.iter().map(|f| param(f)).collect();
     let hash_convert = convert(&hash_fields);
-    let sort_prefix = match templates.get(1) {
+    let query_body = match templates.get(1) {
         Some(_) => quote! {
-            .sort_key(#private::SortKey::begins_with(
-                <Self as #private::Model>::KEY_TEMPLATES[1].fixed_prefix(),
-            ))
+            #private::template_prefix(#client.query(#hash), &<Self as #private::Model>::KEY_TEMPLATES[1])
         },
-        None => TokenStream::new(),
+        None => quote!(#client.query(#hash)),
     };
     let hash_doc = hash_fields
         .iter()
@@ -237,7 +235,7 @@ fn templated(model: &Model<'_>) -> TokenStream {
         #[doc = #query_doc]
         #vis fn query(#client: &#private::Client, #(#hash_params),*) -> #private::Query<Self> {
             #hash_convert
-            #client.query(#hash) #sort_prefix
+            #query_body
         }
     };
     // `query_{index}` for each global index whose hash key is a template.
@@ -291,21 +289,22 @@ fn templated(model: &Model<'_>) -> TokenStream {
         } else {
             quote!(#private::NoRangeKey)
         };
-        let prefix = match (&sk, sk_position) {
+        let index_query = quote! {
+            #private::Index::<Self, ::std::string::String, #range_ty>::new(&<Self as #private::Model>::INDEXES[#i])
+                .query(#client, #hash)
+        };
+        let index_query = match (&sk, sk_position) {
             (Some(_), Some(p)) => quote! {
-                .sort_key(#private::SortKey::begins_with(
-                    <Self as #private::Model>::INDEX_TEMPLATES[#p].fixed_prefix(),
-                ))
+                #private::template_prefix(#index_query, &<Self as #private::Model>::INDEX_TEMPLATES[#p])
             },
-            _ => TokenStream::new(),
+            _ => index_query,
         };
         let doc = format!("Queries index `{}` for the `{ident}` items whose index key is built from these fields, in index sort-key order.", name.value);
         index_queries.push(quote! {
             #[doc = #doc]
             #vis fn #fn_name(#client: &#private::Client, #(#params),*) -> #private::Query<Self, #range_ty> {
                 #(#lets)*
-                #private::Index::<Self, ::std::string::String, #range_ty>::new(&<Self as #private::Model>::INDEXES[#i])
-                    .query(#client, #hash) #prefix
+                #index_query
             }
         });
     }

@@ -55,6 +55,23 @@ fn model_with_files_index_and_version() {
     insta::assert_snapshot!(pretty(expanded));
 }
 
+/// A single-table model: key templates for the table and a global index, an entity type.
+#[test]
+fn templated_model() {
+    let expanded = crate::dynamo_model(quote! {
+        #[dynamo(table = "shop", entity = "Order")]
+        #[dynamo(pk = "CUSTOMER#{customer_id}", sk = "ORDER#{placed_at}#{order_id}")]
+        #[dynamo(global_index(name = "gsi1", pk = "STATUS#{status}", sk = "{placed_at}"))]
+        pub struct Order {
+            pub customer_id: String,
+            pub order_id: String,
+            pub placed_at: u64,
+            pub status: Option<String>,
+        }
+    });
+    insta::assert_snapshot!(pretty(expanded));
+}
+
 /// An invalid model: the error, and the stub that keeps its uses free of secondary errors.
 #[test]
 fn invalid_model_stub() {
