@@ -128,20 +128,7 @@ pub fn expand(model: &Model<'_>, mode: Mode) -> TokenStream {
 
     let capacity = model.fields.len() + 1;
     let puts = puts(model);
-    let takes = model.fields.iter().map(|f| {
-        let member = f.ident;
-        let name = &f.name;
-        let ty = f.ty;
-        if f.conv == Conv::Skip {
-            return quote_spanned! {ty.span()=>
-                #member: ::core::default::Default::default(),
-            };
-        }
-        let take = take_fn(f, &quote!(Self));
-        quote_spanned! {ty.span()=>
-            #member: #private::#take(&mut __item, #name)?,
-        }
-    });
+    let takes = takes(model, &[]);
     let hash_member = hash.ident;
     let range_value = match range {
         Some(r) => {
@@ -188,6 +175,40 @@ pub fn expand(model: &Model<'_>, mode: Mode) -> TokenStream {
         }
         #batch_writable
     }
+}
+
+/// The takes of the fields out of `__item`; a field of `key_fields` (a templated key's) the
+/// item does not store is read back from the key (`__keys`).
+fn takes(model: &Model<'_>, key_fields: &[&str]) -> Vec<TokenStream> {
+    let private = private();
+    model
+        .fields
+        .iter()
+        .map(|f| {
+            let member = f.ident;
+            let name = &f.name;
+            let ty = f.ty;
+            if f.conv == Conv::Skip {
+                return quote_spanned! {ty.span()=>
+                    #member: ::core::default::Default::default(),
+                };
+            }
+            let take = take_fn(f, &quote!(Self));
+            if key_fields.iter().any(|k| f.ident == k) {
+                quote_spanned! {ty.span()=>
+                    #member: if __item.contains_key(#name) {
+                        #private::#take(&mut __item, #name)?
+                    } else {
+                        #private::field_from_key::<#ty>(&__keys, #name)?
+                    },
+                }
+            } else {
+                quote_spanned! {ty.span()=>
+                    #member: #private::#take(&mut __item, #name)?,
+                }
+            }
+        })
+        .collect()
 }
 
 /// The puts of the stored fields into `__item`.
@@ -340,30 +361,7 @@ fn templated(
     let puts = puts(model);
     let capacity = model.fields.len() + templates.len() + index_templates.len() + 1;
     let key_fields: Vec<&str> = templates.iter().flat_map(|t| t.fields()).collect();
-    let takes = model.fields.iter().map(|f| {
-        let member = f.ident;
-        let name = &f.name;
-        let ty = f.ty;
-        if f.conv == Conv::Skip {
-            return quote_spanned! {ty.span()=>
-                #member: ::core::default::Default::default(),
-            };
-        }
-        let take = take_fn(f, &quote!(Self));
-        if key_fields.iter().any(|k| f.ident == k) {
-            quote_spanned! {ty.span()=>
-                #member: if __item.contains_key(#name) {
-                    #private::#take(&mut __item, #name)?
-                } else {
-                    #private::field_from_key::<#ty>(&__keys, #name)?
-                },
-            }
-        } else {
-            quote_spanned! {ty.span()=>
-                #member: #private::#take(&mut __item, #name)?,
-            }
-        }
-    });
+    let takes = takes(model, &key_fields);
     let entity = match &model.entity {
         Some(entity) => {
             let name = &entity.value;
