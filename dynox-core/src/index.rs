@@ -28,6 +28,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 
+use crate::collection::Partition;
 use crate::model::{IntoKey, KeyAttribute, Model, RangeKey};
 use crate::ops::query::Query;
 use crate::ops::scan::Scan;
@@ -85,13 +86,13 @@ impl<M: Model, H: KeyAttribute, R: RangeKey> Index<M, H, R> {
     /// order. Items decode into `M`: for an index that does not project every attribute,
     /// read them into a partial type with [`Query::project`].
     pub fn query(&self, client: &Client, hash: impl IntoKey<H>) -> Query<M, R> {
-        let hash = hash.into_key();
-        Query::on_index(
-            client,
-            self.schema,
-            hash.to_key_attribute(),
-            format!("{hash:?}"),
-        )
+        Query::from_partition(client, self.partition(hash))
+    }
+
+    /// The partition of the index whose hash key is `hash`: what a collection
+    /// (`#[derive(DynamoCollection)]`) queries for items of every entity type.
+    pub fn partition(&self, hash: impl IntoKey<H>) -> Partition<M, R> {
+        Partition::on_index(self.schema, hash.into_key())
     }
 
     /// Scans the whole index.

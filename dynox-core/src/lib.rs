@@ -104,6 +104,7 @@
 #![warn(missing_docs)]
 
 mod client;
+pub mod collection;
 mod error;
 pub mod expr;
 mod files;
@@ -125,6 +126,9 @@ pub mod stream;
 mod table;
 
 pub use client::{Client, ClientBuilder, Extension, FileSettings};
+pub use collection::{
+    Collection, CollectionBatchGet, CollectionBatchGetOutput, CollectionKey, Partition,
+};
 pub use error::{
     BoxError, Error, InvalidRequestKind, ReasonKind, Report, Result, TransactionReason,
     WriteOutcome,
@@ -163,9 +167,17 @@ pub use dynox_derive::DynamoModel;
 /// (`#[dynamo(model = Order)]`). See [`Projection`].
 pub use dynox_derive::DynamoProjection;
 
+/// Derives [`Collection`] for an enum whose variants each hold a model sharing one table.
+/// See the [`collection`] module.
+pub use dynox_derive::DynamoCollection;
+
 /// What generated code calls. Not a public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::collection::{
+        batch_get as collection_batch_get, entity_attribute, entity_name, item_entity,
+        query as collection_query, same_str, unknown_entity, Reader,
+    };
     pub use crate::expr::{Direct, File, Path, Serde, Set, SortKey};
     pub use crate::files::NoFiles;
     pub use crate::index::Index;
@@ -186,6 +198,7 @@ pub mod __private {
         IndexKind, IndexProjection, IndexSchema, KeyAttr, KeySchema, ScalarType,
     };
     pub use crate::{Client, Delete, Get, Query, Scan, Update};
+    pub use crate::{Collection, CollectionBatchGet, CollectionKey, Partition};
     pub use core::result::Result;
     pub use serde;
 

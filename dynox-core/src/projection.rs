@@ -29,6 +29,7 @@
 //! # Ok(()) }
 //! ```
 
+use crate::collection::Reader;
 use crate::item::Item;
 use crate::model::{FieldError, Model};
 
@@ -43,8 +44,20 @@ pub trait Projection<M: Model>: Sized + Send + 'static {
     /// The attribute names to read, or `None` for every attribute.
     const ATTRIBUTES: Option<&'static [&'static str]>;
 
+    /// Whether reads keep items of every entity type (a collection), not only `M`'s.
+    #[doc(hidden)]
+    const EVERY_ENTITY: bool = false;
+
     /// Decodes an item (holding at least [`ATTRIBUTES`](Self::ATTRIBUTES)).
     fn from_item(item: Item) -> Result<Self, FieldError>;
+
+    /// How `item` is prepared and decoded: as `M`, unless a collection picks the model by the
+    /// item's entity type (or refuses a type it does not list).
+    #[doc(hidden)]
+    fn reader(item: &Item) -> Result<Reader<Self>, FieldError> {
+        let _ = item;
+        Ok(Reader::of::<M>(Self::from_item))
+    }
 }
 
 impl<M: Model> Projection<M> for M {

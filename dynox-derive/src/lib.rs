@@ -32,6 +32,21 @@ pub fn derive_dynamo_projection(input: TokenStream) -> TokenStream {
     dynamo_projection(input.into()).into()
 }
 
+/// Derives `dynox_core::Collection` for an enum whose variants each hold one model of a
+/// shared table: reads dispatch each item to its variant by its entity type.
+#[proc_macro_derive(DynamoCollection, attributes(dynamo))]
+pub fn derive_dynamo_collection(input: TokenStream) -> TokenStream {
+    dynamo_collection(input.into()).into()
+}
+
+/// `#[derive(DynamoCollection)]` on `proc_macro2` tokens, so unit tests can call it.
+fn dynamo_collection(input: TokenStream2) -> TokenStream2 {
+    match syn::parse2::<DeriveInput>(input) {
+        Ok(input) => expand::collection::derive(&input),
+        Err(e) => e.to_compile_error(),
+    }
+}
+
 /// `#[derive(DynamoModel)]` on `proc_macro2` tokens, so unit tests can call it.
 fn dynamo_model(input: TokenStream2) -> TokenStream2 {
     match syn::parse2::<DeriveInput>(input) {

@@ -3,7 +3,10 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use dynox_core::item::AttributeError;
-use dynox_core::{DynamoModel, Error, InvalidRequestKind, KeySegment, Model};
+use dynox_core::{
+    CollectionKey, DynamoCollection, DynamoModel, Error, InvalidRequestKind, KeySegment, Model,
+    SortKey,
+};
 use dynox_s3::{S3Object, S3Settings};
 use dynox_tests::{file_env, stored};
 
@@ -79,6 +82,33 @@ struct Refund {
 }
 
 type Shop = (Customer, Order, Invoice, Profile);
+
+/// Everything a customer's partition holds.
+#[derive(Debug, DynamoCollection)]
+enum CustomerItems {
+    Customer(Customer),
+    Order(Order),
+    Invoice(Invoice),
+    Profile(Profile),
+}
+
+/// A view that lists two of the types, and takes the others raw.
+#[allow(dead_code)] // the models are only counted
+#[derive(Debug, DynamoCollection)]
+enum CustomerOrders {
+    Customer(Customer),
+    Order(Order),
+    #[dynamo(other)]
+    Other(dynox_core::item::Item),
+}
+
+/// A view that lists two of the types, and refuses the others.
+#[allow(dead_code)] // only its refusal is read
+#[derive(Debug, DynamoCollection)]
+enum Strict {
+    Customer(Customer),
+    Order(Order),
+}
 
 fn order(customer: &str, id: &str, placed_at: u64, status: Status) -> Order {
     Order {
@@ -374,4 +404,254 @@ async fn a_file_of_an_entity_in_a_shared_table_is_stored_read_and_deleted() {
         "the object goes with its item"
     );
     assert_eq!(Order::query(&env.client, "c1").await.unwrap().len(), 1);
+}
+
+/// A customer, three orders and an invoice with its PDF under one partition, and another
+/// customer's order in the next.
+async fn customer_partition(env: &dynox_tests::FileEnv) {
+    env.client
+        .save(&mut Customer {
+            customer_id: "c1".into(),
+            name: "Ada".into(),
+        })
+        .await
+        .unwrap();
+    for (id, at) in [("a", 10), ("b", 20), ("c", 30)] {
+        env.client
+            .save(&mut order("c1", id, at, Status::Placed))
+            .await
+            .unwrap();
+    }
+    env.client
+        .save(&mut Invoice {
+            customer_id: "c1".into(),
+            invoice_id: 7,
+            pdf: S3Object::from_bytes(b"%PDF-1.7 seven".to_vec(), "7.pdf"),
+        })
+        .await
+        .unwrap();
+    env.client
+        .save(&mut order("c2", "x", 20, Status::Placed))
+        .await
+        .unwrap();
+}
+
+/// A collection's items as `Type:id` labels, in the order read.
+fn labels(items: &[CustomerItems]) -> Vec<String> {
+    items
+        .iter()
+        .map(|item| match item {
+            CustomerItems::Customer(c) => format!("Customer:{}", c.customer_id),
+            CustomerItems::Order(o) => format!("Order:{}", o.order_id),
+            CustomerItems::Invoice(i) => format!("Invoice:{}", i.invoice_id),
+            CustomerItems::Profile(p) => format!("Profile:{}", p.customer_id),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_collection_reads_a_partition_of_mixed_entities_in_one_query() {
+    let env = file_env::<Shop>(&["invoices"], S3Settings::default()).await;
+    customer_partition(&env).await;
+    let client = &env.client;
+
+    let all = CustomerItems::query(client, Customer::partition("c1"))
+        .consistent_read(true)
+        .await
+        .unwrap();
+    assert_eq!(
+        labels(&all),
+        ["Invoice:7", "Order:a", "Order:b", "Order:c", "Customer:c1"],
+        "every entity type of the partition, in sort-key order, each in its variant"
+    );
+    // Files of an entity read through a collection keep every behaviour.
+    let pdf = all
+        .iter()
+        .find_map(|item| match item {
+            CustomerItems::Invoice(i) => Some(i.pdf.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(
+        pdf.get_bytes(client).await.unwrap().as_ref(),
+        b"%PDF-1.7 seven"
+    );
+
+    // Any member's partition of the same key is the same partition.
+    let same = CustomerItems::query(client, Order::partition("c1"))
+        .descending()
+        .await
+        .unwrap();
+    assert_eq!(
+        labels(&same),
+        ["Customer:c1", "Order:c", "Order:b", "Order:a", "Invoice:7"]
+    );
+
+    // Pages of two, resumed from their tokens, as a stream; a limit; a typed prefix.
+    let first = CustomerItems::query(client, Customer::partition("c1"))
+        .page_size(2)
+        .page()
+        .await
+        .unwrap();
+    assert_eq!(labels(&first.items), ["Invoice:7", "Order:a"]);
+    let rest = CustomerItems::query(client, Customer::partition("c1"))
+        .page_size(2)
+        .start_from(first.next.unwrap())
+        .all()
+        .await
+        .unwrap();
+    assert_eq!(labels(&rest), ["Order:b", "Order:c", "Customer:c1"]);
+    let limited = CustomerItems::query(client, Customer::partition("c1"))
+        .limit(2)
+        .await
+        .unwrap();
+    assert_eq!(limited.len(), 2);
+    let orders = CustomerItems::query(client, Customer::partition("c1"))
+        .sort_key(Order::sort_key().begins_with())
+        .await
+        .unwrap();
+    assert_eq!(labels(&orders), ["Order:a", "Order:b", "Order:c"]);
+    let counted = CustomerItems::query(client, Customer::partition("c1"))
+        .count()
+        .await
+        .unwrap();
+    assert_eq!(counted, 5);
+    let after_b = CustomerItems::query(client, Customer::partition("c1"))
+        .sort_key(SortKey::gt("ORDER#00000000000000000020".to_owned()))
+        .await
+        .unwrap();
+    assert_eq!(
+        after_b.len(),
+        3,
+        "the orders placed at 20 and later, and the profile: {after_b:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_entity_type_the_collection_does_not_list_is_reported_never_dropped() {
+    let env = file_env::<Shop>(&["invoices"], S3Settings::default()).await;
+    customer_partition(&env).await;
+    let client = &env.client;
+
+    let refused = Strict::query(client, Customer::partition("c1"))
+        .await
+        .unwrap_err();
+    match &refused {
+        Error::ForeignEntity {
+            expected, found, ..
+        } => {
+            assert_eq!(*expected, "`Customer`, `Order`");
+            assert_eq!(found.as_deref(), Some("Invoice"));
+        }
+        other => panic!("expected ForeignEntity, got {other:?}"),
+    }
+    assert!(refused.is_foreign_entity());
+
+    let mixed = CustomerOrders::query(client, Customer::partition("c1"))
+        .await
+        .unwrap();
+    let others: Vec<&dynox_core::item::Item> = mixed
+        .iter()
+        .filter_map(|item| match item {
+            CustomerOrders::Other(raw) => Some(raw),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(others.len(), 1, "the invoice, raw: {mixed:?}");
+    assert_eq!(
+        others[0]["entity_type"],
+        AttributeValue::S("Invoice".into())
+    );
+    assert_eq!(mixed.len(), 5);
+}
+
+#[tokio::test]
+async fn a_collection_reads_an_index_partition_and_scans_the_whole_table() {
+    let env = file_env::<Shop>(&["invoices"], S3Settings::default()).await;
+    customer_partition(&env).await;
+    let client = &env.client;
+    let placed = CustomerItems::query(client, Order::partition_gsi1(Status::Placed))
+        .await
+        .unwrap();
+    assert_eq!(
+        labels(&placed),
+        ["Order:a", "Order:b", "Order:x", "Order:c"],
+        "by the index's sort key"
+    );
+    // One scan reads every entity type, each into its variant.
+    let mut scanned = labels(
+        &Customer::scan(client)
+            .project::<CustomerItems>()
+            .await
+            .unwrap(),
+    );
+    scanned.sort();
+    assert_eq!(
+        scanned,
+        [
+            "Customer:c1",
+            "Invoice:7",
+            "Order:a",
+            "Order:b",
+            "Order:c",
+            "Order:x"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn batch_gets_and_transactions_mix_entity_types_of_one_table() {
+    let env = file_env::<Shop>(&["invoices"], S3Settings::default()).await;
+    customer_partition(&env).await;
+    let client = &env.client;
+
+    let keys: Vec<CollectionKey<CustomerItems>> = vec![
+        Customer::key_of("c1").into(),
+        Order::key_of("c1", 20u64, "b").into(),
+        Invoice::key_of("c1", 7u32).into(),
+        Order::key_of("c1", 99u64, "missing").into(),
+    ];
+    let got = CustomerItems::batch_get(client, keys).await.unwrap();
+    assert!(got.unprocessed.is_empty());
+    let mut found = labels(&got.items);
+    found.sort();
+    assert_eq!(found, ["Customer:c1", "Invoice:7", "Order:b"]);
+
+    // One transaction writes two entity types; the entity conditions hold in it.
+    let mut customer = Customer {
+        customer_id: "c3".into(),
+        name: "Grace".into(),
+    };
+    let mut first = order("c3", "t", 5, Status::Placed);
+    client
+        .transact_write()
+        .save(&mut customer)
+        .save(&mut first)
+        .await
+        .unwrap();
+    let mut read = client.transact_get();
+    let c = read.add(Customer::key_of("c3"));
+    let o = read.add(Order::key_of("c3", 5u64, "t"));
+    let mut items = read.await.unwrap();
+    assert_eq!(items.take(c).unwrap(), Some(customer));
+    assert_eq!(items.take(o).unwrap(), Some(first));
+
+    // A profile under the customer's key is refused, in a transaction as alone.
+    let mut impostor = Profile {
+        customer_id: "c3".into(),
+        bio: "not a customer".into(),
+    };
+    let refused = client
+        .transact_write()
+        .save(&mut impostor)
+        .await
+        .unwrap_err();
+    assert!(
+        refused.is_condition_failed() || matches!(refused, Error::TransactionCanceled { .. }),
+        "{refused:?}"
+    );
+    assert_eq!(
+        Customer::get(client, "c3").await.unwrap().unwrap().name,
+        "Grace"
+    );
 }

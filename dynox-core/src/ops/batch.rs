@@ -15,6 +15,7 @@ use crate::error::{Error, InvalidRequestKind, Result};
 use crate::files::FileStore;
 use crate::item::Item;
 use crate::model::{Key, Model};
+use crate::projection::Projection;
 use crate::Client;
 
 /// A model that [`Client::batch_write`] accepts: one without file fields or a version.
@@ -72,9 +73,6 @@ impl BatchRetry {
 fn jitter() -> f64 {
     (super::random() >> 11) as f64 / (1u64 << 53) as f64
 }
-
-/// The items one BatchGetItem chunk found, and its keys left unprocessed.
-type GotChunk<M> = (Vec<M>, Vec<Key<M>>);
 
 /// What a [`batch_get`](Client::batch_get) found.
 #[derive(Debug)]
@@ -286,15 +284,38 @@ async fn write_chunk<M: Model>(
     Ok(chunk.into_iter().map(|(_, op)| op).collect())
 }
 
+/// A key a batch read sends: a model's [`Key`], or a collection's key of any of its models.
+pub(crate) trait BatchKey: Clone + std::fmt::Display + Send + Sync + 'static {
+    /// The key attributes.
+    fn to_item(&self) -> std::result::Result<Item, crate::model::FieldError>;
+}
+
+impl<M: Model> BatchKey for Key<M> {
+    fn to_item(&self) -> std::result::Result<Item, crate::model::FieldError> {
+        Key::to_item(self)
+    }
+}
+
 /// [`Client::batch_get`]: BatchGetItem in chunks of 100, `retry.concurrency` chunks at
 /// once.
 async fn batch_get<M: Model>(
     client: &Client,
-    keys: impl IntoIterator<Item = Key<M>>,
+    keys: Vec<Key<M>>,
     retry: BatchRetry,
 ) -> Result<BatchGetOutput<M>> {
+    let (items, unprocessed) = batch_get_into::<M, M, _>(client, keys, retry).await?;
+    Ok(BatchGetOutput { items, unprocessed })
+}
+
+/// A batch read of keys `K` from `M`'s table, items decoded into `P`: the items found and
+/// the keys left unprocessed.
+pub(crate) async fn batch_get_into<M: Model, P: Projection<M>, K: BatchKey>(
+    client: &Client,
+    keys: Vec<K>,
+    retry: BatchRetry,
+) -> Result<(Vec<P>, Vec<K>)> {
     let table = client.table_name::<M>();
-    let keys: Vec<(Item, Key<M>)> = keys
+    let keys: Vec<(Item, K)> = keys
         .into_iter()
         .map(|k| {
             k.to_item()
@@ -302,30 +323,27 @@ async fn batch_get<M: Model>(
                 .map_err(|e| super::field_error(&table, k.to_string(), e))
         })
         .collect::<Result<_>>()?;
-    let chunks: Vec<Vec<(Item, Key<M>)>> = keys.chunks(BATCH_GET_SIZE).map(<[_]>::to_vec).collect();
-    let results: Vec<Result<GotChunk<M>>> = stream::iter(chunks)
-        .map(|chunk| get_chunk(client, &table, chunk, retry))
+    let chunks: Vec<Vec<(Item, K)>> = keys.chunks(BATCH_GET_SIZE).map(<[_]>::to_vec).collect();
+    let results: Vec<Result<(Vec<P>, Vec<K>)>> = stream::iter(chunks)
+        .map(|chunk| get_chunk::<M, P, K>(client, &table, chunk, retry))
         .buffer_unordered(retry.concurrency.max(1))
         .collect()
         .await;
-    let mut out = BatchGetOutput {
-        items: Vec::new(),
-        unprocessed: Vec::new(),
-    };
+    let (mut items, mut unprocessed) = (Vec::new(), Vec::new());
     for result in results {
-        let (items, unprocessed) = result?;
-        out.items.extend(items);
-        out.unprocessed.extend(unprocessed);
+        let (found, left) = result?;
+        items.extend(found);
+        unprocessed.extend(left);
     }
-    Ok(out)
+    Ok((items, unprocessed))
 }
 
-async fn get_chunk<M: Model>(
+async fn get_chunk<M: Model, P: Projection<M>, K: BatchKey>(
     client: &Client,
     table: &str,
-    chunk: Vec<(Item, Key<M>)>,
+    chunk: Vec<(Item, K)>,
     retry: BatchRetry,
-) -> Result<GotChunk<M>> {
+) -> Result<(Vec<P>, Vec<K>)> {
     let mut pending: Vec<Item> = chunk.iter().map(|(item, _)| item.clone()).collect();
     let mut found = Vec::new();
     for attempt in 1..=retry.max_attempts.max(1) {
@@ -349,15 +367,17 @@ async fn get_chunk<M: Model>(
             .traced(super::span("BatchGetItem", table), client)
             .await
             .map_err(|e| super::sdk_error(e, "BatchGetItem", table, String::new))?;
-        let mut items = output
+        let items = output
             .responses
             .and_then(|mut r| r.remove(table))
             .unwrap_or_default();
-        client.memory().remember_all::<M>(table, &items);
-        super::inflate_all::<M>(client, table, &mut items).await?;
-        for item in items {
-            found
-                .push(M::from_item(item).map_err(|e| super::field_error(table, String::new(), e))?);
+        let keys: Vec<String> = items.iter().map(super::key_text::<M>).collect();
+        for (item, key) in super::read::load::<M, P>(client, table, items, true)
+            .await?
+            .into_iter()
+            .zip(keys)
+        {
+            found.push(item.map_err(|e| super::field_error(table, key, e))?);
         }
         pending = output
             .unprocessed_keys

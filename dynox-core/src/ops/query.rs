@@ -8,13 +8,14 @@ use super::read::ReadOptions;
 use super::Traced;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 
+use crate::collection::Partition;
 use crate::error::{Error, InvalidRequestKind, Result};
 use crate::expr::{Condition, Placeholders, SortKey, SortKeyValues};
-use crate::item::{AttributeError, AttributeValue, Item};
+use crate::item::{AttributeError, Item};
 use crate::model::{FieldError, KeyAttribute, Model};
 use crate::page::{Page, PageToken};
 use crate::projection::Projection;
-use crate::schema::{IndexProjection, IndexSchema};
+use crate::schema::IndexProjection;
 use crate::Client;
 
 /// A Query on a model's table: [`Client::query`], or `Model::query(&client, hash)` from the
@@ -49,62 +50,26 @@ pub struct Query<M: Model, R = <M as Model>::RangeKey, P = M> {
     client: Client,
     /// The index, filter, limits, consistency and start.
     options: ReadOptions<M>,
-    hash_name: &'static str,
-    hash: std::result::Result<AttributeValue, AttributeError>,
-    /// The hash key value as the user gave it, for errors.
-    hash_debug: String,
-    range_name: Option<&'static str>,
+    /// The hash key (and the index) queried.
+    partition: Partition<M, R>,
     sort: Option<std::result::Result<SortKeyValues, AttributeError>>,
     descending: bool,
-    marker: PhantomData<fn() -> (R, P)>,
+    marker: PhantomData<fn() -> P>,
 }
 
 impl<M: Model> Query<M> {
     pub(crate) fn new(client: &Client, hash: M::HashKey) -> Self {
-        let schema = M::SCHEMA;
-        Self::build(
-            client,
-            None,
-            schema.hash.name,
-            hash.to_key_attribute(),
-            format!("{hash:?}"),
-            schema.range.map(|r| r.name),
-        )
+        Self::from_partition(client, Partition::of(hash))
     }
 }
 
-impl<M: Model, R> Query<M, R> {
-    pub(crate) fn on_index(
-        client: &Client,
-        index: &'static IndexSchema,
-        hash: std::result::Result<AttributeValue, AttributeError>,
-        hash_debug: String,
-    ) -> Self {
-        Self::build(
-            client,
-            Some(index),
-            index.hash.name,
-            hash,
-            hash_debug,
-            index.range.map(|r| r.name),
-        )
-    }
-
-    fn build(
-        client: &Client,
-        index: Option<&'static IndexSchema>,
-        hash_name: &'static str,
-        hash: std::result::Result<AttributeValue, AttributeError>,
-        hash_debug: String,
-        range_name: Option<&'static str>,
-    ) -> Self {
+impl<M: Model, R, P> Query<M, R, P> {
+    /// The query of every item of `partition`.
+    pub(crate) fn from_partition(client: &Client, partition: Partition<M, R>) -> Self {
         Self {
             client: client.clone(),
-            options: ReadOptions::new(index),
-            hash_name,
-            hash,
-            hash_debug,
-            range_name,
+            options: ReadOptions::new(partition.index),
+            partition,
             sort: None,
             descending: false,
             marker: PhantomData,
@@ -119,10 +84,7 @@ impl<M: Model, R: 'static, P: Projection<M>> Query<M, R, P> {
         Query {
             client: self.client,
             options: self.options,
-            hash_name: self.hash_name,
-            hash: self.hash,
-            hash_debug: self.hash_debug,
-            range_name: self.range_name,
+            partition: self.partition,
             sort: self.sort,
             descending: self.descending,
             marker: PhantomData,
@@ -264,27 +226,19 @@ impl<M: Model, R: 'static, P: Projection<M>> Query<M, R, P> {
     ) -> Result<(Vec<P>, Option<Item>)> {
         let table = self.client.table_name::<M>();
         let mut output = self.request(start, remaining, false).await?;
-        let mut items = output.items.take().unwrap_or_default();
-        if P::ATTRIBUTES.is_none() && self.options.index.is_none() {
-            self.client.memory().remember_all::<M>(&table, &items);
-        }
-        super::inflate_all::<M>(&self.client, &table, &mut items).await?;
-        let items = items
+        let items = output.items.take().unwrap_or_default();
+        let remember = P::ATTRIBUTES.is_none() && self.options.index.is_none();
+        let items = super::read::load::<M, P>(&self.client, &table, items, remember)
+            .await?
             .into_iter()
-            .map(|item| P::from_item(item).map_err(|e| self.decode_error(&table, e)))
+            .map(|item| item.map_err(|e| self.decode_error(&table, e)))
             .collect::<Result<Vec<P>>>()?;
         Ok((items, output.last_evaluated_key))
     }
 
     /// `hash = "value"` (and the index): the items queried, for errors.
     fn describe(&self) -> String {
-        match self.options.index {
-            Some(index) => format!(
-                "{} = {} on index `{}`",
-                self.hash_name, self.hash_debug, index.name
-            ),
-            None => format!("{} = {}", self.hash_name, self.hash_debug),
-        }
+        self.partition.describe()
     }
 
     /// A field that did not decode; on an index that leaves it out, says so.
@@ -315,15 +269,19 @@ impl<M: Model, R: 'static, P: Projection<M>> Query<M, R, P> {
         let describe = || self.describe();
         let span = super::span("Query", &table);
         self.options.check_consistent_read(&table)?;
-        let hash = self.hash.clone().map_err(|source| Error::InvalidField {
-            table: table.clone(),
-            key: describe(),
-            field: self.hash_name,
-            source,
-        })?;
+        let partition = &self.partition;
+        let hash = partition
+            .hash
+            .clone()
+            .map_err(|source| Error::InvalidField {
+                table: table.clone(),
+                key: describe(),
+                field: partition.hash_name,
+                source,
+            })?;
         let mut p = Placeholders::default();
-        let mut expression = format!("{} = {}", p.name(self.hash_name), p.value(hash));
-        if let (Some(sort), Some(range)) = (&self.sort, self.range_name) {
+        let mut expression = format!("{} = {}", p.name(partition.hash_name), p.value(hash));
+        if let (Some(sort), Some(range)) = (&self.sort, partition.range_name) {
             let values = sort.clone().map_err(|source| Error::InvalidField {
                 table: table.clone(),
                 key: describe(),

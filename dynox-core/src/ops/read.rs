@@ -3,10 +3,12 @@
 
 use crate::error::{Error, InvalidRequestKind, Result};
 use crate::expr::{Condition, Placeholders};
-use crate::model::Model;
+use crate::item::Item;
+use crate::model::{FieldError, Model};
 use crate::page::PageToken;
 use crate::projection::Projection;
 use crate::schema::{IndexKind, IndexSchema};
+use crate::Client;
 
 /// The options of a read of many items: which table or index, what to filter, how many
 /// items, how many per request, how consistent, where to start. What items decode into (the
@@ -87,7 +89,7 @@ impl<M: Model> ReadOptions<M> {
         // A model sharing its table reads only its own entity type, where the entity
         // attribute is there to filter on (an index that does not project it is left as is).
         let own = M::ENTITY
-            .filter(|entity| self.projects(entity.attribute))
+            .filter(|entity| !P::EVERY_ENTITY && self.projects(entity.attribute))
             .map(|entity| format!("{} = {}", p.name(entity.attribute), p.value(entity.value())));
         let filter = match (own, user) {
             (Some(own), Some(user)) => Some(format!("{own} AND ({user})")),
@@ -102,8 +104,6 @@ impl<M: Model> ReadOptions<M> {
     }
 }
 
-/// The `ProjectionExpression` that reads `P`'s attributes (names as placeholders of `p`), or
-/// `None` when `P` reads every attribute.
 impl<M> ReadOptions<M> {
     /// Whether the items read hold `attribute` (the table's do; an index's, if it projects it).
     fn projects(&self, attribute: &str) -> bool {
@@ -116,6 +116,8 @@ impl<M> ReadOptions<M> {
     }
 }
 
+/// The `ProjectionExpression` that reads `P`'s attributes (names as placeholders of `p`), or
+/// `None` when `P` reads every attribute.
 pub(crate) fn projection_expression<M: Model, P: Projection<M>>(
     p: &mut Placeholders,
 ) -> Option<String> {
@@ -126,6 +128,50 @@ pub(crate) fn projection_expression<M: Model, P: Projection<M>>(
             .collect::<Vec<_>>()
             .join(", ")
     })
+}
+
+/// How many items of a page [`load`] puts overflow values back in at once.
+const INFLATE_CONCURRENCY: usize = 16;
+
+/// The items of a page of `table` read into `P`: their file state remembered (when
+/// `remember`: every attribute of the table was read), overflow values put back, and each
+/// decoded, or the field that did not decode. A model's items go through `M` in bulk; a
+/// collection's each through the model of its entity type.
+pub(crate) async fn load<M: Model, P: Projection<M>>(
+    client: &Client,
+    table: &str,
+    mut items: Vec<Item>,
+    remember: bool,
+) -> Result<Vec<std::result::Result<P, FieldError>>> {
+    if !P::EVERY_ENTITY {
+        if remember {
+            client.memory().remember_all::<M>(table, &items);
+        }
+        super::inflate_all::<M>(client, table, &mut items).await?;
+        return Ok(items.into_iter().map(P::from_item).collect());
+    }
+    let readers: Vec<_> = items.iter().map(P::reader).collect();
+    if remember {
+        for (item, reader) in items.iter().zip(&readers) {
+            if let Ok(reader) = reader {
+                (reader.remember)(client, table, item);
+            }
+        }
+    }
+    for (items, readers) in items
+        .chunks_mut(INFLATE_CONCURRENCY)
+        .zip(readers.chunks(INFLATE_CONCURRENCY))
+    {
+        futures::future::try_join_all(items.iter_mut().zip(readers).filter_map(
+            |(item, reader)| Some((reader.as_ref().ok()?.inflate)(client, table, item)),
+        ))
+        .await?;
+    }
+    Ok(items
+        .into_iter()
+        .zip(readers)
+        .map(|(item, reader)| reader.and_then(|reader| (reader.decode)(item)))
+        .collect())
 }
 
 #[cfg(test)]

@@ -199,16 +199,11 @@ impl<M: Model, P: Projection<M>> Scan<M, P> {
                     .traced(super::span("Scan", &table), &client)
                     .await
                     .map_err(|e| super::sdk_error(e, "Scan", &table, String::new))?;
-                let mut items = output.items.unwrap_or_default();
-                if whole_items {
-                    client.memory().remember_all::<M>(&table, &items);
-                }
-                super::inflate_all::<M>(&client, &table, &mut items).await?;
-                let items = items
+                let items = output.items.unwrap_or_default();
+                let items = super::read::load::<M, P>(&client, &table, items, whole_items)
+                    .await?
                     .into_iter()
-                    .map(|item| {
-                        P::from_item(item).map_err(|e| super::field_error(&table, String::new(), e))
-                    })
+                    .map(|item| item.map_err(|e| super::field_error(&table, String::new(), e)))
                     .collect::<Result<Vec<P>>>()?;
                 let next = output.last_evaluated_key.filter(|k| !k.is_empty());
                 let page = (items, output.count.max(0) as u64);

@@ -223,6 +223,7 @@ fn templated(model: &Model<'_>) -> TokenStream {
         .collect::<Vec<_>>()
         .join(", ");
     let query_doc = format!("Queries the `{ident}` items of the partition of {hash_doc}, in sort-key order (only keys this model's sort-key template writes: narrow them with `.sort_key({ident}::sort_key()...)`).");
+    let partition_doc = format!("The partition of {hash_doc}: what a collection (`#[derive(DynamoCollection)]`) queries for the items of every entity type.");
     let scan_doc = format!(
         "Scans every `{ident}` item (Scan; only this entity type when the model declares one)."
     );
@@ -236,6 +237,12 @@ fn templated(model: &Model<'_>) -> TokenStream {
         #vis fn query(#client: &#private::Client, #(#hash_params),*) -> #private::Query<Self> {
             #hash_convert
             #query_body
+        }
+
+        #[doc = #partition_doc]
+        #vis fn partition(#(#hash_params),*) -> #private::Partition<Self> {
+            #hash_convert
+            #private::Partition::of(#hash)
         }
     };
     // `query_{index}` for each global index whose hash key is a template.
@@ -300,11 +307,21 @@ fn templated(model: &Model<'_>) -> TokenStream {
             _ => index_query,
         };
         let doc = format!("Queries index `{}` for the `{ident}` items whose index key is built from these fields, in index sort-key order.", name.value);
+        let partition_fn = format_ident!("partition_{}", handle);
+        let partition_doc = format!("The partition of index `{}` whose key is built from these fields: what a collection (`#[derive(DynamoCollection)]`) queries for the items of every entity type.", name.value);
+        let lets: Vec<TokenStream> = lets.collect();
         index_queries.push(quote! {
             #[doc = #doc]
             #vis fn #fn_name(#client: &#private::Client, #(#params),*) -> #private::Query<Self, #range_ty> {
                 #(#lets)*
                 #index_query
+            }
+
+            #[doc = #partition_doc]
+            #vis fn #partition_fn(#(#params),*) -> #private::Partition<Self, #range_ty> {
+                #(#lets)*
+                #private::Index::<Self, ::std::string::String, #range_ty>::new(&<Self as #private::Model>::INDEXES[#i])
+                    .partition(#hash)
             }
         });
     }

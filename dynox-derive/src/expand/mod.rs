@@ -13,6 +13,7 @@
 //! thiserror's `fallback.rs`): uses of the model still type-check, so the user reads the
 //! attribute errors rather than a cascade of "`Model` is not implemented" at every use.
 
+pub mod collection;
 mod constructor;
 mod dummy;
 mod fields;
@@ -93,6 +94,12 @@ thread_local! {
     static ROOT: std::cell::RefCell<Root> = const { std::cell::RefCell::new(Root::Crates) };
 }
 
+/// Chooses where the code of the derive being expanded finds the runtime.
+fn set_root(krate: Option<&syn::Path>) {
+    let root = Root::of(krate);
+    ROOT.with(|r| *r.borrow_mut() = root);
+}
+
 /// The path of dynox-core's runtime module for generated code.
 fn private() -> TokenStream {
     ROOT.with(|root| match &*root.borrow() {
@@ -147,8 +154,7 @@ fn parse<'a>(
 ) -> (Option<Model<'a>>, Mode, TokenStream) {
     let mut cx = Ctxt::new();
     let model = Model::from_input(&mut cx, input);
-    let root = Root::of(model.as_ref().and_then(|m| m.krate.as_ref()));
-    ROOT.with(|r| *r.borrow_mut() = root);
+    set_root(model.as_ref().and_then(|m| m.krate.as_ref()));
     if let Some(model) = &model {
         check(&mut cx, model);
     }
