@@ -16,4 +16,5 @@ fn compile_fail() {
     cases.compile_fail("ui/indexes/[!m]*.rs");
     cases.compile_fail("ui/projections/[!m]*.rs");
     cases.compile_fail("ui/templates/*.rs");
+    cases.compile_fail("ui/collections/*.rs");
 }

@@ -59,10 +59,19 @@ use crate::Client;
 pub trait Collection: Sized + Send + 'static {
     /// The first variant's model: the collection reads its table.
     type Table: Model;
-    /// The entity types the collection reads, as error messages name them
-    /// (`` `Customer`, `Order` ``).
+    /// The collection's model variants, as an error about an item of an unlisted entity type
+    /// names them (`` `Customer`, `Order` ``).
     const ENTITIES: &'static str;
 }
+
+/// Collection `Self` has a variant holding model `M`: keys and partitions of `M` read into it.
+/// The derive implements it for each variant's model.
+#[diagnostic::on_unimplemented(
+    message = "`{M}` is not one of the models of collection `{Self}`",
+    label = "not a model of `{Self}`",
+    note = "add a variant holding `{M}` to `{Self}`, or read `{M}` with its own methods"
+)]
+pub trait Member<M: Model>: Collection + Projection<M> {}
 
 /// How one item read is prepared and decoded into `P`: its model's remembered file state and
 /// overflow values, then its fields. A model and its partial types use the model's; a
@@ -271,7 +280,7 @@ impl<M, R> Partition<M, R> {
 #[doc(hidden)]
 pub fn query<C, M, R>(client: &Client, partition: Partition<M, R>) -> Query<M, R, C>
 where
-    C: Collection + Projection<M>,
+    C: Member<M>,
     M: Model,
 {
     Query::from_partition(client, partition)
@@ -307,7 +316,7 @@ impl<C> fmt::Display for CollectionKey<C> {
     }
 }
 
-impl<C: Collection + Projection<M>, M: Model> From<Key<M>> for CollectionKey<C> {
+impl<C: Member<M>, M: Model> From<Key<M>> for CollectionKey<C> {
     fn from(key: Key<M>) -> Self {
         Self {
             item: key.to_item(),

@@ -127,7 +127,7 @@ mod table;
 
 pub use client::{Client, ClientBuilder, Extension, FileSettings};
 pub use collection::{
-    Collection, CollectionBatchGet, CollectionBatchGetOutput, CollectionKey, Partition,
+    Collection, CollectionBatchGet, CollectionBatchGetOutput, CollectionKey, Member, Partition,
 };
 pub use error::{
     BoxError, Error, InvalidRequestKind, ReasonKind, Report, Result, TransactionReason,
@@ -198,7 +198,7 @@ pub mod __private {
         IndexKind, IndexProjection, IndexSchema, KeyAttr, KeySchema, ScalarType,
     };
     pub use crate::{Client, Delete, Get, Query, Scan, Update};
-    pub use crate::{Collection, CollectionBatchGet, CollectionKey, Partition};
+    pub use crate::{Collection, CollectionBatchGet, CollectionKey, Member, Partition};
     pub use core::result::Result;
     pub use serde;
 

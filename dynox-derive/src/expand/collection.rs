@@ -78,10 +78,14 @@ fn variants<'a>(cx: &mut Ctxt, input: &'a DeriveInput) -> Vec<Variant<'a>> {
         let field = match &variant.fields {
             Fields::Unnamed(fields) if fields.unnamed.len() == 1 => &fields.unnamed[0],
             _ => {
+                let ty = match variant.fields.iter().next() {
+                    Some(field) if variant.fields.len() == 1 => type_name(&field.ty),
+                    _ => "Model".to_owned(),
+                };
                 let hint = if other {
                     format!("`{}(dynox::item::Item)`", variant.ident)
                 } else {
-                    format!("`{0}({0})`", variant.ident)
+                    format!("`{}({ty})`, one model per variant", variant.ident)
                 };
                 cx.error_spanned_by(
                     variant,
@@ -173,6 +177,9 @@ fn expand(input: &DeriveInput, variants: &[Variant<'_>]) -> TokenStream {
         let ty = v.ty;
         quote_spanned! {ty.span()=>
             #[automatically_derived]
+            impl #private::Member<#ty> for #ident {}
+
+            #[automatically_derived]
             impl #private::Projection<#ty> for #ident {
                 const ATTRIBUTES: ::core::option::Option<&'static [&'static str]> = ::core::option::Option::None;
                 const EVERY_ENTITY: bool = true;
@@ -236,7 +243,7 @@ fn expand(input: &DeriveInput, variants: &[Variant<'_>]) -> TokenStream {
                 __partition: #private::Partition<__M, __R>,
             ) -> #private::Query<__M, __R, Self>
             where
-                Self: #private::Projection<__M>,
+                Self: #private::Member<__M>,
             {
                 #private::collection_query(__client, __partition)
             }
@@ -266,7 +273,7 @@ fn checks(collection: &syn::Ident, models: &[&Variant<'_>]) -> TokenStream {
             "`{name}` declares no entity type: every model of collection `{collection}` needs `#[dynamo(entity = \"...\")]`, which reads dispatch on"
         );
         asserts.push(quote_spanned! {ty.span()=>
-            ::core::assert!(<#ty as #private::Model>::ENTITY.is_some(), #no_entity);
+            const _: () = ::core::assert!(<#ty as #private::Model>::ENTITY.is_some(), #no_entity);
         });
         if i > 0 {
             let table = format!(
@@ -276,12 +283,13 @@ fn checks(collection: &syn::Ident, models: &[&Variant<'_>]) -> TokenStream {
                 "`{name}` records its entity type in another attribute than `{first_name}`: the models of collection `{collection}` share one entity attribute"
             );
             asserts.push(quote_spanned! {ty.span()=>
-                ::core::assert!(
+                const _: () = ::core::assert!(
                     #private::same_str(<#ty as #private::Model>::TABLE, <#first as #private::Model>::TABLE),
                     #table
                 );
-                ::core::assert!(
-                    #private::same_str(#private::entity_attribute::<#ty>(), #private::entity_attribute::<#first>()),
+                const _: () = ::core::assert!(
+                    <#ty as #private::Model>::ENTITY.is_none()
+                        || #private::same_str(#private::entity_attribute::<#ty>(), #private::entity_attribute::<#first>()),
                     #attribute
                 );
             });
@@ -293,18 +301,15 @@ fn checks(collection: &syn::Ident, models: &[&Variant<'_>]) -> TokenStream {
                 type_name(other)
             );
             asserts.push(quote_spanned! {ty.span()=>
-                ::core::assert!(
-                    !#private::same_str(#private::entity_name::<#ty>(), #private::entity_name::<#other>()),
+                const _: () = ::core::assert!(
+                    <#ty as #private::Model>::ENTITY.is_none()
+                        || !#private::same_str(#private::entity_name::<#ty>(), #private::entity_name::<#other>()),
                     #duplicate
                 );
             });
         }
     }
-    quote! {
-        const _: () = {
-            #(#asserts)*
-        };
-    }
+    quote!(#(#asserts)*)
 }
 
 /// A type as the user wrote it, for messages.

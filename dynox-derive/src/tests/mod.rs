@@ -72,6 +72,21 @@ fn templated_model() {
     insta::assert_snapshot!(pretty(expanded));
 }
 
+/// A collection: dispatch by entity type, one raw variant for types it does not list, and the
+/// constant checks of its models.
+#[test]
+fn collection() {
+    let expanded = crate::dynamo_collection(quote! {
+        pub enum CustomerItems {
+            Customer(Customer),
+            Order(Order),
+            #[dynamo(other)]
+            Other(dynox::item::Item),
+        }
+    });
+    insta::assert_snapshot!(pretty(expanded));
+}
+
 /// An invalid model: the error, and the stub that keeps its uses free of secondary errors.
 #[test]
 fn invalid_model_stub() {
