@@ -1,0 +1,308 @@
+//! A shop in single-table style: customers, their orders and their invoices (PDF files in S3)
+//! share one DynamoDB table, under keys built from their fields by templates, with one
+//! overloaded global index (`gsi1`) for "orders by status". Every access pattern is one
+//! request:
+//!
+//! | Access pattern | Request | dynox |
+//! |---|---|---|
+//! | A customer's profile | GetItem | `Customer::get(&client, id)` |
+//! | A customer's page: profile, orders and invoices | Query (one partition) | `ShopItems::query(&client, Customer::partition(id))` |
+//! | A customer's latest orders | Query (`begins_with ORDER#`), descending | `Order::query(&client, id).descending().limit(n)` |
+//! | A customer's orders placed at a time | Query (`begins_with ORDER#{placed_at}#`) | `.sort_key(Order::sort_key().placed_at(t).begins_with())` |
+//! | Orders by status, oldest first | Query on `gsi1` | `Order::query_gsi1(&client, Status::Placed)` |
+//! | Place an order with its invoice PDF | TransactWriteItems (PDF uploaded first) | `client.transact_write().save(&mut order).save(&mut invoice)` |
+//! | Ship an order | PutItem | `order.status = Status::Shipped; client.save(&mut order)` |
+//! | An invoice PDF for a browser | GetItem, then a presigned URL (no request) | `Invoice::get(..)`, `pdf.presigned_url(..)` |
+//! | Several entities by key | BatchGetItem | `ShopItems::batch_get(&client, [Customer::key_of(id).into(), ..])` |
+//! | Cancel an order, its invoice and PDF | TransactWriteItems (PDF deleted after) | `client.transact_write().delete_item(&order).delete_item(&invoice)` |
+//!
+//! The table holds:
+//!
+//! | `pk` | `sk` | `entity_type` | `gsi1pk` | `gsi1sk` |
+//! |---|---|---|---|---|
+//! | `CUSTOMER#{customer_id}` | `PROFILE` | `Customer` | | |
+//! | `CUSTOMER#{customer_id}` | `ORDER#{placed_at}#{order_id}` | `Order` | `STATUS#{status}` | `{placed_at}#{order_id}` |
+//! | `CUSTOMER#{customer_id}` | `INVOICE#{order_id}` | `Invoice` | | |
+//!
+//! ```text
+//! cargo run -p dynox-examples --bin shop
+//! ```
+//!
+//! Runs on the embedded local servers by default. `AWS_ENDPOINT_URL=http://127.0.0.1:5000`
+//! uses moto or LocalStack there; `DYNOX_SERVERS=aws` uses your standard AWS configuration,
+//! with the bucket named by `DYNOX_BUCKET` (which must exist).
+
+use std::time::Duration;
+
+use dynox::item::AttributeError;
+use dynox::testing::{Backend, BackendKind};
+use dynox::{Client, DynamoCollection, DynamoModel, KeySegment, S3Object, S3Settings};
+use serde::{Deserialize, Serialize};
+
+/// Where an order is; a key segment of `gsi1pk` (`STATUS#placed`) and a stored field.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+enum Status {
+    Placed,
+    Shipped,
+}
+
+impl KeySegment for Status {
+    fn write_segment(&self, out: &mut String) {
+        out.push_str(match self {
+            Status::Placed => "placed",
+            Status::Shipped => "shipped",
+        });
+    }
+
+    fn parse_segment(text: &str) -> Result<Self, AttributeError> {
+        match text {
+            "placed" => Ok(Status::Placed),
+            "shipped" => Ok(Status::Shipped),
+            other => Err(AttributeError::Serde(format!("unknown status `{other}`"))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, DynamoModel)]
+#[dynamo(
+    table = "shop",
+    entity = "Customer",
+    pk = "CUSTOMER#{customer_id}",
+    sk = "PROFILE"
+)]
+struct Customer {
+    customer_id: String,
+    name: String,
+    email: String,
+}
+
+#[derive(Debug, Clone, PartialEq, DynamoModel)]
+#[dynamo(table = "shop", entity = "Order")]
+#[dynamo(pk = "CUSTOMER#{customer_id}", sk = "ORDER#{placed_at}#{order_id}")]
+#[dynamo(global_index(name = "gsi1", pk = "STATUS#{status}", sk = "{placed_at}#{order_id}"))]
+struct Order {
+    customer_id: String,
+    order_id: String,
+    /// Seconds since the epoch: zero-padded in keys, so they sort by time.
+    placed_at: u64,
+    status: Status,
+    total_cents: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, DynamoModel)]
+#[dynamo(
+    table = "shop",
+    entity = "Invoice",
+    pk = "CUSTOMER#{customer_id}",
+    sk = "INVOICE#{order_id}"
+)]
+struct Invoice {
+    customer_id: String,
+    order_id: String,
+    total_cents: i64,
+    /// The PDF: its bytes in S3, its metadata in the item.
+    #[s3(bucket = "invoices", prefix = "pdf/")]
+    pdf: S3Object,
+}
+
+/// Everything a customer's partition holds, read in one Query.
+#[allow(clippy::large_enum_variant)] // an invoice carries its file's metadata
+#[derive(Debug, DynamoCollection)]
+enum ShopItems {
+    Customer(Customer),
+    Order(Order),
+    Invoice(Invoice),
+}
+
+/// The models that share the table.
+type Shop = (Customer, Order, Invoice);
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let backend = Backend::from_env().await?;
+    let on_aws = matches!(backend.kind(), BackendKind::Aws);
+    let bucket = match std::env::var("DYNOX_BUCKET") {
+        Ok(bucket) => bucket,
+        Err(_) if on_aws => return Err("set DYNOX_BUCKET to an existing bucket".into()),
+        Err(_) => format!("dynox-shop-{}", std::process::id()),
+    };
+    let s3 = backend.s3_client();
+    if !on_aws {
+        s3.create_bucket().bucket(&bucket).send().await?;
+    }
+    println!("backend: {}, bucket: {bucket}", backend.name());
+
+    let client = Client::builder(backend.sdk_config())
+        .table_prefix(format!("shop-{}-", std::process::id()))
+        .s3(S3Settings::default().bucket("invoices", bucket.clone()))
+        .build();
+    // One table for the three models: the union of their keys and indexes.
+    client.create_table::<Shop>().await?;
+
+    let result = run(&client).await;
+    // The shared table, named through any of its models.
+    client.delete_table::<Customer>().await?;
+    if !on_aws {
+        let left = s3
+            .list_objects_v2()
+            .bucket(&bucket)
+            .send()
+            .await?
+            .key_count();
+        s3.delete_bucket().bucket(&bucket).send().await?;
+        assert_eq!(left, Some(0), "every PDF went with its invoice");
+    }
+    result
+}
+
+fn pdf(order_id: &str, total_cents: i64) -> S3Object {
+    let text = format!("%PDF-1.7 invoice for order {order_id}: {total_cents} cents\n");
+    S3Object::from_bytes(text.into_bytes(), format!("invoice-{order_id}.pdf"))
+}
+
+async fn run(client: &Client) -> Result<(), Box<dyn std::error::Error>> {
+    for (id, name) in [("ada", "Ada Lovelace"), ("grace", "Grace Hopper")] {
+        let mut customer = Customer {
+            customer_id: id.into(),
+            name: name.into(),
+            email: format!("{id}@example.com"),
+        };
+        client.create(&mut customer).await?;
+    }
+
+    // Place orders: each order and its invoice in one transaction, the PDF uploaded first.
+    let orders = [
+        ("ada", "A-1", 1_764_000_000, 2_500),
+        ("ada", "A-2", 1_764_100_000, 12_000),
+        ("ada", "A-3", 1_764_200_000, 799),
+        ("grace", "G-1", 1_764_050_000, 45_000),
+    ];
+    for (customer, order_id, placed_at, total_cents) in orders {
+        let mut order = Order {
+            customer_id: customer.into(),
+            order_id: order_id.into(),
+            placed_at,
+            status: Status::Placed,
+            total_cents,
+        };
+        let mut invoice = Invoice {
+            customer_id: customer.into(),
+            order_id: order_id.into(),
+            total_cents,
+            pdf: pdf(order_id, total_cents),
+        };
+        client
+            .transact_write()
+            .save(&mut order)
+            .save(&mut invoice)
+            .await?;
+    }
+    println!("placed {} orders with their invoices", orders.len());
+
+    // A customer's profile: one GetItem.
+    let ada = Customer::get(client, "ada")
+        .await?
+        .ok_or("no customer ada")?;
+    println!("customer: {} <{}>", ada.name, ada.email);
+
+    // A customer's page: profile, orders and invoices in one Query, each in its variant.
+    let page = ShopItems::query(client, Customer::partition("ada")).await?;
+    let (mut orders_seen, mut invoices_seen) = (0, 0);
+    for item in &page {
+        match item {
+            ShopItems::Customer(c) => println!("  profile  {}", c.name),
+            ShopItems::Order(o) => {
+                orders_seen += 1;
+                println!(
+                    "  order    {} placed at {}: {} cents",
+                    o.order_id, o.placed_at, o.total_cents
+                )
+            }
+            ShopItems::Invoice(i) => {
+                invoices_seen += 1;
+                println!(
+                    "  invoice  {} ({} bytes of PDF)",
+                    i.order_id,
+                    i.pdf.size().unwrap_or(0)
+                )
+            }
+        }
+    }
+    assert_eq!((orders_seen, invoices_seen), (3, 3));
+
+    // The latest two orders: one Query on the orders' sort-key prefix, newest first.
+    let latest = Order::query(client, "ada").descending().limit(2).await?;
+    let ids: Vec<&str> = latest.iter().map(|o| o.order_id.as_str()).collect();
+    println!("latest orders of ada: {ids:?}");
+    assert_eq!(ids, ["A-3", "A-2"]);
+
+    // The orders placed at one time: a typed prefix, never a hand-written "ORDER#...".
+    let at = Order::query(client, "ada")
+        .sort_key(Order::sort_key().placed_at(1_764_100_000u64).begins_with())
+        .await?;
+    assert_eq!(at.len(), 1);
+
+    // Ship one: the status is part of the index key, so the whole item is written again and
+    // both keys follow.
+    let mut shipped = latest[1].clone();
+    shipped.status = Status::Shipped;
+    client.save(&mut shipped).await?;
+
+    // Orders by status, across customers, oldest first: one Query on gsi1.
+    let placed = Order::query_gsi1(client, Status::Placed).await?;
+    let ids: Vec<&str> = placed.iter().map(|o| o.order_id.as_str()).collect();
+    println!("orders still placed: {ids:?}");
+    assert_eq!(ids, ["A-1", "G-1", "A-3"]);
+    assert_eq!(Order::query_gsi1(client, Status::Shipped).await?.len(), 1);
+
+    // An invoice for a browser: one GetItem, then a link signed locally.
+    let invoice = Invoice::get(client, "ada", "A-2")
+        .await?
+        .ok_or("no invoice")?;
+    let link = invoice
+        .pdf
+        .presigned_url(client, Duration::from_secs(300))
+        .await?;
+    println!(
+        "invoice A-2: {}",
+        &link[..link.find('?').unwrap_or(link.len())]
+    );
+    let bytes = invoice.pdf.get_bytes(client).await?;
+    assert!(bytes.starts_with(b"%PDF-1.7"));
+
+    // Several entity types by key: one BatchGetItem.
+    let got = ShopItems::batch_get(
+        client,
+        [
+            Customer::key_of("grace").into(),
+            Order::key_of("grace", 1_764_050_000u64, "G-1").into(),
+            Invoice::key_of("grace", "G-1").into(),
+        ],
+    )
+    .await?;
+    println!("batch read {} items of grace", got.items.len());
+    assert_eq!(got.items.len(), 3);
+
+    // Cancel every order: the order and its invoice in one transaction; the PDF goes after
+    // the commit.
+    for item in ShopItems::query(client, Customer::partition("ada"))
+        .await?
+        .into_iter()
+        .chain(ShopItems::query(client, Customer::partition("grace")).await?)
+    {
+        if let ShopItems::Order(order) = item {
+            let invoice = Invoice::get(client, &order.customer_id, &order.order_id)
+                .await?
+                .ok_or("no invoice")?;
+            client
+                .transact_write()
+                .delete_item(&order)
+                .delete_item(&invoice)
+                .await?;
+        }
+    }
+    let left = ShopItems::query(client, Customer::partition("ada")).await?;
+    println!("after cancelling: {} item(s) left for ada", left.len());
+    assert!(matches!(left.as_slice(), [ShopItems::Customer(_)]));
+    Ok(())
+}
