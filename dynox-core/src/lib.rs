@@ -191,7 +191,7 @@ pub mod __private {
     };
     pub use crate::ops::batch::BatchWritable;
     pub use crate::ops::delete::Unversioned;
-    pub use crate::ops::references::file_references;
+    pub use crate::ops::references::{file_references, file_references_of, ReferenceReader};
     pub use crate::projection::{FieldReader, Projection};
     pub use crate::protocol::{Attempts, CountAttempts};
     pub use crate::schema::{

@@ -18,6 +18,8 @@
 
 use std::fmt;
 
+use futures::future::BoxFuture;
+
 use dynox_core::spi::{FileRef, FileStore};
 use dynox_core::stream::{ChangeKind, ChangeRecord};
 use dynox_core::{Client, ObjectRef};
@@ -25,6 +27,7 @@ use dynox_core::{Client, ObjectRef};
 use crate::error::FromSdk;
 use crate::error::S3Error;
 use crate::kept;
+use crate::models::{FileModels, Visit};
 use crate::settings::Runtime;
 use crate::store::{field_client, owner, S3Files, S3Model};
 use crate::upload::OWNER_METADATA;
@@ -90,15 +93,64 @@ pub enum Skipped {
 /// Deletes the objects of model `M` that `record`'s old image referenced and its new image
 /// does not. Inserts change nothing.
 ///
+/// `M` may be a tuple of the models that share a table (`cascade::<(Invoice, Return)>`, see
+/// [`FileModels`]): each record goes to the model whose entity type its item records. A
+/// record of an entity type none of them declares (or, for one model that declares an entity
+/// type, of another type) is none of their business: an empty report.
+///
 /// A `REMOVE` or `MODIFY` without an old image means the table's stream does not carry old
 /// images: that is [`S3Error::StreamWithoutOldImages`], never a silent skip (enable the stream
 /// with `StreamView::NewAndOldImages`). A `MODIFY` without a new image (an `OLD_IMAGE` view)
 /// compares with the item as it is now (a consistent read).
-pub async fn cascade<M: S3Model>(
+pub async fn cascade<M: FileModels>(
     client: &Client,
     record: &ChangeRecord,
 ) -> dynox_core::Result<RecordReport> {
-    Ok(cascade_record::<M>(client, record).await?)
+    crate::models::check::<M>().map_err(|reason| dynox_core::Error::InvalidRequest {
+        kind: dynox_core::InvalidRequestKind::TableDefinition,
+        reason: format!(
+            "cascade of table `{}`: {reason}",
+            <M::Table as dynox_core::Model>::TABLE
+        ),
+    })?;
+    /// The cascade of the first model that owns the record's item.
+    struct Pick<'a> {
+        client: &'a Client,
+        record: &'a ChangeRecord,
+        cascade: Option<BoxFuture<'a, Result<RecordReport, S3Error>>>,
+    }
+    impl<'a> Visit for Pick<'a> {
+        fn model<M: S3Model>(&mut self) {
+            if self.cascade.is_some() {
+                return;
+            }
+            let record = self.record;
+            let image = record.old_image.as_ref().or(record.new_image.as_ref());
+            let owns = match (M::ENTITY, image) {
+                (None, _) => true,
+                (Some(entity), Some(image)) => entity.check(image).is_ok(),
+                // No image to tell the type by: the model's cascade reports the missing images.
+                (Some(_), None) => true,
+            };
+            if owns {
+                self.cascade = Some(Box::pin(cascade_record::<M>(self.client, record)));
+            }
+        }
+    }
+    let mut pick = Pick {
+        client,
+        record,
+        cascade: None,
+    };
+    M::visit(&mut pick);
+    match pick.cascade {
+        Some(cascade) => Ok(cascade.await?),
+        None => Ok(RecordReport {
+            sequence_number: record.sequence_number.clone(),
+            ttl_expired: record.ttl_expired,
+            ..RecordReport::default()
+        }),
+    }
 }
 
 async fn cascade_record<M: S3Model>(
@@ -227,7 +279,7 @@ async fn check<M: S3Model>(
     }
     match head {
         Ok(head) => {
-            let expected = owner(table, file.field);
+            let expected = owner::<M>(table, file.field);
             let owned = head
                 .metadata()
                 .and_then(|m| m.get(OWNER_METADATA))

@@ -64,7 +64,8 @@ pub(crate) async fn mark(
     join_all(marks).await.into_iter().flatten().collect()
 }
 
-/// Marks the object at `bucket`/`key` as kept, for `owner` (`{table}/{field}`).
+/// Marks the object at `bucket`/`key` as kept, for `owner` (`{table}/{field}`, or
+/// `{table}/{entity}/{field}`).
 pub(crate) async fn mark_one(
     s3: &aws_sdk_s3::Client,
     bucket: &str,

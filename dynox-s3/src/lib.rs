@@ -146,6 +146,7 @@ mod download;
 mod error;
 mod kept;
 pub mod keys;
+mod models;
 mod object;
 mod overflow;
 mod presign;
@@ -161,6 +162,7 @@ pub use cascade::{cascade, RecordReport, Skipped};
 pub use compression::Compression;
 pub use error::{BoxError, S3Error, UploadRefusal};
 pub use kept::{KEPT_METADATA, KEPT_SUFFIX};
+pub use models::{FileModels, Visit};
 pub use object::{S3Object, StoredObject};
 pub use presign::{
     attach, presign_upload, DeclaredFile, FileField, PresignedUpload, UploadRules, ITEM_METADATA,

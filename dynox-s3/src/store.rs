@@ -189,7 +189,7 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
         Box::pin(async move {
             let runtime = Runtime::of(client);
             let table = client.table_name::<M>();
-            let owner_of = |r: &FileRef| owner(&table, r.field);
+            let owner_of = |r: &FileRef| owner::<M>(&table, r.field);
             crate::kept::mark(&runtime, owner_of, |r| field_client::<M>(r.field), refs).await
         })
     }
@@ -335,7 +335,7 @@ async fn run_uploads<M: S3Model>(
             region: field.region.map(str::to_owned),
             client_name: field.client.map(str::to_owned),
             upload_id,
-            owner: owner(&table, field.name),
+            owner: owner::<M>(&table, field.name),
             compress: field.compress,
             if_none_match: false,
             item_key: (!field.shared).then(|| item_key.clone()).flatten(),
@@ -490,15 +490,24 @@ async fn inflate<M: S3Model>(client: &Client, item: &mut Item) -> Result<(), Upl
     Ok(())
 }
 
-/// The `dynox-owner` of field `field`'s objects: `{table}/{field}` (the table with the
-/// client's prefix).
-pub(crate) fn owner(table: &str, field: &str) -> String {
-    format!("{table}/{field}")
+/// The `dynox-owner` of the objects of `M`'s field `field`: `{table}/{field}` (the table with
+/// the client's prefix), or `{table}/{entity}/{field}` for a model that shares its table with
+/// other entity types, so that objects are owned per entity type: a sweep or cascade of one
+/// entity type never takes another's objects (under the same field name and prefix) for its
+/// own.
+pub(crate) fn owner<M: S3Model>(table: &str, field: &str) -> String {
+    match M::ENTITY {
+        Some(entity) => format!("{table}/{}/{field}", entity.name),
+        None => format!("{table}/{field}"),
+    }
 }
 
 /// The owners of every file field of `M`.
 pub(crate) fn owners<M: S3Model>(table: &str) -> Vec<String> {
-    M::S3_FIELDS.iter().map(|f| owner(table, f.name)).collect()
+    M::S3_FIELDS
+        .iter()
+        .map(|f| owner::<M>(table, f.name))
+        .collect()
 }
 
 /// What the object key of an upload of `file` into `field` is built from (the content's hash

@@ -18,7 +18,7 @@ use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventR
 use dynox_core::item::Item;
 use dynox_core::stream::{ChangeKind, ChangeRecord};
 use dynox_core::Client;
-use dynox_s3::{RecordReport, S3Error, S3Model};
+use dynox_s3::{FileModels, RecordReport, S3Error};
 
 use crate::error::StreamError;
 
@@ -59,7 +59,8 @@ pub struct Handled {
     pub error: Option<dynox_core::Error>,
 }
 
-/// Runs the file cascade of model `M` on the records of `event`, stopping at the first record
+/// Runs the file cascade of model `M` (or of the models of a tuple sharing a table, each record
+/// to the model of its entity type) on the records of `event`, stopping at the first record
 /// that could not be finished, which the response names for Lambda to retry.
 ///
 /// A stream without old images is an error of the whole invocation
@@ -80,7 +81,7 @@ pub struct Handled {
 /// let response = handled.response; // returned to Lambda
 /// # Ok(()) }
 /// ```
-pub async fn handle<M: S3Model>(client: &Client, event: Event) -> Result<Handled, StreamError> {
+pub async fn handle<M: FileModels>(client: &Client, event: Event) -> Result<Handled, StreamError> {
     let mut handled = Handled::default();
     for record in &event.records {
         let Some(change) = change_record(record) else {

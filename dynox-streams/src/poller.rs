@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use aws_sdk_dynamodb::types::StreamViewType;
 use aws_sdk_dynamodbstreams::types::{Shard, ShardIteratorType};
 use dynox_core::Client;
-use dynox_s3::{RecordReport, S3Model};
+use dynox_s3::{FileModels, RecordReport};
 use futures::StreamExt;
 
 use crate::convert::change_record;
@@ -186,7 +186,8 @@ impl DrainReport {
     }
 }
 
-/// Runs the file cascade of model `M` over its table's stream through the Streams API.
+/// Runs the file cascade of model `M` (or of the models of a tuple sharing a table, each record
+/// to the model of its entity type) over its table's stream through the Streams API.
 ///
 /// ```no_run
 /// # use dynox_core::{Client, DynamoModel, StreamView};
@@ -214,7 +215,7 @@ pub struct Poller<M> {
     model: PhantomData<fn() -> M>,
 }
 
-impl<M: S3Model> Poller<M> {
+impl<M: FileModels> Poller<M> {
     /// A poller of `M`'s table with a Streams client built from `client`'s configuration
     /// (same credentials, region and endpoint) and checkpoints in memory.
     pub fn new(client: &Client) -> Self {
@@ -269,7 +270,7 @@ impl<M: S3Model> Poller<M> {
 
     /// The table's stream, after checking that it carries the old images the cascade needs.
     async fn stream_arn(&self) -> Result<String, StreamError> {
-        let table = self.client.table_name::<M>();
+        let table = self.client.table_name::<M::Table>();
         let described = self
             .client
             .dynamodb()
@@ -403,7 +404,7 @@ impl<M: S3Model> Poller<M> {
 }
 
 /// The cascade of one record, with the record's sequence number.
-async fn cascade_one<M: S3Model>(
+async fn cascade_one<M: FileModels>(
     client: &Client,
     change: dynox_core::stream::ChangeRecord,
 ) -> (dynox_core::Result<RecordReport>, String) {

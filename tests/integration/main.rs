@@ -33,6 +33,7 @@ mod scan;
 mod send;
 mod shared;
 mod single_table;
+mod single_table_files;
 mod streams;
 mod sweep;
 mod timestamps;

@@ -27,12 +27,78 @@ pub fn file_references<M: Model, F: FileStore<M>>(
     client: &Client,
     segments: u32,
 ) -> BoxStream<'static, Result<Vec<FileRef>>> {
+    file_references_of(
+        client,
+        client.table_name::<M>(),
+        vec![ReferenceReader::of::<M, F>()],
+        segments,
+    )
+}
+
+/// How one model's items give their file references: the attributes a scan projects for
+/// them, and the references of an item of this model (`None` for an item of another entity
+/// type).
+#[derive(Clone, Copy)]
+pub struct ReferenceReader {
+    project: fn(&mut Placeholders, &mut Vec<String>),
+    read: fn(&str, &Item) -> Option<Result<Vec<FileRef>>>,
+}
+
+impl ReferenceReader {
+    /// The reader of model `M`, whose files file store `F` keeps.
+    pub fn of<M: Model, F: FileStore<M>>() -> Self {
+        Self {
+            project: project::<M, F>,
+            read: read::<M, F>,
+        }
+    }
+}
+
+/// [`file_references`] of several models sharing `table` (a single-table design): one Scan
+/// projecting every model's key and file attributes and its entity attribute; each item's
+/// references are read by the first reader whose model owns its entity type (none for an
+/// item of a type no reader owns: its objects belong to another model).
+pub fn file_references_of(
+    client: &Client,
+    table: String,
+    readers: Vec<ReferenceReader>,
+    segments: u32,
+) -> BoxStream<'static, Result<Vec<FileRef>>> {
     let segments = segments.clamp(1, 1_000_000);
-    let request = ScanRequest::new::<M, F>(client, segments);
-    stream::select_all((0..segments).map(|segment| request.clone().pages::<M, F>(segment).boxed()))
-        .map_ok(|items| stream::iter(items.into_iter().map(Ok)))
-        .try_flatten()
-        .boxed()
+    let request = ScanRequest::new(client, table, &readers, segments);
+    stream::select_all(
+        (0..segments).map(|segment| request.clone().pages(segment, readers.clone()).boxed()),
+    )
+    .map_ok(|items| stream::iter(items.into_iter().map(Ok)))
+    .try_flatten()
+    .boxed()
+}
+
+/// Adds the attributes a scan of `M`'s references projects: its key, its entity attribute
+/// and its file attributes (an overflow field's reference only).
+fn project<M: Model, F: FileStore<M>>(p: &mut Placeholders, projection: &mut Vec<String>) {
+    let keys = std::iter::once(M::SCHEMA.hash.name).chain(M::SCHEMA.range.map(|r| r.name));
+    let entity = M::ENTITY.map(|e| e.attribute);
+    for name in keys.chain(entity) {
+        let path = p.name(name);
+        if !projection.contains(&path) {
+            projection.push(path);
+        }
+    }
+    for name in F::attribute_names() {
+        let path = crate::files::reference_path::<M, F>(p, name);
+        if !projection.contains(&path) {
+            projection.push(path);
+        }
+    }
+}
+
+/// The references of `item` as `M`'s, or `None` if it is of another entity type.
+fn read<M: Model, F: FileStore<M>>(table: &str, item: &Item) -> Option<Result<Vec<FileRef>>> {
+    if let Some(entity) = M::ENTITY {
+        entity.check(item).ok()?;
+    }
+    Some(references::<M, F>(table, item))
 }
 
 /// What every request of one [`file_references`] call shares.
@@ -46,21 +112,17 @@ struct ScanRequest {
 }
 
 impl ScanRequest {
-    /// The key attributes and the file attributes of `M`, as a projection.
-    fn new<M: Model, F: FileStore<M>>(client: &Client, segments: u32) -> Self {
+    /// The key, entity and file attributes of every reader's model, as a projection.
+    fn new(client: &Client, table: String, readers: &[ReferenceReader], segments: u32) -> Self {
         let mut p = Placeholders::default();
-        let keys = std::iter::once(M::SCHEMA.hash.name).chain(M::SCHEMA.range.map(|r| r.name));
-        let mut projection: Vec<String> = keys.map(|name| p.name(name)).collect();
-        for name in F::attribute_names() {
-            let path = crate::files::reference_path::<M, F>(&mut p, name);
-            if !projection.contains(&path) {
-                projection.push(path);
-            }
+        let mut projection = Vec::new();
+        for reader in readers {
+            (reader.project)(&mut p, &mut projection);
         }
         let (names, _) = p.into_maps();
         Self {
             client: client.clone(),
-            table: client.table_name::<M>(),
+            table,
             projection: projection.join(", "),
             names,
             segments,
@@ -68,18 +130,25 @@ impl ScanRequest {
     }
 
     /// The items of one segment, page by page, as their file references.
-    fn pages<M: Model, F: FileStore<M>>(
+    fn pages(
         self,
         segment: u32,
+        readers: Vec<ReferenceReader>,
     ) -> impl futures::Stream<Item = Result<Vec<Vec<FileRef>>>> + Send + 'static {
         stream::try_unfold(Some(None::<Item>), move |start| {
             let request = self.clone();
+            let readers = readers.clone();
             async move {
                 let Some(start) = start else { return Ok(None) };
                 let (items, next) = request.page(segment, start).await?;
                 let references = items
                     .iter()
-                    .map(|item| references::<M, F>(&request.table, item))
+                    .map(|item| {
+                        readers
+                            .iter()
+                            .find_map(|reader| (reader.read)(&request.table, item))
+                            .unwrap_or_else(|| Ok(Vec::new()))
+                    })
                     .collect::<Result<Vec<_>>>()?;
                 Ok(Some((references, next.map(Some))))
             }

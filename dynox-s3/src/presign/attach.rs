@@ -84,7 +84,7 @@ async fn attach_to<M: S3Model>(
         Err(other) => return Err(other),
     };
     let raw = head.metadata.unwrap_or_default();
-    if raw.get(OWNER_METADATA) != Some(&owner(&item.table, spec.name))
+    if raw.get(OWNER_METADATA) != Some(&owner::<M>(&item.table, spec.name))
         || !raw.contains_key(MARKER_METADATA)
     {
         return Err(refused(UploadRefusal::NotADirectUpload));

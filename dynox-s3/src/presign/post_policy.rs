@@ -170,7 +170,7 @@ async fn presign_form<M: S3Model>(
         ("Content-Type".into(), content_type.clone()),
         (
             format!("x-amz-meta-{OWNER_METADATA}"),
-            owner(&item.table, spec.name),
+            owner::<M>(&item.table, spec.name),
         ),
         (format!("x-amz-meta-{MARKER_METADATA}"), upload_id),
         (format!("x-amz-meta-{ITEM_METADATA}"), item.id.clone()),

@@ -331,11 +331,13 @@ async fn check(
         }
     };
     let metadata = head.metadata.unwrap_or_default();
-    let Some(owner) = metadata
-        .get(OWNER_METADATA)
-        .filter(|owner| candidate.owners.contains(*owner))
-        .cloned()
-    else {
+    let Some((owner, field)) = metadata.get(OWNER_METADATA).and_then(|owner| {
+        candidate
+            .owners
+            .iter()
+            .find(|(candidate, _)| candidate == owner)
+            .cloned()
+    }) else {
         return (candidate, Ok(Verdict::NotOwned));
     };
     let modified = head
@@ -351,7 +353,8 @@ async fn check(
     let (Some(client), Some(item_key)) = (client, item_key) else {
         return (candidate, Ok(Verdict::Orphan));
     };
-    let verdict = match cleared_by_another_writer(&client, &owner, item_key).await {
+    let table = owner.split_once('/').map_or("", |(table, _)| table);
+    let verdict = match cleared_by_another_writer(&client, table, field, item_key).await {
         Ok(false) => Ok(Verdict::Orphan),
         Ok(true) if dry_run => Ok(Verdict::Cleared),
         Ok(true) => kept::mark_one(&s3, bucket, key, owner)
@@ -362,17 +365,18 @@ async fn check(
     (candidate, verdict)
 }
 
-/// Whether the item with `key` in the table of `owner` (`{table}/{field}`) exists with the
-/// field `NULL`, another writer's clear (dynox removes a cleared attribute instead, and marks
-/// the file first when it is to stay): a consistent read of the key and that field.
+/// Whether the item with `key` in `table` (the owner's: table names hold no `/`) exists with
+/// `field` `NULL`, another writer's clear (dynox removes a cleared attribute instead, and
+/// marks the file first when it is to stay): a consistent read of the key and that field.
 async fn cleared_by_another_writer(
     client: &dynox_core::Client,
-    owner: &str,
+    table: &str,
+    field: &str,
     key: dynox_core::item::Item,
 ) -> Result<bool, S3Error> {
-    let Some((table, field)) = owner.split_once('/') else {
+    if table.is_empty() {
         return Ok(false);
-    };
+    }
     let mut names = std::collections::HashMap::from([("#f".to_owned(), field.to_owned())]);
     let mut projection = vec!["#f".to_owned()];
     for (index, name) in key.keys().enumerate() {

@@ -21,9 +21,9 @@ pub(super) struct Listed {
     pub client: Option<&'static str>,
     /// The object.
     pub object: Orphan,
-    /// The `dynox-owner` values that make it this model's (those of the fields whose prefix
-    /// its key starts with).
-    pub owners: Vec<String>,
+    /// The `dynox-owner` values that make it this model's, with their fields' attribute names
+    /// (those of the fields whose prefix its key starts with).
+    pub owners: Vec<(String, &'static str)>,
     /// The object's Last-Modified as the owner check read it, after the table was read: the
     /// delete is conditional on it (where S3 supports conditional deletes), so an object
     /// touched by a save after the check stays.

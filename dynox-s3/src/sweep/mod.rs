@@ -58,16 +58,16 @@ use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::time::{Duration, Instant, SystemTime};
 
-use dynox_core::Client;
+use dynox_core::{Client, Model};
 
 pub use report::{Orphan, StaleUpload, SweepReport};
 
 use crate::error::S3Error;
+use crate::models::FileModels;
 use crate::settings::Runtime;
-use crate::store::S3Model;
 use scope::Scope;
 
-/// A sweep of model `M`'s file prefixes: [`sweep`].
+/// A sweep of the file prefixes of model `M` (or of the models of a tuple): [`sweep`].
 #[must_use = "a sweep does nothing until awaited"]
 pub struct Sweep<'a, M> {
     client: &'a Client,
@@ -79,8 +79,9 @@ pub struct Sweep<'a, M> {
     model: std::marker::PhantomData<fn() -> M>,
 }
 
-/// Starts describing a sweep of model `M`'s file prefixes: dry run, 24-hour grace period,
-/// 4 scan segments.
+/// Starts describing a sweep of model `M`'s file prefixes (or of the models of a tuple that
+/// share a table, `sweep::<(Invoice, Return)>`: one scan of the table for all of them, see
+/// [`FileModels`]): dry run, 24-hour grace period, 4 scan segments.
 ///
 /// ```no_run
 /// # #[derive(dynox_core::DynamoModel)]
@@ -97,7 +98,7 @@ pub struct Sweep<'a, M> {
 /// ```
 ///
 /// The sweep's future is `Send`: a sweep can be `tokio::spawn`ed.
-pub fn sweep<M: S3Model>(client: &Client) -> Sweep<'_, M> {
+pub fn sweep<M: FileModels>(client: &Client) -> Sweep<'_, M> {
     Sweep {
         client,
         grace: Duration::from_secs(24 * 3600),
@@ -128,7 +129,7 @@ pub(crate) enum SweepError {
     Spill(#[from] std::io::Error),
 }
 
-impl<'a, M: S3Model> IntoFuture for Sweep<'a, M> {
+impl<'a, M: FileModels> IntoFuture for Sweep<'a, M> {
     type Output = dynox_core::Result<SweepReport>;
     type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
 
@@ -153,7 +154,7 @@ impl<'a, M: S3Model> IntoFuture for Sweep<'a, M> {
     }
 }
 
-impl<M: S3Model> Sweep<'_, M> {
+impl<M: FileModels> Sweep<'_, M> {
     /// Only objects last modified more than `grace` ago are orphans (default 24 hours; keep it
     /// well above your longest upload).
     pub fn grace(mut self, grace: Duration) -> Self {
@@ -192,6 +193,12 @@ impl<M: S3Model> Sweep<'_, M> {
     /// order.
     async fn run(self) -> Result<SweepReport, SweepError> {
         let started = Instant::now();
+        crate::models::check::<M>().map_err(|reason| {
+            SweepError::Table(dynox_core::Error::InvalidRequest {
+                kind: dynox_core::InvalidRequestKind::TableDefinition,
+                reason: format!("sweep of table `{}`: {reason}", M::Table::TABLE),
+            })
+        })?;
         let runtime = Runtime::of(self.client);
         let now = self.now.unwrap_or_else(SystemTime::now);
         let scope = Scope::of::<M>(self.client, &runtime, now, self.grace);

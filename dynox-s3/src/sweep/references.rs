@@ -1,5 +1,6 @@
-//! Step 2: every object the table references, read by core's file-reference scan (the key
-//! and file attributes only, consistent, in parallel segments), into a sorted spill (memory
+//! Step 2: every object the table references, read by core's file-reference scan (one scan
+//! for every swept model: the key, entity and file attributes only, each item read by the
+//! model of its entity type, consistent, in parallel segments), into a sorted spill (memory
 //! bounded whatever the table's size).
 
 use dynox_core::Client;
@@ -8,7 +9,9 @@ use futures::TryStreamExt;
 use super::listing::lookup;
 use super::spill::{Sorted, Spill};
 use super::SweepError;
+use crate::models::{FileModels, Visit};
 use crate::store::{S3Files, S3Model};
+use dynox_core::__private::ReferenceReader;
 
 /// The objects the items of the table reference.
 pub(super) struct References {
@@ -20,12 +23,22 @@ pub(super) struct References {
 
 /// Reads every item's file references; an item whose file attribute cannot be read stops the
 /// sweep (its object could not be told apart from an orphan).
-pub(super) async fn collect<M: S3Model>(
+pub(super) async fn collect<T: FileModels>(
     client: &Client,
     segments: u32,
     memory: usize,
 ) -> Result<References, SweepError> {
-    let mut stream = dynox_core::__private::file_references::<M, S3Files<M>>(client, segments);
+    /// Every model's reader of references.
+    struct Readers(Vec<ReferenceReader>);
+    impl Visit for Readers {
+        fn model<M: S3Model>(&mut self) {
+            self.0.push(ReferenceReader::of::<M, S3Files<M>>());
+        }
+    }
+    let mut readers = Readers(Vec::new());
+    T::visit(&mut readers);
+    let table = client.table_name::<T::Table>();
+    let mut stream = dynox_core::__private::file_references_of(client, table, readers.0, segments);
     let mut objects = Spill::new(memory);
     let mut items = 0;
     while let Some(files) = stream.try_next().await? {

@@ -17,6 +17,7 @@ use std::time::{Duration, SystemTime};
 use dynox_core::Client;
 
 use crate::keys::{self, KeyParts};
+use crate::models::{FileModels, Visit};
 use crate::settings::Runtime;
 use crate::store::S3Model;
 
@@ -33,7 +34,7 @@ pub(super) struct FieldScope {
     pub region: Option<&'static str>,
     /// The field's named S3 client, if it names one.
     pub client: Option<&'static str>,
-    /// The field's `dynox-owner` (`{table}/{field}`).
+    /// The field's `dynox-owner` (`{table}/{field}`, or `{table}/{entity}/{field}`).
     pub owner: String,
 }
 
@@ -73,32 +74,47 @@ pub(super) struct Scope {
 }
 
 impl Scope {
-    /// The scope of a sweep of `M` as of `now` with a `grace` period.
-    pub fn of<M: S3Model>(
+    /// The scope of a sweep of the models of `T` as of `now` with a `grace` period.
+    pub fn of<T: FileModels>(
         client: &Client,
         runtime: &Runtime,
         now: SystemTime,
         grace: Duration,
     ) -> Self {
-        let table = client.table_name::<M>();
-        let fields: Vec<FieldScope> = M::S3_FIELDS
-            .iter()
-            .map(|field| {
-                let template = match (field.key_template, field.shared) {
-                    (Some(template), _) => template,
-                    (None, true) => keys::DEFAULT_SHARED_TEMPLATE,
-                    (None, false) => keys::DEFAULT_TEMPLATE,
-                };
-                FieldScope {
-                    field: field.name,
-                    bucket: runtime.bucket(field.bucket).to_owned(),
-                    prefix: fixed_part(template, field.prefix, M::TABLE, field.name),
-                    region: field.region,
-                    client: field.client,
-                    owner: crate::store::owner(&table, field.name),
-                }
-            })
-            .collect();
+        /// Every model's field scopes, in order.
+        struct Fields<'a> {
+            client: &'a Client,
+            runtime: &'a Runtime,
+            fields: Vec<FieldScope>,
+        }
+        impl Visit for Fields<'_> {
+            fn model<M: S3Model>(&mut self) {
+                let table = self.client.table_name::<M>();
+                self.fields.extend(M::S3_FIELDS.iter().map(|field| {
+                    let template = match (field.key_template, field.shared) {
+                        (Some(template), _) => template,
+                        (None, true) => keys::DEFAULT_SHARED_TEMPLATE,
+                        (None, false) => keys::DEFAULT_TEMPLATE,
+                    };
+                    FieldScope {
+                        field: field.name,
+                        bucket: self.runtime.bucket(field.bucket).to_owned(),
+                        prefix: fixed_part(template, field.prefix, M::TABLE, field.name),
+                        region: field.region,
+                        client: field.client,
+                        owner: crate::store::owner::<M>(&table, field.name),
+                    }
+                }));
+            }
+        }
+        let table = client.table_name::<T::Table>();
+        let mut visit = Fields {
+            client,
+            runtime,
+            fields: Vec::new(),
+        };
+        T::visit(&mut visit);
+        let fields = visit.fields;
         let whole_buckets: Vec<(&'static str, String)> = fields
             .iter()
             .filter(|f| f.prefix.is_empty())
@@ -128,13 +144,14 @@ impl Scope {
         }
     }
 
-    /// The `dynox-owner` values an object at `key` in `bucket` may carry to be this model's:
-    /// those of the fields whose prefix `key` starts with.
-    pub fn owners_of(&self, bucket: &str, key: &str) -> Vec<String> {
+    /// The `dynox-owner` values an object at `key` in `bucket` may carry to be this model's,
+    /// each with its field's attribute name: those of the fields whose prefix `key` starts
+    /// with.
+    pub fn owners_of(&self, bucket: &str, key: &str) -> Vec<(String, &'static str)> {
         self.fields
             .iter()
             .filter(|f| f.bucket == bucket && key.starts_with(&f.prefix))
-            .map(|f| f.owner.clone())
+            .map(|f| (f.owner.clone(), f.field))
             .collect()
     }
 
@@ -364,11 +381,15 @@ mod tests {
             now: SystemTime::UNIX_EPOCH,
             cutoff: SystemTime::UNIX_EPOCH,
         };
-        assert_eq!(scope.owners_of("b", "docs/a/x"), ["t/doc"]);
-        assert_eq!(
-            scope.owners_of("b", "docs/thumbs/a/x"),
-            ["t/doc", "t/thumb"]
-        );
+        let owners = |key| -> Vec<String> {
+            scope
+                .owners_of("b", key)
+                .into_iter()
+                .map(|(owner, _)| owner)
+                .collect()
+        };
+        assert_eq!(owners("docs/a/x"), ["t/doc"]);
+        assert_eq!(owners("docs/thumbs/a/x"), ["t/doc", "t/thumb"]);
         assert!(scope.owners_of("b", "elsewhere/x").is_empty());
     }
 }

@@ -46,7 +46,9 @@ use transform::{Compress, Encoded, Encoder, Identity};
 pub const MARKER_METADATA: &str = "dynox-upload";
 
 /// S3 user-metadata key naming the owner of an object dynox created: `{table}/{field}`, with
-/// the client's table prefix. The orphan sweep deletes only objects its model owns.
+/// the client's table prefix (`{table}/{entity}/{field}` for a model that declares an entity
+/// type: objects are owned per entity type). The orphan sweep and the stream cascade delete
+/// only objects their model owns.
 pub const OWNER_METADATA: &str = "dynox-owner";
 
 /// Where an upload goes.
@@ -59,7 +61,7 @@ pub(crate) struct Target {
     /// The field's named S3 client, recorded in the item.
     pub(crate) client_name: Option<String>,
     pub(crate) upload_id: String,
-    /// `{table}/{field}`, stored as [`OWNER_METADATA`].
+    /// `{table}/{field}` (or `{table}/{entity}/{field}`), stored as [`OWNER_METADATA`].
     pub(crate) owner: String,
     /// The field's codec, if it compresses (also the object's `Content-Encoding`).
     pub(crate) compress: Option<Compression>,
