@@ -237,7 +237,7 @@ pub async fn file_env<M: dynox_core::TableModels>(
 /// A [`FileEnv`] whose DynamoDB and S3 clients carry a fault injector of their own (returned
 /// with it, started on the test's runtime) and make a single attempt per request, so every
 /// injected fault reaches dynox.
-pub async fn faulty_file_env<M: Model>(
+pub async fn faulty_file_env<M: dynox_core::TableModels>(
     declared: &[&str],
     settings: dynox_s3::S3Settings,
 ) -> (FileEnv, Faults) {
@@ -255,7 +255,7 @@ pub async fn faulty_file_env<M: Model>(
 
 /// [`faulty_file_env`] whose client remembers at most `items` stored items
 /// (`ClientBuilder::remembered_items`).
-pub async fn faulty_file_env_remembering<M: Model>(
+pub async fn faulty_file_env_remembering<M: dynox_core::TableModels>(
     declared: &[&str],
     settings: dynox_s3::S3Settings,
     items: usize,
@@ -267,7 +267,7 @@ pub async fn faulty_file_env_remembering<M: Model>(
 
 /// [`faulty_file_env`] whose clients keep the SDK's default retry settings, as users run
 /// them: for faults the SDK's own retry answers (`FaultKind::LostResponseRetried`).
-pub async fn faulty_file_env_retrying<M: Model>(
+pub async fn faulty_file_env_retrying<M: dynox_core::TableModels>(
     declared: &[&str],
     settings: dynox_s3::S3Settings,
 ) -> (FileEnv, Faults) {

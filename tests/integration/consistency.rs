@@ -22,6 +22,8 @@
 //! - `locking`: optimistic locking, and concurrent replacements with one winner per round;
 //! - `retried_writes`: a write whose SDK retry meets its own commit still succeeds;
 //! - `orphan_sweep`: the sweep on seeded orphans, stale multipart uploads, failed deletes;
+//! - `single_table`: the promise for two entity types with files in one table, under every
+//!   single fault and crash;
 //! - `versioning`: reads of a versioned bucket pin the recorded version.
 
 mod every_attempt;
@@ -30,6 +32,7 @@ mod matrix;
 mod operations;
 mod orphan_sweep;
 mod retried_writes;
+mod single_table;
 mod versioning;
 
 use std::collections::BTreeSet;

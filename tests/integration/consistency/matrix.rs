@@ -167,6 +167,7 @@ async fn run_case(
                 &faults.injected(),
                 &env.client.table_name::<Record>(),
                 env.bucket("records"),
+                &PREFIXES,
             ) {
                 found.push(untyped);
             }
@@ -226,7 +227,7 @@ const PREFIXES: [&str; 5] = ["content/", "thumbs/", "shared/", "summary/", "note
 ///   `ConditionFailed`, a dropped connection or lost response is `Transport`;
 /// - a fault on an S3 request fails a file field (`File`) or leaves objects behind
 ///   (`CleanupFailed`), of `table`, and carries the `S3Error` of the fault's answer, naming
-///   `bucket` and a key under one of the model's prefixes: a server error, throttling or a
+///   `bucket` and a key under one of `prefixes` (the model's): a server error, throttling or a
 ///   refused condition is `Service` with the injected code (`InternalError`, `SlowDown`,
 ///   `PreconditionFailed`; for `HeadObject`, whose answer has no body, its status: `HTTP 500`,
 ///   `HTTP 503`, `HTTP 412`) and the operation, a dropped connection or lost response is
@@ -235,11 +236,12 @@ const PREFIXES: [&str; 5] = ["content/", "thumbs/", "shared/", "summary/", "note
 /// A lost response the SDK retried is answered by the retry, so for it any variant of the
 /// request's store naming the same table or bucket is typed (such a call fails the promise
 /// anyway: it took effect).
-fn typed_error(
+pub(super) fn typed_error(
     e: &Error,
     injected: &[(String, FaultKind)],
     table: &str,
     bucket: &str,
+    prefixes: &[&str],
 ) -> Result<(), String> {
     let [(request, kind)] = injected else {
         return Err(format!(
@@ -291,7 +293,7 @@ fn typed_error(
             e,
             Error::File { table: t, .. } | Error::CleanupFailed { table: t, .. } if t == table
         );
-        let names = |b: &str, k: &str| b == bucket && PREFIXES.iter().any(|p| k.starts_with(p));
+        let names = |b: &str, k: &str| b == bucket && prefixes.iter().any(|p| k.starts_with(p));
         let s3 = match (kind, e.s3()) {
             (
                 FaultKind::ServerError | FaultKind::Throttle | FaultKind::ConditionFailed,
