@@ -11,7 +11,7 @@
 //! | A customer's orders placed at a time | Query (`begins_with ORDER#{placed_at}#`) | `.sort_key(Order::sort_key().placed_at(t).begins_with())` |
 //! | Orders by status, oldest first | Query on `gsi1` | `Order::query_gsi1(&client, Status::Placed)` |
 //! | Place an order with its invoice PDF | TransactWriteItems (PDF uploaded first) | `client.transact_write().save(&mut order).save(&mut invoice)` |
-//! | Ship an order | PutItem | `order.status = Status::Shipped; client.save(&mut order)` |
+//! | Ship an order | UpdateItem (its `gsi1pk` rewritten) | `Order::update(&client, id, at, order).apply(Order::fields().status.set(Status::Shipped))` |
 //! | An invoice PDF for a browser | GetItem, then a presigned URL (no request) | `Invoice::get(..)`, `pdf.presigned_url(..)` |
 //! | Several entities by key | BatchGetItem | `ShopItems::batch_get(&client, [Customer::key_of(id).into(), ..])` |
 //! | Cancel an order, its invoice and PDF | TransactWriteItems (PDF deleted after) | `client.transact_write().delete_item(&order).delete_item(&invoice)` |
@@ -242,11 +242,12 @@ async fn run(client: &Client) -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     assert_eq!(at.len(), 1);
 
-    // Ship one: the status is part of the index key, so the whole item is written again and
-    // both keys follow.
-    let mut shipped = latest[1].clone();
-    shipped.status = Status::Shipped;
-    client.save(&mut shipped).await?;
+    // Ship one: one UpdateItem. The status is part of gsi1's key, which the update writes
+    // again (`STATUS#shipped`).
+    let shipped = &latest[1];
+    Order::update(client, "ada", shipped.placed_at, shipped.order_id.as_str())
+        .apply(Order::fields().status.set(Status::Shipped))
+        .await?;
 
     // Orders by status, across customers, oldest first: one Query on gsi1.
     let placed = Order::query_gsi1(client, Status::Placed).await?;

@@ -322,6 +322,17 @@ impl KeyTemplate {
     }
 }
 
+/// How an update writes an index key from a field it sets: the field's attribute name, and
+/// the segment text of a value of it (`None` for an `Option` field's `None`: the item then has
+/// no key for the index). Generated for each field of an index template.
+#[derive(Debug, Clone, Copy)]
+pub struct SegmentReader {
+    /// The field's attribute name.
+    pub attribute: &'static str,
+    /// The unescaped segment text of a stored value of the field.
+    pub text: fn(AttributeValue) -> Result<Option<String>, crate::model::FieldError>,
+}
+
 /// Writes one key of a [`KeyTemplate`]: [`segment`](Self::segment) per field in order, then
 /// [`finish`](Self::finish) (the whole key) or [`prefix`](Self::prefix) (the key's start up
 /// to the fields given, for `begins_with`).

@@ -183,7 +183,7 @@ pub mod __private {
     pub use crate::index::Index;
     pub use crate::item::{Attribute, Item, SetAttribute};
     pub use crate::key_template::{
-        Entity, IndexSegment, IntoSegment, KeySegment, KeyTemplate, KeyWriter, Part,
+        Entity, IndexSegment, IntoSegment, KeySegment, KeyTemplate, KeyWriter, Part, SegmentReader,
     };
     pub use crate::model::{
         FieldError, IndexKeyField, IntoKey, Key, KeyAttribute, Model, NoRangeKey, RangeKey,
@@ -235,6 +235,22 @@ pub mod __private {
         } else {
             query.sort_key(crate::expr::SortKey::begins_with(prefix))
         }
+    }
+
+    /// The segment text of `value`, a stored value of the field `reader` reads (`None` for an
+    /// `Option`'s `None`): how an update writes an index key from a field it sets.
+    pub fn segment_text<T: IndexSegment>(
+        reader: &FieldReader<T>,
+        value: AttributeValue,
+    ) -> Result<Option<String>, FieldError> {
+        let mut item = Item::with_capacity(1);
+        item.insert(reader.name.to_owned(), value);
+        let value = (reader.take)(&mut item)?;
+        Ok(value.present().map(|segment| {
+            let mut text = String::new();
+            segment.write_segment(&mut text);
+            text
+        }))
     }
 
     /// Records the model's entity type in the item.

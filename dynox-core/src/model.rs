@@ -329,6 +329,10 @@ pub trait Model: Sized + Send + Sync + 'static {
     /// The templates of the secondary indexes' key attributes.
     const INDEX_TEMPLATES: &'static [crate::key_template::KeyTemplate] = &[];
 
+    /// For each field of an index template: how an update that sets it writes the index key.
+    #[doc(hidden)]
+    const INDEX_SEGMENTS: &'static [crate::key_template::SegmentReader] = &[];
+
     /// The secondary indexes declared with `#[dynamo(global_index(...))]` and
     /// `#[dynamo(local_index(...))]`: `create_table` creates them.
     const INDEXES: &'static [IndexSchema] = &[];

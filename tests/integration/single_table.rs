@@ -355,24 +355,136 @@ async fn create_table_takes_the_union_of_the_models_and_refuses_disagreements() 
     assert_eq!(indexes, ["gsi1"]);
 }
 
+/// Index keys built from fields an update may change: a sparse index on an `Option`, an index
+/// sort key that takes a field from the primary key, and one built from two plain fields.
+#[derive(Debug, Clone, PartialEq, DynamoModel)]
+#[dynamo(table = "shop", entity = "Ticket", pk = "TICKET#{id}", sk = "TICKET")]
+#[dynamo(global_index(name = "gsi2", pk = "ASSIGNEE#{assignee}", sk = "{priority}#{id}"))]
+#[dynamo(global_index(name = "gsi3", pk = "TITLE#{title}#{priority}"))]
+struct Ticket {
+    id: String,
+    assignee: Option<String>,
+    priority: u8,
+    title: String,
+}
+
 #[tokio::test]
-async fn an_update_cannot_change_a_key_or_index_key_field() {
-    let client = dynox_tests::client_with::<Shop>().await;
+async fn an_update_writes_the_index_keys_of_the_fields_it_changes_and_never_the_primary_key() {
+    let client = dynox_tests::client_with::<(Order, Ticket)>().await;
     let mut o = order("c1", "a", 1, Status::Placed);
     client.save(&mut o).await.unwrap();
-    let changed = Order::update(&client, "c1", 1u64, "a")
-        .apply(Order::fields().status.set(Status::Shipped))
+
+    // The primary key's fields cannot change.
+    let refused = Order::update(&client, "c1", 1u64, "a")
+        .apply(Order::fields().placed_at.set(2))
         .await;
     assert!(
-        matches!(&changed, Err(Error::InvalidRequest { kind: InvalidRequestKind::Update, reason }) if reason.contains("gsi1pk")),
-        "{changed:?}"
+        matches!(&refused, Err(Error::InvalidRequest { kind: InvalidRequestKind::Update, reason }) if reason.contains("`sk`")),
+        "{refused:?}"
     );
+
+    // The status is in gsi1's key: the update writes it again.
     Order::update(&client, "c1", 1u64, "a")
-        .apply(Order::fields().total_cents.set(5))
+        .apply(Order::fields().status.set(Status::Shipped))
         .await
         .unwrap();
-    let got = Order::get(&client, "c1", 1u64, "a").await.unwrap().unwrap();
-    assert_eq!((got.total_cents, got.status), (5, Status::Placed));
+    let item = raw(&client, "CUSTOMER#c1", "ORDER#00000000000000000001#a")
+        .await
+        .unwrap();
+    assert_eq!(item["gsi1pk"], AttributeValue::S("STATUS#shipped".into()));
+    assert_eq!(
+        item["gsi1sk"],
+        AttributeValue::S("00000000000000000001#a".into())
+    );
+    assert_eq!(
+        Order::query_gsi1(&client, Status::Shipped)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(Order::query_gsi1(&client, Status::Placed)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let mut t = Ticket {
+        id: "t1".into(),
+        assignee: None,
+        priority: 3,
+        title: "printer".into(),
+    };
+    client.save(&mut t).await.unwrap();
+    let stored = |client: &dynox_core::Client| {
+        let client = client.clone();
+        async move {
+            client
+                .dynamodb()
+                .get_item()
+                .table_name(client.table_name::<Ticket>())
+                .key("pk", AttributeValue::S("TICKET#t1".into()))
+                .key("sk", AttributeValue::S("TICKET".into()))
+                .consistent_read(true)
+                .send()
+                .await
+                .unwrap()
+                .item
+                .unwrap()
+        }
+    };
+    assert!(
+        !stored(&client).await.contains_key("gsi2pk"),
+        "sparse: no assignee"
+    );
+
+    // Assigning writes the sparse index's key; unassigning removes it.
+    Ticket::update(&client, "t1")
+        .apply(Ticket::fields().assignee.set("ada".to_owned()))
+        .await
+        .unwrap();
+    let item = stored(&client).await;
+    assert_eq!(item["gsi2pk"], AttributeValue::S("ASSIGNEE#ada".into()));
+    assert_eq!(item["gsi2sk"], AttributeValue::S("003#t1".into()));
+    Ticket::update(&client, "t1")
+        .apply(Ticket::fields().assignee.remove())
+        .await
+        .unwrap();
+    assert!(!stored(&client).await.contains_key("gsi2pk"));
+
+    // gsi3's key also needs the title, which this update does not set: refused, nothing written.
+    let refused = Ticket::update(&client, "t1")
+        .apply(Ticket::fields().priority.set(1))
+        .await;
+    assert!(
+        matches!(&refused, Err(Error::InvalidRequest { kind: InvalidRequestKind::Update, reason })
+            if reason.contains("gsi3pk") && reason.contains("`title`")),
+        "{refused:?}"
+    );
+    assert_eq!(
+        stored(&client).await["priority"],
+        AttributeValue::N("3".into())
+    );
+
+    // With the title: both keys follow (gsi2sk takes `id` from the primary key).
+    Ticket::update(&client, "t1")
+        .apply(Ticket::fields().priority.set(1))
+        .apply(Ticket::fields().title.set("toner".to_owned()))
+        .await
+        .unwrap();
+    let item = stored(&client).await;
+    assert_eq!(item["gsi2sk"], AttributeValue::S("001#t1".into()));
+    assert_eq!(item["gsi3pk"], AttributeValue::S("TITLE#toner#001".into()));
+    let got = Ticket::get(&client, "t1").await.unwrap().unwrap();
+    assert_eq!((got.priority, got.title.as_str()), (1, "toner"));
+
+    // The index attribute itself is written only from its fields.
+    let refused = Ticket::update(&client, "t1")
+        .apply(dynox_core::Path::<Ticket, String>::attribute("gsi3pk").set("x".to_owned()))
+        .await;
+    assert!(
+        matches!(&refused, Err(Error::InvalidRequest { reason, .. }) if reason.contains("gsi3pk")),
+        "{refused:?}"
+    );
 }
 
 #[tokio::test]

@@ -168,6 +168,7 @@ impl<M, E, C: Codec<Vec<E>>> Path<M, Vec<E>, C> {
 pub(crate) fn render<M>(
     actions: &[UpdateAction<M>],
     extra_set: &[String],
+    extra_remove: &[String],
     p: &mut Placeholders,
 ) -> Result<String, (String, AttributeError)> {
     let (mut set, mut remove, mut add, mut delete) =
@@ -230,6 +231,7 @@ pub(crate) fn render<M>(
         }
     }
     set.extend(extra_set.iter().cloned());
+    remove.extend(extra_remove.iter().cloned());
     let mut clauses = Vec::new();
     for (keyword, parts) in [
         ("SET", set),
@@ -268,13 +270,18 @@ mod tests {
             other.delete(["b".to_string()].into()),
         ];
         let mut p = Placeholders::default();
-        let expr = render(&actions, &[], &mut p).unwrap();
+        let expr = render(&actions, &[], &[], &mut p).unwrap();
         assert_eq!(
             expr,
             "SET #n0 = :v0, #n4 = list_append(#n4, :v3) REMOVE #n3 ADD #n1 :v1, #n2 :v2 DELETE #n5 :v4"
         );
-        let (path, _) =
-            render(&[count.add(1), count.set_if_not_exists(0)], &[], &mut p).unwrap_err();
+        let (path, _) = render(
+            &[count.add(1), count.set_if_not_exists(0)],
+            &[],
+            &[],
+            &mut p,
+        )
+        .unwrap_err();
         assert_eq!(path, "count");
     }
 }

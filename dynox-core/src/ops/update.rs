@@ -132,29 +132,24 @@ impl<M: Model> Update<M> {
                 "`{attribute}` is a key or the version, which an update cannot change"
             )));
         }
-        // A field of a key template is part of a key: the primary key's cannot change, and an
-        // index key is written whole by a save, which has every field it is built from.
-        let templates = M::KEY_TEMPLATES.iter().chain(M::INDEX_TEMPLATES);
-        for template in templates {
-            let Some(attribute) = actions
+        // A field of a key template is part of a key: the primary key's cannot change. An
+        // index key is written again from its fields (see `index_keys`).
+        for template in M::KEY_TEMPLATES {
+            if let Some(attribute) = actions
                 .iter()
                 .filter_map(|a| a.attribute())
                 .find(|a| *a == template.attribute || template.has_field(a))
-            else {
-                continue;
-            };
-            return Err(invalid(if M::KEY_TEMPLATES.contains(template) {
-                format!(
+            {
+                return Err(invalid(format!(
                     "`{attribute}` is part of the key (`{}`), which an update cannot change",
                     template.attribute
-                )
-            } else {
-                format!(
-                    "`{attribute}` is part of index key `{}`: change it with a save, which writes the index key too",
-                    template.attribute
-                )
-            }));
+                )));
+            }
         }
+        let index_keys = index_keys::<M>(&actions, &key).map_err(|e| match e {
+            IndexKeyError::Refused(reason) => invalid(reason),
+            IndexKeyError::Field(e) => super::field_error(&table, key_text.clone(), e),
+        })?;
         if let Some(entity) =
             M::ENTITY.filter(|e| actions.iter().any(|a| a.attribute() == Some(e.attribute)))
         {
@@ -271,7 +266,22 @@ impl<M: Model> Update<M> {
                 extra_set.push(format!("{n} = if_not_exists({n}, {})", p.value(value)));
             }
         }
-        let expression = render_update(&actions, &extra_set, &mut p)
+        let mut extra_remove = Vec::new();
+        for (attribute, value) in index_keys {
+            let name = p.name(attribute);
+            match value {
+                Some(key) => {
+                    let value = AttributeValue::S(key);
+                    extra_set.push(format!("{name} = {}", p.value(value.clone())));
+                    expected.push((attribute.to_owned(), Some(value)));
+                }
+                None => {
+                    extra_remove.push(name);
+                    expected.push((attribute.to_owned(), None));
+                }
+            }
+        }
+        let expression = render_update(&actions, &extra_set, &extra_remove, &mut p)
             .map_err(|(path, error)| invalid(format!("value for `{path}`: {error}")))?;
         let own = (!own.is_empty()).then(|| own.join(" AND "));
         let condition_expression = with_user_condition(&mut p, own, condition.as_ref(), &table)?;
@@ -366,4 +376,101 @@ impl<M: Model> IntoFuture for UpdateReturning<M> {
             })
         })
     }
+}
+
+/// Why an update's index keys cannot be written.
+enum IndexKeyError {
+    /// The update cannot write them (the reason, for `InvalidRequest`).
+    Refused(String),
+    /// A value the update sets does not read as its field.
+    Field(crate::model::FieldError),
+}
+
+/// The index keys an update writes again, because it sets or removes a field they are built
+/// from: each index attribute with its new key, or `None` when the item no longer has one (a
+/// sparse index's `Option` field removed or set to `None`). A key's other fields come from
+/// the update or, for fields of the primary key, from the item's key; a field the update
+/// changes other than as a whole value, the index attribute itself, or a field neither the
+/// update nor the key holds refuses the update (a save writes every key).
+fn index_keys<M: Model>(
+    actions: &[UpdateAction<M>],
+    key: &crate::model::Key<M>,
+) -> std::result::Result<Vec<(&'static str, Option<String>)>, IndexKeyError> {
+    let mut out = Vec::new();
+    let mut key_item = None;
+    for template in M::INDEX_TEMPLATES {
+        if actions
+            .iter()
+            .any(|a| a.attribute() == Some(template.attribute))
+        {
+            return Err(IndexKeyError::Refused(format!(
+                "`{}` is an index key, written from its fields: set them instead",
+                template.attribute
+            )));
+        }
+        let Some(changed) = template
+            .fields()
+            .find(|f| actions.iter().any(|a| a.attribute() == Some(f)))
+        else {
+            continue;
+        };
+        let mut writer = template.writer();
+        for field in template.fields() {
+            let text = match actions.iter().find(|a| a.attribute() == Some(field)) {
+                Some(action) => {
+                    let Some((_, value)) = action.known_result() else {
+                        return Err(IndexKeyError::Refused(format!(
+                            "`{field}` is part of index key `{}`: an update can only set or remove it whole",
+                            template.attribute
+                        )));
+                    };
+                    match value {
+                        None => None,
+                        Some(value) => {
+                            let reader = M::INDEX_SEGMENTS
+                                .iter()
+                                .find(|r| r.attribute == field)
+                                .ok_or_else(|| {
+                                    IndexKeyError::Refused(format!(
+                                        "`{field}` of index key `{}` has no segment writer",
+                                        template.attribute
+                                    ))
+                                })?;
+                            (reader.text)(value.clone()).map_err(IndexKeyError::Field)?
+                        }
+                    }
+                }
+                None => {
+                    let item = match &key_item {
+                        Some(item) => item,
+                        None => key_item.insert(key.to_item().map_err(IndexKeyError::Field)?),
+                    };
+                    Some(key_segment::<M>(item, field).ok_or_else(|| {
+                        IndexKeyError::Refused(format!(
+                            "`{changed}` is part of index key `{}`, which is also built from `{field}`: set `{field}` in the same update, or save the item",
+                            template.attribute
+                        ))
+                    })?)
+                }
+            };
+            match text {
+                Some(text) => writer.segment(&text),
+                None => writer.index_segment(&None::<String>),
+            }
+        }
+        out.push((template.attribute, writer.finish_index()));
+    }
+    Ok(out)
+}
+
+/// Field `field`'s segment text read from the primary key `key` (its key attributes), if a
+/// primary-key template holds the field.
+fn key_segment<M: Model>(key: &Item, field: &str) -> Option<String> {
+    M::KEY_TEMPLATES.iter().find_map(|template| {
+        let position = template.fields().position(|f| f == field)?;
+        let AttributeValue::S(text) = key.get(template.attribute)? else {
+            return None;
+        };
+        template.parse(text).ok()?.into_iter().nth(position)
+    })
 }

@@ -319,6 +319,26 @@ fn templated(
             (t, c)
         })
         .unzip();
+    // How an update that sets a field of an index template writes the index key: one reader
+    // per field, once.
+    let mut segment_fields: Vec<&Field<'_>> = Vec::new();
+    for name in index_templates.iter().flat_map(|t| t.fields()) {
+        if let Some(f) = model.field_named(name) {
+            if !segment_fields.iter().any(|s| s.ident == f.ident) {
+                segment_fields.push(f);
+            }
+        }
+    }
+    let segment_readers = segment_fields.iter().map(|f| {
+        let attr = &f.name;
+        let reader = super::readers::reader_ident(f.ident);
+        quote! {
+            #private::SegmentReader {
+                attribute: #attr,
+                text: |__value| #private::segment_text(&#ident::#reader, __value),
+            }
+        }
+    });
     let hash_attr = &templates[0].attribute;
     let range_attr = match templates.get(1) {
         Some(t) => {
@@ -381,6 +401,7 @@ fn templated(
             #entity
             const KEY_TEMPLATES: &'static [#private::KeyTemplate] = &[#(#key_consts),*];
             const INDEX_TEMPLATES: &'static [#private::KeyTemplate] = &[#(#index_consts),*];
+            const INDEX_SEGMENTS: &'static [#private::SegmentReader] = &[#(#segment_readers),*];
             type HashKey = #hash_key_ty;
             type RangeKey = #range_key_ty;
             type Files = #files_ty;
