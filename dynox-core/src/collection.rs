@@ -6,7 +6,9 @@
 //! of its model, chosen by the item's entity-type attribute. An item of a type the enum does
 //! not list goes to its `#[dynamo(other)]` variant (the raw item), or, without one, fails the
 //! read with [`Error::ForeignEntity`](crate::Error::ForeignEntity): never dropped, never
-//! decoded as the wrong model.
+//! decoded as the wrong model. A variant holds a model or a partial type of one
+//! ([`Variant`](crate::Variant)); when every variant holds a partial type, reads ask only for
+//! their attributes and the entity attribute.
 //!
 //! ```no_run
 //! # use dynox_core::{Client, DynamoCollection, DynamoModel};

@@ -154,7 +154,7 @@ pub use ops::transact_get::{Slot, TransactGet, TransactGetOutput};
 pub use ops::transact_write::{TransactWrite, MAX_TRANSACTION_ITEMS};
 pub use ops::update::{Update, UpdateReturning};
 pub use page::{Page, PageToken};
-pub use projection::Projection;
+pub use projection::{Projection, Variant};
 pub use protocol::REMEMBERED_ITEMS;
 pub use reference::{FileRef, ObjectRef};
 pub use s3_error::{S3Error, UploadRefusal};
@@ -192,7 +192,9 @@ pub mod __private {
     pub use crate::ops::batch::BatchWritable;
     pub use crate::ops::delete::Unversioned;
     pub use crate::ops::references::{file_references, file_references_of, ReferenceReader};
-    pub use crate::projection::{FieldReader, Projection};
+    pub use crate::projection::{
+        attributes_len, merge_attributes, merged, FieldReader, Projection, Variant,
+    };
     pub use crate::protocol::{Attempts, CountAttempts};
     pub use crate::schema::{
         IndexKind, IndexProjection, IndexSchema, KeyAttr, KeySchema, ScalarType,

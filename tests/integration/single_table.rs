@@ -4,8 +4,8 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use dynox_core::item::AttributeError;
 use dynox_core::{
-    CollectionKey, DynamoCollection, DynamoModel, Error, InvalidRequestKind, KeySegment, Model,
-    SortKey,
+    CollectionKey, DynamoCollection, DynamoModel, DynamoProjection, Error, InvalidRequestKind,
+    KeySegment, Model, SortKey,
 };
 use dynox_s3::{S3Object, S3Settings};
 use dynox_tests::{file_env, stored};
@@ -99,6 +99,30 @@ enum CustomerItems {
 enum CustomerOrders {
     Customer(Customer),
     Order(Order),
+    #[dynamo(other)]
+    Other(dynox_core::item::Item),
+}
+
+/// What a customer list shows of a customer.
+#[derive(Debug, PartialEq, DynamoProjection)]
+#[dynamo(model = Customer)]
+struct CustomerName {
+    name: String,
+}
+
+/// What an order list shows of an order.
+#[derive(Debug, PartialEq, DynamoProjection)]
+#[dynamo(model = Order)]
+struct OrderLine {
+    order_id: String,
+    total_cents: i64,
+}
+
+/// A partition read through partial types: only their attributes are read.
+#[derive(Debug, DynamoCollection)]
+enum Summary {
+    Customer(CustomerName),
+    Order(OrderLine),
     #[dynamo(other)]
     Other(dynox_core::item::Item),
 }
@@ -767,4 +791,37 @@ async fn batch_gets_and_transactions_mix_entity_types_of_one_table() {
         Customer::get(client, "c3").await.unwrap().unwrap().name,
         "Grace"
     );
+}
+
+#[tokio::test]
+async fn a_collection_of_partial_types_reads_only_their_attributes() {
+    let env = file_env::<Shop>(&["invoices"], S3Settings::default()).await;
+    customer_partition(&env).await;
+    let items = Summary::query(&env.client, Customer::partition("c1"))
+        .await
+        .unwrap();
+    let mut names = Vec::new();
+    let mut lines = Vec::new();
+    let mut others = Vec::new();
+    for item in items {
+        match item {
+            Summary::Customer(c) => names.push(c),
+            Summary::Order(o) => lines.push(o),
+            Summary::Other(raw) => others.push(raw),
+        }
+    }
+    assert_eq!(names, [CustomerName { name: "Ada".into() }]);
+    assert_eq!(
+        lines
+            .iter()
+            .map(|l| l.order_id.as_str())
+            .collect::<Vec<_>>(),
+        ["a", "b", "c"]
+    );
+    // The invoice, raw, holds only the attributes the collection asked for: its file's
+    // reference was never read.
+    assert_eq!(others.len(), 1);
+    let mut attributes: Vec<&str> = others[0].keys().map(String::as_str).collect();
+    attributes.sort();
+    assert_eq!(attributes, ["entity_type"], "{:?}", others[0]);
 }

@@ -149,15 +149,31 @@ fn expand(input: &DeriveInput, variants: &[Variant<'_>]) -> TokenStream {
     let ident = &input.ident;
     let vis = &input.vis;
     let models: Vec<&Variant<'_>> = variants.iter().filter(|v| !v.other).collect();
-    let first = models[0].ty;
+    let first_ty = models[0].ty;
+    let first = quote!(<#first_ty as #private::Variant>::Model);
+    // The attributes read: every attribute if a variant holds a model, else the union of the
+    // partial types' and the entity attribute.
+    let parts = models.iter().map(|v| {
+        let ty = v.ty;
+        quote!(<#ty as #private::Variant>::ATTRIBUTES)
+    });
+    let attributes = quote! {
+        const __PARTS: &[::core::option::Option<&'static [&'static str]>] = &[#(#parts),*];
+        const __LEN: usize = #private::attributes_len(__PARTS);
+        const __MERGED: ([&'static str; __LEN], ::core::option::Option<usize>) =
+            #private::merge_attributes(__PARTS, #private::entity_attribute::<#first>());
+        const __ATTRIBUTES: ::core::option::Option<&'static [&'static str]> =
+            #private::merged(&__MERGED.0, __MERGED.1);
+    };
     let checks = checks(ident, &models);
     // Each item goes to the variant of its entity type.
     let arms = models.iter().map(|v| {
         let (variant, ty) = (v.ident, v.ty);
+        let model = quote!(<#ty as #private::Variant>::Model);
         quote! {
-            if __entity == ::core::option::Option::Some(#private::entity_name::<#ty>()) {
-                return #private::Result::Ok(#private::Reader::of::<#ty>(|__item| {
-                    <#ty as #private::Model>::from_item(__item).map(Self::#variant)
+            if __entity == ::core::option::Option::Some(#private::entity_name::<#model>()) {
+                return #private::Result::Ok(#private::Reader::of::<#model>(|__item| {
+                    <#ty as #private::Variant>::from_item(__item).map(Self::#variant)
                 }));
             }
         }
@@ -175,13 +191,14 @@ fn expand(input: &DeriveInput, variants: &[Variant<'_>]) -> TokenStream {
     };
     let projections = models.iter().map(|v| {
         let ty = v.ty;
+        let model = quote_spanned!(ty.span()=> <#ty as #private::Variant>::Model);
         quote_spanned! {ty.span()=>
             #[automatically_derived]
-            impl #private::Member<#ty> for #ident {}
+            impl #private::Member<#model> for #ident {}
 
             #[automatically_derived]
-            impl #private::Projection<#ty> for #ident {
-                const ATTRIBUTES: ::core::option::Option<&'static [&'static str]> = ::core::option::Option::None;
+            impl #private::Projection<#model> for #ident {
+                const ATTRIBUTES: ::core::option::Option<&'static [&'static str]> = __ATTRIBUTES;
                 const EVERY_ENTITY: bool = true;
 
                 fn from_item(
@@ -211,6 +228,7 @@ fn expand(input: &DeriveInput, variants: &[Variant<'_>]) -> TokenStream {
     );
     let items = dummy::wrap(quote! {
         #checks
+        #attributes
 
         #[automatically_derived]
         impl #private::Collection for #ident {
@@ -263,16 +281,18 @@ fn expand(input: &DeriveInput, variants: &[Variant<'_>]) -> TokenStream {
 /// the first model's table and entity attribute, and no two models declare the same type.
 fn checks(collection: &syn::Ident, models: &[&Variant<'_>]) -> TokenStream {
     let private = private();
-    let first = models[0].ty;
-    let first_name = type_name(first);
+    let model = |ty: &Type| quote!(<#ty as #private::Variant>::Model);
+    let first_ty = models[0].ty;
+    let first = model(first_ty);
+    let first_name = type_name(first_ty);
     let mut asserts = Vec::new();
     for (i, v) in models.iter().enumerate() {
-        let ty = v.ty;
-        let name = type_name(ty);
+        let name = type_name(v.ty);
+        let ty = model(v.ty);
         let no_entity = format!(
             "`{name}` declares no entity type: every model of collection `{collection}` needs `#[dynamo(entity = \"...\")]`, which reads dispatch on"
         );
-        asserts.push(quote_spanned! {ty.span()=>
+        asserts.push(quote_spanned! {v.ty.span()=>
             const _: () = ::core::assert!(<#ty as #private::Model>::ENTITY.is_some(), #no_entity);
         });
         if i > 0 {
@@ -282,7 +302,7 @@ fn checks(collection: &syn::Ident, models: &[&Variant<'_>]) -> TokenStream {
             let attribute = format!(
                 "`{name}` records its entity type in another attribute than `{first_name}`: the models of collection `{collection}` share one entity attribute"
             );
-            asserts.push(quote_spanned! {ty.span()=>
+            asserts.push(quote_spanned! {v.ty.span()=>
                 const _: () = ::core::assert!(
                     #private::same_str(<#ty as #private::Model>::TABLE, <#first as #private::Model>::TABLE),
                     #table
@@ -295,12 +315,12 @@ fn checks(collection: &syn::Ident, models: &[&Variant<'_>]) -> TokenStream {
             });
         }
         for earlier in &models[..i] {
-            let other = earlier.ty;
+            let other = model(earlier.ty);
             let duplicate = format!(
                 "`{name}` and `{}` declare the same entity type: collection `{collection}` could not tell their items apart",
-                type_name(other)
+                type_name(earlier.ty)
             );
-            asserts.push(quote_spanned! {ty.span()=>
+            asserts.push(quote_spanned! {v.ty.span()=>
                 const _: () = ::core::assert!(
                     <#ty as #private::Model>::ENTITY.is_none()
                         || !#private::same_str(#private::entity_name::<#ty>(), #private::entity_name::<#other>()),

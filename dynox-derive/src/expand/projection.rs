@@ -62,6 +62,19 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
                 #from_item
             }
         }
+
+        #[automatically_derived]
+        impl #private::Variant for #ident {
+            type Model = #source;
+            const ATTRIBUTES: ::core::option::Option<&'static [&'static str]> =
+                <Self as #private::Projection<#source>>::ATTRIBUTES;
+
+            fn from_item(
+                __item: #private::Item,
+            ) -> #private::Result<Self, #private::FieldError> {
+                <Self as #private::Projection<#source>>::from_item(__item)
+            }
+        }
     });
     quote! {
         #errors
