@@ -29,4 +29,14 @@ struct OptionalKey {
     version: Option<u32>,
 }
 
+// Index keys with a missing part: a sort key template without a hash key, and no key at all.
+#[derive(DynamoModel)]
+#[dynamo(table = "shop", entity = "Item", pk = "ITEM#{id}", sk = "ITEM")]
+#[dynamo(global_index(name = "gsi1", sk = "{rank}"))]
+#[dynamo(global_index(name = "gsi2"))]
+struct Item {
+    id: String,
+    rank: u32,
+}
+
 fn main() {}
