@@ -10,11 +10,13 @@
 //! dynox-bench sweep       [--objects N,M,...] [--budget-kib K]
 //! dynox-bench stream      [--items N] [--rounds R]
 //! dynox-bench parts       [--mib N]   [--rounds R] [--parts 8,16,32] [--concurrency 4,8,16]
+//! dynox-bench collection  [--ops N]   [--rounds R]
 //! ```
 //!
 //! Each prints a Markdown table. The servers come from `DYNOX_BENCH_DYNAMODB` and
 //! `DYNOX_BENCH_S3` (or are started in-process when unset).
 
+mod collection;
 mod compression;
 mod large_files;
 mod many_files;
@@ -72,6 +74,14 @@ fn main() -> Result<(), BoxError> {
             .enable_all()
             .build()?
             .block_on(overhead::one(&args)),
+        "collection" => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(collection::run(&args)),
+        "collection-one" => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(collection::one(&args)),
         "large-files" => multi_thread()?.block_on(large_files::run(&args)),
         "many-files" => multi_thread()?.block_on(many_files::run(&args)),
         "compression" => multi_thread()?.block_on(compression::run(&args)),
