@@ -17,4 +17,5 @@ fn compile_fail() {
     cases.compile_fail("ui/projections/[!m]*.rs");
     cases.compile_fail("ui/templates/*.rs");
     cases.compile_fail("ui/collections/*.rs");
+    cases.compile_fail("ui/validation/*.rs");
 }

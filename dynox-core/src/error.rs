@@ -102,6 +102,22 @@ pub enum Error {
         source: AttributeError,
     },
 
+    /// A field's value breaks its `#[dynamo(validate(...))]` rule. Checked before anything is
+    /// uploaded or written: nothing was.
+    #[error("field `{field}` of {model} {key} (table `{table}`) {reason}")]
+    Validation {
+        /// The model (the struct's name).
+        model: &'static str,
+        /// The (prefixed) table name.
+        table: String,
+        /// The item's key.
+        key: String,
+        /// The field, as the struct names it.
+        field: &'static str,
+        /// What is wrong with the value.
+        reason: String,
+    },
+
     /// The item under the key is of another entity type than the model that read it (models
     /// sharing a table). Nothing was decoded or written.
     #[error("item {key} in table `{table}` is {}", match found {
@@ -256,6 +272,11 @@ impl Error {
         matches!(self, Error::ForeignEntity { .. })
     }
 
+    /// Whether a field's value broke its validation rule ([`Error::Validation`]).
+    pub fn is_validation(&self) -> bool {
+        matches!(self, Error::Validation { .. })
+    }
+
     /// Whether a conditional write failed (including [`Error::AlreadyExists`] and
     /// [`Error::VersionConflict`]).
     pub fn is_condition_failed(&self) -> bool {
@@ -346,6 +367,7 @@ impl Error {
             | Error::ItemTooLarge { table, .. }
             | Error::InvalidField { table, .. }
             | Error::ForeignEntity { table, .. }
+            | Error::Validation { table, .. }
             | Error::TableNotFound { table, .. }
             | Error::TableAlreadyExists { table }
             | Error::Throttled { table, .. }

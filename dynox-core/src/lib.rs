@@ -124,6 +124,7 @@ pub mod schema;
 pub mod spi;
 pub mod stream;
 mod table;
+pub mod validate;
 
 pub use client::{Client, ClientBuilder, Extension, FileSettings};
 pub use collection::{
@@ -199,10 +200,13 @@ pub mod __private {
     pub use crate::schema::{
         IndexKind, IndexProjection, IndexSchema, KeyAttr, KeySchema, ScalarType,
     };
+    pub use crate::validate;
     pub use crate::{Client, Delete, Get, Query, Scan, Update};
     pub use crate::{Collection, CollectionBatchGet, CollectionKey, Member, Partition};
     pub use core::result::Result;
+    pub use regex_lite::Regex;
     pub use serde;
+    pub use std::sync::LazyLock;
 
     use crate::item::{from_serde_attribute, to_serde_attribute, AttributeError, AttributeValue};
 

@@ -337,6 +337,16 @@ pub trait Model: Sized + Send + Sync + 'static {
     /// `#[dynamo(local_index(...))]`: `create_table` creates them.
     const INDEXES: &'static [IndexSchema] = &[];
 
+    /// The validated fields' rules, for values an update sets.
+    #[doc(hidden)]
+    const FIELD_RULES: &'static [crate::validate::FieldRules] = &[];
+
+    /// Checks the fields' `#[dynamo(validate(...))]` rules: the first value that breaks one.
+    /// Writes call it before they upload or write anything.
+    fn validate(&self) -> Result<(), crate::validate::Violation> {
+        Ok(())
+    }
+
     /// The value of the version field (0 for an item never saved).
     fn version(&self) -> u64 {
         0

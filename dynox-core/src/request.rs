@@ -161,3 +161,20 @@ pub(crate) trait Traced: std::future::Future + Sized {
 }
 
 impl<F: std::future::Future> Traced for F {}
+
+/// The error of a value of model `M` that breaks a validation rule.
+pub(crate) fn validation_error<M: crate::model::Model>(
+    table: &str,
+    key: String,
+    violation: crate::validate::Violation,
+) -> crate::error::Error {
+    let model = std::any::type_name::<M>();
+    let model = model.rsplit("::").next().unwrap_or(model);
+    crate::error::Error::Validation {
+        model,
+        table: table.to_owned(),
+        key,
+        field: violation.field,
+        reason: violation.reason,
+    }
+}

@@ -69,13 +69,15 @@ impl Role {
 enum FieldKey {
     Flag(Role),
     Rename,
+    Validate,
 }
 
 /// Every key valid in `#[dynamo(...)]` on a field, in the order messages list them.
-const FIELD_KEYS: [FieldKey; ROLES + 1] = [
+const FIELD_KEYS: [FieldKey; ROLES + 2] = [
     FieldKey::Flag(Role::HashKey),
     FieldKey::Flag(Role::RangeKey),
     FieldKey::Rename,
+    FieldKey::Validate,
     FieldKey::Flag(Role::Set),
     FieldKey::Flag(Role::Skip),
     FieldKey::Flag(Role::Ttl),
@@ -89,6 +91,7 @@ impl FieldKey {
         match self {
             FieldKey::Flag(role) => role.name(),
             FieldKey::Rename => "rename",
+            FieldKey::Validate => "validate",
         }
     }
 
@@ -96,6 +99,7 @@ impl FieldKey {
         match self {
             FieldKey::Flag(role) => format!("`{}`", role.name()),
             FieldKey::Rename => "`rename = \"...\"`".to_owned(),
+            FieldKey::Validate => "`validate(...)`".to_owned(),
         }
     }
 
@@ -225,7 +229,118 @@ pub struct Field {
     /// Where each [`Role`] was given, indexed by the role.
     flags: [Option<proc_macro2::Span>; ROLES],
     pub rename: Option<Spanned<String>>,
+    /// `validate(...)`: the rules, and where `validate` was given.
+    pub validate: Option<Spanned<Vec<Rule>>>,
     pub s3: Option<S3>,
+}
+
+/// One rule of `validate(...)`.
+pub enum Rule {
+    /// `length(min = .., max = ..)`.
+    Length {
+        span: proc_macro2::Span,
+        min: Option<syn::LitInt>,
+        max: Option<syn::LitInt>,
+    },
+    /// `range(min = .., max = ..)`: bounds are literals or constant expressions.
+    Range {
+        span: proc_macro2::Span,
+        min: Option<syn::Expr>,
+        max: Option<syn::Expr>,
+    },
+    /// `pattern = "..."`.
+    Pattern(LitStr),
+    /// `with = path`.
+    With(syn::Path),
+}
+
+/// The rules `validate(...)` takes, in the order messages list them.
+const RULES: &str = "`length(min = .., max = ..)`, `range(min = .., max = ..)`, `pattern = \"...\"`, `with = function`";
+
+/// Whether `meta` continues with `()`, which `parse_nested_meta` refuses; consumed if so.
+fn empty_parens(meta: &ParseNestedMeta<'_>) -> bool {
+    let empty = |input: syn::parse::ParseStream<'_>| -> syn::Result<bool> {
+        let content;
+        syn::parenthesized!(content in input);
+        Ok(content.is_empty())
+    };
+    if empty(&meta.input.fork()).unwrap_or(false) {
+        let _ = empty(meta.input);
+        true
+    } else {
+        false
+    }
+}
+
+/// Parses the inside of `validate(...)`.
+fn validate_rules(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Vec<Rule>> {
+    let mut rules = Vec::new();
+    if empty_parens(meta) {
+        return Ok(rules);
+    }
+    meta.parse_nested_meta(|rule| {
+        let name = path_name(&rule);
+        let span = syn::spanned::Spanned::span(&rule.path);
+        match name.as_str() {
+            "length" | "range" => {
+                let (mut min, mut max) = (None::<syn::Expr>, None::<syn::Expr>);
+                let empty = empty_parens(&rule);
+                (!empty).then(|| rule.parse_nested_meta(|bound| {
+                    let slot = if bound.path.is_ident("min") {
+                        &mut min
+                    } else if bound.path.is_ident("max") {
+                        &mut max
+                    } else {
+                        cx.error_spanned_by(
+                            &bound.path,
+                            format!("unknown `{name}` bound `{}`; expected `min = ..`, `max = ..`", path_name(&bound)),
+                        );
+                        return skip_value(&bound);
+                    };
+                    let value: syn::Expr = bound.value()?.parse()?;
+                    set_once(cx, slot, value, &bound);
+                    Ok(())
+                })).transpose()?;
+                if name == "length" {
+                    let lit = |e: Option<syn::Expr>, cx: &mut Ctxt| match e {
+                        Some(syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(i), .. })) => Some(i),
+                        Some(other) => {
+                            cx.error_spanned_by(&other, "a `length` bound is an integer literal");
+                            None
+                        }
+                        None => None,
+                    };
+                    let (min, max) = (lit(min, cx), lit(max, cx));
+                    rules.push(Rule::Length { span, min, max });
+                } else {
+                    rules.push(Rule::Range { span, min, max });
+                }
+            }
+            "pattern" => {
+                let value = rule.value()?;
+                let lit: LitStr = value.parse().map_err(|e| {
+                    syn::Error::new(e.span(), "expected `pattern = \"...\"`: a string literal")
+                })?;
+                rules.push(Rule::Pattern(lit));
+            }
+            "with" => {
+                let value = rule.value()?;
+                let path: syn::Path = value.parse().map_err(|e| {
+                    syn::Error::new(e.span(), "expected `with = function`: the path of a `fn(&T) -> Result<(), String>`")
+                })?;
+                rules.push(Rule::With(path));
+            }
+            _ => {
+                cx.error_spanned_by(
+                    &rule.path,
+                    format!("unknown validation rule `{name}`; expected one of {RULES}"),
+                );
+                skip_value(&rule)?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(rules)
 }
 
 impl Field {
@@ -244,6 +359,7 @@ impl Field {
         let keys = FIELD_KEYS.into_iter().filter_map(|key| match key {
             FieldKey::Flag(role) => self.flag(role).map(|span| (role.name(), span)),
             FieldKey::Rename => self.rename.as_ref().map(|r| ("rename", r.span)),
+            FieldKey::Validate => self.validate.as_ref().map(|v| ("validate", v.span)),
         });
         keys.chain(self.s3.as_ref().map(|s3| ("s3", s3.span)))
     }
@@ -595,6 +711,11 @@ pub fn field(cx: &mut Ctxt, attrs: &[Attribute]) -> Field {
                     let v = string_value(&meta, "rename")?;
                     set_once(cx, &mut out.rename, v, &meta);
                 }
+                Some(FieldKey::Validate) => {
+                    let span = syn::spanned::Spanned::span(&meta.path);
+                    let rules = validate_rules(cx, &meta)?;
+                    set_once(cx, &mut out.validate, Spanned { value: rules, span }, &meta);
+                }
                 None => {
                     let hint = if CONTAINER_KEYS.iter().any(|(key, _)| *key == name) {
                         format!("; `{name}` belongs on the struct")
@@ -642,7 +763,7 @@ mod tests {
             .iter()
             .filter_map(|key| match key {
                 FieldKey::Flag(role) => Some(*role),
-                FieldKey::Rename => None,
+                FieldKey::Rename | FieldKey::Validate => None,
             })
             .collect();
         assert_eq!(roles.len(), ROLES);

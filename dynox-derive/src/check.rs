@@ -26,6 +26,7 @@ pub fn check(cx: &mut Ctxt, model: &Model<'_>) {
     names_are_unique(cx, model);
     file_fields(cx, model);
     lifecycle_fields(cx, model);
+    validation(cx, model);
     indexes(cx, model);
     if let Some(source) = &model.source {
         cx.error_spanned_by(
@@ -164,6 +165,67 @@ fn entity(cx: &mut Ctxt, model: &Model<'_>) {
 
 /// The lifecycle fields (`Role::LIFECYCLE`): at most one field each, and each a plain stored
 /// field (no storage role, no `#[s3]`, no other lifecycle role).
+/// Validation rules: on stored, non-file fields; each `length` and `range` with a bound, and
+/// its minimum no larger than its maximum; each pattern a valid regular expression.
+fn validation(cx: &mut Ctxt, model: &Model<'_>) {
+    use crate::attr::Rule;
+    for f in &model.fields {
+        let Some(rules) = &f.attrs.validate else {
+            continue;
+        };
+        if f.attrs.s3.is_some() || f.conv == crate::ast::Conv::Skip {
+            cx.syn_error(syn::Error::new(
+                rules.span,
+                format!(
+                    "`validate` checks a stored value: `{}` is a file or a skipped field",
+                    f.ident
+                ),
+            ));
+            continue;
+        }
+        if rules.value.is_empty() {
+            cx.syn_error(syn::Error::new(
+                rules.span,
+                "`validate()` names no rule: give `length(..)`, `range(..)`, `pattern = \"...\"` or `with = function`",
+            ));
+        }
+        for rule in &rules.value {
+            match rule {
+                Rule::Length { span, min, max } => {
+                    if min.is_none() && max.is_none() {
+                        cx.syn_error(syn::Error::new(
+                            *span,
+                            "`length` needs `min = ..`, `max = ..` or both",
+                        ));
+                    }
+                    let parse = |l: &Option<syn::LitInt>| {
+                        l.as_ref().and_then(|l| l.base10_parse::<u64>().ok())
+                    };
+                    if let (Some(a), Some(b)) = (parse(min), parse(max)) {
+                        if a > b {
+                            cx.syn_error(syn::Error::new(*span, format!("`length` minimum {a} is above its maximum {b}: no value could pass")));
+                        }
+                    }
+                }
+                Rule::Range { span, min, max } => {
+                    if min.is_none() && max.is_none() {
+                        cx.syn_error(syn::Error::new(
+                            *span,
+                            "`range` needs `min = ..`, `max = ..` or both",
+                        ));
+                    }
+                }
+                Rule::Pattern(lit) => {
+                    if let Err(e) = regex_lite::Regex::new(&lit.value()) {
+                        cx.error_spanned_by(lit, format!("invalid `pattern`: {e}"));
+                    }
+                }
+                Rule::With(_) => {}
+            }
+        }
+    }
+}
+
 fn lifecycle_fields(cx: &mut Ctxt, model: &Model<'_>) {
     let stored_plainly = |a: &Field| a.s3.is_none() && !Role::STORAGE.iter().any(|r| a.has(*r));
     for (i, role) in Role::LIFECYCLE.into_iter().enumerate() {

@@ -41,4 +41,5 @@ mod transactions;
 mod ttl;
 mod updates;
 mod upload_sources;
+mod validation;
 mod values;

@@ -153,6 +153,9 @@ impl<'a, M: BatchWritable> BatchWrite<'a, M> {
         let mut ops = Vec::with_capacity(self.puts.len() + self.deletes.len());
         let now = std::time::SystemTime::now();
         for mut item in self.puts {
+            item.validate().map_err(|v| {
+                crate::request::validation_error::<M>(&table, item.key().to_string(), v)
+            })?;
             item.stamp(now);
             let attributes = item
                 .to_item()

@@ -42,6 +42,11 @@ fn left_objects(result: Result<()>) -> Vec<FileRef> {
 
 /// One item of a transaction, type-erased.
 trait TxOp: Send + Sync {
+    /// Checks the item's validation rules (before any op uploads anything).
+    fn validate(&self, client: &Client) -> Result<()> {
+        let _ = client;
+        Ok(())
+    }
     /// Uploads files and builds the request item.
     fn plan<'s>(&'s mut self, client: &'s Client) -> BoxFuture<'s, Result<()>>;
     /// The request item (after `plan`).
@@ -79,6 +84,13 @@ struct SaveOp<'a, M: Model> {
 }
 
 impl<M: Model> TxOp for SaveOp<'_, M> {
+    fn validate(&self, client: &Client) -> Result<()> {
+        self.item.validate().map_err(|v| {
+            let table = client.table_name::<M>();
+            crate::request::validation_error::<M>(&table, self.item.key().to_string(), v)
+        })
+    }
+
     fn plan<'s>(&'s mut self, client: &'s Client) -> BoxFuture<'s, Result<()>> {
         Box::pin(async move {
             self.plan = Some(plan_put(client, self.item, self.create, None, false, true).await?);
@@ -430,6 +442,9 @@ impl<'a> TransactWrite<'a> {
             });
         }
         let client = self.client;
+        for op in &self.ops {
+            op.validate(client)?;
+        }
         // Upload every op's files; if one fails, remove what the others uploaded.
         for i in 0..self.ops.len() {
             if let Err(error) = self.ops[i].plan(client).await {

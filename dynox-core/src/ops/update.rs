@@ -146,6 +146,27 @@ impl<M: Model> Update<M> {
                 )));
             }
         }
+        // A validated field's rules hold for the whole value an update sets; a change that is
+        // not a whole value (an increment, an append) cannot be checked before it is made.
+        for rules in M::FIELD_RULES {
+            for action in actions
+                .iter()
+                .filter(|a| a.attribute() == Some(rules.attribute))
+            {
+                match action.known_result() {
+                    Some((_, Some(value))) => (rules.check)(value.clone()).map_err(|v| {
+                        crate::request::validation_error::<M>(&table, key_text.clone(), v)
+                    })?,
+                    Some((_, None)) => {}
+                    None => {
+                        return Err(invalid(format!(
+                            "`{}` has validation rules, which hold for whole values: set it whole",
+                            rules.attribute
+                        )))
+                    }
+                }
+            }
+        }
         let index_keys = index_keys::<M>(&actions, &key).map_err(|e| match e {
             IndexKeyError::Refused(reason) => invalid(reason),
             IndexKeyError::Field(e) => super::field_error(&table, key_text.clone(), e),

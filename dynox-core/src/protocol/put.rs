@@ -81,6 +81,8 @@ pub(crate) async fn plan_put<M: Model>(
     let key_item = key
         .to_item()
         .map_err(|e| field_error(&table, key_text.clone(), e))?;
+    item.validate()
+        .map_err(|v| crate::request::validation_error::<M>(&table, key_text.clone(), v))?;
     let version = item.version();
     if version.checked_add(1).is_none() {
         return Err(Error::InvalidRequest {

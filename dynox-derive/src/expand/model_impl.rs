@@ -528,11 +528,102 @@ fn lifecycle(model: &Model<'_>) -> TokenStream {
         }
         _ => TokenStream::new(),
     };
+    let validate = validate(model);
     quote! {
         #ttl
         #indexes
         #stamp
         #version
         #entity
+        #validate
+    }
+}
+
+/// `Model::validate` for a model with `#[dynamo(validate(...))]` rules: each rule of each
+/// field in order, the first broken one returned. Trait bounds are spanned on the field's type,
+/// a `with` function's signature on its path.
+fn validate(model: &Model<'_>) -> TokenStream {
+    use crate::attr::Rule;
+    let private = private();
+    let mut checks = Vec::new();
+    let mut field_rules = Vec::new();
+    for f in &model.fields {
+        let Some(rules) = &f.attrs.validate else {
+            continue;
+        };
+        let member = f.ident;
+        let ty = f.ty;
+        let name = f.ident.to_string();
+        let name = name.strip_prefix("r#").unwrap_or(&name).to_owned();
+        let some = |v: Option<TokenStream>| match v {
+            Some(v) => quote!(::core::option::Option::Some(#v)),
+            None => quote!(::core::option::Option::None),
+        };
+        // The field's rules on the value `value` (an expression of type `&#ty`).
+        let rules_on = |value: TokenStream| -> Vec<TokenStream> {
+            rules
+                .value
+                .iter()
+                .map(|rule| match rule {
+                    Rule::Length { min, max, .. } => {
+                        let (min, max) = (
+                            some(min.as_ref().map(|m| quote!(#m))),
+                            some(max.as_ref().map(|m| quote!(#m))),
+                        );
+                        quote_spanned! {ty.span()=>
+                            #private::validate::length::<#ty>(#name, #value, #min, #max)?;
+                        }
+                    }
+                    Rule::Range { min, max, .. } => {
+                        let (min, max) = (
+                            some(min.as_ref().map(|m| quote!(#m))),
+                            some(max.as_ref().map(|m| quote!(#m))),
+                        );
+                        quote_spanned! {ty.span()=>
+                            #private::validate::range::<#ty>(#name, #value, #min, #max)?;
+                        }
+                    }
+                    Rule::Pattern(lit) => quote_spanned! {ty.span()=>
+                        {
+                            static __PATTERN: #private::LazyLock<#private::Regex> =
+                                #private::LazyLock::new(|| {
+                                    #private::Regex::new(#lit).expect("the derive checked the pattern")
+                                });
+                            #private::validate::pattern::<#ty>(#name, #value, &__PATTERN)?;
+                        }
+                    },
+                    Rule::With(path) => quote_spanned! {path.span()=>
+                        #private::validate::with::<#ty>(#name, #value, #path)?;
+                    },
+                })
+                .collect()
+        };
+        checks.extend(rules_on(quote!(&self.#member)));
+        // The same rules on a value an update sets, decoded by the field's reader.
+        let reader = super::readers::reader_ident(f.ident);
+        let ident = model.ident;
+        let on_value = rules_on(quote!(&__value));
+        let attribute = &f.name;
+        field_rules.push(quote! {
+            #private::validate::FieldRules {
+                attribute: #attribute,
+                check: |__attribute| {
+                    let __value: #ty = #private::validate::decode(#name, &#ident::#reader, __attribute)?;
+                    #(#on_value)*
+                    #private::Result::Ok(())
+                },
+            }
+        });
+    }
+    if checks.is_empty() {
+        return TokenStream::new();
+    }
+    quote! {
+        const FIELD_RULES: &'static [#private::validate::FieldRules] = &[#(#field_rules),*];
+
+        fn validate(&self) -> #private::Result<(), #private::validate::Violation> {
+            #(#checks)*
+            #private::Result::Ok(())
+        }
     }
 }
