@@ -235,6 +235,7 @@ pub struct Field {
 }
 
 /// One rule of `validate(...)`.
+#[allow(clippy::large_enum_variant)] // a few per model, parsed once
 pub enum Rule {
     /// `length(min = .., max = ..)`.
     Length {
