@@ -7,14 +7,14 @@
 //! | `length(min = 1, max = 80)` | `String`, `Vec<T>`, sets, maps | the length (characters for a string, elements otherwise) is within the bounds |
 //! | `range(min = 0, max = 100)` | integers, floats | the value is within the bounds (inclusive) |
 //! | `pattern = "^[a-z0-9-]+$"` | `String` | the regular expression matches (checked when the model compiles) |
-//! | `with = path::to::check` | any | `check(&value)` returns `Ok(())` (`fn(&T) -> Result<(), String>`) |
+//! | `with = path::to::check` | any | `check(&value)` returns `Ok(())` (any `Result<(), E>` whose `E` displays; `&value` derefs as in any call, so a `String` field's check may take `&str`) |
 //!
 //! Each rule of an `Option` field applies to its value when there is one. Either bound of
 //! `length` and `range` may be left out.
 //!
 //! ```no_run
 //! # use dynox_core::{Client, DynamoModel, Error};
-//! fn no_spaces(sku: &String) -> Result<(), String> {
+//! fn no_spaces(sku: &str) -> Result<(), String> {
 //!     if sku.contains(' ') { Err("contains a space".into()) } else { Ok(()) }
 //! }
 //!
@@ -232,13 +232,12 @@ pub fn pattern<T: PatternText + ?Sized>(
     }
 }
 
-/// `with = check` of field `field`.
-pub fn with<T: ?Sized>(
-    field: &'static str,
-    value: &T,
-    check: fn(&T) -> Result<(), String>,
-) -> Result<(), Violation> {
-    check(value).map_err(|reason| Violation { field, reason })
+/// The result of `with = check` on field `field` (`check(&value)`, any error that displays).
+pub fn with<E: Display>(field: &'static str, result: Result<(), E>) -> Result<(), Violation> {
+    result.map_err(|e| Violation {
+        field,
+        reason: e.to_string(),
+    })
 }
 
 /// The rules of one field, applied to a whole value an update sets: the field's attribute name,

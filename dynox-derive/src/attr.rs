@@ -327,7 +327,7 @@ fn validate_rules(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Vec<
             "with" => {
                 let value = rule.value()?;
                 let path: syn::Path = value.parse().map_err(|e| {
-                    syn::Error::new(e.span(), "expected `with = function`: the path of a `fn(&T) -> Result<(), String>`")
+                    syn::Error::new(e.span(), "expected `with = function`: the path of a function taking the field by reference and returning `Result<(), E>` (`E` displays)")
                 })?;
                 rules.push(Rule::With(path));
             }

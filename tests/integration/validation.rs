@@ -6,7 +6,7 @@ use dynox_core::{DynamoModel, Error};
 use dynox_s3::{S3Object, S3Settings};
 use dynox_tests::file_env;
 
-fn no_spaces(sku: &String) -> Result<(), String> {
+fn no_spaces(sku: &str) -> Result<(), String> {
     if sku.contains(' ') {
         Err("contains a space".into())
     } else {

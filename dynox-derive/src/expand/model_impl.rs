@@ -593,7 +593,7 @@ fn validate(model: &Model<'_>) -> TokenStream {
                         }
                     },
                     Rule::With(path) => quote_spanned! {path.span()=>
-                        #private::validate::with::<#ty>(#name, #value, #path)?;
+                        #private::validate::with(#name, #path(#value))?;
                     },
                 })
                 .collect()
