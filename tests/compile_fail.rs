@@ -18,4 +18,5 @@ fn compile_fail() {
     cases.compile_fail("ui/templates/*.rs");
     cases.compile_fail("ui/collections/*.rs");
     cases.compile_fail("ui/validation/*.rs");
+    cases.compile_fail("ui/hooks/*.rs");
 }

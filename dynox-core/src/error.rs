@@ -102,6 +102,24 @@ pub enum Error {
         source: AttributeError,
     },
 
+    /// A hook of the model (`#[dynamo(hooks)]`) failed: a `before_*` hook stopped the
+    /// operation (nothing was uploaded or written); an `after_*` hook failed after it took
+    /// effect. The hook's error is the source.
+    #[error("hook `{hook}` of {model} {key} (table `{table}`) failed")]
+    Hook {
+        /// The model (the struct's name).
+        model: &'static str,
+        /// The hook: `before_save`, `after_save`, `before_delete`, `after_delete`, `after_load`.
+        hook: &'static str,
+        /// The (prefixed) table name.
+        table: String,
+        /// The item's key (empty for an item read by a query or scan).
+        key: String,
+        /// The hook's error.
+        #[source]
+        source: BoxError,
+    },
+
     /// A field's value breaks its `#[dynamo(validate(...))]` rule. Checked before anything is
     /// uploaded or written: nothing was.
     #[error("field `{field}` of {model} {key} (table `{table}`) {reason}")]
@@ -368,6 +386,7 @@ impl Error {
             | Error::InvalidField { table, .. }
             | Error::ForeignEntity { table, .. }
             | Error::Validation { table, .. }
+            | Error::Hook { table, .. }
             | Error::TableNotFound { table, .. }
             | Error::TableAlreadyExists { table }
             | Error::Throttled { table, .. }

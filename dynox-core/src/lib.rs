@@ -108,6 +108,7 @@ pub mod collection;
 mod error;
 pub mod expr;
 mod files;
+pub mod hooks;
 mod index;
 mod inflate;
 pub mod item;
@@ -135,6 +136,7 @@ pub use error::{
     WriteOutcome,
 };
 pub use expr::{AttributeType, Condition, Path, SortKey, UpdateAction};
+pub use hooks::{HookResult, Hooks};
 pub use index::Index;
 pub use item::AttributeError;
 pub use key_template::{IndexSegment, IntoSegment, KeySegment};
@@ -181,6 +183,7 @@ pub mod __private {
     };
     pub use crate::expr::{Direct, File, Path, Serde, Set, SortKey};
     pub use crate::files::NoFiles;
+    pub use crate::hooks::{hook_fns, HookFns, HookResult};
     pub use crate::index::Index;
     pub use crate::item::{Attribute, Item, SetAttribute};
     pub use crate::key_template::{
@@ -204,6 +207,7 @@ pub mod __private {
     pub use crate::{Client, Delete, Get, Query, Scan, Update};
     pub use crate::{Collection, CollectionBatchGet, CollectionKey, Member, Partition};
     pub use core::result::Result;
+    pub use futures::future::BoxFuture;
     pub use regex_lite::Regex;
     pub use serde;
     pub use std::sync::LazyLock;

@@ -337,6 +337,10 @@ pub trait Model: Sized + Send + Sync + 'static {
     /// `#[dynamo(local_index(...))]`: `create_table` creates them.
     const INDEXES: &'static [IndexSchema] = &[];
 
+    /// The model's hooks (`#[dynamo(hooks)]`), or `None`.
+    #[doc(hidden)]
+    const HOOKS: Option<crate::hooks::HookFns<Self>> = None;
+
     /// The validated fields' rules, for values an update sets.
     #[doc(hidden)]
     const FIELD_RULES: &'static [crate::validate::FieldRules] = &[];

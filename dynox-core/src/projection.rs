@@ -58,6 +58,16 @@ pub trait Projection<M: Model>: Sized + Send + 'static {
         let _ = item;
         Ok(Reader::of::<M>(Self::from_item))
     }
+
+    /// The `after_load` hook of the value read, if its model has one (partial types run none).
+    #[doc(hidden)]
+    fn after_load<'a>(
+        &'a mut self,
+        client: &'a crate::Client,
+    ) -> Option<futures::future::BoxFuture<'a, crate::hooks::HookResult>> {
+        let _ = client;
+        None
+    }
 }
 
 impl<M: Model> Projection<M> for M {
@@ -65,6 +75,13 @@ impl<M: Model> Projection<M> for M {
 
     fn from_item(item: Item) -> Result<Self, FieldError> {
         <M as Model>::from_item(item)
+    }
+
+    fn after_load<'a>(
+        &'a mut self,
+        client: &'a crate::Client,
+    ) -> Option<futures::future::BoxFuture<'a, crate::hooks::HookResult>> {
+        M::HOOKS.map(|hooks| (hooks.after_load)(self, client))
     }
 }
 
@@ -83,6 +100,16 @@ pub trait Variant: Sized + Send + 'static {
     const ATTRIBUTES: Option<&'static [&'static str]>;
     /// Decodes an item of the model.
     fn from_item(item: Item) -> Result<Self, FieldError>;
+
+    /// The `after_load` hook of the value read, if it is a model with one.
+    #[doc(hidden)]
+    fn after_load<'a>(
+        &'a mut self,
+        client: &'a crate::Client,
+    ) -> Option<futures::future::BoxFuture<'a, crate::hooks::HookResult>> {
+        let _ = client;
+        None
+    }
 }
 
 impl<M: Model> Variant for M {
@@ -91,6 +118,13 @@ impl<M: Model> Variant for M {
 
     fn from_item(item: Item) -> Result<Self, FieldError> {
         <M as Model>::from_item(item)
+    }
+
+    fn after_load<'a>(
+        &'a mut self,
+        client: &'a crate::Client,
+    ) -> Option<futures::future::BoxFuture<'a, crate::hooks::HookResult>> {
+        M::HOOKS.map(|hooks| (hooks.after_load)(self, client))
     }
 }
 

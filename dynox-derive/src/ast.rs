@@ -22,6 +22,8 @@ pub struct Model<'a> {
     pub krate: Option<syn::Path>,
     /// Whether to generate `new` (`#[dynamo(new = false)]` turns it off).
     pub constructor: bool,
+    /// `hooks`: the model's `Hooks` implementation runs around its operations.
+    pub hooks: Option<proc_macro2::Span>,
     /// `entity = "..."`: the entity type recorded in every item.
     pub entity: Option<attr::Spanned<String>>,
     /// `entity_attribute = "..."`.
@@ -232,6 +234,7 @@ impl<'a> Model<'a> {
             source: container.model,
             krate: container.krate,
             constructor: container.new.unwrap_or(true),
+            hooks: container.hooks,
             entity: container.entity,
             entity_attribute: container.entity_attribute,
             pk: container.pk,

@@ -11,7 +11,7 @@ use syn::{Attribute, LitStr};
 use crate::ctxt::Ctxt;
 
 /// Keys valid on the struct, with the form each takes.
-const CONTAINER_KEYS: [(&str, &str); 9] = [
+const CONTAINER_KEYS: [(&str, &str); 10] = [
     ("table", "`table = \"...\"`"),
     ("entity", "`entity = \"...\"`"),
     ("entity_attribute", "`entity_attribute = \"...\"`"),
@@ -21,6 +21,7 @@ const CONTAINER_KEYS: [(&str, &str); 9] = [
     ("local_index", "`local_index(...)`"),
     ("crate", "`crate = \"path::to::dynox\"`"),
     ("new", "`new = false`"),
+    ("hooks", "`hooks`"),
 ];
 /// Keys valid in `global_index(...)` / `local_index(...)`.
 const INDEX_KEYS: &str = "`name = \"...\"`, `hash_key = field`, `range_key = field`, `pk = \"TEMPLATE#{field}\"`, `sk = \"TEMPLATE#{field}\"`, `projection = \"all\" | \"keys_only\"`, `include(field, ...)`";
@@ -135,6 +136,8 @@ pub struct Container {
     pub krate: Option<syn::Path>,
     /// `new = false`: no generated `new` (the struct has a `new` of its own).
     pub new: Option<bool>,
+    /// `hooks`: the model implements `Hooks`, which its operations run.
+    pub hooks: Option<proc_macro2::Span>,
     /// `entity = "..."`: the entity type recorded in every item.
     pub entity: Option<Spanned<String>>,
     /// `entity_attribute = "..."`: the attribute holding it.
@@ -520,6 +523,9 @@ pub fn container(cx: &mut Ctxt, attrs: &[Attribute]) -> Container {
                     )
                 })?;
                 set_once(cx, &mut out.krate, path, &meta);
+            } else if meta.path.is_ident("hooks") {
+                let span = flag(&meta, "hooks")?;
+                set_once(cx, &mut out.hooks, span, &meta);
             } else if meta.path.is_ident("new") {
                 let value: syn::LitBool = meta
                     .value()?

@@ -22,6 +22,7 @@ mod crud;
 mod direct_uploads;
 mod errors;
 mod files;
+mod hooks;
 mod indexes;
 mod interop;
 mod named_clients;

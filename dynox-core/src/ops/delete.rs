@@ -134,20 +134,34 @@ impl<M: Model, V> Delete<M, V> {
             check: _,
         } = self;
         let user = condition.as_ref();
-        let Some(mut plan) =
-            protocol::plan_delete::<M>(&client, &key, version, user, false).await?
-        else {
-            return Ok(None); // nothing there: nothing to delete, no objects to remove
+        let hook_error = |hook, e| {
+            crate::hooks::hook_error::<M>(hook, &client.table_name::<M>(), key.to_string(), e)
         };
-        let (table, key_text) = (plan.table.clone(), plan.key.clone());
-        plan.return_old = return_old;
-        let old = protocol::drive(&client, DeleteWrite { plan, user }).await?;
-        match old {
-            Some(old) => M::from_item(old)
-                .map(Some)
-                .map_err(|e| super::field_error(&table, key_text, e)),
-            None => Ok(None),
+        if let Some(hooks) = M::HOOKS {
+            if let Err(e) = (hooks.before_delete)(&key, &client).await {
+                return Err(hook_error("before_delete", e));
+            }
         }
+        let old = match protocol::plan_delete::<M>(&client, &key, version, user, false).await? {
+            // Nothing there: nothing to delete, no objects to remove.
+            None => None,
+            Some(mut plan) => {
+                let (table, key_text) = (plan.table.clone(), plan.key.clone());
+                plan.return_old = return_old;
+                match protocol::drive(&client, DeleteWrite { plan, user }).await? {
+                    Some(old) => Some(
+                        M::from_item(old).map_err(|e| super::field_error(&table, key_text, e))?,
+                    ),
+                    None => None,
+                }
+            }
+        };
+        if let Some(hooks) = M::HOOKS {
+            if let Err(e) = (hooks.after_delete)(&key, &client).await {
+                return Err(hook_error("after_delete", e));
+            }
+        }
+        Ok(old)
     }
 }
 

@@ -92,9 +92,14 @@ impl<M: Model, P: Projection<M>> IntoFuture for Get<M, P> {
                         client.memory().remember_all::<M>(&table, read);
                     }
                     super::inflate::<M>(&client, &table, &mut item).await?;
-                    P::from_item(item)
-                        .map(Some)
-                        .map_err(|e| super::field_error(&table, key.to_string(), e))
+                    let mut value = P::from_item(item)
+                        .map_err(|e| super::field_error(&table, key.to_string(), e))?;
+                    if let Some(hook) = value.after_load(&client) {
+                        hook.await.map_err(|e| {
+                            crate::hooks::hook_error::<M>("after_load", &table, key.to_string(), e)
+                        })?;
+                    }
+                    Ok(Some(value))
                 }
                 None => Ok(None),
             }

@@ -148,7 +148,11 @@ pub(crate) async fn load<M: Model, P: Projection<M>>(
             client.memory().remember_all::<M>(table, &items);
         }
         super::inflate_all::<M>(client, table, &mut items).await?;
-        return Ok(items.into_iter().map(P::from_item).collect());
+        let mut decoded: Vec<_> = items.into_iter().map(P::from_item).collect();
+        if M::HOOKS.is_some() {
+            after_load::<M, P>(client, table, &mut decoded).await?;
+        }
+        return Ok(decoded);
     }
     let readers: Vec<_> = items.iter().map(P::reader).collect();
     if remember {
@@ -167,11 +171,30 @@ pub(crate) async fn load<M: Model, P: Projection<M>>(
         ))
         .await?;
     }
-    Ok(items
+    let mut decoded: Vec<_> = items
         .into_iter()
         .zip(readers)
         .map(|(item, reader)| reader.and_then(|reader| (reader.decode)(item)))
-        .collect())
+        .collect();
+    after_load::<M, P>(client, table, &mut decoded).await?;
+    Ok(decoded)
+}
+
+/// Runs the `after_load` hook of every value decoded (of a model with hooks), one after the
+/// other, in order.
+async fn after_load<M: Model, P: Projection<M>>(
+    client: &Client,
+    table: &str,
+    decoded: &mut [std::result::Result<P, FieldError>],
+) -> Result<()> {
+    for value in decoded.iter_mut().flatten() {
+        if let Some(hook) = value.after_load(client) {
+            hook.await.map_err(|e| {
+                crate::hooks::hook_error::<P>("after_load", table, String::new(), e)
+            })?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

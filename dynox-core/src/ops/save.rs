@@ -84,8 +84,22 @@ async fn put<M: Model>(
     delete_cleared: bool,
 ) -> Result<()> {
     let user = user.as_ref();
+    let hook_error = |hook, item: &M, e| {
+        crate::hooks::hook_error::<M>(hook, &client.table_name::<M>(), item.key().to_string(), e)
+    };
+    if let Some(hooks) = M::HOOKS {
+        if let Err(e) = (hooks.before_save)(item, client).await {
+            return Err(hook_error("before_save", item, e));
+        }
+    }
     let plan = protocol::plan_put(client, item, create, user, delete_cleared, false).await?;
-    protocol::drive(client, PutWrite { plan, item, user }).await
+    protocol::drive(client, PutWrite { plan, item, user }).await?;
+    if let Some(hooks) = M::HOOKS {
+        if let Err(e) = (hooks.after_save)(item, client).await {
+            return Err(hook_error("after_save", item, e));
+        }
+    }
+    Ok(())
 }
 
 impl<M: Model> Request for PutPlan<M> {

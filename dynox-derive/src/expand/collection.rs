@@ -189,6 +189,25 @@ fn expand(input: &DeriveInput, variants: &[Variant<'_>]) -> TokenStream {
             #private::Result::Err(#private::unknown_entity::<Self>(__attribute, __item))
         },
     };
+    // The `after_load` hook of the variant read.
+    let hook_arms = variants.iter().map(|v| {
+        let (variant, ty) = (v.ident, v.ty);
+        if v.other {
+            quote!(Self::#variant(_) => ::core::option::Option::None,)
+        } else {
+            quote!(Self::#variant(__value) => <#ty as #private::Variant>::after_load(__value, __client),)
+        }
+    });
+    let after_load = quote! {
+        fn after_load<'__a>(
+            &'__a mut self,
+            __client: &'__a #private::Client,
+        ) -> ::core::option::Option<#private::BoxFuture<'__a, #private::HookResult>> {
+            match self {
+                #(#hook_arms)*
+            }
+        }
+    };
     let projections = models.iter().map(|v| {
         let ty = v.ty;
         let model = quote_spanned!(ty.span()=> <#ty as #private::Variant>::Model);
@@ -212,6 +231,8 @@ fn expand(input: &DeriveInput, variants: &[Variant<'_>]) -> TokenStream {
                 ) -> #private::Result<#private::Reader<Self>, #private::FieldError> {
                     Self::__reader(__item)
                 }
+
+                #after_load
             }
         }
     });

@@ -529,7 +529,18 @@ fn lifecycle(model: &Model<'_>) -> TokenStream {
         _ => TokenStream::new(),
     };
     let validate = validate(model);
+    let hooks = match model.hooks {
+        Some(span) => {
+            let ident = model.ident;
+            quote_spanned! {span=>
+                const HOOKS: ::core::option::Option<#private::HookFns<#ident>> =
+                    ::core::option::Option::Some(#private::hook_fns::<#ident>());
+            }
+        }
+        None => TokenStream::new(),
+    };
     quote! {
+        #hooks
         #ttl
         #indexes
         #stamp

@@ -99,6 +99,12 @@ fn check(cx: &mut Ctxt, model: &Model<'_>) {
             "a projection reads its model's table: remove `table` (name the model with `model = ...`)",
         ));
     }
+    if let Some(span) = model.hooks {
+        cx.syn_error(syn::Error::new(
+            span,
+            "hooks run around a model's operations: declare them on the model, not on a projection",
+        ));
+    }
     if let Some(index) = model.indexes.first() {
         cx.syn_error(syn::Error::new(
             index.span,
