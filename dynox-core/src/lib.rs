@@ -113,6 +113,7 @@ mod index;
 mod inflate;
 pub mod item;
 pub mod key_template;
+pub mod metrics;
 pub mod model;
 mod ops;
 mod page;

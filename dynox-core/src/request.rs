@@ -97,15 +97,39 @@ pub(crate) fn field_error(table: &str, key: String, e: FieldError) -> Error {
 /// The tracing span of one DynamoDB request, named after OpenTelemetry's conventions.
 /// `aws.dynamodb.consumed_capacity` (capacity units) is filled in when the client asks for
 /// it ([`ClientBuilder::consumed_capacity`](crate::ClientBuilder::consumed_capacity)).
-pub(crate) fn span(operation: &'static str, table: &str) -> tracing::Span {
-    tracing::debug_span!(
+pub(crate) fn span(operation: &'static str, table: &str) -> OpSpan {
+    let span = tracing::debug_span!(
         "dynamodb",
         otel.name = operation,
         db.system = "dynamodb",
         db.operation.name = operation,
         db.collection.name = table,
         aws.dynamodb.consumed_capacity = tracing::field::Empty,
-    )
+    );
+    OpSpan {
+        span,
+        operation,
+        // Only metrics need the table again.
+        table: if crate::metrics::ENABLED {
+            table.to_owned()
+        } else {
+            String::new()
+        },
+    }
+}
+
+/// One DynamoDB request's span, and what its metrics are labelled with.
+pub(crate) struct OpSpan {
+    span: tracing::Span,
+    operation: &'static str,
+    table: String,
+}
+
+impl OpSpan {
+    /// The span alone (table administration, which metrics do not count).
+    pub(crate) fn into_span(self) -> tracing::Span {
+        self.span
+    }
 }
 
 /// A response that may report consumed capacity.
@@ -146,15 +170,34 @@ consumed_units!(
 /// Runs a request inside its span and, if `client` asked for consumed capacity
 /// ([`Client::capacity`]), records it there (some servers report it unasked).
 pub(crate) trait Traced: std::future::Future + Sized {
-    async fn traced<O: ConsumedUnits, E>(self, span: tracing::Span, client: &Client) -> Result<O, E>
+    async fn traced<O: ConsumedUnits, E>(self, op: OpSpan, client: &Client) -> Result<O, E>
     where
         Self: std::future::Future<Output = Result<O, E>>,
+        E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
     {
         use tracing::Instrument;
-        let result = self.instrument(span.clone()).await;
+        let started = crate::metrics::ENABLED.then(std::time::Instant::now);
+        let result = self.instrument(op.span.clone()).await;
         let units = result.as_ref().ok().and_then(ConsumedUnits::units);
         if let Some(units) = units.filter(|_| client.capacity().is_some()) {
-            span.record("aws.dynamodb.consumed_capacity", units);
+            op.span.record("aws.dynamodb.consumed_capacity", units);
+        }
+        if let Some(started) = started {
+            let outcome = match &result {
+                Ok(_) => "ok",
+                Err(e) => crate::metrics::outcome(e.code()),
+            };
+            let labels = [("operation", op.operation), ("table", op.table.as_str())];
+            crate::metrics::observe(
+                "dynox_request_duration_seconds",
+                &labels,
+                started.elapsed().as_secs_f64(),
+            );
+            crate::metrics::count(
+                "dynox_requests_total",
+                &[labels[0], labels[1], ("outcome", outcome)],
+                1,
+            );
         }
         result
     }

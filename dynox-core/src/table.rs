@@ -202,7 +202,11 @@ impl<M: TableModels> CreateTable<M> {
                 .billing_mode(BillingMode::Provisioned)
                 .provisioned_throughput(throughput),
         };
-        match request.send().instrument(span("CreateTable", &table)).await {
+        match request
+            .send()
+            .instrument(span("CreateTable", &table).into_span())
+            .await
+        {
             Ok(_) => {}
             Err(e) if e.code() == Some("ResourceInUseException") => {
                 if !self.if_not_exists {
@@ -408,7 +412,7 @@ impl<M: Model> IntoFuture for DeleteTable<M> {
                 .delete_table()
                 .table_name(&table)
                 .send()
-                .instrument(span("DeleteTable", &table))
+                .instrument(span("DeleteTable", &table).into_span())
                 .await
                 .map_err(|e| sdk_error(e, "DeleteTable", &table, String::new))?;
             wait_for(&self.client, &table, self.max_wait, false).await
@@ -423,7 +427,7 @@ async fn enable_ttl(client: &Client, table: &str, attribute: &str) -> Result<()>
         .describe_time_to_live()
         .table_name(table)
         .send()
-        .instrument(span("DescribeTimeToLive", table))
+        .instrument(span("DescribeTimeToLive", table).into_span())
         .await
         .map_err(|e| sdk_error(e, "DescribeTimeToLive", table, String::new))?;
     let current = described.time_to_live_description;
@@ -449,7 +453,7 @@ async fn enable_ttl(client: &Client, table: &str, attribute: &str) -> Result<()>
         .table_name(table)
         .time_to_live_specification(specification)
         .send()
-        .instrument(span("UpdateTimeToLive", table))
+        .instrument(span("UpdateTimeToLive", table).into_span())
         .await
         .map_err(|e| sdk_error(e, "UpdateTimeToLive", table, String::new))?;
     Ok(())
@@ -468,7 +472,7 @@ async fn wait_for(client: &Client, table: &str, max_wait: Duration, exists: bool
             .describe_table()
             .table_name(table)
             .send()
-            .instrument(span("DescribeTable", table))
+            .instrument(span("DescribeTable", table).into_span())
             .await;
         let done = match described {
             Ok(output) => {

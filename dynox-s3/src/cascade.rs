@@ -143,14 +143,34 @@ pub async fn cascade<M: FileModels>(
         cascade: None,
     };
     M::visit(&mut pick);
-    match pick.cascade {
-        Some(cascade) => Ok(cascade.await?),
-        None => Ok(RecordReport {
+    let report = match pick.cascade {
+        Some(cascade) => cascade.await?,
+        None => RecordReport {
             sequence_number: record.sequence_number.clone(),
             ttl_expired: record.ttl_expired,
             ..RecordReport::default()
-        }),
+        },
+    };
+    if !dynox_core::metrics::ENABLED {
+        return Ok(report);
     }
+    let table = client.table_name::<M::Table>();
+    let outcome = if report.is_complete() {
+        "complete"
+    } else {
+        "incomplete"
+    };
+    dynox_core::metrics::count(
+        "dynox_cascade_records_total",
+        &[("table", &table), ("outcome", outcome)],
+        1,
+    );
+    dynox_core::metrics::count(
+        "dynox_cascade_deleted_total",
+        &[("table", &table)],
+        report.deleted.len() as u64,
+    );
+    Ok(report)
 }
 
 async fn cascade_record<M: S3Model>(

@@ -77,12 +77,20 @@ pub(crate) async fn get(
         request = request.checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled);
         ResponseChecksumValidation::WhenSupported
     };
-    request
+    let output = request
         .customize()
         .config_override(aws_sdk_s3::Config::builder().response_checksum_validation(validation))
         .send()
         .await
-        .map_err(|e| S3Error::from_sdk(e, "GetObject", &object.bucket, &object.key))
+        .map_err(|e| S3Error::from_sdk(e, "GetObject", &object.bucket, &object.key))?;
+    if let Some(bytes) = output.content_length().filter(|n| *n > 0) {
+        dynox_core::metrics::count(
+            "dynox_bytes_downloaded_total",
+            &[("bucket", &object.bucket)],
+            bytes as u64,
+        );
+    }
+    Ok(output)
 }
 
 /// Checks a full download's size and checksum against the item.

@@ -53,6 +53,7 @@
 //! | `default-https-client` | yes | the AWS SDK's own HTTPS client (hyper 1, rustls with aws-lc) |
 //! | `streams` | | the table's stream and the file cascade ([`streams`]) |
 //! | `lambda` | | the cascade as an AWS Lambda handler (`streams::lambda`) |
+//! | `metrics` | | counters and histograms through the `metrics` facade ([`metrics`]) |
 //! | `testing` | | a test environment per test on embedded DynamoDB and S3 servers, a request record and a fault injector ([`testing`]) |
 //!
 //! Without `default-https-client`, the SDK clients use the HTTP client of the `SdkConfig` you

@@ -25,6 +25,7 @@ mod files;
 mod hooks;
 mod indexes;
 mod interop;
+mod metrics;
 mod named_clients;
 mod observability;
 mod progress;

@@ -565,6 +565,7 @@ impl Write for Planned<'_> {
                 return Ok(());
             }
             let (table, key) = first(&self.ops);
+            crate::protocol::cleanup_failures(&table, left.len());
             return Err(Error::CleanupFailed {
                 table,
                 key,
@@ -647,6 +648,7 @@ fn cleanup_error(
         return error;
     }
     let (table, key) = first(ops);
+    crate::protocol::cleanup_failures(&table, left.len());
     Error::CleanupFailed {
         table,
         key,

@@ -78,9 +78,24 @@ impl Intercept for CountAttempts {
         &self,
         _: &BeforeTransmitInterceptorContextRef<'_>,
         _: &RuntimeComponents,
-        _: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
         one_more_attempt();
+        if crate::metrics::ENABLED {
+            use aws_smithy_runtime_api::client::orchestrator::Metadata;
+            use aws_smithy_runtime_api::client::retries::RequestAttempts;
+            let attempts = cfg.load::<RequestAttempts>().map_or(1, |a| a.attempts());
+            if attempts > 1 {
+                let (service, operation) = cfg
+                    .load::<Metadata>()
+                    .map_or(("", ""), |m| (m.service(), m.name()));
+                crate::metrics::count(
+                    "dynox_retries_total",
+                    &[("service", service), ("operation", operation)],
+                    1,
+                );
+            }
+        }
         Ok(())
     }
 

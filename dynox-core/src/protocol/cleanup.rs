@@ -23,6 +23,7 @@ pub(crate) async fn discard<M: Model>(
     if left.is_empty() {
         return error;
     }
+    cleanup_failures(table, left.len());
     Error::CleanupFailed {
         table: table.to_owned(),
         key: key.to_owned(),
@@ -43,6 +44,7 @@ pub(crate) async fn remove_unreferenced<M: Model>(
     let Some((first, source)) = left.next() else {
         return Ok(());
     };
+    cleanup_failures(table, 1 + left.len());
     Err(Error::CleanupFailed {
         table: table.to_owned(),
         key: key.to_owned(),
@@ -125,6 +127,7 @@ pub(crate) fn unknown(table: &str, key: &str, objects: Vec<FileRef>, error: Erro
     if objects.is_empty() {
         return error;
     }
+    cleanup_failures(table, objects.len());
     Error::CleanupFailed {
         table: table.to_owned(),
         key: key.to_owned(),
@@ -132,4 +135,13 @@ pub(crate) fn unknown(table: &str, key: &str, objects: Vec<FileRef>, error: Erro
         objects,
         source: Box::new(error),
     }
+}
+
+/// Counts `n` objects of `table` a call could not remove (`dynox_cleanup_failures_total`).
+pub(crate) fn cleanup_failures(table: &str, n: usize) {
+    crate::metrics::count(
+        "dynox_cleanup_failures_total",
+        &[("table", table)],
+        n as u64,
+    );
 }

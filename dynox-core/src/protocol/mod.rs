@@ -41,6 +41,7 @@ mod read;
 mod update;
 
 pub use attempts::{Attempts, CountAttempts};
+pub(crate) use cleanup::cleanup_failures;
 pub(crate) use conditions::with_user_condition;
 pub(crate) use delete::{plan_delete, DeletePlan, DeleteWrite};
 pub(crate) use driver::{drive, transaction_item_committed, Request, Write};

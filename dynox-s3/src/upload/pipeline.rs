@@ -70,6 +70,11 @@ async fn put_single(
 ) -> Result<Sent, S3Error> {
     let size = part.len();
     tracing::Span::current().record("bytes", size);
+    dynox_core::metrics::count(
+        "dynox_bytes_uploaded_total",
+        &[("bucket", &target.bucket)],
+        size,
+    );
     // S3 checks the bytes it received against the SHA-256 and refuses a mismatch.
     let body = Body::of(part, Checksum::Sha256).await?;
     let date = ServerDate::default();
@@ -189,6 +194,11 @@ async fn send_parts(
     }
     done.sort_by_key(|p| p.part_number);
     tracing::Span::current().record("bytes", stored);
+    dynox_core::metrics::count(
+        "dynox_bytes_uploaded_total",
+        &[("bucket", upload.location().0)],
+        stored,
+    );
     tracing::Span::current().record("parts", done.len());
     Ok((done, stored))
 }
