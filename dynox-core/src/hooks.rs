@@ -5,14 +5,14 @@
 //!
 //! | hook | runs | an error |
 //! |---|---|---|
-//! | [`before_save`](Hooks::before_save) | before a save or create (also through `save_all`), before validation and before anything is uploaded or written; it may change the item | stops the write: nothing uploaded or written |
-//! | [`after_save`](Hooks::after_save) | once the write committed | is returned; the write stays |
-//! | [`before_delete`](Hooks::before_delete) | before a delete (by key or item, also through `delete_all`) | stops the delete |
-//! | [`after_delete`](Hooks::after_delete) | once the delete call succeeded | is returned; the delete stays |
+//! | [`before_save`](Hooks::before_save) | before a save or create (also through `save_all` and in a transaction, where every item's hook runs before any item is validated or uploads), before validation and before anything is uploaded or written; it may change the item | stops the write (the whole transaction): nothing uploaded or written |
+//! | [`after_save`](Hooks::after_save) | once the write (the transaction) committed | is returned; the write stays |
+//! | [`before_delete`](Hooks::before_delete) | before a delete (by key or item, also through `delete_all` and in a transaction) | stops the delete (the transaction) |
+//! | [`after_delete`](Hooks::after_delete) | once the delete call (the transaction) succeeded | is returned; the delete stays |
 //! | [`after_load`](Hooks::after_load) | after `get`, `query`, `scan` and `batch_get` decoded the whole model (also as a collection's variant); not for partial types | fails the read |
 //!
-//! Transactions, batch writes, updates and transactional reads run no hooks: they are written
-//! as one request over many items, or change attributes rather than the model.
+//! Batch writes (unconditional bulk loading), updates (which change attributes, not a model
+//! value) and transactional reads (taken out of the result synchronously) run no hooks.
 //!
 //! ```no_run
 //! use dynox_core::{Client, DynamoModel, Hooks, HookResult};

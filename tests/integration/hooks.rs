@@ -208,3 +208,54 @@ async fn a_collection_runs_the_after_load_hook_of_each_model() {
     assert_eq!(feed.len(), 3);
     assert!(feed.iter().all(|Feed::Post(p)| p.loaded));
 }
+
+#[tokio::test]
+async fn a_transaction_runs_the_hooks_of_its_saves_and_deletes() {
+    let env = file_env::<Article>(&["hooked-files"], S3Settings::default()).await;
+    let client = &env.client;
+    client.save(&mut article("tx-old", "Old")).await.unwrap();
+
+    let mut new = article("", "Tx New");
+    client
+        .transact_write()
+        .save(&mut new)
+        .delete(Article::key_of("tx-old"))
+        .await
+        .unwrap();
+    assert_eq!(
+        new.slug, "tx-new",
+        "before_save changed the item before the write"
+    );
+    assert_eq!(seen("tx-new"), ["before_save tx-new", "after_save tx-new"]);
+    assert_eq!(
+        seen("tx-old")[2..],
+        ["before_delete tx-old", "after_delete tx-old"]
+    );
+
+    // A failing before hook stops the whole transaction before anything is uploaded.
+    client.save(&mut article("keep-tx", "Kept")).await.unwrap();
+    let before = env.keys("hooked-files").await.len();
+    let mut other = article("tx-other", "Other");
+    let err = client
+        .transact_write()
+        .save(&mut other)
+        .delete(Article::key_of("keep-tx"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::Hook {
+                hook: "before_delete",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        env.keys("hooked-files").await.len(),
+        before,
+        "nothing uploaded"
+    );
+    assert_eq!(Article::get(client, "tx-other").await.unwrap(), None);
+}

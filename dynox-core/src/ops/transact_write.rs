@@ -42,6 +42,16 @@ fn left_objects(result: Result<()>) -> Vec<FileRef> {
 
 /// One item of a transaction, type-erased.
 trait TxOp: Send + Sync {
+    /// Runs the item's `before_*` hook (before any op is validated or uploads anything).
+    fn before<'s>(&'s mut self, client: &'s Client) -> BoxFuture<'s, Result<()>> {
+        let _ = client;
+        Box::pin(async { Ok(()) })
+    }
+    /// Runs the item's `after_*` hook, once the transaction committed.
+    fn after<'s>(&'s self, client: &'s Client) -> BoxFuture<'s, Result<()>> {
+        let _ = client;
+        Box::pin(async { Ok(()) })
+    }
     /// Checks the item's validation rules (before any op uploads anything).
     fn validate(&self, client: &Client) -> Result<()> {
         let _ = client;
@@ -84,6 +94,30 @@ struct SaveOp<'a, M: Model> {
 }
 
 impl<M: Model> TxOp for SaveOp<'_, M> {
+    fn before<'s>(&'s mut self, client: &'s Client) -> BoxFuture<'s, Result<()>> {
+        Box::pin(async move {
+            let Some(hooks) = M::HOOKS else {
+                return Ok(());
+            };
+            (hooks.before_save)(self.item, client).await.map_err(|e| {
+                let table = client.table_name::<M>();
+                crate::hooks::hook_error::<M>("before_save", &table, self.item.key().to_string(), e)
+            })
+        })
+    }
+
+    fn after<'s>(&'s self, client: &'s Client) -> BoxFuture<'s, Result<()>> {
+        Box::pin(async move {
+            let Some(hooks) = M::HOOKS else {
+                return Ok(());
+            };
+            (hooks.after_save)(self.item, client).await.map_err(|e| {
+                let table = client.table_name::<M>();
+                crate::hooks::hook_error::<M>("after_save", &table, self.item.key().to_string(), e)
+            })
+        })
+    }
+
     fn validate(&self, client: &Client) -> Result<()> {
         self.item.validate().map_err(|v| {
             let table = client.table_name::<M>();
@@ -176,6 +210,28 @@ struct DeleteOp<M: Model> {
 }
 
 impl<M: Model> TxOp for DeleteOp<M> {
+    fn before<'s>(&'s mut self, client: &'s Client) -> BoxFuture<'s, Result<()>> {
+        Box::pin(async move {
+            let Some(hooks) = M::HOOKS else {
+                return Ok(());
+            };
+            (hooks.before_delete)(&self.key, client).await.map_err(|e| {
+                crate::hooks::hook_error::<M>("before_delete", &self.table, self.key.to_string(), e)
+            })
+        })
+    }
+
+    fn after<'s>(&'s self, client: &'s Client) -> BoxFuture<'s, Result<()>> {
+        Box::pin(async move {
+            let Some(hooks) = M::HOOKS else {
+                return Ok(());
+            };
+            (hooks.after_delete)(&self.key, client).await.map_err(|e| {
+                crate::hooks::hook_error::<M>("after_delete", &self.table, self.key.to_string(), e)
+            })
+        })
+    }
+
     fn plan<'s>(&'s mut self, client: &'s Client) -> BoxFuture<'s, Result<()>> {
         Box::pin(async move {
             self.table = client.table_name::<M>();
@@ -442,6 +498,9 @@ impl<'a> TransactWrite<'a> {
             });
         }
         let client = self.client;
+        for op in &mut self.ops {
+            op.before(client).await?;
+        }
         for op in &self.ops {
             op.validate(client)?;
         }
@@ -562,6 +621,9 @@ impl Write for Planned<'_> {
         }
         if outcome == WriteOutcome::Committed {
             if left.is_empty() {
+                for op in &self.ops {
+                    op.after(client).await?;
+                }
                 return Ok(());
             }
             let (table, key) = first(&self.ops);
