@@ -2,7 +2,14 @@
 //! referenced by items, half are orphans; the sweep (delete mode, as of two days later) lists
 //! them, scans the table, checks each orphan's owner and deletes it. Objects per second and
 //! the sweep's peak RSS growth, with a small memory budget so that the sorted sets go to disk:
-//! memory should not grow with the count.
+//! memory should not grow with the count. A second table gives the time of each of the
+//! sweep's steps (`SweepReport::steps`).
+//!
+//! `--listing true` first times a plain ListObjectsV2 paging through the seeded prefix with
+//! the SDK alone (no dynox): the server's own listing cost, per page, at each size.
+//! `--listing-pages N` stops that listing after N pages (the per-page time is what grows
+//! with a server that walks the whole bucket for every page). `--sweep false` skips the
+//! sweep (a listing-only measurement).
 
 use std::time::Instant;
 
@@ -26,9 +33,13 @@ struct Swept {
 pub(crate) async fn run(args: &Args) -> Result<(), BoxError> {
     let sizes: String = args.get("objects", "10000,100000".to_owned())?;
     let budget_kib: usize = args.get("budget-kib", 1024)?;
+    let listing: bool = args.get("listing", false)?;
+    let listing_pages: usize = args.get("listing-pages", usize::MAX)?;
+    let sweep: bool = args.get("sweep", true)?;
     let servers = Servers::connect().await.map_err(|e| e.to_string())?;
-    println!("| objects | items | memory budget | seconds | objects/s | peak RSS growth (MiB) |");
-    println!("|---|---|---|---|---|---|");
+    let mut rows = Vec::new();
+    let mut step_rows = Vec::new();
+    let mut listing_rows = Vec::new();
     for size in sizes.split(',') {
         let objects: usize = size
             .trim()
@@ -36,7 +47,20 @@ pub(crate) async fn run(args: &Args) -> Result<(), BoxError> {
             .map_err(|_| format!("bad size {size}"))?;
         let (client, bucket) = crate::client(&servers).await?;
         client.create_table::<Swept>().await?;
+        let seeding = Instant::now();
         seed(&client, &servers, &bucket, objects).await?;
+        eprintln!(
+            "seeded {objects} objects in {:.1} s",
+            seeding.elapsed().as_secs_f64()
+        );
+        if listing {
+            let row = list_only(&servers, &bucket, objects, listing_pages).await?;
+            eprintln!("{row}");
+            listing_rows.push(row);
+        }
+        if !sweep {
+            continue;
+        }
 
         let later = std::time::SystemTime::now() + std::time::Duration::from_secs(2 * 86_400);
         let start_rss = rss_mib();
@@ -52,15 +76,86 @@ pub(crate) async fn run(args: &Args) -> Result<(), BoxError> {
         if report.orphans_found as usize != objects / 2 || !report.failed.is_empty() {
             return Err(format!("unexpected sweep result: {report}").into());
         }
-        println!(
+        let row = format!(
             "| {} | {} | {} KiB | {seconds:.1} | {:.0} | {growth:.1} |",
             report.objects_listed,
             report.items_scanned,
             budget_kib,
             report.objects_listed as f64 / seconds
         );
+        let steps = report.steps;
+        let step_row = format!(
+            "| {} | {:.1} | {:.1} | {:.2} | {:.1} | {:.1} | {:.2} |",
+            report.objects_listed,
+            steps.listing.as_secs_f64(),
+            steps.references.as_secs_f64(),
+            steps.classify.as_secs_f64(),
+            steps.owner_checks.as_secs_f64(),
+            steps.deletes.as_secs_f64(),
+            steps.uploads.as_secs_f64(),
+        );
+        eprintln!("{row}\n{step_row}");
+        rows.push(row);
+        step_rows.push(step_row);
+    }
+    println!("| objects | items | memory budget | seconds | objects/s | peak RSS growth (MiB) |");
+    println!("|---|---|---|---|---|---|");
+    for row in rows {
+        println!("{row}");
+    }
+    println!();
+    println!("| objects | listing (s) | references (s) | classify (s) | owner checks (s) | deletes (s) | uploads (s) |");
+    println!("|---|---|---|---|---|---|---|");
+    for row in step_rows {
+        println!("{row}");
+    }
+    if !listing_rows.is_empty() {
+        println!();
+        println!("| objects in the prefix | pages listed | objects listed | seconds | ms per page | first page (ms) | last page (ms) |");
+        println!("|---|---|---|---|---|---|---|");
+        for row in listing_rows {
+            println!("{row}");
+        }
     }
     Ok(())
+}
+
+/// ListObjectsV2 through the sweep's prefix with the SDK alone, at most `max_pages` pages: a
+/// table row of the time per page.
+async fn list_only(
+    servers: &Servers,
+    bucket: &str,
+    objects: usize,
+    max_pages: usize,
+) -> Result<String, BoxError> {
+    let started = Instant::now();
+    let mut pages = servers
+        .s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix("sweep/")
+        .into_paginator()
+        .send();
+    let (mut count, mut listed) = (0usize, 0usize);
+    let mut page_ms = Vec::new();
+    let mut page_started = Instant::now();
+    while count < max_pages {
+        let Some(page) = pages.next().await else {
+            break;
+        };
+        let page = page?;
+        page_ms.push(page_started.elapsed().as_secs_f64() * 1000.0);
+        listed += page.contents.map_or(0, |c| c.len());
+        count += 1;
+        page_started = Instant::now();
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(format!(
+        "| {objects} | {count} | {listed} | {seconds:.2} | {:.1} | {:.1} | {:.1} |",
+        seconds * 1000.0 / count.max(1) as f64,
+        page_ms.first().copied().unwrap_or(0.0),
+        page_ms.last().copied().unwrap_or(0.0),
+    ))
 }
 
 /// `objects` small objects under the prefix, as this model's saves write them; items

@@ -61,6 +61,10 @@ pub(super) struct Classified {
     /// Old unreferenced objects whose item still exists with the field cleared by a writer
     /// that marks no kept files: kept (and marked kept, unless a dry run).
     pub cleared: u64,
+    /// Time spent in the owner checks.
+    pub owner_checks: std::time::Duration,
+    /// Time spent deleting.
+    pub deletes: std::time::Duration,
 }
 
 /// What a batch of candidates is.
@@ -260,6 +264,7 @@ async fn check_batch(
             Ok(check(s3, client, candidate, cutoff, dry_run))
         })
         .collect::<Result<Vec<_>, S3Error>>()?;
+    let step = std::time::Instant::now();
     let mut checks = futures::stream::iter(checks).buffer_unordered(OWNER_CHECKS_IN_FLIGHT);
     let mut confirmed = Vec::new();
     while let Some((candidate, verdict)) = checks.next().await {
@@ -270,6 +275,7 @@ async fn check_batch(
             Verdict::Cleared => classified.cleared += 1,
         }
     }
+    classified.owner_checks += step.elapsed();
     confirmed
         .sort_by(|a, b| (&a.object.bucket, &a.object.key).cmp(&(&b.object.bucket, &b.object.key)));
     match kind {
@@ -283,7 +289,9 @@ async fn check_batch(
         Kind::StaleMarks => classified.stale_marks += confirmed.len() as u64,
     }
     if !dry_run {
+        let step = std::time::Instant::now();
         let deleted = delete::orphans(runtime, &confirmed).await;
+        classified.deletes += step.elapsed();
         match kind {
             Kind::Orphans => classified.deleted += deleted.deleted,
             Kind::StaleMarks => classified.stale_marks_removed += deleted.deleted,

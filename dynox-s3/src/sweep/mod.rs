@@ -60,7 +60,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use dynox_core::{Client, Model};
 
-pub use report::{Orphan, StaleUpload, SweepReport};
+pub use report::{Orphan, StaleUpload, SweepReport, SweepSteps};
 
 use crate::error::S3Error;
 use crate::models::FileModels;
@@ -204,10 +204,15 @@ impl<M: FileModels> Sweep<'_, M> {
         let scope = Scope::of::<M>(self.client, &runtime, now, self.grace);
 
         // List before reading the references (see the module docs for why).
+        let step = Instant::now();
         let listing = listing::objects(&runtime, &scope, self.memory).await?;
         let objects_listed = listing.count;
+        let listing_took = step.elapsed();
+        let step = Instant::now();
         let references = references::collect::<M>(self.client, self.segments, self.memory).await?;
         let items_scanned = references.items;
+        let references_took = step.elapsed();
+        let step = Instant::now();
         let classified = classify::classify(
             &runtime,
             &scope,
@@ -217,7 +222,20 @@ impl<M: FileModels> Sweep<'_, M> {
             self.memory,
         )
         .await?;
+        let classify_took = step.elapsed();
+        let step = Instant::now();
         let uploads = uploads::stale(&runtime, &scope, self.dry_run).await?;
+        let uploads_took = step.elapsed();
+        let steps = SweepSteps {
+            listing: listing_took,
+            references: references_took,
+            classify: classify_took
+                .saturating_sub(classified.owner_checks)
+                .saturating_sub(classified.deletes),
+            owner_checks: classified.owner_checks,
+            deletes: classified.deletes,
+            uploads: uploads_took,
+        };
 
         let mut failed = classified.failed;
         failed.extend(uploads.failed);
@@ -241,6 +259,7 @@ impl<M: FileModels> Sweep<'_, M> {
             aborted: uploads.aborted,
             multipart_listing_unsupported: uploads.listing_unsupported,
             duration: started.elapsed(),
+            steps,
         })
     }
 }

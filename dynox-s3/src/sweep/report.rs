@@ -105,6 +105,29 @@ pub struct SweepReport {
     pub multipart_listing_unsupported: Vec<String>,
     /// How long the sweep took.
     pub duration: Duration,
+    /// How long each of its steps took (they add up to about [`duration`](Self::duration)).
+    pub steps: SweepSteps,
+}
+
+/// How long each step of a sweep took (the steps of the [sweep module docs](crate::sweep)):
+/// where a slow sweep spends its time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SweepSteps {
+    /// Listing the objects under the prefixes (ListObjectsV2 pages) and sorting them.
+    pub listing: Duration,
+    /// Reading the table's file references (the Scan) and sorting them.
+    pub references: Duration,
+    /// The merge join of the listing with the references and kept marks (the sweep's own
+    /// work, its temporary files included), without the owner checks and deletes.
+    pub classify: Duration,
+    /// The owner checks of the candidates (HeadObject, and GetItem where an object names its
+    /// item).
+    pub owner_checks: Duration,
+    /// Deleting the orphans and stale marks (DeleteObjects; nothing on a dry run).
+    pub deletes: Duration,
+    /// Listing (and aborting) stale multipart uploads.
+    pub uploads: Duration,
 }
 
 impl fmt::Display for SweepReport {
