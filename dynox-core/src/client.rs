@@ -38,6 +38,7 @@ struct Inner {
     consumed_capacity: bool,
     extensions: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
     memory: crate::protocol::Memory,
+    limiter: Option<crate::rate_limit::Limiter>,
 }
 
 impl std::fmt::Debug for Client {
@@ -64,14 +65,27 @@ impl Client {
             consumed_capacity: false,
             extensions: HashMap::new(),
             remembered_items: crate::protocol::REMEMBERED_ITEMS,
+            rate_limit: None,
         }
     }
 
-    /// `ReturnConsumedCapacity` for every request: `TOTAL` when capacity is recorded.
+    /// `ReturnConsumedCapacity` for every request: `TOTAL` when capacity is recorded or a
+    /// rate limit charges it.
     pub(crate) fn capacity(&self) -> Option<aws_sdk_dynamodb::types::ReturnConsumedCapacity> {
-        self.inner
-            .consumed_capacity
+        (self.inner.consumed_capacity || self.inner.limiter.is_some())
             .then_some(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total)
+    }
+
+    /// The client's rate limit state, if it has one.
+    pub(crate) fn limiter(&self) -> Option<&crate::rate_limit::Limiter> {
+        self.inner.limiter.as_ref()
+    }
+
+    /// The rates the client's [`rate_limit`](ClientBuilder::rate_limit) allows now (an
+    /// adaptive limit moves with throttling), and the capacity charged beyond them; `None`
+    /// without a limit.
+    pub fn rate(&self) -> Option<crate::rate_limit::CurrentRate> {
+        self.inner.limiter.as_ref().map(|l| l.current())
     }
 
     /// The table name of model `M`: the client's prefix followed by the model's table.
@@ -155,6 +169,7 @@ pub struct ClientBuilder {
     consumed_capacity: bool,
     extensions: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
     remembered_items: usize,
+    rate_limit: Option<crate::rate_limit::RateLimit>,
 }
 
 impl ClientBuilder {
@@ -177,6 +192,15 @@ impl ClientBuilder {
     /// ```
     pub fn consumed_capacity(mut self, record: bool) -> Self {
         self.consumed_capacity = record;
+        self
+    }
+
+    /// Limits the capacity units per second that every operation of the client (and of its
+    /// clones) consumes together, fixed or adapting to throttling: see
+    /// [`RateLimit`](crate::RateLimit). Requests then ask for their consumed capacity, which
+    /// the limit charges.
+    pub fn rate_limit(mut self, limit: crate::rate_limit::RateLimit) -> Self {
+        self.rate_limit = Some(limit);
         self
     }
 
@@ -249,6 +273,7 @@ impl ClientBuilder {
                 consumed_capacity: self.consumed_capacity,
                 extensions: Mutex::new(self.extensions),
                 memory: crate::protocol::Memory::new(self.remembered_items),
+                limiter: self.rate_limit.map(crate::rate_limit::Limiter::new),
             }),
         }
     }

@@ -8,6 +8,7 @@
 //! | `dynox_requests_total` | counter | `operation`, `table`, `outcome` | DynamoDB requests dynox sent, by outcome: `ok`, `condition_failed` (a refused condition: conflicts, existing items), `throttled`, `canceled` (a canceled transaction), `error` |
 //! | `dynox_request_duration_seconds` | histogram | `operation`, `table` | each request's latency, the SDK's retries included |
 //! | `dynox_retries_total` | counter | `service`, `operation` | attempts the SDK retried, DynamoDB and S3 |
+//! | `dynox_consumed_capacity_units` | histogram | `operation`, `table` | the capacity each request consumed, where the client asks for it (`consumed_capacity(true)` or a rate limit) |
 //! | `dynox_bytes_uploaded_total` | counter | `bucket` | bytes uploaded to S3 (as stored: compressed when compressed) |
 //! | `dynox_bytes_downloaded_total` | counter | `bucket` | bytes downloaded from S3 |
 //! | `dynox_cleanup_failures_total` | counter | `table` | objects a failed call could not remove (`Error::CleanupFailed`; the sweep collects them) |

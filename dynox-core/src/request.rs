@@ -176,11 +176,31 @@ pub(crate) trait Traced: std::future::Future + Sized {
         E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
     {
         use tracing::Instrument;
+        let limited = client
+            .limiter()
+            .and_then(|l| crate::rate_limit::Kind::of(op.operation).map(|k| (l, k)));
+        if let Some((limiter, kind)) = limited {
+            limiter.acquire(kind).await;
+        }
         let started = crate::metrics::ENABLED.then(std::time::Instant::now);
         let result = self.instrument(op.span.clone()).await;
         let units = result.as_ref().ok().and_then(ConsumedUnits::units);
         if let Some(units) = units.filter(|_| client.capacity().is_some()) {
             op.span.record("aws.dynamodb.consumed_capacity", units);
+            crate::metrics::observe(
+                "dynox_consumed_capacity_units",
+                &[("operation", op.operation), ("table", op.table.as_str())],
+                units,
+            );
+        }
+        if let Some((limiter, kind)) = limited {
+            match &result {
+                Ok(_) => limiter.charge(kind, units.unwrap_or(1.0)),
+                Err(e) if crate::metrics::outcome(e.code()) == "throttled" => {
+                    limiter.throttled(kind)
+                }
+                Err(_) => {}
+            }
         }
         if let Some(started) = started {
             let outcome = match &result {

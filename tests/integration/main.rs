@@ -38,6 +38,7 @@ mod single_table;
 mod single_table_files;
 mod streams;
 mod sweep;
+mod throttling;
 mod timestamps;
 mod transactions;
 mod ttl;

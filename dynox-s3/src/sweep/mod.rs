@@ -239,6 +239,18 @@ impl<M: FileModels> Sweep<'_, M> {
 
         let mut failed = classified.failed;
         failed.extend(uploads.failed);
+        if dynox_core::metrics::ENABLED {
+            let table = self.client.table_name::<M::Table>();
+            let labels = [("table", table.as_str())];
+            let count = dynox_core::metrics::count;
+            count(
+                "dynox_sweep_orphans_total",
+                &labels,
+                classified.orphans_found,
+            );
+            count("dynox_sweep_deleted_total", &labels, classified.deleted);
+            count("dynox_sweep_failures_total", &labels, failed.len() as u64);
+        }
         Ok(SweepReport {
             dry_run: self.dry_run,
             items_scanned,
