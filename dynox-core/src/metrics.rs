@@ -18,11 +18,13 @@
 //! | `dynox_cascade_records_total` | counter | `table`, `outcome` | stream records the cascade handled: `complete`, or `incomplete` (to be retried) |
 //! | `dynox_cascade_deleted_total` | counter | `table` | objects the cascade deleted |
 //!
-//! ```no_run
-//! // With `metrics-exporter-prometheus` (any recorder works):
-//! // metrics_exporter_prometheus::PrometheusBuilder::new().install()?;
-//! // ... then use dynox as usual; its requests are counted.
+//! Install any recorder once at startup, e.g. with the `metrics-exporter-prometheus` crate:
+//!
+//! ```text
+//! metrics_exporter_prometheus::PrometheusBuilder::new().install()?;
 //! ```
+//!
+//! then use dynox as usual: its requests are counted.
 
 /// Adds `n` to counter `name` with `labels`.
 #[doc(hidden)]

@@ -109,7 +109,7 @@ pub struct SweepReport {
     pub steps: SweepSteps,
 }
 
-/// How long each step of a sweep took (the steps of the [sweep module docs](crate::sweep)):
+/// How long each step of a sweep took (the steps of the [sweep module docs](mod@crate::sweep)):
 /// where a slow sweep spends its time.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
