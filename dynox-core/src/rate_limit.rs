@@ -191,8 +191,11 @@ impl Limiter {
 
     /// A throttled request: an adaptive budget halves (to at least 1 unit per second).
     pub(crate) fn throttled(&self, kind: Kind) {
+        self.throttled_at(kind, Instant::now());
+    }
+
+    fn throttled_at(&self, kind: Kind, now: Instant) {
         if self.adaptive {
-            let now = Instant::now();
             self.with(kind, |b| {
                 b.refill(now, true);
                 b.rate = (b.rate / 2.0).max(1.0);
@@ -203,7 +206,10 @@ impl Limiter {
     }
 
     pub(crate) fn current(&self) -> CurrentRate {
-        let now = Instant::now();
+        self.current_at(Instant::now())
+    }
+
+    fn current_at(&self, now: Instant) -> CurrentRate {
         let mut buckets = self
             .buckets
             .lock()
@@ -239,38 +245,47 @@ mod tests {
 
     #[test]
     fn consumed_units_beyond_one_are_a_debt_paid_back_by_time() {
-        let limiter = Limiter::new(RateLimit::fixed(10.0, 10.0));
-        limiter.charge(Kind::Write, 26.0);
-        let now = limiter.current();
-        assert!(now.write_debt > 14.0 && now.write_debt <= 15.0, "{now:?}");
-        assert_eq!(now.read_debt, 0.0);
         let start = Instant::now();
+        let limiter = Limiter {
+            adaptive: false,
+            buckets: Mutex::new([Bucket::new(10.0, start), Bucket::new(10.0, start)]),
+        };
+        limiter.charge(Kind::Write, 26.0);
+        let now = limiter.current_at(start);
+        assert_eq!(now.write_debt, 15.0);
+        assert_eq!(now.read_debt, 0.0);
+        // 16 units short of one: 1.6 s at 10 per second.
         let wait = limiter.with(Kind::Write, |b| b.take(start, false));
-        assert!(wait > Duration::from_millis(1500), "{wait:?}");
+        assert_eq!(wait, Duration::from_secs_f64(1.6));
     }
 
     #[test]
     fn an_adaptive_budget_halves_on_throttling_and_recovers() {
-        let limiter = Limiter::new(RateLimit::adaptive(100.0, 40.0));
-        limiter.throttled(Kind::Write);
-        limiter.throttled(Kind::Write);
-        let rate = limiter.current();
-        assert!((rate.write - 10.0).abs() < 0.5, "{rate:?}");
-        assert_eq!(rate.read, 100.0);
-        // Four seconds later: +4 per second (a tenth of 40).
-        let later = Instant::now() + Duration::from_secs(4);
-        let recovered = limiter.with(Kind::Write, |b| {
-            b.refill(later, true);
-            b.rate
-        });
-        assert!((recovered - 26.0).abs() < 1.0, "{recovered}");
+        let start = Instant::now();
+        let limiter = Limiter {
+            adaptive: true,
+            buckets: Mutex::new([Bucket::new(100.0, start), Bucket::new(40.0, start)]),
+        };
+        limiter.throttled_at(Kind::Write, start);
+        limiter.throttled_at(Kind::Write, start);
+        let rate = limiter.current_at(start);
+        assert_eq!((rate.read, rate.write), (100.0, 10.0));
+        // Four seconds later: +4 per second (a tenth of 40), back to 26.
+        let later = limiter.current_at(start + Duration::from_secs(4));
+        assert_eq!(later.write, 26.0);
+        // And never above the maximum.
+        assert_eq!(
+            limiter.current_at(start + Duration::from_secs(60)).write,
+            40.0
+        );
         // A fixed limit never moves.
         let fixed = Limiter::new(RateLimit::fixed(5.0, 5.0));
-        fixed.throttled(Kind::Read);
-        assert_eq!(fixed.current().read, 5.0);
+        fixed.throttled_at(Kind::Read, start);
+        assert_eq!(fixed.current_at(start).read, 5.0);
+        // Never below 1 unit per second.
         for _ in 0..20 {
-            limiter.throttled(Kind::Read);
+            limiter.throttled_at(Kind::Read, start);
         }
-        assert_eq!(limiter.current().read, 1.0, "never below 1 unit per second");
+        assert_eq!(limiter.current_at(start).read, 1.0);
     }
 }

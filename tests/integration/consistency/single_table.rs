@@ -1,6 +1,6 @@
 //! The promise in a single-table design: two entity types with files in one table (one with a
 //! compressed file and an overflow field, the other with a file under the same prefix as the
-//! first's), under every single fault and crash, on clients without retries and with the SDK's
+//! first's, a shared object and a typed value), under every single fault and crash, on clients without retries and with the SDK's
 //! default retries answering a lost response.
 //!
 //! Each operation runs once per request it makes and fault kind (and as a crash). After each
@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 use dynox_core::spi::FileStore;
 use dynox_core::{DynamoCollection, DynamoModel, Error, Model};
 use dynox_local::faults::{FaultKind, Faults};
-use dynox_s3::{S3Object, S3Settings};
+use dynox_s3::{S3Object, S3Settings, S3Value};
 use dynox_tests::{faulty_file_env, faulty_file_env_retrying, FileEnv};
 
 use super::matrix::typed_error;
@@ -44,6 +44,12 @@ struct Return {
     number: u32,
     #[s3(bucket = "st-files", prefix = "docs/")]
     pdf: Option<S3Object>,
+    /// Content-addressed: a replaced one is left for the sweep, never deleted by a write.
+    #[s3(bucket = "st-files", prefix = "shared/", shared)]
+    label: Option<S3Object>,
+    /// A typed value, stored as JSON.
+    #[s3(bucket = "st-files", prefix = "values/")]
+    lines: Option<S3Value<Vec<u32>>>,
 }
 
 #[allow(clippy::large_enum_variant)] // test values
@@ -55,7 +61,7 @@ enum Account {
 
 type Models = (Invoice, Return);
 
-const PREFIXES: [&str; 3] = ["docs/", "scans/", "notes/"];
+const PREFIXES: [&str; 5] = ["docs/", "scans/", "notes/", "shared/", "values/"];
 
 fn invoice(account: &str, number: u32, seed: u8) -> Invoice {
     Invoice {
@@ -72,6 +78,8 @@ fn ret(account: &str, number: u32, seed: u8) -> Return {
         account: account.into(),
         number,
         pdf: Some(S3Object::from_bytes(vec![seed; 1800], "return.pdf")),
+        label: Some(S3Object::from_bytes(vec![seed; 400], "label.png")),
+        lines: Some(S3Value::new(vec![u32::from(seed); 30])),
     }
 }
 
@@ -81,7 +89,7 @@ enum Op {
     SaveNew,
     /// The invoice's files and overflow value replaced.
     ReplaceInvoice,
-    /// The return's file cleared and deleted.
+    /// The return's file cleared and deleted, its label and typed value replaced.
     ClearReturn,
     /// Delete the invoice (its files go) beside a return that stays.
     DeleteInvoice,
@@ -131,6 +139,8 @@ async fn run(env: &FileEnv, op: Op, a: &str) -> Result<(), Error> {
         Op::ClearReturn => {
             let mut r = Return::get(client, a, 1u32).await?.expect("setup item");
             r.pdf = None;
+            r.label = Some(S3Object::from_bytes(vec![6; 420], "label2.png"));
+            r.lines = Some(S3Value::new(vec![6; 31]));
             client.save(&mut r).delete_cleared_files().await
         }
         Op::DeleteInvoice => Invoice::delete(client, a, 1u32).await.map(drop),
@@ -271,7 +281,10 @@ async fn check(env: &FileEnv, a: &str) -> Vec<String> {
     for item in &items {
         let files: Vec<&S3Object> = match item {
             Account::Invoice(i) => i.pdf.iter().chain([&i.scan]).collect(),
-            Account::Return(r) => r.pdf.iter().collect(),
+            Account::Return(r) => {
+                let lines = r.lines.iter().map(S3Value::object);
+                r.pdf.iter().chain(&r.label).chain(lines).collect()
+            }
         };
         for file in files {
             if let Err(e) = file.get_bytes(&env.client).await {
@@ -281,7 +294,8 @@ async fn check(env: &FileEnv, a: &str) -> Vec<String> {
     }
     let referenced = raw_references(env, a).await;
     for key in env.keys("st-files").await {
-        if !referenced.contains(&key) {
+        // A shared object no item references any more is the sweep's to collect.
+        if !referenced.contains(&key) && !key.starts_with("shared/") {
             found.push(format!("orphan {key}"));
         }
     }
