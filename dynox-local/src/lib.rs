@@ -100,6 +100,37 @@ pub enum LocalError {
     },
 }
 
+/// The start of the name of an S3 server's folder in the system's temporary directory,
+/// followed by the owning process's id and `-`.
+const S3_ROOT_PREFIX: &str = "dynox-s3-";
+
+/// Removes the S3 folders of processes that have ended. The servers of [`shared`] live in a
+/// static, which is never dropped, so their folder outlives the test binary that made it;
+/// without this, every test run would leave one behind (hundreds of megabytes each). Only on
+/// Linux, where `/proc` tells which processes run.
+fn remove_stale_s3_roots() {
+    if !cfg!(target_os = "linux") {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(S3_ROOT_PREFIX))
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// The two embedded servers, running until this value is dropped.
 ///
 /// Dropping it stops accepting connections and removes the S3 folder.
@@ -154,8 +185,9 @@ impl LocalServers {
             }
         });
 
+        remove_stale_s3_roots();
         let s3_root = tempfile::Builder::new()
-            .prefix("dynox-s3-")
+            .prefix(&format!("{S3_ROOT_PREFIX}{}-", std::process::id()))
             .tempdir()
             .map_err(|source| LocalError::Io {
                 server: "s3",
