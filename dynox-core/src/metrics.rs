@@ -31,13 +31,7 @@
 #[inline]
 pub fn count(name: &'static str, labels: &[(&'static str, &str)], n: u64) {
     #[cfg(feature = "metrics")]
-    {
-        let labels: Vec<metrics::Label> = labels
-            .iter()
-            .map(|(k, v)| metrics::Label::new(*k, (*v).to_owned()))
-            .collect();
-        metrics::counter!(name, labels).increment(n);
-    }
+    metrics::counter!(name, owned(labels)).increment(n);
     #[cfg(not(feature = "metrics"))]
     let _ = (name, labels, n);
 }
@@ -47,15 +41,18 @@ pub fn count(name: &'static str, labels: &[(&'static str, &str)], n: u64) {
 #[inline]
 pub fn observe(name: &'static str, labels: &[(&'static str, &str)], value: f64) {
     #[cfg(feature = "metrics")]
-    {
-        let labels: Vec<metrics::Label> = labels
-            .iter()
-            .map(|(k, v)| metrics::Label::new(*k, (*v).to_owned()))
-            .collect();
-        metrics::histogram!(name, labels).record(value);
-    }
+    metrics::histogram!(name, owned(labels)).record(value);
     #[cfg(not(feature = "metrics"))]
     let _ = (name, labels, value);
+}
+
+/// `labels` as the facade takes them.
+#[cfg(feature = "metrics")]
+fn owned(labels: &[(&'static str, &str)]) -> Vec<metrics::Label> {
+    labels
+        .iter()
+        .map(|(k, v)| metrics::Label::new(*k, (*v).to_owned()))
+        .collect()
 }
 
 /// Whether metrics are compiled in (the `metrics` feature).

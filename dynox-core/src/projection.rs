@@ -81,7 +81,7 @@ impl<M: Model> Projection<M> for M {
         &'a mut self,
         client: &'a crate::Client,
     ) -> Option<futures::future::BoxFuture<'a, crate::hooks::HookResult>> {
-        M::HOOKS.map(|hooks| (hooks.after_load)(self, client))
+        <M as Variant>::after_load(self, client)
     }
 }
 

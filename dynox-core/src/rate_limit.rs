@@ -163,12 +163,15 @@ impl Limiter {
         }
     }
 
-    fn with<T>(&self, kind: Kind, f: impl FnOnce(&mut Bucket) -> T) -> T {
-        let mut buckets = self
-            .buckets
+    /// The buckets (a panic elsewhere leaves them usable: they hold only numbers).
+    fn buckets(&self) -> std::sync::MutexGuard<'_, [Bucket; 2]> {
+        self.buckets
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        f(&mut buckets[kind as usize])
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn with<T>(&self, kind: Kind, f: impl FnOnce(&mut Bucket) -> T) -> T {
+        f(&mut self.buckets()[kind as usize])
     }
 
     /// Waits until the budget of `kind` has a unit, and takes it.
@@ -210,10 +213,7 @@ impl Limiter {
     }
 
     fn current_at(&self, now: Instant) -> CurrentRate {
-        let mut buckets = self
-            .buckets
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut buckets = self.buckets();
         for b in buckets.iter_mut() {
             b.refill(now, self.adaptive);
         }

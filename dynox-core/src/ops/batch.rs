@@ -374,13 +374,8 @@ async fn get_chunk<M: Model, P: Projection<M>, K: BatchKey>(
             .responses
             .and_then(|mut r| r.remove(table))
             .unwrap_or_default();
-        let keys: Vec<String> = items.iter().map(super::key_text::<M>).collect();
-        for (item, key) in super::read::load::<M, P>(client, table, items, true)
-            .await?
-            .into_iter()
-            .zip(keys)
-        {
-            found.push(item.map_err(|e| super::field_error(table, key, e))?);
+        for item in super::read::load::<M, P>(client, table, items, true).await? {
+            found.push(item.map_err(|e| super::field_error(table, String::new(), e))?);
         }
         pending = output
             .unprocessed_keys

@@ -42,9 +42,7 @@ pub struct TransactGet<'a> {
     inflate: Vec<Inflate>,
 }
 
-/// `ops::inflate` of one model.
-type Inflate =
-    for<'c> fn(&'c Client, &'c str, &'c mut Item) -> futures::future::BoxFuture<'c, Result<()>>;
+use crate::collection::Inflate;
 
 fn inflate<'c, M: Model>(
     client: &'c Client,

@@ -382,23 +382,11 @@ fn templated(
     let capacity = model.fields.len() + templates.len() + index_templates.len() + 1;
     let key_fields: Vec<&str> = templates.iter().flat_map(|t| t.fields()).collect();
     let takes = takes(model, &key_fields);
-    let entity = match &model.entity {
-        Some(entity) => {
-            let name = &entity.value;
-            let attribute = model.entity_attribute();
-            quote! {
-                const ENTITY: ::core::option::Option<#private::Entity> =
-                    ::core::option::Option::Some(#private::Entity { attribute: #attribute, name: #name });
-            }
-        }
-        None => TokenStream::new(),
-    };
     let lifecycle = lifecycle(model);
     quote! {
         #[automatically_derived]
         impl #private::Model for #ident {
             #lifecycle
-            #entity
             const KEY_TEMPLATES: &'static [#private::KeyTemplate] = &[#(#key_consts),*];
             const INDEX_TEMPLATES: &'static [#private::KeyTemplate] = &[#(#index_consts),*];
             const INDEX_SEGMENTS: &'static [#private::SegmentReader] = &[#(#segment_readers),*];
@@ -517,8 +505,8 @@ fn lifecycle(model: &Model<'_>) -> TokenStream {
         }
     };
 
-    let entity = match (&model.entity, model.templated()) {
-        (Some(entity), false) => {
+    let entity = match &model.entity {
+        Some(entity) => {
             let name = &entity.value;
             let attribute = model.entity_attribute();
             quote! {
@@ -526,7 +514,7 @@ fn lifecycle(model: &Model<'_>) -> TokenStream {
                     ::core::option::Option::Some(#private::Entity { attribute: #attribute, name: #name });
             }
         }
-        _ => TokenStream::new(),
+        None => TokenStream::new(),
     };
     let validate = validate(model);
     let hooks = match model.hooks {

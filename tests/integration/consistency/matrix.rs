@@ -140,56 +140,14 @@ async fn run_case(
             .collect(),
         _ => BTreeSet::new(),
     };
-    faults.reset();
-    let label = match kind {
-        Some(kind) => {
-            faults.fail_nth(n, None, kind);
-            kind.to_string()
-        }
-        None => {
-            faults.fail_nth(n, None, FaultKind::Hang);
-            "crash".to_owned()
-        }
+    let label = kind.map_or("crash".to_owned(), |kind| kind.to_string());
+    let store = Store {
+        table: &env.client.table_name::<Record>(),
+        bucket: env.bucket("records"),
+        prefixes: &PREFIXES,
     };
-    let outcome = tokio::select! {
-        result = run(env, op, pk, existing) => Some(result),
-        () = faults.hung() => None, // the "process" dies here: no more requests
-    };
-    let mut found = Vec::new();
-    let mut failed = 0;
-    match outcome {
-        Some(Err(e)) => {
-            failed = 1;
-            // 3. A typed error naming what happened: the variant of the injected fault, for
-            //    the store whose request it failed.
-            if let Err(untyped) = typed_error(
-                &e,
-                &faults.injected(),
-                &env.client.table_name::<Record>(),
-                env.bucket("records"),
-                &PREFIXES,
-            ) {
-                found.push(untyped);
-            }
-            // A request that took effect and was retried by the SDK succeeded: the caller
-            // must hear so.
-            if kind == Some(FaultKind::LostResponseRetried) {
-                found.push(format!("the call took effect but returned {e:?}"));
-            }
-        }
-        Some(Ok(())) => {}
-        None => {
-            // After a crash, the sweep finds what the dead process left.
-            faults.reset();
-            let report = dynox_s3::sweep::<Record>(&env.client)
-                .delete()
-                .as_of(SystemTime::now() + Duration::from_secs(48 * 3600))
-                .await
-                .expect("sweep");
-            assert!(report.failed.is_empty(), "{report}");
-        }
-    }
-    faults.reset();
+    let (failed, mut found) =
+        faulted::<Record>(env, faults, n, kind, store, run(env, op, pk, existing)).await;
     found.extend(violations(env, &items(op, pk), &kept).await);
     // A file cleared and kept is never deleted, by the call or by the sweep after a crash.
     if matches!(op, Op::SaveRemove | Op::UpdateRemove) {
@@ -211,7 +169,66 @@ async fn run_case(
             ),
         }
     }
-    (label, (failed, found))
+    (label, (usize::from(failed), found))
+}
+
+/// The store a case's model writes to: its table, and its bucket and prefixes.
+pub(super) struct Store<'a> {
+    pub(super) table: &'a str,
+    pub(super) bucket: &'a str,
+    pub(super) prefixes: &'a [&'a str],
+}
+
+/// Runs `call` with fault `kind` armed on request `n` (`None`: a crash, a request that never
+/// returns, after which the "process" sends nothing more) and judges how it ended: a failed
+/// call's error must be typed after the injected fault (3.), a request that took effect and
+/// was retried by the SDK must not fail the call, and after a crash one sweep of `T` finds what
+/// the dead process left. Returns whether the call failed, and what broke the promise. The
+/// faults are reset at the end, for the checks of the stored state.
+pub(super) async fn faulted<T: dynox_s3::FileModels>(
+    env: &FileEnv,
+    faults: &Faults,
+    n: usize,
+    kind: Option<FaultKind>,
+    store: Store<'_>,
+    call: impl std::future::Future<Output = Result<(), Error>>,
+) -> (bool, Vec<String>) {
+    faults.reset();
+    faults.fail_nth(n, None, kind.unwrap_or(FaultKind::Hang));
+    let outcome = tokio::select! {
+        result = call => Some(result),
+        () = faults.hung() => None, // the "process" dies here: no more requests
+    };
+    let mut found = Vec::new();
+    match &outcome {
+        Some(Err(e)) => {
+            // 3. A typed error naming what happened: the variant of the injected fault, for
+            //    the store whose request it failed.
+            let injected = faults.injected();
+            if let Err(untyped) =
+                typed_error(e, &injected, store.table, store.bucket, store.prefixes)
+            {
+                found.push(untyped);
+            }
+            // A request that took effect and was retried by the SDK succeeded: the caller
+            // must hear so.
+            if kind == Some(FaultKind::LostResponseRetried) {
+                found.push(format!("the call took effect but returned {e:?}"));
+            }
+        }
+        Some(Ok(())) => {}
+        None => {
+            faults.reset();
+            let report = dynox_s3::sweep::<T>(&env.client)
+                .delete()
+                .as_of(SystemTime::now() + Duration::from_secs(48 * 3600))
+                .await
+                .expect("sweep");
+            assert!(report.failed.is_empty(), "{report}");
+        }
+    }
+    faults.reset();
+    (matches!(outcome, Some(Err(_))), found)
 }
 
 /// The prefixes of [`Record`]'s file fields: every object a failed S3 request names is under

@@ -9,7 +9,6 @@
 //! models has run), and a failed call's error is typed after the injected fault.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, SystemTime};
 
 use dynox_core::spi::FileStore;
 use dynox_core::{DynamoCollection, DynamoModel, Error, Model};
@@ -17,7 +16,7 @@ use dynox_local::faults::{FaultKind, Faults};
 use dynox_s3::{S3Object, S3Settings, S3Value};
 use dynox_tests::{faulty_file_env, faulty_file_env_retrying, FileEnv};
 
-use super::matrix::typed_error;
+use super::matrix::{faulted, Store};
 
 #[derive(Debug, Clone, PartialEq, DynamoModel)]
 #[dynamo(table = "st_records", entity = "Invoice")]
@@ -227,42 +226,14 @@ async fn run_case(
     kind: Option<FaultKind>,
 ) -> Vec<String> {
     prepare(env, op, account).await;
-    faults.reset();
-    faults.fail_nth(n, None, kind.unwrap_or(FaultKind::Hang));
-    let outcome = tokio::select! {
-        result = run(env, op, account) => Some(result),
-        () = faults.hung() => None,
+    let store = Store {
+        table: &env.client.table_name::<Invoice>(),
+        bucket: env.bucket("st-files"),
+        prefixes: &PREFIXES,
     };
-    let mut found = Vec::new();
-    match outcome {
-        Some(Err(e)) => {
-            let table = env.client.table_name::<Invoice>();
-            if let Err(untyped) = typed_error(
-                &e,
-                &faults.injected(),
-                &table,
-                env.bucket("st-files"),
-                &PREFIXES,
-            ) {
-                found.push(untyped);
-            }
-            if kind == Some(FaultKind::LostResponseRetried) {
-                found.push(format!("the call took effect but returned {e:?}"));
-            }
-        }
-        Some(Ok(())) => {}
-        None => {
-            // After a crash, one sweep of both models finds what the dead process left.
-            faults.reset();
-            let report = dynox_s3::sweep::<Models>(&env.client)
-                .delete()
-                .as_of(SystemTime::now() + Duration::from_secs(48 * 3600))
-                .await
-                .expect("sweep");
-            assert!(report.failed.is_empty(), "{report}");
-        }
-    }
-    faults.reset();
+    // After a crash, one sweep of both models finds what the dead process left.
+    let (_, mut found) =
+        faulted::<Models>(env, faults, n, kind, store, run(env, op, account)).await;
     found.extend(check(env, account).await);
     found
 }
