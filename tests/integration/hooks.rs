@@ -259,3 +259,14 @@ async fn a_transaction_runs_the_hooks_of_its_saves_and_deletes() {
     );
     assert_eq!(Article::get(client, "tx-other").await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn a_save_with_hooks_runs_on_a_spawned_task() {
+    let env = file_env::<Article>(&["hooked-files"], S3Settings::default()).await;
+    let client = env.client.clone();
+    let saved = tokio::spawn(async move {
+        let mut a = article("", "Spawned Save");
+        client.save(&mut a).await.map(|()| a.slug)
+    });
+    assert_eq!(saved.await.unwrap().unwrap(), "spawned-save");
+}

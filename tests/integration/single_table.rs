@@ -825,3 +825,21 @@ async fn a_collection_of_partial_types_reads_only_their_attributes() {
     attributes.sort();
     assert_eq!(attributes, ["entity_type"], "{:?}", others[0]);
 }
+
+#[tokio::test]
+async fn collection_futures_and_a_tuple_sweep_run_on_spawned_tasks() {
+    use std::future::IntoFuture;
+    let env = file_env::<Shop>(&["invoices"], S3Settings::default()).await;
+    customer_partition(&env).await;
+    let query =
+        tokio::spawn(CustomerItems::query(&env.client, Customer::partition("c1")).into_future());
+    assert_eq!(query.await.unwrap().unwrap().len(), 5);
+    let batch = tokio::spawn(
+        CustomerItems::batch_get(&env.client, [Customer::key_of("c1").into()]).into_future(),
+    );
+    assert_eq!(batch.await.unwrap().unwrap().items.len(), 1);
+    let client = env.client.clone();
+    let sweep = tokio::spawn(async move { dynox_s3::sweep::<(Invoice,)>(&client).await });
+    let report = sweep.await.unwrap().unwrap();
+    assert_eq!(report.deleted, 0, "a dry run: {report}");
+}

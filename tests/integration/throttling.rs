@@ -82,12 +82,14 @@ async fn an_adaptive_limit_halves_the_budget_of_what_was_throttled() {
         "{rate:?}, at most {bound}"
     );
     assert_eq!(rate.read, 100.0, "reads were not throttled");
-    // Requests still go through at the lower rate.
-    client
-        .save(&mut Note {
-            id: "ok".into(),
-            text: "t".into(),
-        })
-        .await
-        .unwrap();
+    // Requests still go through at the lower rate, on a spawned task too.
+    let spawned = tokio::spawn(async move {
+        client
+            .save(&mut Note {
+                id: "ok".into(),
+                text: "t".into(),
+            })
+            .await
+    });
+    spawned.await.unwrap().unwrap();
 }
