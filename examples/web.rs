@@ -15,7 +15,7 @@
 
 use dynox::s3::S3Settings;
 use dynox::Client;
-use dynox_examples::documents_web::{cors_for, router, Document};
+use dynox_examples::documents_web::{cors_for, router, Document, RETENTION};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -62,6 +62,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for document in &documents {
         client.delete_item(document).await?;
     }
+    // Deleted files stay readable for their retention (links already handed out keep
+    // working); the app is going away with its links, so sweep as if it had passed (marks
+    // name whole seconds, rounded up: a second more).
+    dynox::s3::sweep::<Document>(&client)
+        .grace(std::time::Duration::ZERO)
+        .as_of(std::time::SystemTime::now() + RETENTION + std::time::Duration::from_secs(2))
+        .delete()
+        .await?;
     client.delete_table::<Document>().await?;
     println!("removed {} document(s) and their files", documents.len());
     Ok(())

@@ -149,6 +149,19 @@ pub trait FileStore<M>: Send + Sync + 'static {
         client: &'a Client,
         refs: Vec<FileRef>,
     ) -> BoxFuture<'a, Vec<(FileRef, BoxError)>>;
+
+    /// Lets go of objects a committed write stopped referencing (a replaced or deleted file,
+    /// an overflow value stored inline again): deletes them now, or, for a field with a
+    /// retention (`#[s3(retain = "...")]` or the client's default), leaves them readable
+    /// until the retention has passed, for the sweep to delete then. Readers that read the
+    /// item a moment before the write (an eventually consistent query, a link already handed
+    /// out) can still fetch them. Returns the objects it could neither delete nor retain.
+    fn retire<'a>(
+        client: &'a Client,
+        refs: Vec<FileRef>,
+    ) -> BoxFuture<'a, Vec<(FileRef, BoxError)>> {
+        Self::remove(client, refs)
+    }
 }
 
 /// The attribute path a read of `M`'s file references projects for file attribute `name`:

@@ -17,6 +17,7 @@
 //! | `dynox_sweep_failures_total` | counter | `table` | objects a sweep failed to delete or check |
 //! | `dynox_cascade_records_total` | counter | `table`, `outcome` | stream records the cascade handled: `complete`, or `incomplete` (to be retried) |
 //! | `dynox_cascade_deleted_total` | counter | `table` | objects the cascade deleted |
+//! | `dynox_cascade_retained_total` | counter | `table` | objects the cascade left readable for their field's retention (the sweep deletes them after) |
 //!
 //! Install any recorder once at startup, e.g. with the `metrics-exporter-prometheus` crate:
 //!

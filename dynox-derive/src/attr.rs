@@ -370,7 +370,9 @@ impl Field {
 }
 
 /// Keys valid in `#[s3(...)]`, each `key = "..."`, in the order of [`S3::slots`].
-const S3_KEYS: [&str; 6] = ["bucket", "prefix", "region", "key", "compress", "client"];
+const S3_KEYS: [&str; 7] = [
+    "bucket", "prefix", "region", "key", "compress", "client", "retain",
+];
 
 /// The flag valid in `#[s3(...)]`: content-addressed objects shared between items.
 const S3_SHARED: &str = "shared";
@@ -404,6 +406,9 @@ pub struct S3 {
     pub compress: Option<Spanned<String>>,
     /// `client = "..."`: the name of an S3 client registered with the settings.
     pub client: Option<Spanned<String>>,
+    /// `retain = "..."`: how long a replaced or deleted object stays readable (checked and
+    /// read by [`retention_secs`] in `check`).
+    pub retain: Option<Spanned<String>>,
     /// `shared`: content-addressed objects, stored once and shared between items.
     pub shared: Option<proc_macro2::Span>,
     /// `overflow`: an ordinary attribute kept inline until the item would be too large.
@@ -412,7 +417,7 @@ pub struct S3 {
 
 impl S3 {
     /// The settings, in the order of [`S3_KEYS`].
-    fn slots(&mut self) -> [&mut Option<Spanned<String>>; 6] {
+    fn slots(&mut self) -> [&mut Option<Spanned<String>>; 7] {
         [
             &mut self.bucket,
             &mut self.prefix,
@@ -420,8 +425,42 @@ impl S3 {
             &mut self.key,
             &mut self.compress,
             &mut self.client,
+            &mut self.retain,
         ]
     }
+}
+
+/// The seconds of a retention such as `"90s"`, `"15m"`, `"1h30m"` or `"7d"` (whole numbers,
+/// each followed by `s`, `m`, `h` or `d`; `"0s"` for none), or why it is not one.
+pub fn retention_secs(text: &str) -> Result<u64, String> {
+    let form = "expected a duration such as `\"90s\"`, `\"15m\"`, `\"1h30m\"` or `\"7d\"`";
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit: u64 = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => return Err(format!("`{text}` is not a retention: {form}")),
+        };
+        let n: u64 = digits
+            .parse()
+            .map_err(|_| format!("`{text}` is not a retention: {form}"))?;
+        digits.clear();
+        total = n
+            .checked_mul(unit)
+            .and_then(|secs| total.checked_add(secs))
+            .ok_or_else(|| format!("`{text}`: the retention is too long"))?;
+    }
+    if !digits.is_empty() || text.is_empty() {
+        return Err(format!("`{text}` is not a retention: {form}"));
+    }
+    Ok(total)
 }
 
 fn set_once<T>(cx: &mut Ctxt, slot: &mut Option<T>, value: T, meta: &ParseNestedMeta<'_>) {
@@ -665,6 +704,7 @@ pub fn field(cx: &mut Ctxt, attrs: &[Attribute]) -> Field {
             key: None,
             compress: None,
             client: None,
+            retain: None,
             shared: None,
             overflow: None,
         };
@@ -761,7 +801,23 @@ fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{FieldKey, Role, FIELD_KEYS, ROLES};
+    use super::{retention_secs, FieldKey, Role, FIELD_KEYS, ROLES};
+
+    #[test]
+    fn retentions_read_as_seconds() {
+        for (text, secs) in [
+            ("90s", 90),
+            ("15m", 900),
+            ("1h30m", 5400),
+            ("7d", 604_800),
+            ("0s", 0),
+        ] {
+            assert_eq!(retention_secs(text), Ok(secs), "{text}");
+        }
+        for bad in ["", "15", "1w", "h", "1.5h", "-1s", "99999999999999999999d"] {
+            assert!(retention_secs(bad).is_err(), "{bad}");
+        }
+    }
 
     /// Every role is a key of `FIELD_KEYS`, once, and parses back from its name.
     #[test]

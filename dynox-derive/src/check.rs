@@ -528,6 +528,16 @@ fn file_fields(cx: &mut Ctxt, model: &Model<'_>) {
                 ));
             }
         }
+        if let Some(retain) = &s3.retain {
+            if let Err(message) = crate::attr::retention_secs(&retain.value) {
+                cx.syn_error(syn::Error::new(retain.span, message));
+            } else if let Some(shared) = s3.shared {
+                cx.syn_error(syn::Error::new(
+                    shared,
+                    "`retain` has no effect on a `shared` field: no write deletes a shared object (the sweep collects it once no item references it); remove one of them",
+                ));
+            }
+        }
         if let Some(client) = &s3.client {
             if client.value.trim().is_empty() {
                 cx.syn_error(syn::Error::new(

@@ -4,8 +4,9 @@
 //! sees: time to live expires them, an operator deletes them in the console, another service
 //! deletes or overwrites them with the raw SDK. Each DynamoDB Streams record of the model's
 //! table shows such a change; [`cascade`] deletes the objects the old image referenced and
-//! the new image does not, and reports per record what it deleted, skipped and could not
-//! delete. `dynox-streams` feeds it from the Streams API or a Lambda event.
+//! the new image does not (or, for a field with a retention, marks them to stay readable
+//! until it has passed, as dynox's own writes do), and reports per record what it deleted,
+//! retained, skipped and could not delete. `dynox-streams` feeds it from the Streams API or a Lambda event.
 //!
 //! It is idempotent (records arrive at least once; dynox's own writes already deleted what
 //! they replaced, which reads as already gone), and it never deletes:
@@ -29,7 +30,7 @@ use crate::error::S3Error;
 use crate::kept;
 use crate::models::{FileModels, Visit};
 use crate::settings::Runtime;
-use crate::store::{field_client, owner, S3Files, S3Model};
+use crate::store::{field_client, owner, retention, S3Files, S3Model};
 use crate::upload::OWNER_METADATA;
 
 /// What the cascade did for one stream record.
@@ -42,6 +43,9 @@ pub struct RecordReport {
     pub ttl_expired: bool,
     /// The objects deleted.
     pub deleted: Vec<FileRef>,
+    /// The objects of fields with a retention, marked to stay readable until it has passed
+    /// (the sweep deletes them then) instead of deleted now.
+    pub retained: Vec<FileRef>,
     /// The objects left in place, and why.
     pub skipped: Vec<(FileRef, Skipped)>,
     /// The objects that could not be deleted (or checked), with the reason: the record
@@ -61,10 +65,11 @@ impl fmt::Display for RecordReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "record {}{}: {} deleted, {} skipped, {} failed",
+            "record {}{}: {} deleted, {} retained, {} skipped, {} failed",
             self.sequence_number,
             if self.ttl_expired { " (ttl)" } else { "" },
             self.deleted.len(),
+            self.retained.len(),
             self.skipped.len(),
             self.failed.len()
         )
@@ -170,6 +175,11 @@ pub async fn cascade<M: FileModels>(
         &[("table", &table)],
         report.deleted.len() as u64,
     );
+    dynox_core::metrics::count(
+        "dynox_cascade_retained_total",
+        &[("table", &table)],
+        report.retained.len() as u64,
+    );
     Ok(report)
 }
 
@@ -242,11 +252,15 @@ async fn cascade_record<M: S3Model>(
         );
         report.failed.push((file, error));
     }
-    let failed = <S3Files<M> as FileStore<M>>::remove(client, to_delete.clone()).await;
-    report.deleted = to_delete
+    // A field with a retention keeps its object readable until then (a reader of the item
+    // before the change, a link already handed out); the sweep deletes it after.
+    let failed = crate::store::retire::<M>(client, to_delete.clone()).await;
+    let (retained, deleted) = to_delete
         .into_iter()
         .filter(|file| !failed.iter().any(|(f, _)| f == file))
-        .collect();
+        .partition(|file| !retention::<M>(&runtime, file.field).is_zero());
+    report.deleted = deleted;
+    report.retained = retained;
     for (file, source) in failed {
         let error = store_error(source, &file.object.bucket, file.object.key.clone());
         report.failed.push((file, error));

@@ -161,7 +161,7 @@ mod value;
 pub use cascade::{cascade, RecordReport, Skipped};
 pub use compression::Compression;
 pub use error::{BoxError, S3Error, UploadRefusal};
-pub use kept::{KEPT_METADATA, KEPT_SUFFIX};
+pub use kept::{KEPT_METADATA, KEPT_SUFFIX, RETAIN_INFIX};
 pub use models::{FileModels, Visit};
 pub use object::{S3Object, StoredObject};
 pub use presign::{

@@ -43,6 +43,7 @@ pub struct S3Settings {
     pub(crate) client: Option<aws_sdk_s3::Client>,
     pub(crate) named: HashMap<String, aws_sdk_s3::Client>,
     pub(crate) path_style: Option<bool>,
+    pub(crate) retain: std::time::Duration,
 }
 
 impl std::fmt::Debug for S3Settings {
@@ -59,6 +60,7 @@ impl std::fmt::Debug for S3Settings {
                 names
             })
             .field("path_style", &self.path_style)
+            .field("retain", &self.retain)
             .finish()
     }
 }
@@ -86,6 +88,7 @@ impl Default for S3Settings {
             client: None,
             named: HashMap::new(),
             path_style: None,
+            retain: std::time::Duration::ZERO,
         }
     }
 }
@@ -109,6 +112,30 @@ impl S3Settings {
     /// part size × concurrency, whatever the file size.
     pub fn concurrency(mut self, parts: usize) -> Self {
         self.concurrency = parts.max(1);
+        self
+    }
+
+    /// How long a file stays readable after a committed write stopped referencing it (a save
+    /// that replaced it, a delete of its item, an update that removed it; overflow values
+    /// too), for every file field that sets no `#[s3(retain = "...")]` of its own. Default:
+    /// none, the object is deleted right after the commit.
+    ///
+    /// Without a retention, a reader that read the item a moment before (an eventually
+    /// consistent query, a presigned link already handed to a browser) gets `NoSuchKey`. With
+    /// one, the object stays until the retention has passed and the [sweep](crate::sweep())
+    /// deletes it: set it to at least your presigned links' lifetime and your readers' longest
+    /// read. It costs one empty PutObject (the retention mark) in place of the DeleteObject,
+    /// and the storage of the old objects until a sweep runs after the retention.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use dynox_s3::S3Settings;
+    ///
+    /// // Links are presigned for 15 minutes: replaced files outlive them.
+    /// let settings = S3Settings::default().retain(Duration::from_secs(20 * 60));
+    /// ```
+    pub fn retain(mut self, retention: std::time::Duration) -> Self {
+        self.retain = retention;
         self
     }
 

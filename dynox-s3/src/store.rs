@@ -52,6 +52,10 @@ pub struct S3Field<M> {
     /// Whether the field is an ordinary attribute that moves to S3 only when the item would
     /// not fit DynamoDB's 400 KB (`#[s3(overflow)]`); its `slot` is always `None`.
     pub overflow: bool,
+    /// How long a replaced or deleted object of the field stays readable
+    /// (`#[s3(retain = "...")]`); `None` takes the client's
+    /// [`S3Settings::retain`](crate::S3Settings::retain).
+    pub retain: Option<std::time::Duration>,
     /// The field's value (`None` for an empty optional field).
     pub slot: fn(&mut M) -> Option<&mut S3Object>,
 }
@@ -201,6 +205,13 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
         })
     }
 
+    fn retire<'a>(
+        client: &'a Client,
+        refs: Vec<FileRef>,
+    ) -> BoxFuture<'a, Vec<(FileRef, BoxError)>> {
+        Box::pin(retire::<M>(client, refs))
+    }
+
     fn remove<'a>(
         client: &'a Client,
         refs: Vec<FileRef>,
@@ -252,6 +263,50 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
             results.into_iter().flatten().collect()
         })
     }
+}
+
+/// How long the objects of `M`'s field `field` stay readable once no item references them:
+/// the field's own retention, else the client's.
+pub(crate) fn retention<M: S3Model>(runtime: &Runtime, field: &str) -> std::time::Duration {
+    M::S3_FIELDS
+        .iter()
+        .find(|f| f.name == field)
+        .and_then(|f| f.retain)
+        .unwrap_or(runtime.settings.retain)
+}
+
+/// Lets go of objects no item of `M` references any more: deletes those of fields without a
+/// retention and marks the others retained until now plus their retention (the sweep deletes
+/// them after that). Returns the objects it could neither delete nor mark.
+pub(crate) async fn retire<M: S3Model>(
+    client: &Client,
+    refs: Vec<FileRef>,
+) -> Vec<(FileRef, BoxError)> {
+    let runtime = Runtime::of(client);
+    let now = std::time::SystemTime::now();
+    let (retained, deleted): (Vec<_>, Vec<_>) = refs
+        .into_iter()
+        .map(|r| {
+            let retention = retention::<M>(&runtime, r.field);
+            (
+                r,
+                now.checked_add(retention).filter(|_| !retention.is_zero()),
+            )
+        })
+        .partition(|(_, until)| until.is_some());
+    let deleted = deleted.into_iter().map(|(r, _)| r).collect();
+    let retained = retained
+        .into_iter()
+        .filter_map(|(r, until)| Some((r, until?)))
+        .collect();
+    let table = client.table_name::<M>();
+    let owner_of = |r: &FileRef| owner::<M>(&table, r.field);
+    let (mut failed, marks_failed) = futures::join!(
+        <S3Files<M> as FileStore<M>>::remove(client, deleted),
+        crate::kept::retain(&runtime, owner_of, |r| field_client::<M>(r.field), retained)
+    );
+    failed.extend(marks_failed);
+    failed
 }
 
 /// Uploads every pending file field of `item` at once, each under a fresh key. Field states

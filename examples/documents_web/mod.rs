@@ -28,10 +28,15 @@ pub struct Document {
     pub title: String,
     /// When it was attached, in seconds since the Unix epoch.
     pub created: u64,
-    /// The file: uploaded by the browser, attached after checks.
-    #[s3(bucket = "web-documents", prefix = "documents/")]
+    /// The file: uploaded by the browser, attached after checks. Once its document is
+    /// deleted it stays readable for ten minutes ([`RETENTION`]), longer than the five of the
+    /// links the page hands out, so no link stops working early; a sweep removes it after.
+    #[s3(bucket = "web-documents", prefix = "documents/", retain = "10m")]
     pub file: S3Object,
 }
+
+/// How long a deleted document's file stays readable: the field's `retain = "10m"`.
+pub const RETENTION: Duration = Duration::from_secs(600);
 
 /// The page, with its script and styles.
 const PAGE: &str = include_str!("page.html");

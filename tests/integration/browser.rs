@@ -303,7 +303,7 @@ async fn the_documents_page_uploads_lists_downloads_and_deletes_in_a_real_browse
         .await
         .unwrap();
     assert_eq!(redirect.status().as_u16(), 303);
-    let location = redirect.headers()["location"].to_str().unwrap();
+    let location = redirect.headers()["location"].to_str().unwrap().to_owned();
     assert!(location.starts_with(&s3_endpoint), "{location}");
 
     // Downloaded by the browser through the link, hashed there.
@@ -353,6 +353,26 @@ async fn the_documents_page_uploads_lists_downloads_and_deletes_in_a_real_browse
         .unwrap();
     assert_eq!(gone, serde_json::json!(true));
     assert!(raw_item(&env, &id).await.is_none());
+    // The file outlives the links handed out before the delete (the field's retention is
+    // longer than their five minutes): the one the app redirected to still downloads.
+    let late = reqwest::get(&location).await.unwrap();
+    assert!(late.status().is_success(), "{}", late.status());
+    assert_eq!(late.bytes().await.unwrap().as_ref(), data.as_slice());
+    let left = env.keys("web-documents").await;
+    assert_eq!(left.len(), 2, "the file and its retention mark: {left:?}");
+    assert!(left[1].starts_with(&format!("{key}{}", dynox_s3::RETAIN_INFIX)));
+    // A sweep after the retention removes both.
+    let report = dynox_s3::sweep::<Document>(&env.client)
+        .grace(Duration::ZERO)
+        .as_of(
+            std::time::SystemTime::now()
+                + dynox_examples::documents_web::RETENTION
+                + Duration::from_secs(2),
+        )
+        .delete()
+        .await
+        .unwrap();
+    assert_eq!(report.deleted, 2, "{report}");
     assert!(env.keys("web-documents").await.is_empty());
     assert!(browser
         .find(Locator::Css("#empty:not([hidden])"))

@@ -30,6 +30,7 @@ mod named_clients;
 mod observability;
 mod progress;
 mod query;
+mod retention;
 mod round_trips;
 mod scan;
 mod send;

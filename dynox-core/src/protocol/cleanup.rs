@@ -33,14 +33,21 @@ pub(crate) async fn discard<M: Model>(
     }
 }
 
-/// After a committed write or delete: removes the objects no longer referenced.
+/// After a committed write or delete: lets go of the objects no longer referenced (deleted
+/// now, or kept readable for their field's retention: [`FileStore::retire`]).
 pub(crate) async fn remove_unreferenced<M: Model>(
     client: &Client,
     table: &str,
     key: &str,
     refs: Vec<FileRef>,
 ) -> Result<()> {
-    let mut left = remove::<M>(client, refs).await.into_iter();
+    let refs = unshared::<M>(refs);
+    let left = if refs.is_empty() {
+        Vec::new()
+    } else {
+        M::Files::retire(client, refs).await
+    };
+    let mut left = left.into_iter();
     let Some((first, source)) = left.next() else {
         return Ok(());
     };

@@ -42,6 +42,17 @@ pub fn expand(model: &Model<'_>, mode: Mode) -> TokenStream {
             let template = option(&spec.key);
             let client = option(&spec.client);
             let shared = spec.shared.is_some();
+            // Checked to be a retention before expansion.
+            let retain = match spec
+                .retain
+                .as_ref()
+                .and_then(|r| crate::attr::retention_secs(&r.value).ok())
+            {
+                Some(secs) => quote!(::core::option::Option::Some(
+                    ::core::time::Duration::from_secs(#secs)
+                )),
+                None => quote!(::core::option::Option::None),
+            };
             // Checked to be one of `COMPRESSIONS` before expansion.
             // The codec's feature must be on: the check is spanned on `compress = "..."`.
             let compress = match spec
@@ -86,6 +97,7 @@ pub fn expand(model: &Model<'_>, mode: Mode) -> TokenStream {
                     client: #client,
                     shared: #shared,
                     overflow: #overflow,
+                    retain: #retain,
                     slot: {
                         fn #slot(model: &mut #ident) -> ::core::option::Option<&mut #s3::S3Object> {
                             #call

@@ -3,6 +3,10 @@
 //! unreferenced objects go to the owner check (and, unless a dry run, to step 4's deletes) in
 //! batches, so nothing grows with the bucket but the counts.
 //!
+//! A retention mark whose deadline is still ahead counts as a kept mark (its object is
+//! retained, not kept); one whose deadline has passed keeps nothing, so it and its object
+//! are old unreferenced objects like any others.
+//!
 //! A kept mark is judged by the object it keeps: present and unreferenced, the mark is kept
 //! with it; gone, the mark is an orphan like any other; present and referenced by an item (a
 //! crash between a save's mark and its write leaves that), the mark is stale once older than
@@ -41,6 +45,8 @@ pub(super) struct Classified {
     pub referenced: u64,
     /// Unreferenced objects the user kept (a cleared field's file), and their marks.
     pub kept: u64,
+    /// Unreferenced objects whose retention has not passed, and their marks.
+    pub retained: u64,
     /// Unreferenced objects inside the grace period (kept marks on referenced objects
     /// included).
     pub too_young: u64,
@@ -95,6 +101,7 @@ pub(super) async fn classify(
     let Listing {
         mut objects,
         mut marked,
+        mut retained,
         ..
     } = listing;
     let mut references = references.objects;
@@ -118,7 +125,9 @@ pub(super) async fn classify(
             continue;
         }
         previous = Some(look.clone());
-        let has_mark = marked.advance_to(&look)?;
+        let is_kept = marked.advance_to(&look)?;
+        let is_retained = retained.advance_to(&look)?;
+        let has_mark = is_kept || is_retained;
         if references.advance_to(&look)? {
             classified.referenced += 1;
             if has_mark {
@@ -134,8 +143,10 @@ pub(super) async fn classify(
             deferred.push(0);
             deferred.extend_from_slice(&raw);
             marks.push(deferred)?;
-        } else if has_mark {
+        } else if is_kept {
             classified.kept += 1;
+        } else if is_retained {
+            classified.retained += 1;
         } else {
             candidate(
                 runtime,
@@ -165,13 +176,16 @@ pub(super) async fn classify(
         // Both asked in ascending order, every time (a merge join each).
         let keeps = marked_unreferenced.advance_to(target)?;
         let stale = marked_referenced.advance_to(target)?;
-        if keeps {
-            classified.kept += 1;
-            continue;
-        }
         let Some(record) = decode(&deferred[split + 1..]) else {
             continue;
         };
+        if keeps {
+            match kept::retained_by(&record.key) {
+                Some(_) => classified.retained += 1,
+                None => classified.kept += 1,
+            }
+            continue;
+        }
         let (kind, batch) = if stale {
             (Kind::StaleMarks, &mut batches.stale_marks)
         } else {

@@ -1,6 +1,8 @@
 //! Step 1: list the objects under each place of the scope (each bucket's prefixes, none
 //! inside another, so each object once), into a sorted spill (memory bounded whatever the
-//! bucket's size), and the kept marks by the key of the object they keep.
+//! bucket's size), and the kept marks and live retention marks by the key of the object
+//! they keep (a retention mark whose deadline has passed keeps nothing: it and its object
+//! are judged as any unmarked ones).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -36,6 +38,9 @@ pub(super) struct Listing {
     pub objects: Sorted,
     /// `bucket\0key` of every object a kept mark beside it names.
     pub marked: Sorted,
+    /// `bucket\0key` of every object a retention mark beside it retains past the sweep's
+    /// `now`.
+    pub retained: Sorted,
     /// Objects listed (each once: the scope's places do not overlap).
     pub count: u64,
 }
@@ -122,6 +127,7 @@ pub(super) async fn objects(
 ) -> Result<Listing, SweepError> {
     let mut objects = Spill::new(memory);
     let mut marked = Spill::new(memory / 8);
+    let mut retained = Spill::new(memory / 8);
     let mut count = 0;
     for (index, place) in scope.places.iter().enumerate() {
         let mut pages = runtime
@@ -137,7 +143,11 @@ pub(super) async fn objects(
             for object in page.contents.unwrap_or_default() {
                 let Some(key) = object.key else { continue };
                 count += 1;
-                if let Some(target) = kept::kept_by(&key) {
+                if let Some((target, until)) = kept::retained_by(&key) {
+                    if until > scope.now {
+                        retained.push(lookup(&place.bucket, target))?;
+                    }
+                } else if let Some(target) = kept::kept_by(&key) {
                     marked.push(lookup(&place.bucket, target))?;
                 }
                 let size = u64::try_from(object.size.unwrap_or(0)).unwrap_or(0);
@@ -149,6 +159,7 @@ pub(super) async fn objects(
     Ok(Listing {
         objects: objects.into_sorted()?,
         marked: marked.into_sorted()?,
+        retained: retained.into_sorted()?,
         count,
     })
 }

@@ -257,6 +257,7 @@ impl<M: FileModels> Sweep<'_, M> {
             objects_listed,
             referenced: classified.referenced,
             kept: classified.kept,
+            retained: classified.retained,
             orphans: classified.orphans,
             orphans_found: classified.orphans_found,
             too_young: classified.too_young,

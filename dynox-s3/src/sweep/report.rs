@@ -64,6 +64,10 @@ pub struct SweepReport {
     /// Unreferenced objects the user chose to keep (files of cleared fields), with their
     /// marks: never deleted.
     pub kept: u64,
+    /// Unreferenced objects a write replaced or deleted whose field's retention has not
+    /// passed yet (`#[s3(retain = "...")]`, [`S3Settings::retain`](crate::S3Settings::retain)),
+    /// with their retention marks: left readable; a sweep after the deadline deletes them.
+    pub retained: u64,
     /// Unreferenced objects older than the grace period: deleted, or to delete on a dry run;
     /// the first 10,000, sorted by bucket and key ([`orphans_found`](Self::orphans_found)
     /// counts them all).
@@ -149,11 +153,12 @@ impl fmt::Display for SweepReport {
         };
         writeln!(
             f,
-            "{} items scanned, {} objects listed, {} referenced, {} kept, {} cleared elsewhere, {} orphans{deleted}, {} stale kept marks{removed}, {} too young, {} not owned, {} failed; {} stale multipart uploads{aborted} ({:.2?})",
+            "{} items scanned, {} objects listed, {} referenced, {} kept, {} retained, {} cleared elsewhere, {} orphans{deleted}, {} stale kept marks{removed}, {} too young, {} not owned, {} failed; {} stale multipart uploads{aborted} ({:.2?})",
             self.items_scanned,
             self.objects_listed,
             self.referenced,
             self.kept,
+            self.retained,
             self.cleared,
             self.orphans_found,
             self.stale_marks,
