@@ -71,8 +71,11 @@ impl KeySegment for Status {
     sk = "PROFILE"
 )]
 struct Customer {
+    #[dynamo(validate(length(min = 1, max = 64)))]
     customer_id: String,
     name: String,
+    /// Checked before anything is written (`Error::Validation` names the field).
+    #[dynamo(validate(pattern = "^[^@ ]+@[^@ ]+\\.[a-z]+$"))]
     email: String,
 }
 
@@ -86,6 +89,7 @@ struct Order {
     /// Seconds since the epoch: zero-padded in keys, so they sort by time.
     placed_at: u64,
     status: Status,
+    #[dynamo(validate(range(min = 0)))]
     total_cents: i64,
 }
 
@@ -168,6 +172,16 @@ async fn run(client: &Client) -> Result<(), Box<dyn std::error::Error>> {
             email: format!("{id}@example.com"),
         };
         client.create(&mut customer).await?;
+    }
+    // A malformed email is refused before any request: nothing is written.
+    let mut typo = Customer {
+        customer_id: "alan".into(),
+        name: "Alan Turing".into(),
+        email: "alan at example.com".into(),
+    };
+    match client.create(&mut typo).await {
+        Err(dynox::Error::Validation { field, .. }) => println!("refused customer alan: {field}"),
+        other => return Err(format!("expected a validation error, got {other:?}").into()),
     }
 
     // Place orders: each order and its invoice in one transaction, the PDF uploaded first.
