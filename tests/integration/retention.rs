@@ -201,6 +201,46 @@ async fn a_reader_racing_a_replacing_writer_always_reads_a_whole_file() {
 }
 
 #[tokio::test]
+async fn a_file_cleared_with_delete_cleared_files_is_retained_too() {
+    let env = env(S3Settings::default()).await;
+    let mut p = page("CLR", 1);
+    env.client.save(&mut p).await.unwrap();
+    let reader = Page::get(&env.other, "CLR").await.unwrap().unwrap();
+    let old_body = stored(&p.body).key.clone();
+    p.body = None;
+    env.client
+        .save(&mut p)
+        .delete_cleared_files()
+        .await
+        .unwrap();
+    let old = reader.body.as_ref().unwrap();
+    assert_eq!(
+        old.get_bytes(&env.other).await.unwrap().as_ref(),
+        b"body v1"
+    );
+    let keys = keys_under(&env, "body/").await;
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert!(keys[1].starts_with(&format!("{old_body}{}", dynox_s3::RETAIN_INFIX)));
+}
+
+#[tokio::test]
+async fn a_transaction_that_deletes_an_item_retains_its_file() {
+    let env = env(S3Settings::default()).await;
+    let mut p = page("TX", 1);
+    env.client.save(&mut p).await.unwrap();
+    let reader = Page::get(&env.other, "TX").await.unwrap().unwrap();
+    env.client.transact_write().delete_item(&p).await.unwrap();
+    assert!(Page::get(&env.client, "TX").await.unwrap().is_none());
+    let old = reader.body.as_ref().unwrap();
+    assert_eq!(
+        old.get_bytes(&env.other).await.unwrap().as_ref(),
+        b"body v1"
+    );
+    assert_eq!(keys_under(&env, "body/").await.len(), 2, "object and mark");
+    assert!(keys_under(&env, "plain/").await.is_empty());
+}
+
+#[tokio::test]
 async fn a_deleted_item_s_files_follow_the_client_retention_unless_the_field_opts_out() {
     // Every field without its own retention takes the client's.
     let env = env(S3Settings::default().retain(Duration::from_secs(3600))).await;
