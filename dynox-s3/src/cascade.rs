@@ -6,7 +6,8 @@
 //! table shows such a change; [`cascade`] deletes the objects the old image referenced and
 //! the new image does not (or, for a field with a retention, marks them to stay readable
 //! until it has passed, as dynox's own writes do), and reports per record what it deleted,
-//! retained, skipped and could not delete. `dynox-streams` feeds it from the Streams API or a Lambda event.
+//! retained, skipped and could not delete. `dynox-streams` feeds it from the Streams API or
+//! a Lambda event.
 //!
 //! It is idempotent (records arrive at least once; dynox's own writes already deleted what
 //! they replaced, which reads as already gone), and it never deletes:
@@ -30,7 +31,7 @@ use crate::error::S3Error;
 use crate::kept;
 use crate::models::{FileModels, Visit};
 use crate::settings::Runtime;
-use crate::store::{field_client, owner, retention, S3Files, S3Model};
+use crate::store::{field_client, owner, S3Files, S3Model};
 use crate::upload::OWNER_METADATA;
 
 /// What the cascade did for one stream record.
@@ -254,14 +255,15 @@ async fn cascade_record<M: S3Model>(
     }
     // A field with a retention keeps its object readable until then (a reader of the item
     // before the change, a link already handed out); the sweep deletes it after.
-    let failed = crate::store::retire::<M>(client, to_delete.clone()).await;
-    let (retained, deleted) = to_delete
+    let retired = crate::store::retire::<M>(client, to_delete.clone()).await;
+    report.deleted = to_delete
         .into_iter()
-        .filter(|file| !failed.iter().any(|(f, _)| f == file))
-        .partition(|file| !retention::<M>(&runtime, file.field).is_zero());
-    report.deleted = deleted;
-    report.retained = retained;
-    for (file, source) in failed {
+        .filter(|file| {
+            !retired.failed.iter().any(|(f, _)| f == file) && !retired.retained.contains(file)
+        })
+        .collect();
+    report.retained = retired.retained;
+    for (file, source) in retired.failed {
         let error = store_error(source, &file.object.bucket, file.object.key.clone());
         report.failed.push((file, error));
     }

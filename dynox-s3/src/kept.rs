@@ -59,20 +59,33 @@ pub(crate) fn retention_key(key: &str, until: SystemTime) -> String {
     format!("{key}{RETAIN_INFIX}{secs}")
 }
 
-/// If `key` is a retention mark's: the key of the object it retains, and until when.
-pub(crate) fn retained_by(key: &str) -> Option<(&str, SystemTime)> {
+/// A mark's key, read: the key of the object it marks, and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mark<'a> {
+    /// A kept mark: the object stays until the user deletes it.
+    Kept(&'a str),
+    /// A retention mark: the object stays until the deadline.
+    Retained(&'a str, SystemTime),
+}
+
+/// What the object at `key` marks, if it is a mark.
+pub(crate) fn mark_of(key: &str) -> Option<Mark<'_>> {
+    if let Some(target) = key.strip_suffix(KEPT_SUFFIX) {
+        return Some(Mark::Kept(target));
+    }
     let (target, secs) = key.rsplit_once(RETAIN_INFIX)?;
     if secs.is_empty() || !secs.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let secs: u64 = secs.parse().ok()?;
-    Some((target, UNIX_EPOCH.checked_add(Duration::from_secs(secs))?))
+    let until = UNIX_EPOCH.checked_add(Duration::from_secs(secs.parse().ok()?))?;
+    Some(Mark::Retained(target, until))
 }
 
 /// The key of the object a mark at `key` keeps or retains, if `key` is a mark's.
 pub(crate) fn kept_by(key: &str) -> Option<&str> {
-    key.strip_suffix(KEPT_SUFFIX)
-        .or_else(|| retained_by(key).map(|(target, _)| target))
+    mark_of(key).map(|mark| match mark {
+        Mark::Kept(target) | Mark::Retained(target, _) => target,
+    })
 }
 
 /// Marks `refs` as kept; returns those that could not be marked, with the reason.
@@ -190,11 +203,15 @@ mod tests {
         let mark = retention_key("docs/a.pdf", until);
         assert_eq!(mark, "docs/a.pdf.dynox-retain-1767225601");
         assert_eq!(
-            retained_by(&mark),
-            Some((
+            mark_of(&mark),
+            Some(Mark::Retained(
                 "docs/a.pdf",
                 UNIX_EPOCH + Duration::from_secs(1_767_225_601)
             ))
+        );
+        assert_eq!(
+            mark_of("docs/a.pdf.dynox-kept"),
+            Some(Mark::Kept("docs/a.pdf"))
         );
         assert_eq!(kept_by(&mark), Some("docs/a.pdf"));
         assert_eq!(kept_by("docs/a.pdf.dynox-kept"), Some("docs/a.pdf"));

@@ -118,8 +118,9 @@ impl S3Settings {
     /// How long a file stays readable after a committed write stopped referencing it (a save
     /// that replaced it or cleared it with `delete_cleared_files`, a delete of its item, a
     /// transaction doing either; overflow values a save or update replaced too; a cleared
-    /// file that is kept is never deleted anyway), for every file field that sets no `#[s3(retain = "...")]` of its own. Default:
-    /// none, the object is deleted right after the commit.
+    /// file that is kept is never deleted anyway), for every file field that sets no
+    /// `#[s3(retain = "...")]` of its own. Default: none, the object is deleted right after
+    /// the commit.
     ///
     /// Without a retention, a reader that read the item a moment before (an eventually
     /// consistent query, a presigned link already handed to a browser) gets `NoSuchKey`. With

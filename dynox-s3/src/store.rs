@@ -209,7 +209,7 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
         client: &'a Client,
         refs: Vec<FileRef>,
     ) -> BoxFuture<'a, Vec<(FileRef, BoxError)>> {
-        Box::pin(retire::<M>(client, refs))
+        Box::pin(async move { retire::<M>(client, refs).await.failed })
     }
 
     fn remove<'a>(
@@ -265,48 +265,53 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
     }
 }
 
-/// How long the objects of `M`'s field `field` stay readable once no item references them:
-/// the field's own retention, else the client's.
-pub(crate) fn retention<M: S3Model>(runtime: &Runtime, field: &str) -> std::time::Duration {
-    M::S3_FIELDS
+/// Until when the object of `M`'s field `field` stays readable once a write at `now` stopped
+/// referencing it: now plus the field's own retention, else the client's; `None` when there
+/// is none (it is deleted).
+fn retained_until<M: S3Model>(
+    runtime: &Runtime,
+    field: &str,
+    now: std::time::SystemTime,
+) -> Option<std::time::SystemTime> {
+    let retention = M::S3_FIELDS
         .iter()
         .find(|f| f.name == field)
         .and_then(|f| f.retain)
-        .unwrap_or(runtime.settings.retain)
+        .unwrap_or(runtime.settings.retain);
+    now.checked_add(retention).filter(|_| !retention.is_zero())
+}
+
+/// What [`retire`] did.
+pub(crate) struct Retired {
+    /// Objects marked to stay readable until their retention has passed.
+    pub retained: Vec<FileRef>,
+    /// Objects it could neither delete nor mark, with the reason.
+    pub failed: Vec<(FileRef, BoxError)>,
 }
 
 /// Lets go of objects no item of `M` references any more: deletes those of fields without a
 /// retention and marks the others retained until now plus their retention (the sweep deletes
-/// them after that). Returns the objects it could neither delete nor mark.
-pub(crate) async fn retire<M: S3Model>(
-    client: &Client,
-    refs: Vec<FileRef>,
-) -> Vec<(FileRef, BoxError)> {
+/// them after that).
+pub(crate) async fn retire<M: S3Model>(client: &Client, refs: Vec<FileRef>) -> Retired {
     let runtime = Runtime::of(client);
     let now = std::time::SystemTime::now();
-    let (retained, deleted): (Vec<_>, Vec<_>) = refs
-        .into_iter()
-        .map(|r| {
-            let retention = retention::<M>(&runtime, r.field);
-            (
-                r,
-                now.checked_add(retention).filter(|_| !retention.is_zero()),
-            )
-        })
-        .partition(|(_, until)| until.is_some());
-    let deleted = deleted.into_iter().map(|(r, _)| r).collect();
-    let retained = retained
-        .into_iter()
-        .filter_map(|(r, until)| Some((r, until?)))
-        .collect();
+    let (mut deleted, mut marked) = (Vec::new(), Vec::new());
+    for r in refs {
+        match retained_until::<M>(&runtime, r.field, now) {
+            Some(until) => marked.push((r, until)),
+            None => deleted.push(r),
+        }
+    }
+    let mut retained: Vec<FileRef> = marked.iter().map(|(r, _)| r.clone()).collect();
     let table = client.table_name::<M>();
     let owner_of = |r: &FileRef| owner::<M>(&table, r.field);
     let (mut failed, marks_failed) = futures::join!(
         <S3Files<M> as FileStore<M>>::remove(client, deleted),
-        crate::kept::retain(&runtime, owner_of, |r| field_client::<M>(r.field), retained)
+        crate::kept::retain(&runtime, owner_of, |r| field_client::<M>(r.field), marked)
     );
+    retained.retain(|r| !marks_failed.iter().any(|(f, _)| f == r));
     failed.extend(marks_failed);
-    failed
+    Retired { retained, failed }
 }
 
 /// Uploads every pending file field of `item` at once, each under a fresh key. Field states

@@ -52,6 +52,15 @@ async fn keys_under(env: &FileEnv, prefix: &str) -> Vec<String> {
     keys
 }
 
+/// The bytes of `file` (a file field of an item read earlier) as a reader downloads them now,
+/// through the other client.
+async fn read(env: &FileEnv, file: &Option<S3Object>) -> dynox_core::Result<bytes::Bytes> {
+    file.as_ref()
+        .expect("the reader's item has the file")
+        .get_bytes(&env.other)
+        .await
+}
+
 fn is_no_such_key(error: &Error) -> bool {
     matches!(error.s3(), Some(S3Error::NoSuchKey { .. }))
 }
@@ -78,22 +87,12 @@ async fn a_replaced_file_stays_readable_for_its_retention_then_the_sweep_deletes
     env.client.save(&mut p).await.unwrap();
 
     // The retained field's old object still reads, by the reader and through the link.
-    let old = reader.body.as_ref().unwrap();
-    assert_eq!(
-        old.get_bytes(&env.other).await.unwrap().as_ref(),
-        b"body v1"
-    );
+    assert_eq!(read(&env, &reader.body).await.unwrap().as_ref(), b"body v1");
     let fetched = reqwest::get(&link).await.unwrap();
     assert!(fetched.status().is_success(), "{}", fetched.status());
     assert_eq!(fetched.bytes().await.unwrap().as_ref(), b"body v1");
     // The plain field's went right after the commit.
-    let gone = reader
-        .plain
-        .as_ref()
-        .unwrap()
-        .get_bytes(&env.other)
-        .await
-        .unwrap_err();
+    let gone = read(&env, &reader.plain).await.unwrap_err();
     assert!(is_no_such_key(&gone), "{gone:?}");
 
     // Beside the old object, its retention mark, whose deadline is the retention after the
@@ -128,10 +127,7 @@ async fn a_replaced_file_stays_readable_for_its_retention_then_the_sweep_deletes
     assert_eq!(report.retained, 2, "the object and its mark: {report}");
     assert_eq!(report.orphans_found, 0, "{report}");
     assert_eq!(keys_under(&env, "body/").await, keys);
-    assert_eq!(
-        old.get_bytes(&env.other).await.unwrap().as_ref(),
-        b"body v1"
-    );
+    assert_eq!(read(&env, &reader.body).await.unwrap().as_ref(), b"body v1");
 
     // A sweep after it deletes both; the item's file stays.
     let after = SystemTime::now() + RETENTION + Duration::from_secs(2);
@@ -213,11 +209,7 @@ async fn a_file_cleared_with_delete_cleared_files_is_retained_too() {
         .delete_cleared_files()
         .await
         .unwrap();
-    let old = reader.body.as_ref().unwrap();
-    assert_eq!(
-        old.get_bytes(&env.other).await.unwrap().as_ref(),
-        b"body v1"
-    );
+    assert_eq!(read(&env, &reader.body).await.unwrap().as_ref(), b"body v1");
     let keys = keys_under(&env, "body/").await;
     assert_eq!(keys.len(), 2, "{keys:?}");
     assert!(keys[1].starts_with(&format!("{old_body}{}", dynox_s3::RETAIN_INFIX)));
@@ -231,11 +223,7 @@ async fn a_transaction_that_deletes_an_item_retains_its_file() {
     let reader = Page::get(&env.other, "TX").await.unwrap().unwrap();
     env.client.transact_write().delete_item(&p).await.unwrap();
     assert!(Page::get(&env.client, "TX").await.unwrap().is_none());
-    let old = reader.body.as_ref().unwrap();
-    assert_eq!(
-        old.get_bytes(&env.other).await.unwrap().as_ref(),
-        b"body v1"
-    );
+    assert_eq!(read(&env, &reader.body).await.unwrap().as_ref(), b"body v1");
     assert_eq!(keys_under(&env, "body/").await.len(), 2, "object and mark");
     assert!(keys_under(&env, "plain/").await.is_empty());
 }
@@ -254,16 +242,10 @@ async fn a_deleted_item_s_files_follow_the_client_retention_unless_the_field_opt
         ("body", &reader.body, "body v1"),
         ("plain", &reader.plain, "plain v1"),
     ] {
-        let bytes = file.as_ref().unwrap().get_bytes(&env.other).await;
+        let bytes = read(&env, file).await;
         assert_eq!(bytes.unwrap().as_ref(), text.as_bytes(), "{field}");
     }
-    let gone = reader
-        .never
-        .as_ref()
-        .unwrap()
-        .get_bytes(&env.other)
-        .await
-        .unwrap_err();
+    let gone = read(&env, &reader.never).await.unwrap_err();
     assert!(is_no_such_key(&gone), "retain = \"0s\": {gone:?}");
     // The field's own ten minutes win over the client's hour.
     let report = dynox_s3::sweep::<Page>(&env.client)

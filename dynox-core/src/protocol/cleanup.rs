@@ -4,8 +4,9 @@
 //! Shared (content-addressed) objects are never deleted or marked here: another item may
 //! reference one, and the store's garbage collection removes it once none does.
 
+use crate::error::BoxError;
 use crate::error::{Error, Result, WriteOutcome};
-use crate::files::FileStore;
+use crate::files::{BoxFuture, FileStore};
 use crate::model::Model;
 use crate::reference::FileRef;
 use crate::Client;
@@ -41,13 +42,8 @@ pub(crate) async fn remove_unreferenced<M: Model>(
     key: &str,
     refs: Vec<FileRef>,
 ) -> Result<()> {
-    let refs = unshared::<M>(refs);
-    let left = if refs.is_empty() {
-        Vec::new()
-    } else {
-        M::Files::retire(client, refs).await
-    };
-    let mut left = left.into_iter();
+    let retire = <M::Files as FileStore<M>>::retire;
+    let mut left = on_unshared::<M>(client, refs, retire).await.into_iter();
     let Some((first, source)) = left.next() else {
         return Ok(());
     };
@@ -66,11 +62,25 @@ pub(crate) async fn remove<M: Model>(
     client: &Client,
     refs: Vec<FileRef>,
 ) -> Vec<(FileRef, crate::error::BoxError)> {
+    on_unshared::<M>(client, refs, <M::Files as FileStore<M>>::remove).await
+}
+
+/// A store's delete or retire ([`FileStore::remove`], [`FileStore::retire`]): objects in,
+/// the ones it could not deal with out.
+type StoreOp = for<'a> fn(&'a Client, Vec<FileRef>) -> BoxFuture<'a, Vec<(FileRef, BoxError)>>;
+
+/// A store's delete or retire, given the unshared objects of `refs` (no call when there are
+/// none); returns the objects it could not deal with.
+async fn on_unshared<M: Model>(
+    client: &Client,
+    refs: Vec<FileRef>,
+    store: StoreOp,
+) -> Vec<(FileRef, BoxError)> {
     let refs = unshared::<M>(refs);
     if refs.is_empty() {
         return Vec::new();
     }
-    M::Files::remove(client, refs).await
+    store(client, refs).await
 }
 
 /// Marks `refs` as kept before a write that stops referencing them. On failure every mark is

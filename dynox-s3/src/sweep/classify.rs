@@ -180,9 +180,9 @@ pub(super) async fn classify(
             continue;
         };
         if keeps {
-            match kept::retained_by(&record.key) {
-                Some(_) => classified.retained += 1,
-                None => classified.kept += 1,
+            match kept::mark_of(&record.key) {
+                Some(kept::Mark::Retained(..)) => classified.retained += 1,
+                _ => classified.kept += 1,
             }
             continue;
         }

@@ -12,7 +12,7 @@ use super::spill::{Sorted, Spill};
 use super::SweepError;
 use crate::error::FromSdk;
 use crate::error::S3Error;
-use crate::kept;
+use crate::kept::{self, Mark};
 use crate::settings::Runtime;
 
 /// A listed object: an orphan until an item's reference or its age says otherwise.
@@ -143,12 +143,13 @@ pub(super) async fn objects(
             for object in page.contents.unwrap_or_default() {
                 let Some(key) = object.key else { continue };
                 count += 1;
-                if let Some((target, until)) = kept::retained_by(&key) {
-                    if until > scope.now {
-                        retained.push(lookup(&place.bucket, target))?;
+                match kept::mark_of(&key) {
+                    Some(Mark::Kept(target)) => marked.push(lookup(&place.bucket, target))?,
+                    Some(Mark::Retained(target, until)) if until > scope.now => {
+                        retained.push(lookup(&place.bucket, target))?
                     }
-                } else if let Some(target) = kept::kept_by(&key) {
-                    marked.push(lookup(&place.bucket, target))?;
+                    // A retention mark past its deadline keeps nothing.
+                    Some(Mark::Retained(..)) | None => {}
                 }
                 let size = u64::try_from(object.size.unwrap_or(0)).unwrap_or(0);
                 let modified = scope.instant(object.last_modified);
