@@ -376,6 +376,30 @@ pub struct RawObject {
     pub metadata: std::collections::HashMap<String, String>,
 }
 
+/// The base64 CRC-64/NVME of `data`, as S3 writes it (and dynox records it).
+pub fn crc64(data: &[u8]) -> String {
+    use base64::Engine;
+    let crc = crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64Nvme, data);
+    base64::engine::general_purpose::STANDARD.encode(crc.to_be_bytes())
+}
+
+/// The full-object CRC-64/NVME the server keeps of `object`, if it keeps one (a HEAD with
+/// checksum mode); panics, naming the object, if the HEAD fails.
+pub async fn server_crc64(s3: &aws_sdk_s3::Client, object: &StoredObject) -> Option<String> {
+    let (bucket, key) = (&object.bucket, &object.key);
+    match s3
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+        .send()
+        .await
+    {
+        Ok(head) => head.checksum_crc64_nvme,
+        Err(e) => panic!("HEAD s3://{bucket}/{key}: {e:?}"),
+    }
+}
+
 /// Reads object `key` of `bucket` with the plain client `s3` (a [`FileEnv`]'s `s3`); panics,
 /// naming the object, if it cannot.
 pub async fn read_object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> RawObject {

@@ -381,6 +381,9 @@ const S3_SHARED: &str = "shared";
 /// not fit DynamoDB's 400 KB.
 const S3_OVERFLOW: &str = "overflow";
 
+/// The flag valid in `#[s3(...)]`: record each file's SHA-256 as well as its CRC-64/NVME.
+const S3_SHA256: &str = "sha256";
+
 /// The values of `#[s3(compress = "...")]`, each with the `dynox_s3::Compression` variant it
 /// names, in the order of `Compression::ALL` (kept in step with `Compression::name`): `check`
 /// accepts these and no other, `expand` generates the variant.
@@ -413,6 +416,8 @@ pub struct S3 {
     pub shared: Option<proc_macro2::Span>,
     /// `overflow`: an ordinary attribute kept inline until the item would be too large.
     pub overflow: Option<proc_macro2::Span>,
+    /// `sha256`: record a SHA-256 of each file too (a cryptographic digest).
+    pub sha256: Option<proc_macro2::Span>,
 }
 
 impl S3 {
@@ -707,6 +712,7 @@ pub fn field(cx: &mut Ctxt, attrs: &[Attribute]) -> Field {
             retain: None,
             shared: None,
             overflow: None,
+            sha256: None,
         };
         let result = attr.parse_nested_meta(|meta| {
             let name = path_name(&meta);
@@ -720,6 +726,11 @@ pub fn field(cx: &mut Ctxt, attrs: &[Attribute]) -> Field {
                 set_once(cx, &mut s3.overflow, span, &meta);
                 return Ok(());
             }
+            if name == S3_SHA256 {
+                let span = flag_in(&meta, "s3", S3_SHA256)?;
+                set_once(cx, &mut s3.sha256, span, &meta);
+                return Ok(());
+            }
             let slot = S3_KEYS
                 .into_iter()
                 .zip(s3.slots())
@@ -729,7 +740,7 @@ pub fn field(cx: &mut Ctxt, attrs: &[Attribute]) -> Field {
                     S3_KEYS
                         .map(|key| format!("`{key} = \"...\"`"))
                         .into_iter()
-                        .chain([format!("`{S3_SHARED}`"), format!("`{S3_OVERFLOW}`")]),
+                        .chain([S3_SHARED, S3_OVERFLOW, S3_SHA256].map(|f| format!("`{f}`"))),
                 );
                 cx.error_spanned_by(
                     &meta.path,

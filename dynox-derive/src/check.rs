@@ -528,6 +528,24 @@ fn file_fields(cx: &mut Ctxt, model: &Model<'_>) {
                 ));
             }
         }
+        // A shared object's key is its SHA-256, and an overflow value records one to tell
+        // whether it changed: asking for it again is a mistake about what the field does.
+        if let Some(sha256) = s3.sha256 {
+            let implied = match (s3.shared, s3.overflow) {
+                (Some(_), _) => Some("shared"),
+                (None, Some(_)) => Some("overflow"),
+                (None, None) => None,
+            };
+            if let Some(kind) = implied {
+                cx.syn_error(syn::Error::new(
+                    sha256,
+                    format!(
+                        "`{}` is `{kind}`: its objects record a SHA-256 already; remove `sha256`",
+                        f.ident
+                    ),
+                ));
+            }
+        }
         if let Some(retain) = &s3.retain {
             if let Err(message) = crate::attr::retention_secs(&retain.value) {
                 cx.syn_error(syn::Error::new(retain.span, message));

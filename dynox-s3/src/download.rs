@@ -1,13 +1,17 @@
 //! Downloads of a stored object: to memory, to a file, as a stream, or a byte range.
 //!
-//! Every full download checks the size and SHA-256 the item recorded; a mismatch is
-//! [`S3Error::ChecksumMismatch`]. An item with no SHA-256 (an attached upload, an item another
-//! tool wrote) is checked against its ETag (`If-Match`) and the full-object checksum S3 keeps
-//! for the object, where it has one (the SDK verifies the body against it). Reads of a versioned object ask for the recorded version,
-//! so a later overwrite of the key (by something other than dynox) cannot change them.
+//! Every full download checks the size and the checksums the item recorded (its CRC-64/NVME,
+//! and its SHA-256 where it records one); a mismatch is [`S3Error::ChecksumMismatch`]. The
+//! CRC is taken of the bytes as they arrive; a parallel ranged `save_to` takes each range's
+//! and combines them (CRC-64 allows it), so no byte is read twice. An item with no checksum
+//! (an attached upload S3 kept none for, an item another tool wrote) is checked against its
+//! ETag (`If-Match`) and the full-object checksum S3 keeps for the object, where it has one
+//! (the SDK verifies the body against it). Reads of a versioned object ask for the recorded
+//! version, so a later overwrite of the key (by something other than dynox) cannot change
+//! them.
 //!
 //! A compressed object is decompressed as its body arrives ([`content`]), and the checks
-//! are on the decompressed bytes: the original content's size and SHA-256. Bytes that do
+//! are on the decompressed bytes: the original content's size and checksums. Bytes that do
 //! not decode are a checksum mismatch too. It is always fetched whole: `range` refuses it
 //! ([`S3Error::RangeOfCompressed`]) and `save_to` streams it in one GET instead of parallel
 //! ranges (a range of compressed bytes cannot be decoded on its own).
@@ -31,7 +35,7 @@ use tokio::io::AsyncWriteExt;
 use tokio_util::io::{ReaderStream, StreamReader};
 use tracing::Instrument;
 
-use crate::checksum::Hasher;
+use crate::checksum::{Crc64, Crc64Hasher, Hasher};
 use crate::compression::Compression;
 use crate::error::FromSdk;
 use crate::error::S3Error;
@@ -58,7 +62,7 @@ pub(crate) async fn get(
         .bucket(&object.bucket)
         .key(&object.key)
         .set_version_id(object.version_id.clone());
-    if object.sha256.is_none() && !object.etag.is_empty() {
+    if !recorded(object) && !object.etag.is_empty() {
         // No checksum recorded (attached object): at least refuse different content.
         request = request.if_match(&object.etag);
     }
@@ -66,12 +70,13 @@ pub(crate) async fn get(
         request = request.range(format!("bytes={start}-{}", end - 1));
     }
     use aws_sdk_s3::config::ResponseChecksumValidation;
-    let validation = if object.sha256.is_some() {
-        // Every download of a recorded object is checked against its SHA-256 (`Verifier`):
-        // the SDK's own check of the stored checksum would hash the same bytes again.
+    let validation = if recorded(object) {
+        // Every download of a recorded object is checked against the item's checksums
+        // (`Verifier`): the SDK's own check of the stored checksum would hash the same bytes
+        // again.
         ResponseChecksumValidation::WhenRequired
     } else {
-        // No SHA-256 recorded (an attached upload, an item written by pydynox): have S3
+        // No checksum recorded (an attached upload, an item written by pydynox): have S3
         // return the full-object checksum it keeps (CRC32, CRC32C, CRC64/NVME, SHA-1 or
         // SHA-256) and the SDK check the body against it, whatever the client's own setting.
         request = request.checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled);
@@ -93,50 +98,91 @@ pub(crate) async fn get(
     Ok(output)
 }
 
-/// Checks a full download's size and checksum against the item.
-pub(crate) struct Verifier<'a> {
-    object: &'a StoredObject,
-    hasher: Hasher,
-    size: u64,
+/// Whether the item records a checksum of the content that downloads check.
+fn recorded(object: &StoredObject) -> bool {
+    object.crc64nvme.is_some() || object.sha256.is_some()
 }
 
-impl<'a> Verifier<'a> {
-    pub(crate) fn new(object: &'a StoredObject) -> Self {
+/// Checks a full download's size and checksums against the item: the CRC-64/NVME always
+/// (it is what tells the size too), the SHA-256 only where the item records one.
+pub(crate) struct Verifier {
+    object: StoredObject,
+    crc64: Crc64Hasher,
+    sha256: Option<Hasher>,
+}
+
+impl Verifier {
+    pub(crate) fn new(object: StoredObject) -> Self {
         Self {
+            sha256: object.sha256.is_some().then(Hasher::default),
             object,
-            hasher: Hasher::default(),
-            size: 0,
+            crc64: Crc64Hasher::default(),
         }
     }
 
     pub(crate) fn update(&mut self, chunk: &[u8]) {
-        self.hasher.update(chunk);
-        self.size += chunk.len() as u64;
+        self.crc64.update(chunk);
+        if let Some(sha256) = &mut self.sha256 {
+            sha256.update(chunk);
+        }
+    }
+
+    /// The number of bytes checked so far.
+    pub(crate) fn size(&self) -> u64 {
+        self.crc64.len()
     }
 
     pub(crate) fn finish(self) -> Result<(), S3Error> {
-        let mismatch = |expected: String, actual: String| S3Error::ChecksumMismatch {
-            bucket: self.object.bucket.clone(),
-            key: self.object.key.clone(),
-            expected,
-            actual,
-        };
-        if self.size != self.object.size {
+        check(
+            &self.object,
+            self.crc64.finish(),
+            self.sha256.map(Hasher::finish),
+        )
+    }
+}
+
+/// Checks content whose CRC-64/NVME and size are `crc64` (and SHA-256 `sha256`, when taken)
+/// against what the item recorded.
+fn check(object: &StoredObject, crc64: Crc64, sha256: Option<String>) -> Result<(), S3Error> {
+    let mismatch = |expected: String, actual: String| S3Error::ChecksumMismatch {
+        bucket: object.bucket.clone(),
+        key: object.key.clone(),
+        expected,
+        actual,
+    };
+    if crc64.len != object.size {
+        return Err(mismatch(
+            format!("size:{}", object.size),
+            format!("size:{}", crc64.len),
+        ));
+    }
+    if let Some(expected) = &object.crc64nvme {
+        let actual = crc64.header();
+        if &actual != expected {
             return Err(mismatch(
-                format!("size:{}", self.object.size),
-                format!("size:{}", self.size),
+                format!("crc64nvme:{expected}"),
+                format!("crc64nvme:{actual}"),
             ));
         }
-        if let Some(expected) = &self.object.sha256 {
-            let actual = self.hasher.finish();
-            if &actual != expected {
-                return Err(mismatch(
-                    format!("sha256:{expected}"),
-                    format!("sha256:{actual}"),
-                ));
-            }
+    }
+    if let (Some(expected), Some(actual)) = (&object.sha256, sha256) {
+        if &actual != expected {
+            return Err(mismatch(
+                format!("sha256:{expected}"),
+                format!("sha256:{actual}"),
+            ));
         }
-        Ok(())
+    }
+    Ok(())
+}
+
+/// The checksum a mismatch names as expected: the item's CRC-64, else its SHA-256, else its
+/// size.
+fn expected(object: &StoredObject) -> String {
+    match (&object.crc64nvme, &object.sha256) {
+        (Some(crc), _) => format!("crc64nvme:{crc}"),
+        (None, Some(sha256)) => format!("sha256:{sha256}"),
+        (None, None) => format!("size:{}", object.size),
     }
 }
 
@@ -196,10 +242,7 @@ fn content(object: &StoredObject, body: ByteStream) -> BoxStream<'static, Result
         return chunks.map_err(move |e| body_error(&object, e)).boxed();
     };
     let (bucket, key) = (object.bucket.clone(), object.key.clone());
-    let expected = match &object.sha256 {
-        Some(sha256) => format!("sha256:{sha256}"),
-        None => format!("size:{}", object.size),
-    };
+    let expected = expected(object);
     let body_object = object.clone();
     // Body errors pass through the decoder as I/O errors carrying the S3Error.
     let reader = StreamReader::new(
@@ -242,7 +285,7 @@ fn content(object: &StoredObject, body: ByteStream) -> BoxStream<'static, Result
         .boxed()
 }
 
-/// `chunks` checked against the item's size and SHA-256: the last item is an error if they
+/// `chunks` checked against the item's size and checksums: the last item is an error if they
 /// do not match, and the stream stops at the first byte past the recorded size (so a body
 /// that decompresses to far more than recorded is not read to its end). Each chunk handed
 /// out is added to `progress`, which is finished when the stream ends matching.
@@ -253,49 +296,35 @@ fn verified(
 ) -> BoxStream<'static, Result<Bytes, S3Error>> {
     struct Reading {
         chunks: BoxStream<'static, Result<Bytes, S3Error>>,
-        object: StoredObject,
-        hasher: Hasher,
         size: u64,
-        done: bool,
+        verifier: Option<Verifier>,
         progress: Option<Progress>,
     }
     let start = Reading {
         chunks,
-        object,
-        hasher: Hasher::default(),
-        size: 0,
-        done: false,
+        size: object.size,
+        verifier: Some(Verifier::new(object)),
         progress,
     };
     stream::unfold(start, |mut state| async move {
-        if state.done {
-            return None;
-        }
+        let verifier = state.verifier.as_mut()?;
         let next = state.chunks.next().await;
         if let Some(Ok(chunk)) = &next {
-            state.hasher.update(chunk);
-            state.size += chunk.len() as u64;
-            if state.size <= state.object.size {
+            verifier.update(chunk);
+            if verifier.size() <= state.size {
                 progress::add(state.progress.as_ref(), chunk.len() as u64);
                 return Some((next?, state));
             }
         }
-        state.done = true;
-        let ended = matches!(next, None | Some(Ok(_)));
+        let verifier = state.verifier.take()?;
         if let Some(Err(error)) = next {
             return Some((Err(error), state));
         }
-        debug_assert!(ended);
         // The end, or more than the item recorded: check what was read.
-        let verifier = Verifier {
-            object: &state.object,
-            hasher: std::mem::take(&mut state.hasher),
-            size: state.size,
-        };
         match verifier.finish() {
             Ok(()) => {
                 if let Some(progress) = &state.progress {
-                    progress.finish(state.object.size);
+                    progress.finish(state.size);
                 }
                 None
             }
@@ -444,10 +473,14 @@ async fn write_file(
 const WRITE_BUFFER: usize = 1 << 20;
 
 /// A large object into `temp` by ranged GETs of `part_size` bytes, at most `concurrency` at
-/// once, each written at its offset as it arrives. A follower thread reads the file back in
-/// order as the downloaded prefix grows and hashes it, so the whole file's size and SHA-256
-/// are still checked end to end (against the bytes on disk) with memory bounded by
-/// `concurrency` write buffers and one read buffer.
+/// once, each written at its offset as it arrives. Each range's CRC-64/NVME is taken of its
+/// bytes as they arrive, and the ranges' CRCs combine into the whole content's, which is
+/// checked with its size against the item: end to end, with no second pass and memory
+/// bounded by `concurrency` write buffers.
+///
+/// An item that records a SHA-256 (a field that asked for one, an item written before
+/// CRC-64 was the default) has it checked too: a SHA-256 cannot be combined, so a follower
+/// thread reads the file back in order as the downloaded prefix grows and hashes it.
 async fn write_file_ranges(
     client: &dynox_core::Client,
     object: &StoredObject,
@@ -477,30 +510,34 @@ async fn write_file_ranges(
         .map(|i| (i * part_size, ((i + 1) * part_size).min(object.size)))
         .collect();
 
-    // The follower: hashes the file up to each new end of the contiguous downloaded prefix.
+    // The follower, for a SHA-256: hashes the file up to each new end of the contiguous
+    // downloaded prefix.
     let (prefix_tx, prefix_rx) = std::sync::mpsc::channel::<u64>();
-    let follower = {
+    let follower = object.sha256.is_some().then(|| {
         let file = file.clone();
         let object = object.clone();
-        tokio::task::spawn_blocking(move || -> std::io::Result<Result<(), S3Error>> {
-            let mut verifier = Verifier::new(&object);
+        tokio::task::spawn_blocking(move || -> std::io::Result<Option<String>> {
+            let mut sha256 = Hasher::default();
+            let mut hashed = 0u64;
             let mut buffer = vec![0u8; WRITE_BUFFER];
             while let Ok(end) = prefix_rx.recv() {
-                while verifier.size < end {
+                while hashed < end {
                     let want = buffer
                         .len()
-                        .min(usize::try_from(end - verifier.size).unwrap_or(usize::MAX));
-                    let n = read_at(&file, &mut buffer[..want], verifier.size)?;
+                        .min(usize::try_from(end - hashed).unwrap_or(usize::MAX));
+                    let n = read_at(&file, &mut buffer[..want], hashed)?;
                     if n == 0 {
                         return Err(std::io::ErrorKind::UnexpectedEof.into());
                     }
-                    verifier.update(&buffer[..n]);
+                    sha256.update(&buffer[..n]);
+                    hashed += n as u64;
                 }
             }
-            Ok(verifier.finish())
+            Ok((hashed == object.size).then(|| sha256.finish()))
         })
-    };
+    });
 
+    let mut crcs = vec![Crc64::default(); ranges.len()];
     let mut done = vec![false; ranges.len()];
     let mut prefix = 0usize;
     let mut in_flight = tokio::task::JoinSet::new();
@@ -517,19 +554,19 @@ async fn write_file_ranges(
                 in_flight.spawn(async move {
                     fetch_range(&client, &object, (&file, &temp), start, end, progress)
                         .await
-                        .map(|()| index)
+                        .map(|crc| (index, crc))
                 });
             }
             let Some(joined) = in_flight.join_next().await else {
                 break;
             };
-            let index = joined.map_err(|e| body_error(object, e))??;
-            done[index] = true;
+            let (index, crc) = joined.map_err(|e| body_error(object, e))??;
+            (crcs[index], done[index]) = (crc, true);
             let before = prefix;
             while prefix < done.len() && done[prefix] {
                 prefix += 1;
             }
-            if prefix > before {
+            if prefix > before && follower.is_some() {
                 // A closed channel means the follower failed: its error comes out below.
                 let _ = prefix_tx.send(ranges[prefix - 1].1);
             }
@@ -539,15 +576,25 @@ async fn write_file_ranges(
     .await;
     drop(prefix_tx);
     drop(in_flight);
-    let verified = follower.await.map_err(|e| body_error(object, e))?;
+    let sha256 = match follower {
+        Some(follower) => follower.await.map_err(|e| body_error(object, e))?,
+        None => Ok(None),
+    };
     result?;
-    verified.map_err(io("reading back"))??;
+    let sha256 = sha256.map_err(io("reading back"))?;
+    let whole = crcs
+        .into_iter()
+        .fold(Crc64::default(), |whole, range| whole.then(range));
+    if object.sha256.is_some() && sha256.is_none() {
+        return Err(io("reading back")(std::io::ErrorKind::UnexpectedEof.into()));
+    }
+    check(object, whole, sha256)?;
     file.sync_all().map_err(io("syncing"))?;
     Ok(())
 }
 
 /// Downloads bytes `start..end` of `object` into `file` at their offset, adding each write
-/// to `progress`.
+/// to `progress`. Returns the CRC-64/NVME of the bytes, taken as they arrived.
 async fn fetch_range(
     client: &dynox_core::Client,
     object: &StoredObject,
@@ -555,7 +602,7 @@ async fn fetch_range(
     start: u64,
     end: u64,
     progress: Option<Progress>,
-) -> Result<(), S3Error> {
+) -> Result<Crc64, S3Error> {
     let output = get(client, object, Some((start, end))).await?;
     // The object must be the size the item recorded, whatever range was asked for.
     let total = output
@@ -571,6 +618,7 @@ async fn fetch_range(
         });
     }
     let mut body = output.body;
+    let mut crc64 = Crc64Hasher::default();
     let mut buffer = BytesMut::with_capacity(WRITE_BUFFER);
     let mut at = start;
     let write = |buffer: BytesMut, at: u64| {
@@ -592,6 +640,7 @@ async fn fetch_range(
                 actual: "more".into(),
             });
         }
+        crc64.update(&chunk);
         buffer.extend_from_slice(&chunk);
         if buffer.len() >= WRITE_BUFFER {
             let full = std::mem::replace(&mut buffer, BytesMut::with_capacity(WRITE_BUFFER));
@@ -620,7 +669,7 @@ async fn fetch_range(
         });
     }
     progress::add(progress.as_ref(), n);
-    Ok(())
+    Ok(crc64.finish())
 }
 
 #[cfg(unix)]

@@ -69,6 +69,12 @@
 //!   collects it once no item references it. See [`keys`].
 //! - `client = "..."`: every request for the field's objects goes through the S3 client
 //!   registered under that name with [`S3Settings::named_client`].
+//! - `retain = "10m"`: a replaced or deleted object stays readable that long (for readers and
+//!   links that saw the old item), then the [`sweep()`] deletes it. Not with `shared`.
+//! - `sha256`: record each file's SHA-256 next to its CRC-64/NVME (every file's integrity
+//!   check, which S3 verifies on arrival and every full download checks), for users who want
+//!   a cryptographic digest of the content; full downloads check it too. `shared` and
+//!   `overflow` fields record one already.
 //!
 //! - `overflow`: on an ordinary field (a `String`, `Vec<u8>`, an `Option` of them or any serde
 //!   value), which stays inline while the item fits DynamoDB's 400 KB and moves to S3 (one

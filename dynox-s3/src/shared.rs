@@ -32,6 +32,7 @@ use tokio::io::AsyncWriteExt;
 
 use dynox_core::ObjectRef;
 
+use crate::checksum::{Crc64, Crc64Hasher};
 use crate::error::FromSdk;
 use crate::error::S3Error;
 use crate::keys::{self, KeyParts};
@@ -47,12 +48,14 @@ const MAX_COPY_SIZE: u64 = 5 * 1024 * 1024 * 1024;
 /// How much of a source is read at once while hashing.
 const READ_CHUNK: u64 = 8 * 1024 * 1024;
 
-/// The SHA-256 and size of a pending file's content.
+/// The SHA-256, CRC-64/NVME and size of a pending file's content.
 pub(crate) struct Fingerprint {
     /// Lowercase hex, for the key.
     pub hex: String,
     /// The digest itself.
     pub digest: [u8; 32],
+    /// The content's CRC-64, taken in the same pass (for a reused object, which is not read).
+    pub crc64: Crc64,
     /// The content's length.
     pub size: u64,
 }
@@ -73,7 +76,7 @@ pub(crate) async fn fingerprint(
 ) -> Result<(PendingUpload, Fingerprint, Option<Spool>), S3Error> {
     let mut source = file.source.open(&file.file_name).await?;
     let mut hasher = Sha256::new();
-    let mut size = 0u64;
+    let mut crc64 = Crc64Hasher::default();
     let mut spool = None;
     if !file.source.replayable() {
         let path = std::env::temp_dir().join(format!(
@@ -92,7 +95,7 @@ pub(crate) async fn fingerprint(
             PartData::File(range) => upload::read_range(&range).await?,
         };
         hasher.update(&bytes);
-        size += bytes.len() as u64;
+        crc64.update(&bytes);
         if let Some((out, Spool(path))) = spool.as_mut() {
             out.write_all(&bytes)
                 .await
@@ -110,7 +113,14 @@ pub(crate) async fn fingerprint(
     };
     let digest: [u8; 32] = hasher.finalize().into();
     let hex = digest.iter().map(|b| format!("{b:02x}")).collect();
-    Ok((file, Fingerprint { hex, digest, size }, spool))
+    let crc64 = crc64.finish();
+    let fingerprint = Fingerprint {
+        hex,
+        digest,
+        crc64,
+        size: crc64.len,
+    };
+    Ok((file, fingerprint, spool))
 }
 
 fn spool_error(path: &std::path::Path, source: std::io::Error) -> S3Error {
@@ -180,7 +190,15 @@ async fn store(
         if_none_match: false,
         ..target.clone()
     };
-    match upload::upload(settings, target, file.clone()).await {
+    // The fingerprint is the SHA-256 the item records: the upload takes only the CRC.
+    target.sha256 = false;
+    let uploaded = upload::upload(settings, target, file.clone())
+        .await
+        .map(|stored| StoredObject {
+            sha256: Some(STANDARD.encode(fingerprint.digest)),
+            ..stored
+        });
+    match uploaded {
         // Another save stored the same content first (or this one did, and the SDK's retry
         // of a lost response was refused): reference that object.
         Err(e) if conditional && e.is_precondition_failed() => {
@@ -289,6 +307,7 @@ async fn reuse(
         version_id: crate::object::version_id(touched.version_id().map(str::to_owned)),
         file_name: file.file_name.clone(),
         metadata: file.metadata.clone(),
+        crc64nvme: Some(fingerprint.crc64.header()),
         sha256: Some(STANDARD.encode(fingerprint.digest)),
         encoding: target.compress,
         stored_size: target.compress.map(|_| stored_size),

@@ -56,6 +56,10 @@ pub struct S3Field<M> {
     /// (`#[s3(retain = "...")]`); `None` takes the client's
     /// [`S3Settings::retain`](crate::S3Settings::retain).
     pub retain: Option<std::time::Duration>,
+    /// Whether the item records a SHA-256 of each file as well as its CRC-64/NVME
+    /// (`#[s3(sha256)]`): a cryptographic digest for users who want one, checked on every
+    /// full download. Shared fields and overflow values record one whatever this says.
+    pub sha256: bool,
     /// The field's value (`None` for an empty optional field).
     pub slot: fn(&mut M) -> Option<&mut S3Object>,
 }
@@ -399,6 +403,8 @@ async fn run_uploads<M: S3Model>(
             compress: field.compress,
             if_none_match: false,
             item_key: (!field.shared).then(|| item_key.clone()).flatten(),
+            // An overflow value's SHA-256 tells a save whether the value changed.
+            sha256: field.sha256 || field.overflow,
         };
         jobs.push((index, target, pending));
     }

@@ -92,13 +92,13 @@ async fn a_ranged_download_that_does_not_match_leaves_no_file() {
     let stored = blob.data.stored().unwrap().clone();
     let dir = tempfile::tempdir().unwrap();
 
-    // A different checksum: the whole file is read back and refused.
-    let mut wrong_sha = stored.clone();
-    wrong_sha.sha256 = Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into());
+    // A different checksum: the ranges' combined CRC is refused.
+    let mut wrong_crc = stored.clone();
+    wrong_crc.crc64nvme = Some("AAAAAAAAAAA=".into());
     // A different size: the server's Content-Range total gives it away.
     let mut wrong_size = stored.clone();
     wrong_size.size -= 1;
-    for (name, object) in [("sha", wrong_sha), ("size", wrong_size)] {
+    for (name, object) in [("crc", wrong_crc), ("size", wrong_size)] {
         let path = dir.path().join(name);
         let error = S3Object::from_stored(object)
             .save_to(&env.client, &path)
@@ -228,9 +228,9 @@ async fn a_file_changed_after_it_was_hashed_is_refused_by_s3_and_nothing_is_stor
             dynox_tests::capability_note(
                 &env.backend,
                 "a_file_changed_after_it_was_hashed_is_refused_by_s3_and_nothing_is_stored",
-                "the server stores an UploadPart whose bytes differ from its x-amz-checksum-crc32",
+                "the server stores an UploadPart whose bytes differ from its x-amz-checksum-crc64nvme",
             );
-            // The item records the SHA-256 of the bytes hashed: reading the changed object
+            // The item records the CRC-64 of the bytes measured: reading the changed object
             // is refused.
             let err = blob
                 .data

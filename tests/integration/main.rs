@@ -14,6 +14,7 @@
 mod batch;
 mod bench_features;
 mod browser;
+mod checksums;
 mod compression;
 mod conditions;
 mod consistency;

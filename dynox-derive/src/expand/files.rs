@@ -73,6 +73,7 @@ pub fn expand(model: &Model<'_>, mode: Mode) -> TokenStream {
             };
             let member = f.ident;
             let overflow = spec.overflow.is_some();
+            let sha256 = spec.sha256.is_some();
             let slot = format_ident!("__slot");
             // Spanned on the field's type: a type that is not a file (`S3Object`, `S3Value`,
             // or an `Option` of one) is reported there. An overflow field is an ordinary
@@ -98,6 +99,7 @@ pub fn expand(model: &Model<'_>, mode: Mode) -> TokenStream {
                     shared: #shared,
                     overflow: #overflow,
                     retain: #retain,
+                    sha256: #sha256,
                     slot: {
                         fn #slot(model: &mut #ident) -> ::core::option::Option<&mut #s3::S3Object> {
                             #call

@@ -169,9 +169,26 @@ impl S3Object {
         }
     }
 
-    /// The base64 SHA-256 of the content (before any compression), computed while
-    /// uploading; every full download checks it. `None` while pending, and for an
-    /// [`attach`](crate::attach)ed object whose uploader sent no `x-amz-checksum-sha256`.
+    /// The base64 CRC-64/NVME of the content (before any compression), computed while
+    /// uploading; S3 checked it when the bytes arrived and every full download checks it.
+    /// `None` while pending, for items written before it was recorded (they verify with
+    /// their [`sha256`](Self::sha256)), and for an [`attach`](crate::attach)ed object S3
+    /// kept no CRC-64 of.
+    ///
+    /// ```
+    /// use dynox_s3::S3Object;
+    ///
+    /// let pending = S3Object::from_bytes(b"...".to_vec(), "a.txt");
+    /// assert_eq!(pending.crc64nvme(), None);
+    /// ```
+    pub fn crc64nvme(&self) -> Option<&str> {
+        self.stored().and_then(|s| s.crc64nvme.as_deref())
+    }
+
+    /// The base64 SHA-256 of the content (before any compression), where it is recorded:
+    /// a field with `#[s3(sha256)]` or `shared`, an overflow value, an
+    /// [`attach`](crate::attach)ed upload that declared one, or an item written before
+    /// CRC-64 was the default. Every full download checks it where recorded.
     pub fn sha256(&self) -> Option<&str> {
         self.stored().and_then(|s| s.sha256.as_deref())
     }
@@ -202,7 +219,8 @@ mod tests {
         assert_eq!(file.version_id(), Some("v7"));
         assert_eq!(file.file_name(), "f.csv");
         assert_eq!(file.metadata()["author"], "Ada");
-        assert_eq!(file.sha256(), Some("abc="));
+        assert_eq!(file.crc64nvme(), Some("Ygx0ps3GAWo="));
+        assert_eq!(file.sha256(), None);
     }
 
     #[test]
@@ -218,6 +236,7 @@ mod tests {
         assert_eq!((file.etag(), file.etag_unquoted()), (None, None));
         assert_eq!(file.last_modified(), None);
         assert_eq!((file.version_id(), file.sha256()), (None, None));
+        assert_eq!(file.crc64nvme(), None);
         assert_eq!(file.size(), Some(2));
         assert_eq!(file.content_type(), Some("application/json"));
         assert_eq!(file.file_name(), "a.json");

@@ -49,8 +49,16 @@ pub struct StoredObject {
     pub file_name: String,
     /// User metadata (S3 `x-amz-meta-*`).
     pub metadata: BTreeMap<String, String>,
-    /// Base64 SHA-256 of the content, computed while uploading and checked on every full
-    /// download; `None` only for objects attached after a direct (presigned) upload.
+    /// Base64 CRC-64/NVME of the content (big-endian, as S3's `x-amz-checksum-crc64nvme`
+    /// carries it): computed while uploading, checked by S3 on arrival and on every full
+    /// download. For an object stored as it is, it is S3's own full-object checksum of the
+    /// object. `None` for items written before it was recorded and for an attached object
+    /// S3 kept no CRC-64 of.
+    pub crc64nvme: Option<String>,
+    /// Base64 SHA-256 of the content, where it is recorded: content-addressed (`shared`)
+    /// fields, fields that ask for it (`#[s3(sha256)]`), overflow values, attached uploads
+    /// that declared one, and items written before CRC-64 was the default. Checked on every
+    /// full download where recorded.
     pub sha256: Option<String>,
     /// The codec the object is compressed with (`#[s3(compress = "...")]`); `None` for an
     /// object stored as it is, including every object stored before compression existed.
@@ -114,7 +122,8 @@ pub(super) mod tests {
             version_id: None,
             file_name: "f.csv".into(),
             metadata: BTreeMap::new(),
-            sha256: Some("abc=".into()),
+            crc64nvme: Some("Ygx0ps3GAWo=".into()),
+            sha256: None,
             encoding,
             stored_size,
         }

@@ -21,13 +21,14 @@ const LAST_MODIFIED: &str = "last_modified";
 const VERSION_ID: &str = "version_id";
 const FILE_NAME: &str = "file_name";
 const METADATA: &str = "metadata";
+const CRC64NVME: &str = "crc64nvme";
 const SHA256: &str = "sha256";
 const ENCODING: &str = "encoding";
 const STORED_SIZE: &str = "stored_size";
 
 impl StoredObject {
     pub(crate) fn to_attribute_value(&self) -> AttributeValue {
-        let mut map = HashMap::with_capacity(13);
+        let mut map = HashMap::with_capacity(14);
         let s = |v: &str| AttributeValue::S(v.to_owned());
         map.insert(BUCKET.to_owned(), s(&self.bucket));
         map.insert(KEY.to_owned(), s(&self.key));
@@ -46,6 +47,9 @@ impl StoredObject {
         }
         if let Some(version) = &self.version_id {
             map.insert(VERSION_ID.to_owned(), s(version));
+        }
+        if let Some(crc) = &self.crc64nvme {
+            map.insert(CRC64NVME.to_owned(), s(crc));
         }
         if let Some(sha) = &self.sha256 {
             map.insert(SHA256.to_owned(), s(sha));
@@ -150,6 +154,7 @@ impl StoredObject {
             version_id: version_id(text(VERSION_ID)?),
             file_name,
             metadata,
+            crc64nvme: text(CRC64NVME)?,
             sha256: text(SHA256)?,
             encoding,
             stored_size,
@@ -158,7 +163,8 @@ impl StoredObject {
 }
 
 /// A file field is stored as a map of its object's metadata (bucket, key, size, etag, content
-/// type, last modified, version id, file name, user metadata, SHA-256, and for a compressed
+/// type, last modified, version id, file name, user metadata, CRC-64/NVME and SHA-256 where
+/// recorded, and for a compressed
 /// object its encoding and stored size). A pending file cannot be converted: the save path
 /// uploads it first.
 impl Attribute for S3Object {
@@ -200,11 +206,11 @@ mod tests {
             [
                 "bucket",
                 "content_type",
+                "crc64nvme",
                 "etag",
                 "file_name",
                 "key",
                 "last_modified",
-                "sha256",
                 "size"
             ]
         );
@@ -358,7 +364,7 @@ mod tests {
         let read = StoredObject::from_attribute_value(&AttributeValue::M(map)).unwrap();
         assert_eq!(read.etag, "\"9f089b639127e2f5a79c4eda189678d6\"");
         assert_eq!(read.file_name, "report.pdf");
-        assert_eq!(read.sha256, None);
+        assert_eq!((read.sha256, read.crc64nvme), (None, None));
         assert_eq!(read.size, 14);
     }
 }

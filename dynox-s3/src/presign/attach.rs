@@ -32,9 +32,10 @@ use crate::upload::{MARKER_METADATA, OWNER_METADATA};
 /// - the rules require a SHA-256 and S3 has none for it: [`UploadRefusal::NoChecksum`];
 /// - the item already references it (a replayed attach): [`UploadRefusal::AlreadyAttached`].
 ///
-/// The item records the object's size, ETag and Last-Modified as the HEAD reports them (and
-/// its SHA-256 when the uploader sent a full-object `x-amz-checksum-sha256`); downloads of an
-/// object without a SHA-256 require the ETag to match.
+/// The item records the object's size, ETag and Last-Modified as the HEAD reports them, the
+/// CRC-64/NVME S3 keeps of it (S3 records one for new objects by default), and its SHA-256
+/// when the uploader sent a full-object `x-amz-checksum-sha256`; downloads check what is
+/// recorded, and of an object without either require the ETag to match.
 pub async fn attach<M: S3Model>(
     client: &Client,
     key: Key<M>,
@@ -100,6 +101,12 @@ async fn attach_to<M: S3Model>(
         .filter(|c| !c.contains('-'))
         .or_else(|| raw.get(SHA256_METADATA).cloned())
         .filter(|c| is_sha256_base64(c));
+    // The CRC-64/NVME S3 keeps of the object (real S3 records one for every new object by
+    // default, always of the full object), for downloads to check as they do every upload's.
+    // A value that is not 8 bytes of base64 is not one.
+    let crc64nvme = head
+        .checksum_crc64_nvme
+        .filter(|c| crate::checksum::is_crc64_base64(c));
     // The user's metadata: all but dynox's own.
     let metadata = raw
         .into_iter()
@@ -147,6 +154,7 @@ async fn attach_to<M: S3Model>(
         // A direct upload is stored as sent, even into a field that compresses.
         encoding: None,
         stored_size: None,
+        crc64nvme,
         sha256,
     }))
 }

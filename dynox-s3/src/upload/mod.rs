@@ -3,19 +3,22 @@
 //!
 //! ```text
 //! source::UploadSource ──▶ transform::Metered ──▶ transform::Encoder ──▶ pipeline ──▶ multipart
-//!   bytes, file, reader      content size, SHA-256    identity, or zstd /    PutObject or
-//!   (parts of `Bytes`, or                             gzip compression       parts, bounded
+//!   bytes, file, reader      content size, CRC-64     identity, or zstd /    PutObject or
+//!   (parts of `Bytes`, or    (SHA-256 if asked)       gzip compression       parts, bounded
 //!   file ranges streamed)                                                    concurrency
 //! ```
 //!
 //! - [`source`]: every kind of source hands out parts the same way; a file on disk hands out
 //!   ranges that stream from disk as they are sent, so it is never held in memory.
-//! - [`transform`]: the size and SHA-256 the item records are the original content's, taken
-//!   before the encoder; the stored size is counted after it, by the network stage. A
+//! - [`transform`]: the size and checksums the item records are the original content's, taken
+//!   before the encoder, each part's CRC-64/NVME in the same pass; the stored size is counted
+//!   after it, by the network stage. A
 //!   compressed upload's stored size is unknown up front: the encoder compresses just far
 //!   enough to tell whether it fits one PutObject, else it goes part by part.
 //! - [`pipeline`]: single or multipart, and the one loop that keeps at most `concurrency`
-//!   parts in flight (memory: part size × concurrency).
+//!   parts in flight (memory: part size × concurrency). Every request carries the
+//!   CRC-64/NVME of its bytes, and a multipart upload completes with the full-object CRC
+//!   combined from its parts' and the object's size: S3 checks both and refuses a mismatch.
 //! - [`multipart`]: the upload's state machine (create, put part, complete, abort); every
 //!   failure path aborts, including uploads a retried create started.
 //! - [`server_date`]: the object's last-modified time is S3's clock, read from the `Date`
@@ -70,6 +73,8 @@ pub(crate) struct Target {
     /// The item's key as [`ITEM_KEY_METADATA`](crate::keys::ITEM_KEY_METADATA) text (none
     /// for shared objects).
     pub(crate) item_key: Option<String>,
+    /// Record the content's SHA-256 as well as its CRC-64 (`#[s3(sha256)]`, overflow values).
+    pub(crate) sha256: bool,
 }
 
 impl Target {
@@ -107,7 +112,7 @@ pub(crate) async fn upload(
         None => Box::new(Identity),
         Some(compression) => Box::new(Compress::new(compression, &file.file_name)),
     };
-    let mut data = Encoded::new(source, encoder);
+    let mut data = Encoded::new(source, encoder, target.sha256);
     let span = tracing::debug_span!(
         "s3.upload",
         otel.name = "s3.upload",
@@ -119,7 +124,7 @@ pub(crate) async fn upload(
     let sent = pipeline::send(settings, &target, &file, &mut data)
         .instrument(span)
         .await?;
-    // The item records the content's size and SHA-256, and for a compressed object its
+    // The item records the content's size and checksums, and for a compressed object its
     // encoding and stored size.
     let content = data.content();
     if let Some(progress) = &progress {
@@ -141,7 +146,8 @@ pub(crate) async fn upload(
         version_id: crate::object::version_id(sent.version_id),
         file_name: file.file_name,
         metadata: file.metadata,
-        sha256: Some(content.sha256),
+        crc64nvme: Some(content.crc64.header()),
+        sha256: content.sha256,
         encoding: target.compress,
         stored_size: target.compress.map(|_| sent.size),
     })

@@ -13,76 +13,32 @@ use std::time::SystemTime;
 
 use aws_sdk_s3::operation::complete_multipart_upload::CompleteMultipartUploadOutput;
 use aws_sdk_s3::primitives::{ByteStream, Length};
-use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumType, CompletedMultipartUpload, CompletedPart};
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::server_date::ServerDate;
 use super::source::{FileRange, Part, PartData};
 use super::{content_type, s3_metadata, Target};
-use crate::checksum;
+use crate::checksum::Crc64;
 use crate::error::FromSdk;
 use crate::error::S3Error;
 use crate::object::PendingUpload;
 
-/// The checksum S3 checks a request's bytes against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Checksum {
-    /// CRC32 computed by the SDK from the bytes it sends: for parts in memory, sent from the
-    /// very buffer that was hashed.
-    Crc32,
-    /// CRC32 computed beforehand, in the pass that hashes the content: for parts streamed
-    /// from disk, so S3 refuses a part that differs from the bytes hashed (a file changed
-    /// underneath).
-    Crc32Precomputed,
-    /// SHA-256 computed beforehand: a single PutObject, whose bytes are the whole content (or
-    /// its compressed form), hashed once.
-    Sha256,
-}
-
-impl Checksum {
-    /// The checksum for the parts of a multipart upload whose first part is `part`.
-    pub(crate) fn for_part(part: &Part) -> Self {
-        match part.data {
-            PartData::Memory(_) => Checksum::Crc32,
-            PartData::File(_) => Checksum::Crc32Precomputed,
-        }
-    }
-
-    fn algorithm(self) -> ChecksumAlgorithm {
-        match self {
-            Checksum::Crc32 | Checksum::Crc32Precomputed => ChecksumAlgorithm::Crc32,
-            Checksum::Sha256 => ChecksumAlgorithm::Sha256,
-        }
-    }
-}
-
-/// A request body and the checksum to send with it: for [`Checksum::Sha256`] the SHA-256 of
-/// its bytes, for [`Checksum::Crc32Precomputed`] their CRC32 (base64); for
-/// [`Checksum::Crc32`] none (the SDK computes it).
+/// A request body and the CRC-64/NVME of its bytes, sent for S3 to check them against.
 pub(crate) struct Body {
     pub(crate) stream: ByteStream,
-    pub(crate) sha256: Option<String>,
-    pub(crate) crc32: Option<String>,
+    pub(crate) crc64: Crc64,
 }
 
 impl Body {
-    /// The body that sends `part` with `checksum`: file parts stream from disk, memory parts
-    /// from their buffer. A part the checksum cannot be had for as it is (a file part without
-    /// it) is read into memory first, within the part size.
-    pub(crate) async fn of(part: Part, checksum: Checksum) -> Result<Body, S3Error> {
-        let Part {
-            data,
-            sha256,
-            crc32,
-        } = part;
-        let precomputed = match checksum {
-            Checksum::Sha256 => sha256.clone().map(|s| (Some(s), None)),
-            Checksum::Crc32Precomputed => crc32.clone().map(|c| (None, Some(c))),
-            Checksum::Crc32 => None,
-        };
-        let bytes = match (data, precomputed) {
-            (PartData::File(range), Some((sha256, crc32))) => {
+    /// The body that sends `part`: file parts stream from disk (with the CRC the measuring
+    /// pass computed, so S3 refuses bytes that changed since), memory parts from their
+    /// buffer. A part without its CRC yet has it computed here (a file part is read into
+    /// memory first, within the part size).
+    pub(crate) async fn of(part: Part) -> Result<Body, S3Error> {
+        let bytes = match (part.data, part.crc64) {
+            (PartData::File(range), Some(crc64)) => {
                 let stream = ByteStream::read_from()
                     .path(&*range.path)
                     .offset(range.offset)
@@ -95,28 +51,39 @@ impl Body {
                         path: range.path.to_path_buf(),
                         source: std::io::Error::other(e),
                     })?;
-                return Ok(Body {
-                    stream,
-                    sha256,
-                    crc32,
-                });
+                return Ok(Body { stream, crc64 });
             }
-            (PartData::File(range), _) => read_range(&range).await?,
-            (PartData::Memory(bytes), _) => bytes,
+            (PartData::Memory(bytes), Some(crc64)) => {
+                return Ok(Body {
+                    stream: ByteStream::from(bytes),
+                    crc64,
+                })
+            }
+            (PartData::File(range), None) => read_range(&range).await?,
+            (PartData::Memory(bytes), None) => bytes,
         };
         Ok(Body {
-            sha256: match checksum {
-                Checksum::Sha256 => Some(sha256.unwrap_or_else(|| checksum::sha256(&bytes))),
-                _ => None,
-            },
-            crc32: match checksum {
-                Checksum::Crc32Precomputed => {
-                    Some(crc32.unwrap_or_else(|| checksum::crc32(&bytes)))
-                }
-                _ => None,
-            },
+            crc64: Crc64::of(&bytes),
             stream: ByteStream::from(bytes),
         })
+    }
+}
+
+/// Refuses an answer whose CRC-64/NVME (S3's, of the bytes it stored) is not `sent`: a server
+/// that did not check the bytes against the header still gives itself away here.
+pub(crate) fn check_stored(
+    answered: Option<&str>,
+    sent: &str,
+    (bucket, key): (&str, &str),
+) -> Result<(), S3Error> {
+    match answered {
+        Some(answered) if answered != sent => Err(S3Error::ChecksumMismatch {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            expected: format!("crc64nvme:{sent}"),
+            actual: format!("crc64nvme:{answered} (stored)"),
+        }),
+        _ => Ok(()),
     }
 }
 
@@ -147,25 +114,22 @@ pub(crate) async fn read_range(range: &FileRange) -> Result<Bytes, S3Error> {
     Ok(Bytes::from(bytes))
 }
 
-/// A started multipart upload. Consumed by [`complete`](Self::complete) or
+/// A started multipart upload, with a full-object CRC-64/NVME: every part carries its own
+/// CRC, and the complete carries the whole object's (combined from the parts') and its
+/// size, which S3 checks. Consumed by [`complete`](Self::complete) or
 /// [`abort`](Self::abort); a failed complete aborts it too.
 pub(crate) struct MultipartUpload<'t> {
     target: &'t Target,
     upload_id: String,
-    checksum: Checksum,
     /// The create took more than one attempt: an earlier one may have started an upload
     /// whose response was lost.
     retried: bool,
 }
 
 impl<'t> MultipartUpload<'t> {
-    /// Starts an upload of `file` to `target` whose parts carry `checksum`. If it fails, any
-    /// upload it may have started all the same is aborted.
-    pub(crate) async fn create(
-        target: &'t Target,
-        file: &PendingUpload,
-        checksum: Checksum,
-    ) -> Result<Self, S3Error> {
+    /// Starts an upload of `file` to `target`. If it fails, any upload it may have started
+    /// all the same is aborted.
+    pub(crate) async fn create(target: &'t Target, file: &PendingUpload) -> Result<Self, S3Error> {
         let attempts = dynox_core::__private::Attempts::default();
         let created = attempts
             .count(
@@ -177,7 +141,8 @@ impl<'t> MultipartUpload<'t> {
                     .content_type(content_type(file))
                     .set_content_encoding(target.compress.map(|c| c.name().to_owned()))
                     .set_metadata(Some(s3_metadata(file, target)))
-                    .checksum_algorithm(checksum.algorithm())
+                    .checksum_algorithm(ChecksumAlgorithm::Crc64Nvme)
+                    .checksum_type(ChecksumType::FullObject)
                     .send(),
             )
             .await
@@ -203,7 +168,6 @@ impl<'t> MultipartUpload<'t> {
         Ok(MultipartUpload {
             target,
             upload_id,
-            checksum,
             retried: attempts.retried(),
         })
     }
@@ -221,49 +185,50 @@ impl<'t> MultipartUpload<'t> {
     ) -> impl std::future::Future<Output = Result<CompletedPart, S3Error>> + Send + 'static {
         let client = self.target.client.clone();
         let (bucket, key) = (self.target.bucket.clone(), self.target.key.clone());
-        let (upload_id, checksum) = (self.upload_id.clone(), self.checksum);
+        let upload_id = self.upload_id.clone();
         async move {
-            let body = Body::of(part, checksum).await?;
-            let request = client
+            let body = Body::of(part).await?;
+            let sent = body.crc64.header();
+            // The part's checksum header (signed) is what S3 checks the bytes against: hashing
+            // the payload once more for the signature would add nothing but CPU.
+            let output = client
                 .upload_part()
                 .bucket(&bucket)
                 .key(&key)
                 .upload_id(upload_id)
                 .part_number(number)
-                .body(body.stream);
-            let request = match (&body.sha256, &body.crc32) {
-                (Some(sha256), _) => request.checksum_sha256(sha256),
-                (None, Some(crc32)) => request.checksum_crc32(crc32),
-                (None, None) => request.checksum_algorithm(checksum.algorithm()),
-            };
-            // The part's checksum header (signed) is what S3 checks the bytes against: hashing
-            // the payload once more for the signature would add nothing but CPU.
-            let output = request
+                .checksum_algorithm(ChecksumAlgorithm::Crc64Nvme)
+                .checksum_crc64_nvme(&sent)
+                .body(body.stream)
                 .customize()
                 .disable_payload_signing()
                 .send()
                 .await
                 .map_err(|e| S3Error::from_sdk(e, "UploadPart", &bucket, &key))?;
-            let part = CompletedPart::builder()
+            check_stored(
+                output.checksum_crc64_nvme.as_deref(),
+                &sent,
+                (&bucket, &key),
+            )?;
+            Ok(CompletedPart::builder()
                 .part_number(number)
-                .set_e_tag(output.e_tag);
-            Ok(match (body.sha256, body.crc32) {
-                (Some(sent), _) => part.checksum_sha256(output.checksum_sha256.unwrap_or(sent)),
-                (None, Some(sent)) => part.checksum_crc32(output.checksum_crc32.unwrap_or(sent)),
-                (None, None) => part.set_checksum_crc32(output.checksum_crc32),
-            }
-            .build())
+                .set_e_tag(output.e_tag)
+                .checksum_crc64_nvme(sent)
+                .build())
         }
     }
 
-    /// Completes the upload from its `parts` (in order), returning S3's answer and its clock
-    /// when it gave it ([`ServerDate`]). If that fails, the upload is aborted.
+    /// Completes the upload from its `parts` (in order), whose bytes' CRC-64 and size are
+    /// `whole`, returning S3's answer and its clock when it gave it ([`ServerDate`]). If that
+    /// fails, the upload is aborted.
     pub(crate) async fn complete(
         self,
         parts: Vec<CompletedPart>,
+        whole: Crc64,
     ) -> Result<(CompleteMultipartUploadOutput, SystemTime), S3Error> {
         let target = self.target;
         let date = ServerDate::default();
+        let sent = whole.header();
         let completed = target
             .client
             .complete_multipart_upload()
@@ -271,6 +236,9 @@ impl<'t> MultipartUpload<'t> {
             .key(&target.key)
             .set_if_none_match(target.if_none_match.then(|| "*".to_owned()))
             .upload_id(&self.upload_id)
+            .checksum_type(ChecksumType::FullObject)
+            .checksum_crc64_nvme(&sent)
+            .mpu_object_size(i64::try_from(whole.len).unwrap_or(i64::MAX))
             .multipart_upload(
                 CompletedMultipartUpload::builder()
                     .set_parts(Some(parts))
@@ -282,6 +250,11 @@ impl<'t> MultipartUpload<'t> {
             .await
             .map_err(|e| {
                 S3Error::from_sdk(e, "CompleteMultipartUpload", &target.bucket, &target.key)
+            })
+            .and_then(|output| {
+                let location = (target.bucket.as_str(), target.key.as_str());
+                check_stored(output.checksum_crc64_nvme.as_deref(), &sent, location)?;
+                Ok(output)
             });
         match completed {
             Ok(output) => {

@@ -8,14 +8,15 @@
 
 use std::time::SystemTime;
 
-use aws_sdk_s3::types::CompletedPart;
+use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedPart};
 use bytes::Bytes;
 
-use super::multipart::{Body, Checksum, MultipartUpload};
+use super::multipart::{check_stored, read_range, Body, MultipartUpload};
 use super::server_date::ServerDate;
-use super::source::{Part, UploadSource};
+use super::source::{Part, PartData, UploadSource};
 use super::transform::Encoded;
 use super::{content_type, s3_metadata, Target};
+use crate::checksum::Crc64;
 use crate::error::FromSdk;
 use crate::error::S3Error;
 use crate::object::PendingUpload;
@@ -75,8 +76,10 @@ async fn put_single(
         &[("bucket", &target.bucket)],
         size,
     );
-    // S3 checks the bytes it received against the SHA-256 and refuses a mismatch.
-    let body = Body::of(part, Checksum::Sha256).await?;
+    // S3 checks the bytes it received against the CRC-64/NVME and refuses a mismatch; for a
+    // single PutObject it is the object's full-object checksum too.
+    let body = Body::of(part).await?;
+    let sent = body.crc64.header();
     let date = ServerDate::default();
     let output = target
         .client
@@ -87,16 +90,22 @@ async fn put_single(
         .set_content_encoding(target.compress.map(|c| c.name().to_owned()))
         .set_if_none_match(target.if_none_match.then(|| "*".to_owned()))
         .set_metadata(Some(s3_metadata(file, target)))
-        .set_checksum_sha256(body.sha256)
+        .checksum_algorithm(ChecksumAlgorithm::Crc64Nvme)
+        .checksum_crc64_nvme(&sent)
         .body(body.stream)
         .customize()
         .interceptor(date.clone())
-        // S3 checks the bytes against the signed SHA-256 header: no second hash of the
+        // S3 checks the bytes against the signed checksum header: no second hash of the
         // payload for the signature.
         .disable_payload_signing()
         .send()
         .await
         .map_err(|e| S3Error::from_sdk(e, "PutObject", &target.bucket, &target.key))?;
+    check_stored(
+        output.checksum_crc64_nvme.as_deref(),
+        &sent,
+        (&target.bucket, &target.key),
+    )?;
     progress::add(file.source.progress(), content);
     Ok(Sent {
         size,
@@ -112,8 +121,8 @@ async fn put_multipart(
     file: &PendingUpload,
     data: &mut Encoded,
 ) -> Result<Sent, S3Error> {
-    // The first part is read before the upload starts: its kind picks the checksum, and a
-    // source that fails at once leaves nothing to abort.
+    // The first part is read before the upload starts: a source that fails at once leaves
+    // nothing to abort.
     let Some(first) = data.next_part(part_size(settings, data.len(), 1)).await? else {
         // A reader that declared more than it had, and had nothing.
         return put_single(
@@ -124,12 +133,12 @@ async fn put_multipart(
         )
         .await;
     };
-    let upload = MultipartUpload::create(target, file, Checksum::for_part(&first)).await?;
+    let upload = MultipartUpload::create(target, file).await?;
     match send_parts(settings, &upload, file, data, first).await {
-        Ok((parts, size)) => {
-            let (output, date) = upload.complete(parts).await?;
+        Ok((parts, whole)) => {
+            let (output, date) = upload.complete(parts, whole).await?;
             Ok(Sent {
-                size,
+                size: whole.len,
                 etag: output.e_tag,
                 version_id: output.version_id,
                 date,
@@ -143,7 +152,8 @@ async fn put_multipart(
 }
 
 /// Uploads `first` and the parts after it, at most `concurrency` at once. Returns the
-/// completed parts in order and the number of bytes sent.
+/// completed parts in order and the CRC-64/NVME and size of the bytes sent (each part's own
+/// CRC, combined in order: the object's full-object checksum).
 ///
 /// Each part reports to the file's progress, once acknowledged, the content bytes read since
 /// the part before it was made (its own bytes, unless compressed).
@@ -153,23 +163,24 @@ async fn send_parts(
     file: &PendingUpload,
     data: &mut Encoded,
     first: Part,
-) -> Result<(Vec<CompletedPart>, u64), S3Error> {
+) -> Result<(Vec<CompletedPart>, Crc64), S3Error> {
     // Parts upload as tasks of their own, so they go on while the next part is read; the set
     // aborts them all if this upload fails or is dropped.
     let mut in_flight = tokio::task::JoinSet::new();
     let mut done = Vec::new();
-    let mut stored = 0u64;
+    let mut stored = Crc64::default();
     let mut number = 1u64;
     let mut next = Some(first);
     let mut reported = 0u64;
     while let Some(part) = next {
-        stored += part.len();
+        let part = checksummed(part).await?;
+        stored = stored.then(part.crc64.unwrap_or_default());
         let content = data.content_size().saturating_sub(reported);
         reported += content;
-        if number > MAX_PARTS || stored > MAX_OBJECT_SIZE {
+        if number > MAX_PARTS || stored.len > MAX_OBJECT_SIZE {
             return Err(S3Error::TooLarge {
                 file_name: file.file_name.clone(),
-                size: stored,
+                size: stored.len,
             });
         }
         let put = upload.put_part(number as i32, part);
@@ -193,14 +204,30 @@ async fn send_parts(
         done.push(joined(result, upload)?);
     }
     done.sort_by_key(|p| p.part_number);
-    tracing::Span::current().record("bytes", stored);
+    tracing::Span::current().record("bytes", stored.len);
     dynox_core::metrics::count(
         "dynox_bytes_uploaded_total",
         &[("bucket", upload.location().0)],
-        stored,
+        stored.len,
     );
     tracing::Span::current().record("parts", done.len());
     Ok((done, stored))
+}
+
+/// `part` with its CRC-64/NVME: the measuring stage computed it for the content's own bytes;
+/// bytes an encoder made are checksummed here, once, as the part is handed to the network.
+async fn checksummed(part: Part) -> Result<Part, S3Error> {
+    if part.crc64.is_some() {
+        return Ok(part);
+    }
+    let bytes = match part.data {
+        PartData::Memory(bytes) => bytes,
+        PartData::File(range) => read_range(&range).await?,
+    };
+    Ok(Part {
+        crc64: Some(Crc64::of(&bytes)),
+        data: PartData::Memory(bytes),
+    })
 }
 
 /// The result of a part task (a panicked or cancelled task is a transport error).

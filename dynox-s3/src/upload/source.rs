@@ -16,6 +16,7 @@ use bytes::{Bytes, BytesMut};
 use futures::future::BoxFuture;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
+use crate::checksum::Crc64;
 use crate::error::S3Error;
 use crate::progress::Progress;
 
@@ -41,11 +42,10 @@ pub(crate) struct FileRange {
 /// One part of an upload.
 pub(crate) struct Part {
     pub(crate) data: PartData,
-    /// The base64 SHA-256 of exactly these bytes, when a stage has computed it.
-    pub(crate) sha256: Option<String>,
-    /// The base64 CRC32 of exactly these bytes, when a stage has computed it (file parts,
-    /// hashed before they are streamed from disk).
-    pub(crate) crc32: Option<String>,
+    /// The CRC-64/NVME of exactly these bytes, once a stage has computed it: the measuring
+    /// stage for the content's own bytes (file parts are read for it before they stream from
+    /// disk), the network stage for bytes an encoder made.
+    pub(crate) crc64: Option<Crc64>,
 }
 
 impl Part {
@@ -53,8 +53,7 @@ impl Part {
     pub(crate) fn memory(bytes: Bytes) -> Self {
         Part {
             data: PartData::Memory(bytes),
-            sha256: None,
-            crc32: None,
+            crc64: None,
         }
     }
 
@@ -258,8 +257,7 @@ impl UploadSource for FileSource {
                 offset: self.offset,
                 len,
             }),
-            sha256: None,
-            crc32: None,
+            crc64: None,
         });
         self.offset += len;
         Box::pin(std::future::ready(Ok(part)))

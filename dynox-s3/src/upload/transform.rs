@@ -1,10 +1,11 @@
 //! The stage between the source and the network: the content is measured as the source
-//! hands it out ([`Metered`]: size and SHA-256 of the original bytes, what the item
-//! records), then an [`Encoder`] turns it into the bytes that are stored: [`Identity`] stores
-//! them as they are, [`Compress`] compresses them (zstd or gzip) as they stream.
+//! hands it out ([`Metered`]: size and CRC-64/NVME of the original bytes, and their SHA-256
+//! when the field records one: what the item records), then an [`Encoder`] turns it into the
+//! bytes that are stored: [`Identity`] stores them as they are, [`Compress`] compresses them
+//! (zstd or gzip) as they stream.
 //!
 //! ```text
-//! UploadSource ──▶ Metered (content size, SHA-256) ──▶ Encoder ──▶ parts ──▶ S3 (stored size)
+//! UploadSource ──▶ Metered (content size, CRC-64) ──▶ Encoder ──▶ parts ──▶ S3 (stored size)
 //! ```
 
 use std::io::{Read, Seek, SeekFrom};
@@ -21,7 +22,7 @@ use tokio::io::AsyncWriteExt;
 
 use super::multipart::read_range;
 use super::source::{FileRange, Part, PartData, UploadSource};
-use crate::checksum::Hasher;
+use crate::checksum::{Crc64, Crc64Hasher, Hasher};
 use crate::compression::Compression;
 use crate::error::S3Error;
 
@@ -32,90 +33,98 @@ const HASH_BUFFER: usize = 1 << 20;
 pub(crate) struct Content {
     /// Its size in bytes.
     pub(crate) size: u64,
-    /// Its base64 SHA-256.
-    pub(crate) sha256: String,
+    /// Its CRC-64/NVME.
+    pub(crate) crc64: Crc64,
+    /// Its base64 SHA-256, when the upload records one.
+    pub(crate) sha256: Option<String>,
 }
 
-/// A source whose parts are measured as they pass: the content's size and SHA-256.
+/// A source whose parts are measured as they pass: the content's size and CRC-64/NVME
+/// (and SHA-256, for a field that records one).
 ///
-/// The first part also gets its own SHA-256, at no cost (the whole content's hash so far: a
-/// single PutObject sends it). File parts are read once here, for the content's SHA-256 and
-/// the part's own CRC32 in the same pass, then streamed from disk by the SDK with that CRC32,
-/// which S3 checks, so the bytes it stores are the bytes hashed here even if the file changes
-/// underneath. (A CRC32 rather than the part's own SHA-256: the integrity check of a part
-/// does not need a fingerprint, and a second SHA-256 over every byte cost ~0.5 s of CPU per
-/// GiB; BENCHMARKS.md section 3.)
+/// Each part gets its own CRC-64, which the content's is combined from (no byte is hashed
+/// twice) and which the network stage sends with the part for S3 to check: for an identity
+/// encoding the parts are the stored bytes, and the combined CRC is the object's full-object
+/// checksum too. File parts are read once here, then streamed from disk by the SDK with that
+/// CRC, which S3 checks, so the bytes it stores are the bytes measured here even if the file
+/// changes underneath.
 pub(crate) struct Metered {
     inner: Box<dyn UploadSource>,
-    hasher: Hasher,
-    size: u64,
+    crc64: Crc64,
+    /// The running SHA-256, when the upload records one.
+    sha256: Option<Hasher>,
     /// The file read last, and the position it was left at, to read on without reopening.
     file: Option<(Arc<Path>, std::fs::File, u64)>,
     buffer: Vec<u8>,
 }
 
 impl Metered {
-    pub(crate) fn new(inner: Box<dyn UploadSource>) -> Self {
+    /// Measures `inner`, with a SHA-256 of the content when `sha256`.
+    pub(crate) fn new(inner: Box<dyn UploadSource>, sha256: bool) -> Self {
         Metered {
             inner,
-            hasher: Hasher::default(),
-            size: 0,
+            crc64: Crc64::default(),
+            sha256: sha256.then(Hasher::default),
             file: None,
             buffer: Vec::new(),
         }
     }
 
-    /// The size and SHA-256 of everything handed out so far.
+    /// The size and checksums of everything handed out so far.
     pub(crate) fn content(&self) -> Content {
         Content {
-            size: self.size,
-            sha256: self.hasher.clone().finish(),
+            size: self.crc64.len,
+            crc64: self.crc64,
+            sha256: self.sha256.clone().map(Hasher::finish),
         }
     }
 
     async fn measure(&mut self, mut part: Part) -> Result<Part, S3Error> {
-        let first = self.size == 0;
-        match &part.data {
-            PartData::Memory(bytes) => self.hasher.update(bytes),
+        let own = match &part.data {
+            PartData::Memory(bytes) => {
+                if let Some(sha256) = &mut self.sha256 {
+                    sha256.update(bytes);
+                }
+                Crc64::of(bytes)
+            }
             PartData::File(range) => {
                 // Hash off the async threads, then take the hasher, file and buffer back.
                 let range = range.clone();
-                let hasher = std::mem::take(&mut self.hasher);
+                let sha256 = self.sha256.take();
                 let file = self.file.take();
                 let buffer = std::mem::take(&mut self.buffer);
                 let path = range.path.clone();
                 let joined =
-                    tokio::task::spawn_blocking(move || hash_range(range, hasher, file, buffer))
+                    tokio::task::spawn_blocking(move || hash_range(range, sha256, file, buffer))
                         .await;
-                let (hashed, hasher, buffer) = joined.map_err(|e| S3Error::Io {
+                let (hashed, sha256, buffer) = joined.map_err(|e| S3Error::Io {
                     action: "reading",
                     path: path.to_path_buf(),
                     source: std::io::Error::other(e),
                 })?;
-                (self.hasher, self.buffer) = (hasher, buffer);
-                let (crc32, file) = hashed?;
+                (self.sha256, self.buffer) = (sha256, buffer);
+                let (own, file) = hashed?;
                 self.file = Some(file);
-                part.crc32 = Some(crc32);
+                own
             }
-        }
-        self.size += part.len();
-        if first {
-            part.sha256 = Some(self.hasher.clone().finish());
-        }
+        };
+        self.crc64 = self.crc64.then(own);
+        part.crc64 = Some(own);
         Ok(part)
     }
 }
 
-type Hashed = Result<(String, (Arc<Path>, std::fs::File, u64)), S3Error>;
+type Hashed = Result<(Crc64, (Arc<Path>, std::fs::File, u64)), S3Error>;
 
-/// Reads `range` into `whole`, returning the range's own CRC32 and the file left just after
-/// the range. A file shorter than the range is an `UnexpectedEof` error.
+/// Reads `range` (into `sha256` too, if given), returning the range's own CRC-64 and the
+/// file left just after the range. A file shorter than the range is an `UnexpectedEof`
+/// error.
 fn hash_range(
     range: FileRange,
-    mut whole: Hasher,
+    mut sha256: Option<Hasher>,
     file: Option<(Arc<Path>, std::fs::File, u64)>,
     mut buffer: Vec<u8>,
-) -> (Hashed, Hasher, Vec<u8>) {
+) -> (Hashed, Option<Hasher>, Vec<u8>) {
     let io = |action: &'static str, path: &Path| {
         let path = path.to_path_buf();
         move |source| S3Error::Io {
@@ -142,7 +151,7 @@ fn hash_range(
             HASH_BUFFER.min(usize::try_from(range.len).unwrap_or(HASH_BUFFER)),
             0,
         );
-        let mut own = crc32fast::Hasher::new();
+        let mut own = Crc64Hasher::default();
         let mut left = range.len;
         while left > 0 {
             let want = buffer
@@ -156,18 +165,17 @@ fn hash_range(
                     std::io::ErrorKind::UnexpectedEof.into(),
                 ));
             }
-            whole.update(&buffer[..n]);
+            if let Some(sha256) = &mut sha256 {
+                sha256.update(&buffer[..n]);
+            }
             own.update(&buffer[..n]);
             left -= n as u64;
         }
         let end = range.offset + range.len;
-        Ok((
-            crate::checksum::crc32_header(own),
-            (range.path.clone(), handle, end),
-        ))
+        Ok((own.finish(), (range.path.clone(), handle, end)))
     };
     let hashed = read();
-    (hashed, whole, buffer)
+    (hashed, sha256, buffer)
 }
 
 impl UploadSource for Metered {
@@ -397,21 +405,27 @@ pub(crate) struct Encoded {
 }
 
 impl Encoded {
-    pub(crate) fn new(source: Box<dyn UploadSource>, encoder: Box<dyn Encoder>) -> Self {
+    /// `source` through `encoder`, measured with a SHA-256 of the content when `sha256`.
+    pub(crate) fn new(
+        source: Box<dyn UploadSource>,
+        encoder: Box<dyn Encoder>,
+        sha256: bool,
+    ) -> Self {
         Encoded {
-            input: Metered::new(source),
+            input: Metered::new(source, sha256),
             encoder,
         }
     }
 
-    /// The size and SHA-256 of the content read so far (all of it, once the parts are done).
+    /// The size and checksums of the content read so far (all of it, once the parts are
+    /// done).
     pub(crate) fn content(&self) -> Content {
         self.input.content()
     }
 
     /// The number of content bytes read so far (cheaper than [`content`](Self::content)).
     pub(crate) fn content_size(&self) -> u64 {
-        self.input.size
+        self.input.crc64.len
     }
 }
 
@@ -441,12 +455,13 @@ mod tests {
         (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
     }
 
-    /// A measured part: its length, own SHA-256 and CRC32 if computed, and its bytes.
-    type Measured = (u64, Option<String>, Option<String>, Vec<u8>);
+    /// A measured part: its length, own CRC-64 if computed, and its bytes.
+    type Measured = (u64, Option<Crc64>, Vec<u8>);
 
-    /// Every part of `source` in sizes of `max`, measured, and the content measured.
-    async fn parts(source: Source, max: u64) -> (Vec<Measured>, Content) {
-        let mut data = Encoded::new(source.open("f").await.unwrap(), Box::new(Identity));
+    /// Every part of `source` in sizes of `max`, measured (with a SHA-256 of the content
+    /// when `sha256`), and the content measured.
+    async fn parts(source: Source, max: u64, sha256: bool) -> (Vec<Measured>, Content) {
+        let mut data = Encoded::new(source.open("f").await.unwrap(), Box::new(Identity), sha256);
         let mut parts = Vec::new();
         while let Some(part) = data.next_part(max).await.unwrap() {
             let len = part.len();
@@ -457,7 +472,7 @@ mod tests {
                     whole[range.offset as usize..(range.offset + range.len) as usize].to_vec()
                 }
             };
-            parts.push((len, part.sha256, part.crc32, bytes));
+            parts.push((len, part.crc64, bytes));
         }
         (parts, data.content())
     }
@@ -474,12 +489,11 @@ mod tests {
             .map(|c| Ok(Bytes::copy_from_slice(c)))
             .collect();
         let sources = [
-            ("bytes", Source::bytes(Bytes::from(data.clone())), false),
-            ("path", Source::path(path.clone()), true),
+            ("bytes", Source::bytes(Bytes::from(data.clone()))),
+            ("path", Source::path(path.clone())),
             (
                 "reader",
                 Source::reader(Box::new(std::io::Cursor::new(data.clone())), None),
-                false,
             ),
             (
                 "stream",
@@ -489,33 +503,23 @@ mod tests {
                     ))),
                     None,
                 ),
-                false,
             ),
         ];
-        for (name, source, from_disk) in sources {
-            let (parts, measured) = parts(source, 3000).await;
+        for (i, (name, source)) in sources.into_iter().enumerate() {
+            // Every other source records a SHA-256 as well.
+            let sha256 = i % 2 == 0;
+            let (parts, measured) = parts(source, 3000, sha256).await;
             let lens: Vec<u64> = parts.iter().map(|p| p.0).collect();
             assert_eq!(lens, [3000, 3000, 3000, 1000], "{name}");
-            let joined: Vec<u8> = parts.iter().flat_map(|p| p.3.clone()).collect();
+            let joined: Vec<u8> = parts.iter().flat_map(|p| p.2.clone()).collect();
             assert!(joined == data, "{name}");
             assert_eq!(measured.size, 10_000, "{name}");
-            assert_eq!(measured.sha256, checksum::sha256(&data), "{name}");
-            for (i, (_, sha256, crc32, bytes)) in parts.iter().enumerate() {
-                // The first part's SHA-256 is free (the content's so far); no other part gets
-                // one: a second SHA-256 pass is never made.
-                if i == 0 {
-                    let own = checksum::sha256(bytes);
-                    assert_eq!(sha256.as_deref(), Some(own.as_str()), "{name}");
-                } else {
-                    assert_eq!(sha256, &None, "{name} part {i}");
-                }
-                // File parts get their CRC32 in the pass that hashes the content.
-                if from_disk {
-                    let own = checksum::crc32(bytes);
-                    assert_eq!(crc32.as_deref(), Some(own.as_str()), "{name} part {i}");
-                } else {
-                    assert_eq!(crc32, &None, "{name} part {i}");
-                }
+            assert_eq!(measured.crc64, Crc64::of(&data), "{name}");
+            let expected = sha256.then(|| checksum::sha256(&data));
+            assert_eq!(measured.sha256, expected, "{name}");
+            // Every part gets its own CRC-64 in the one pass that measures the content.
+            for (i, (_, crc64, bytes)) in parts.iter().enumerate() {
+                assert_eq!(*crc64, Some(Crc64::of(bytes)), "{name} part {i}");
             }
         }
         std::fs::remove_dir_all(&dir).unwrap();
@@ -548,7 +552,7 @@ mod tests {
         std::fs::write(&path, content(4000)).unwrap();
         let opened = Source::path(path.clone()).open("f").await.unwrap();
         std::fs::write(&path, content(1000)).unwrap();
-        let mut data = Encoded::new(opened, Box::new(Identity));
+        let mut data = Encoded::new(opened, Box::new(Identity), false);
         match data.next_part(3000).await {
             Err(S3Error::Io { action, source, .. }) => {
                 assert_eq!(action, "reading");
@@ -591,6 +595,7 @@ mod tests {
             let mut encoded = Encoded::new(
                 source.open("f").await.unwrap(),
                 Box::new(Compress::new(compression, "f")),
+                true,
             );
             assert_eq!(encoded.len(), None);
             // Reads ahead only as far as it needs to tell.
@@ -607,7 +612,9 @@ mod tests {
             assert!(decode(compression, &stored).await == data, "{compression}");
             let content = encoded.content();
             assert_eq!(content.size, data.len() as u64);
-            assert_eq!(content.sha256, checksum::sha256(&data));
+            // The content's checksums, not the stored bytes'.
+            assert_eq!(content.crc64, Crc64::of(&data));
+            assert_eq!(content.sha256, Some(checksum::sha256(&data)));
         }
     }
 
@@ -621,6 +628,7 @@ mod tests {
                 .await
                 .unwrap(),
             Box::new(Compress::new(Compression::Zstd, "f")),
+            false,
         );
         assert!(encoded.ends_within(10_000).await.unwrap());
         let part = encoded.next_part(10_000).await.unwrap().unwrap();

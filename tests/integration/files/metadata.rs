@@ -28,7 +28,7 @@ async fn save_uploads_and_get_and_query_read_metadata_without_s3_requests() {
     assert!(key.starts_with("documents/DOC/1/v1/"), "{key}");
     assert!(key.ends_with("/report.pdf"), "{key}");
     assert!(file.etag().is_some());
-    assert!(file.sha256().is_some());
+    assert!(file.crc64nvme().is_some());
 
     env.log.clear();
     let loaded = Document::get(&env.client, "DOC#1", "v1")
@@ -78,11 +78,11 @@ async fn the_item_stores_only_metadata_as_a_map() {
         [
             "bucket",
             "content_type",
+            "crc64nvme",
             "etag",
             "file_name",
             "key",
             "last_modified",
-            "sha256",
             "size"
         ]
     );
@@ -234,7 +234,7 @@ async fn every_metadata_accessor_reads_the_item_and_s3_dates_the_upload() {
             None,
             "{name}: the bucket is not versioned"
         );
-        assert!(file.sha256().is_some(), "{name}");
+        assert!(file.crc64nvme().is_some(), "{name}");
         let read: Vec<(&str, &str)> = file
             .metadata()
             .iter()
