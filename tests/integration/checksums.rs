@@ -32,6 +32,10 @@ struct Record {
     value: Option<S3Value<Vec<u32>>>,
     #[s3(bucket = "sums", prefix = "body/", overflow)]
     body: String,
+    #[s3(bucket = "sums", prefix = "packed/", compress = "zstd")]
+    packed: Option<S3Object>,
+    #[s3(bucket = "sums", prefix = "logo/", shared)]
+    logo: Option<S3Object>,
 }
 
 const MIB: usize = 1024 * 1024;
@@ -63,6 +67,8 @@ async fn saved(env: &FileEnv, id: &str, data: &[u8]) -> Record {
         digest: Some(S3Object::from_bytes(data.to_vec(), "data.bin")),
         value: None,
         body: String::new(),
+        packed: None,
+        logo: None,
     };
     env.client.save(&mut record).await.unwrap();
     record
@@ -157,6 +163,8 @@ async fn every_upload_records_its_crc64_and_the_server_keeps_the_same() {
         digest: None,
         value: Some(S3Value::new(vec![3, 1, 4, 1, 5])),
         body: "x".repeat(420_000),
+        packed: None,
+        logo: None,
     };
     env.client.save(&mut record).await.unwrap();
     let value = record.value.as_ref().unwrap().object().stored().unwrap();
@@ -176,6 +184,47 @@ async fn every_upload_records_its_crc64_and_the_server_keeps_the_same() {
     assert_eq!(loaded.body.len(), 420_000);
     let numbers = loaded.value.unwrap().load(&env.client).await.unwrap();
     assert_eq!(numbers, [3, 1, 4, 1, 5]);
+}
+
+#[tokio::test]
+async fn compressed_and_shared_files_record_the_content_crc64() {
+    let env = env().await;
+    let data = "order,total\n".repeat(600_000).into_bytes();
+    let crc = dynox_tests::crc64(&data);
+    let mut first = Record {
+        id: "first".into(),
+        plain: None,
+        digest: None,
+        value: None,
+        body: String::new(),
+        packed: Some(S3Object::from_bytes(data.clone(), "orders.csv")),
+        logo: Some(S3Object::from_bytes(data.clone(), "logo.bin")),
+    };
+    env.client.save(&mut first).await.unwrap();
+    // Compressed: the item's CRC is the content's; S3's (where kept) is the stored bytes'.
+    let packed = stored(&first.packed);
+    assert_eq!(packed.crc64nvme.as_deref(), Some(crc.as_str()));
+    assert!(packed.stored_size.unwrap() < data.len() as u64 / 10);
+    if let Some(kept) = dynox_tests::server_crc64(&env.s3, &packed).await {
+        assert_ne!(kept, crc, "the server's CRC is of the compressed bytes");
+    }
+    read_whole(&env, &packed, &data, "packed").await;
+    // Shared: a SHA-256 (the key) and the CRC, the same whether uploaded or reused.
+    let uploaded = stored(&first.logo);
+    let mut second = Record {
+        id: "second".into(),
+        logo: Some(S3Object::from_bytes(data.clone(), "logo.bin")),
+        ..first
+    };
+    second.packed = None;
+    env.client.save(&mut second).await.unwrap();
+    let reused = stored(&second.logo);
+    assert_eq!(reused.key, uploaded.key);
+    for object in [&uploaded, &reused] {
+        assert_eq!(object.crc64nvme.as_deref(), Some(crc.as_str()));
+        assert_eq!(object.sha256, Some(sha256(&data)));
+        read_whole(&env, object, &data, "logo").await;
+    }
 }
 
 #[tokio::test]
@@ -287,6 +336,8 @@ async fn a_file_changed_after_it_was_measured_is_refused_by_s3_or_on_read() {
         digest: None,
         value: None,
         body: String::new(),
+        packed: None,
+        logo: None,
     };
     match client.save(&mut record).await {
         Err(Error::File { field, source, .. }) => {
