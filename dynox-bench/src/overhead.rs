@@ -30,6 +30,8 @@ struct Doc {
 
 const QUERY_ITEMS: u64 = 10;
 const FILE_SIZE: usize = 4096;
+/// The larger file of "save with a 64 KiB file".
+const LARGE_FILE_SIZE: usize = 64 * 1024;
 
 struct Ctx {
     /// Kept alive: in-process servers stop when dropped.
@@ -41,6 +43,7 @@ struct Ctx {
     docs: String,
     bucket: String,
     file: Bytes,
+    large_file: Bytes,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -49,16 +52,18 @@ enum Op {
     Get,
     Query,
     SaveFile,
+    SaveLargeFile,
     CreateFile,
     ReplaceFile,
 }
 
 impl Op {
-    const ALL: [Op; 6] = [
+    const ALL: [Op; 7] = [
         Op::Save,
         Op::Get,
         Op::Query,
         Op::SaveFile,
+        Op::SaveLargeFile,
         Op::CreateFile,
         Op::ReplaceFile,
     ];
@@ -68,6 +73,7 @@ impl Op {
             Op::Get => "get (GetItem, 20 fields)",
             Op::Query => "query (10 items of 20 fields)",
             Op::SaveFile => "save with a 4 KiB file",
+            Op::SaveLargeFile => "save with a 64 KiB file",
             Op::CreateFile => "create with a 4 KiB file",
             Op::ReplaceFile => "replace the 4 KiB file of a loaded item",
         }
@@ -85,6 +91,7 @@ pub(crate) async fn one(args: &Args) -> Result<(), BoxError> {
         "get" => Op::Get,
         "query" => Op::Query,
         "save-file" => Op::SaveFile,
+        "save-large-file" => Op::SaveLargeFile,
         "create-file" => Op::CreateFile,
         "replace-file" => Op::ReplaceFile,
         other => return Err(format!("unknown --op {other}").into()),
@@ -111,6 +118,7 @@ async fn setup() -> Result<Ctx, BoxError> {
         s3: servers.s3.clone(),
         bucket,
         file: Bytes::from(vec![7u8; FILE_SIZE]),
+        large_file: Bytes::from(vec![9u8; LARGE_FILE_SIZE]),
         servers,
     };
     // The items get and query read.
@@ -248,11 +256,11 @@ async fn measure(
                     .collect();
                 assert_eq!(orders.len() as u64, QUERY_ITEMS);
             }
-            (Op::SaveFile, false) => {
+            (Op::SaveFile | Op::SaveLargeFile, false) => {
                 let mut doc = Doc {
                     id: format!("dynox-{key}"),
                     name: "report".into(),
-                    file: S3Object::from_bytes(ctx.file.clone(), "report.bin"),
+                    file: S3Object::from_bytes(ctx.file(op).clone(), "report.bin"),
                 };
                 ctx.client.save(&mut doc).await?;
             }
@@ -266,9 +274,9 @@ async fn measure(
                 ctx.client.create(&mut doc).await?;
             }
             (Op::ReplaceFile, _) => unreachable!("measured by measure_replace"),
-            (Op::SaveFile | Op::CreateFile, true) => {
+            (Op::SaveFile | Op::SaveLargeFile | Op::CreateFile, true) => {
                 let id = format!("hand-{key}");
-                put_by_hand(ctx, &id, &format!("docs/{id}/report.bin")).await?;
+                put_by_hand(ctx, &id, &format!("docs/{id}/report.bin"), ctx.file(op)).await?;
             }
         }
     }
@@ -329,7 +337,7 @@ async fn measure_replace(
     let (wall0, cpu0) = (Instant::now(), cpu_time());
     if manual {
         for (id, old_key) in &old_keys {
-            put_by_hand(ctx, id, &format!("docs/{id}/v2/report.bin")).await?;
+            put_by_hand(ctx, id, &format!("docs/{id}/v2/report.bin"), &ctx.file).await?;
             ctx.s3
                 .delete_object()
                 .bucket(&ctx.bucket)
@@ -348,23 +356,33 @@ async fn measure_replace(
     Ok((wall, cpu))
 }
 
-/// The manual way to store a document with a file: PutObject, then PutItem with the object's
-/// metadata (no condition).
-async fn put_by_hand(ctx: &Ctx, id: &str, object_key: &str) -> Result<(), BoxError> {
+impl Ctx {
+    /// The file `op` saves.
+    fn file(&self, op: Op) -> &Bytes {
+        match op {
+            Op::SaveLargeFile => &self.large_file,
+            _ => &self.file,
+        }
+    }
+}
+
+/// The manual way to store a document with a file: PutObject (with the SDK's default
+/// checksum), then PutItem with the object's metadata (no condition).
+async fn put_by_hand(ctx: &Ctx, id: &str, object_key: &str, file: &Bytes) -> Result<(), BoxError> {
     let put = ctx
         .s3
         .put_object()
         .bucket(&ctx.bucket)
         .key(object_key)
         .content_type("application/octet-stream")
-        .body(ctx.file.clone().into())
+        .body(file.clone().into())
         .send()
         .await?;
     let s = |v: &str| AttributeValue::S(v.to_owned());
     let file = HashMap::from([
         ("bucket".to_owned(), s(&ctx.bucket)),
         ("key".to_owned(), s(object_key)),
-        ("size".to_owned(), AttributeValue::N(FILE_SIZE.to_string())),
+        ("size".to_owned(), AttributeValue::N(file.len().to_string())),
         ("etag".to_owned(), s(put.e_tag().unwrap_or_default())),
         ("content_type".to_owned(), s("application/octet-stream")),
     ]);

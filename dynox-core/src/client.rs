@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use aws_types::SdkConfig;
 
 use crate::model::{IntoKey, Key, Model};
+use crate::ops::backfill::Backfill;
 use crate::ops::batch::{BatchGet, BatchRetry, BatchWritable, BatchWrite};
 use crate::ops::delete::{Unversioned, VersionChecked};
 use crate::ops::save_all::{DeleteAll, SaveAll, BULK_CONCURRENCY};
@@ -325,6 +326,12 @@ impl Client {
     /// Scans model `M`'s whole table.
     pub fn scan<M: Model>(&self) -> Scan<M> {
         Scan::new(self)
+    }
+
+    /// A backfill of model `M`: a typed change applied to every item by a parallel scan,
+    /// resumable from a checkpoint, with a dry run and a report ([`Backfill`]).
+    pub fn backfill<M: Model>(&self) -> Backfill<M> {
+        Backfill::new(self)
     }
 
     /// Queries the items with hash key `hash`.

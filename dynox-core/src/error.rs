@@ -465,6 +465,9 @@ pub enum InvalidRequestKind {
     Build,
     /// The models given to `create_table` for one table disagree on its definition.
     TableDefinition,
+    /// A backfill checkpoint that cannot be read, written, or is for another run (another
+    /// table, another number of segments).
+    Checkpoint,
 }
 
 /// What became of an item write (or delete) whose cleanup left objects behind.

@@ -143,6 +143,9 @@ pub use index::Index;
 pub use item::AttributeError;
 pub use key_template::{IndexSegment, IntoSegment, KeySegment};
 pub use model::{IntoKey, Key, Model};
+pub use ops::backfill::{
+    Backfill, BackfillChange, BackfillFailure, BackfillReport, BackfillRun, MAX_REPORTED_FAILURES,
+};
 pub use ops::batch::{
     BatchGet, BatchGetOutput, BatchRetry, BatchWritable, BatchWrite, BatchWriteOutput,
     BATCH_GET_SIZE, BATCH_WRITE_SIZE,

@@ -145,6 +145,7 @@
 )]
 #![warn(missing_docs)]
 
+pub mod backfill;
 pub mod cascade;
 mod checksum;
 mod compression;

@@ -11,6 +11,7 @@
 //! sets process-wide state (environment variables, a global tracing subscriber other than
 //! `observability`'s, which only records spans on the threads of its own tests).
 
+mod backfill;
 mod batch;
 mod bench_features;
 mod browser;

@@ -1,6 +1,7 @@
 //! The operations: one module per family. Each is a builder that is awaited directly
 //! (`IntoFuture`), so options chain before the request is sent.
 
+pub(crate) mod backfill;
 pub(crate) mod batch;
 pub(crate) mod delete;
 pub(crate) mod get;
