@@ -28,6 +28,12 @@
 //! cargo run -p dynox-examples --bin shop
 //! ```
 //!
+//! It also shows what a production app adds around the requests: a hook that normalises a
+//! customer's email before it is validated and saved, a client-level adaptive rate limit that
+//! every request of the app passes, and dynox's metrics exported through
+//! `metrics-exporter-prometheus` (printed at the end, as a `/metrics` endpoint would serve
+//! them).
+//!
 //! Runs on the embedded local servers by default. `AWS_ENDPOINT_URL=http://127.0.0.1:5000`
 //! uses moto or LocalStack there; `DYNOX_SERVERS=aws` uses your standard AWS configuration,
 //! with the bucket named by `DYNOX_BUCKET` (which must exist).
@@ -36,7 +42,10 @@ use std::time::Duration;
 
 use dynox::item::AttributeError;
 use dynox::testing::{Backend, BackendKind};
-use dynox::{Client, DynamoCollection, DynamoModel, KeySegment, S3Object, S3Settings};
+use dynox::{
+    Client, DynamoCollection, DynamoModel, HookResult, Hooks, KeySegment, RateLimit, S3Object,
+    S3Settings,
+};
 use serde::{Deserialize, Serialize};
 
 /// Where an order is; a key segment of `gsi1pk` (`STATUS#placed`) and a stored field.
@@ -68,7 +77,8 @@ impl KeySegment for Status {
     table = "shop",
     entity = "Customer",
     pk = "CUSTOMER#{customer_id}",
-    sk = "PROFILE"
+    sk = "PROFILE",
+    hooks
 )]
 struct Customer {
     #[dynamo(validate(length(min = 1, max = 64)))]
@@ -109,6 +119,15 @@ struct Invoice {
     pdf: S3Object,
 }
 
+/// A customer's email is kept trimmed and lower-case, whoever saves it: the hook runs before
+/// validation, so `" Ada@Example.COM"` is stored as `ada@example.com`.
+impl Hooks for Customer {
+    async fn before_save(&mut self, _client: &Client) -> HookResult {
+        self.email = self.email.trim().to_lowercase();
+        Ok(())
+    }
+}
+
 /// Everything a customer's partition holds, read in one Query.
 #[allow(clippy::large_enum_variant)] // an invoice carries its file's metadata
 #[derive(Debug, DynamoCollection)]
@@ -135,15 +154,44 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         s3.create_bucket().bucket(&bucket).send().await?;
     }
     println!("backend: {}, bucket: {bucket}", backend.name());
+    // dynox's counters and histograms go to whatever recorder the app installs: here
+    // Prometheus's, rendered at the end.
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
 
     let client = Client::builder(backend.sdk_config())
         .table_prefix(format!("shop-{}-", std::process::id()))
         .s3(S3Settings::default().bucket("invoices", bucket.clone()))
+        // One budget for every request of the app (read and write capacity units per
+        // second), halved when DynamoDB throttles and recovered gradually.
+        .rate_limit(RateLimit::adaptive(200.0, 100.0))
         .build();
     // One table for the three models: the union of their keys and indexes.
     client.create_table::<Shop>().await?;
 
     let result = run(&client).await;
+    if let Some(rate) = client.rate() {
+        println!(
+            "rate limit now: {:.0} reads/s, {:.0} writes/s",
+            rate.read, rate.write
+        );
+    }
+    // What a `/metrics` endpoint would serve: the shop table's requests, by operation.
+    let rendered = metrics.render();
+    let requests: Vec<&str> = rendered
+        .lines()
+        .filter(|l| l.starts_with("dynox_requests_total") && l.contains("shop"))
+        .collect();
+    println!(
+        "metrics: {} request series of the shop table",
+        requests.len()
+    );
+    for line in &requests {
+        println!("  {line}");
+    }
+    assert!(
+        requests.iter().any(|l| l.contains("TransactWriteItems")),
+        "the transactions are counted"
+    );
     // The shared table, named through any of its models.
     client.delete_table::<Customer>().await?;
     if !on_aws {
@@ -165,11 +213,14 @@ fn pdf(order_id: &str, total_cents: i64) -> S3Object {
 }
 
 async fn run(client: &Client) -> Result<(), Box<dyn std::error::Error>> {
-    for (id, name) in [("ada", "Ada Lovelace"), ("grace", "Grace Hopper")] {
+    for (id, name, email) in [
+        ("ada", "Ada Lovelace", " Ada@Example.COM"),
+        ("grace", "Grace Hopper", "grace@example.com"),
+    ] {
         let mut customer = Customer {
             customer_id: id.into(),
             name: name.into(),
-            email: format!("{id}@example.com"),
+            email: email.into(),
         };
         client.create(&mut customer).await?;
     }
@@ -218,6 +269,7 @@ async fn run(client: &Client) -> Result<(), Box<dyn std::error::Error>> {
         .await?
         .ok_or("no customer ada")?;
     println!("customer: {} <{}>", ada.name, ada.email);
+    assert_eq!(ada.email, "ada@example.com", "normalised by the hook");
 
     // A customer's page: profile, orders and invoices in one Query, each in its variant.
     let page = ShopItems::query(client, Customer::partition("ada")).await?;

@@ -232,7 +232,11 @@ struct Report {
 
 fn body(i: usize) -> String {
     // Every third report is large.
-    let len = if i.is_multiple_of(3) { 150_000 + i } else { 200 + i };
+    let len = if i.is_multiple_of(3) {
+        150_000 + i
+    } else {
+        200 + i
+    };
     format!("report {i}\n").repeat(len / 10)
 }
 

@@ -25,6 +25,10 @@ use crate::error::FromSdk;
 use crate::error::S3Error;
 use crate::object::PendingUpload;
 
+/// Bytes a file part streams from disk at a time: each read is a hop to a blocking thread,
+/// so fewer, larger reads cost less CPU (at `concurrency` buffers of memory).
+const STREAM_BUFFER: usize = 1 << 20;
+
 /// A request body and the CRC-64/NVME of its bytes, sent for S3 to check them against.
 pub(crate) struct Body {
     pub(crate) stream: ByteStream,
@@ -43,7 +47,7 @@ impl Body {
                     .path(&*range.path)
                     .offset(range.offset)
                     .length(Length::Exact(range.len))
-                    .buffer_size(64 * 1024)
+                    .buffer_size(STREAM_BUFFER)
                     .build()
                     .await
                     .map_err(|e| S3Error::Io {
