@@ -49,9 +49,10 @@ pub(crate) use stored::{quoted, version_id};
 /// request): [`bucket`](Self::bucket), [`key`](Self::key), [`region`](Self::region),
 /// [`size`](Self::size), [`etag`](Self::etag), [`content_type`](Self::content_type),
 /// [`last_modified`](Self::last_modified), [`version_id`](Self::version_id),
-/// [`file_name`](Self::file_name), [`metadata`](Self::metadata) and
-/// [`sha256`](Self::sha256). What only the upload settles (bucket, key, ETag, last modified,
-/// version id, SHA-256) is `None` while the file is pending; the file name, content type
+/// [`file_name`](Self::file_name), [`metadata`](Self::metadata),
+/// [`crc64nvme`](Self::crc64nvme) and [`sha256`](Self::sha256). What only the upload settles
+/// (bucket, key, ETag, last modified, version id, checksums) is `None` while the file is
+/// pending; the file name, content type
 /// and user metadata are known from the start. [`stored`](Self::stored) gives the whole
 /// [`StoredObject`] at once.
 ///
@@ -97,7 +98,8 @@ pub(crate) use stored::{quoted, version_id};
 /// assert!(file.last_modified().unwrap().elapsed().unwrap_or_default() < Duration::from_secs(60));
 /// assert_eq!(file.version_id(), None); // the bucket is not versioned
 /// assert_eq!(file.metadata()["quarter"], "Q3");
-/// assert!(file.sha256().is_some());
+/// assert!(file.crc64nvme().is_some()); // checked by S3 on arrival and on every download
+/// assert_eq!(file.sha256(), None); // only where asked for: `#[s3(sha256)]`
 /// # Ok(()) }
 /// ```
 pub struct S3Object {
