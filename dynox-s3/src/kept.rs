@@ -107,7 +107,7 @@ pub(crate) async fn mark_one(
     key: &str,
     owner: String,
 ) -> Result<(), S3Error> {
-    put_mark(s3, bucket, key, mark_key(key), owner).await
+    put_mark(s3, bucket, key, &mark_key(key), &owner).await
 }
 
 /// Retains each object of `refs` until its deadline (a mark per object, all at once); returns
@@ -140,10 +140,19 @@ async fn put_marks(
                 Ok(s3) => s3,
                 Err(e) => return Some((r, Box::new(e) as BoxError)),
             };
-            match put_mark(&s3, &r.object.bucket, &r.object.key, mark, owner).await {
-                Ok(()) => None,
-                Err(error) => Some((r, Box::new(error) as BoxError)),
+            // A few quick attempts, as for a delete: a retention mark that gives up leaves the
+            // object unmarked and unreferenced, an orphan until the next sweep.
+            let mut last = None;
+            for delay_ms in crate::store::CLEANUP_RETRY_DELAYS_MS {
+                if delay_ms > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+                }
+                match put_mark(&s3, &r.object.bucket, &r.object.key, &mark, &owner).await {
+                    Ok(()) => return None,
+                    Err(error) => last = Some(error),
+                }
             }
+            last.map(|error| (r, Box::new(error) as BoxError))
         }
     });
     join_all(marks).await.into_iter().flatten().collect()
@@ -155,19 +164,19 @@ async fn put_mark(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     key: &str,
-    mark: String,
-    owner: String,
+    mark: &str,
+    owner: &str,
 ) -> Result<(), S3Error> {
     s3.put_object()
         .bucket(bucket)
-        .key(&mark)
+        .key(mark)
         .metadata(KEPT_METADATA, key)
         .metadata(OWNER_METADATA, owner)
         .body(Vec::new().into())
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| S3Error::from_sdk(e, "PutObject", bucket, &mark))
+        .map_err(|e| S3Error::from_sdk(e, "PutObject", bucket, mark))
 }
 
 /// Removes the marks of `refs` (after a write that did not happen), as far as it can: a mark

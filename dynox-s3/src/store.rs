@@ -18,8 +18,9 @@ use crate::settings::Runtime;
 use crate::shared;
 use crate::upload::{self, Target};
 
-/// Waits before each attempt to delete an object (the first is immediate).
-const DELETE_RETRY_DELAYS_MS: [u64; 3] = [0, 50, 200];
+/// Waits before each attempt to delete an object, or to put a mark beside one (the first is
+/// immediate).
+pub(crate) const CLEANUP_RETRY_DELAYS_MS: [u64; 3] = [0, 50, 200];
 
 /// Implemented by `#[derive(DynamoModel)]` for models with `#[s3]` fields: their settings and
 /// how to reach them.
@@ -233,7 +234,7 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
                     // A few quick attempts: a cleanup that gives up leaves an orphan until the
                     // next sweep, so it is worth more than the SDK's own retries.
                     let mut last = None;
-                    for delay_ms in DELETE_RETRY_DELAYS_MS {
+                    for delay_ms in CLEANUP_RETRY_DELAYS_MS {
                         if delay_ms > 0 {
                             tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
                         }

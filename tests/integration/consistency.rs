@@ -1,14 +1,15 @@
 //! The two-store promise, proven on real servers:
 //!
 //! For save (new item; replacing, keeping or removing a file) and delete, of a model with
-//! every kind of S3 field (plain, compressed, shared, a typed value and an overflow field
-//! that moves to S3 and back inline), under any single
+//! every kind of S3 field (plain, compressed and retained, shared, a typed value and an
+//! overflow field that moves to S3 and back inline), under any single
 //! failed request (every request the operation makes, each fault kind) and under a crash
 //! between any two requests:
 //! 1. no committed item references an object that does not exist, or bytes other than the
 //!    ones whose size and checksum it recorded;
 //! 2. every object dynox created that no item references is deleted before the failing call
-//!    returns, or, after a crash only, by the orphan sweep;
+//!    returns (or, for a retained field, marked for deletion by the sweep after its
+//!    retention, and readable until then), or, after a crash only, by the orphan sweep;
 //! 3. the caller gets a typed error.
 //!
 //! Plus optimistic locking, a concurrency test, and the sweep on seeded orphans. One module
@@ -49,7 +50,14 @@ struct Record {
     name: String,
     #[s3(bucket = "records", prefix = "content/")]
     content: Option<S3Object>,
-    #[s3(bucket = "records", prefix = "thumbs/", compress = "zstd")]
+    /// Retained: a write that replaces or deletes it leaves it readable for ten minutes (a
+    /// retention mark instead of the DeleteObject), so every case runs the retention path.
+    #[s3(
+        bucket = "records",
+        prefix = "thumbs/",
+        compress = "zstd",
+        retain = "10m"
+    )]
     thumb: S3Object,
     /// Content-addressed: items of the same seed share one object, which no write deletes.
     #[s3(bucket = "records", prefix = "shared/", shared)]

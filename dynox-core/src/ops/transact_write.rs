@@ -33,11 +33,23 @@ use crate::Client;
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
 
 /// The objects a cleanup left, from the error a single-item finish reports.
-fn left_objects(result: Result<()>) -> Vec<FileRef> {
+fn left_objects(result: Result<()>) -> Left {
     match result {
-        Err(Error::CleanupFailed { objects, .. }) => objects,
-        _ => Vec::new(),
+        Err(Error::CleanupFailed {
+            objects, source, ..
+        }) => Left {
+            objects,
+            source: Some(source),
+        },
+        _ => Left::default(),
     }
+}
+
+/// What an item's finish left in place, and why (the first failure's error).
+#[derive(Default)]
+struct Left {
+    objects: Vec<FileRef>,
+    source: Option<crate::error::BoxError>,
 }
 
 /// One item of a transaction, type-erased.
@@ -76,11 +88,7 @@ trait TxOp: Send + Sync {
         false
     }
     /// After the transaction: cleans up. Returns the objects left behind.
-    fn finish<'s>(
-        &'s mut self,
-        client: &'s Client,
-        outcome: WriteOutcome,
-    ) -> BoxFuture<'s, Vec<FileRef>>;
+    fn finish<'s>(&'s mut self, client: &'s Client, outcome: WriteOutcome) -> BoxFuture<'s, Left>;
     /// The table and key, for errors.
     fn describe(&self) -> (String, String);
     /// What a `ConditionalCheckFailed` on this item means.
@@ -164,14 +172,10 @@ impl<M: Model> TxOp for SaveOp<'_, M> {
         self.plan.as_ref().is_some_and(PutPlan::drops_objects)
     }
 
-    fn finish<'s>(
-        &'s mut self,
-        client: &'s Client,
-        outcome: WriteOutcome,
-    ) -> BoxFuture<'s, Vec<FileRef>> {
+    fn finish<'s>(&'s mut self, client: &'s Client, outcome: WriteOutcome) -> BoxFuture<'s, Left> {
         Box::pin(async move {
             let Some(plan) = self.plan.take() else {
-                return Vec::new();
+                return Left::default();
             };
             // The transaction's own error is reported once, by the transaction: the item's
             // finish only says which objects are left.
@@ -280,17 +284,13 @@ impl<M: Model> TxOp for DeleteOp<M> {
         false
     }
 
-    fn finish<'s>(
-        &'s mut self,
-        client: &'s Client,
-        outcome: WriteOutcome,
-    ) -> BoxFuture<'s, Vec<FileRef>> {
+    fn finish<'s>(&'s mut self, client: &'s Client, outcome: WriteOutcome) -> BoxFuture<'s, Left> {
         Box::pin(async move {
             match self.plan.take() {
                 Some(plan) if outcome == WriteOutcome::Committed => {
                     left_objects(plan.finish(client, outcome, None).await)
                 }
-                _ => Vec::new(),
+                _ => Left::default(),
             }
         })
     }
@@ -353,8 +353,8 @@ impl<M: Model> TxOp for CheckOp<M> {
         false
     }
 
-    fn finish<'s>(&'s mut self, _: &'s Client, _: WriteOutcome) -> BoxFuture<'s, Vec<FileRef>> {
-        Box::pin(async { Vec::new() })
+    fn finish<'s>(&'s mut self, _: &'s Client, _: WriteOutcome) -> BoxFuture<'s, Left> {
+        Box::pin(async { Left::default() })
     }
 
     fn describe(&self) -> (String, String) {
@@ -509,7 +509,7 @@ impl<'a> TransactWrite<'a> {
             if let Err(error) = self.ops[i].plan(client).await {
                 let mut left = Vec::new();
                 for op in &mut self.ops[..i] {
-                    left.extend(op.finish(client, WriteOutcome::NotCommitted).await);
+                    left.extend(op.finish(client, WriteOutcome::NotCommitted).await.objects);
                 }
                 return Err(cleanup_error(
                     &self.ops,
@@ -616,8 +616,11 @@ impl Write for Planned<'_> {
         answer: Result<(), Error>,
     ) -> Result<()> {
         let mut left = Vec::new();
+        let mut source = None;
         for op in &mut self.ops {
-            left.extend(op.finish(client, outcome).await);
+            let finished = op.finish(client, outcome).await;
+            left.extend(finished.objects);
+            source = source.or(finished.source);
         }
         if outcome == WriteOutcome::Committed {
             if left.is_empty() {
@@ -633,7 +636,10 @@ impl Write for Planned<'_> {
                 key,
                 write: WriteOutcome::Committed,
                 objects: left,
-                source: "objects could not be deleted after the transaction committed".into(),
+                // The first failure's error (an S3 error naming its object).
+                source: source.unwrap_or_else(|| {
+                    "objects could not be deleted after the transaction committed".into()
+                }),
             });
         }
         answer.map_err(|error| cleanup_error(&self.ops, left, outcome, error))

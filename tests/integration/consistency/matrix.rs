@@ -426,9 +426,38 @@ async fn item_violations(env: &FileEnv, pk: &str, kept: &BTreeSet<String>) -> Ve
             ));
         }
     }
+    // A replaced or deleted object of the retained field stays, with its retention mark
+    //    (`{key}.dynox-retain-{deadline}`), until the sweep after its deadline; a mark never
+    //    outlives its object, and names a deadline after now.
     let segment = format!("/{pk}/");
-    for key in env.keys("records").await {
-        if key.contains(&segment) && !referenced.contains(&key) && !kept.contains(&key) {
+    let keys = env.keys("records").await;
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let mut retained = BTreeSet::new();
+    for key in keys.iter().filter(|k| k.contains(&segment)) {
+        let Some((object, deadline)) = key.split_once(dynox_s3::RETAIN_INFIX) else {
+            continue;
+        };
+        if !keys.iter().any(|k| k == object) {
+            found.push(format!("retention mark {key} without its object"));
+        }
+        if deadline.parse::<u64>().map_or(true, |d| d <= now) {
+            found.push(format!("retention mark {key} names no deadline ahead"));
+        }
+        if referenced.contains(object) {
+            found.push(format!("the referenced {object} is marked for deletion"));
+        }
+        retained.insert(object.to_owned());
+        retained.insert(key.clone());
+    }
+    for key in keys {
+        if key.contains(&segment)
+            && !referenced.contains(&key)
+            && !kept.contains(&key)
+            && !retained.contains(&key)
+        {
             found.push(format!("orphan {key}"));
         }
     }
