@@ -40,11 +40,6 @@ pub(crate) fn sha256(data: &[u8]) -> String {
     h.finish()
 }
 
-/// The CRC-64/NVME of `data`.
-pub(crate) fn crc64(data: &[u8]) -> u64 {
-    crc_fast::checksum(Crc64Nvme, data)
-}
-
 /// A running CRC-64/NVME, for bytes that arrive a chunk at a time.
 #[derive(Clone, Copy)]
 pub(crate) struct Crc64Hasher(crc_fast::Digest);
@@ -85,7 +80,7 @@ pub(crate) struct Crc64 {
 impl Crc64 {
     pub(crate) fn of(data: &[u8]) -> Self {
         Crc64 {
-            crc: crc64(data),
+            crc: crc_fast::checksum(Crc64Nvme, data),
             len: data.len() as u64,
         }
     }
@@ -106,13 +101,8 @@ impl Crc64 {
 
     /// The base64 of the CRC, as S3's `x-amz-checksum-crc64nvme` carries it.
     pub(crate) fn header(self) -> String {
-        crc64_header(self.crc)
+        STANDARD.encode(self.crc.to_be_bytes())
     }
-}
-
-/// The base64 of `crc` (big-endian), as S3's `x-amz-checksum-crc64nvme` carries it.
-pub(crate) fn crc64_header(crc: u64) -> String {
-    STANDARD.encode(crc.to_be_bytes())
 }
 
 /// Whether `text` is a base64 CRC-64 (8 bytes) as S3 writes it.
@@ -127,7 +117,7 @@ mod tests {
     #[test]
     fn crc64_nvme_matches_the_check_value_and_s3s_encoding() {
         // The catalogue's check value of CRC-64/NVME.
-        assert_eq!(crc64(b"123456789"), 0xAE8B_1486_0A79_9888);
+        assert_eq!(Crc64::of(b"123456789").crc, 0xAE8B_1486_0A79_9888);
         assert_eq!(Crc64::of(b"").header(), "AAAAAAAAAAA=");
         assert!(is_crc64_base64(&Crc64::of(b"x").header()));
         assert!(!is_crc64_base64("AAAA"));

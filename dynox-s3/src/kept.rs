@@ -140,19 +140,13 @@ async fn put_marks(
                 Ok(s3) => s3,
                 Err(e) => return Some((r, Box::new(e) as BoxError)),
             };
-            // A few quick attempts, as for a delete: a retention mark that gives up leaves the
-            // object unmarked and unreferenced, an orphan until the next sweep.
-            let mut last = None;
-            for delay_ms in crate::store::CLEANUP_RETRY_DELAYS_MS {
-                if delay_ms > 0 {
-                    tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
-                }
-                match put_mark(&s3, &r.object.bucket, &r.object.key, &mark, &owner).await {
-                    Ok(()) => return None,
-                    Err(error) => last = Some(error),
-                }
-            }
-            last.map(|error| (r, Box::new(error) as BoxError))
+            // Retried as a delete is: a retention mark that gives up leaves the object
+            // unmarked and unreferenced, an orphan until the next sweep.
+            let marked = crate::store::retrying_cleanup(|| {
+                put_mark(&s3, &r.object.bucket, &r.object.key, &mark, &owner)
+            })
+            .await;
+            marked.err().map(|error| (r, Box::new(error) as BoxError))
         }
     });
     join_all(marks).await.into_iter().flatten().collect()

@@ -54,10 +54,9 @@ pub(crate) struct Fingerprint {
     pub hex: String,
     /// The digest itself.
     pub digest: [u8; 32],
-    /// The content's CRC-64, taken in the same pass (for a reused object, which is not read).
+    /// The content's CRC-64 and length, taken in the same pass (the CRC for a reused object,
+    /// which is not read).
     pub crc64: Crc64,
-    /// The content's length.
-    pub size: u64,
 }
 
 /// A spooled copy of a single-use source, deleted when dropped.
@@ -113,12 +112,10 @@ pub(crate) async fn fingerprint(
     };
     let digest: [u8; 32] = hasher.finalize().into();
     let hex = digest.iter().map(|b| format!("{b:02x}")).collect();
-    let crc64 = crc64.finish();
     let fingerprint = Fingerprint {
         hex,
         digest,
-        crc64,
-        size: crc64.len,
+        crc64: crc64.finish(),
     };
     Ok((file, fingerprint, spool))
 }
@@ -176,8 +173,8 @@ async fn store(
         Reuse::Reused(stored) => {
             // Nothing to send: the content is already there, all of it.
             if let Some(progress) = file.source.progress() {
-                progress.start(Some(fingerprint.size));
-                progress.finish(fingerprint.size);
+                progress.start(Some(fingerprint.crc64.len));
+                progress.finish(fingerprint.crc64.len);
             }
             return Ok(*stored);
         }
@@ -245,11 +242,11 @@ async fn reuse(
         });
     }
     let stored_size = head.content_length().map_or(0, |n| n.max(0) as u64);
-    if target.compress.is_none() && stored_size != fingerprint.size {
+    if target.compress.is_none() && stored_size != fingerprint.crc64.len {
         return Err(S3Error::ChecksumMismatch {
             bucket: bucket.clone(),
             key: key.clone(),
-            expected: format!("size:{}", fingerprint.size),
+            expected: format!("size:{}", fingerprint.crc64.len),
             actual: format!("size:{stored_size}"),
         });
     }
@@ -292,7 +289,7 @@ async fn reuse(
         key: key.clone(),
         region: target.region.clone(),
         client: target.client_name.clone(),
-        size: fingerprint.size,
+        size: fingerprint.crc64.len,
         etag,
         content_type: file
             .content_type

@@ -20,7 +20,28 @@ use crate::upload::{self, Target};
 
 /// Waits before each attempt to delete an object, or to put a mark beside one (the first is
 /// immediate).
-pub(crate) const CLEANUP_RETRY_DELAYS_MS: [u64; 3] = [0, 50, 200];
+const CLEANUP_RETRY_DELAYS_MS: [u64; 3] = [0, 50, 200];
+
+/// Runs `attempt` until it succeeds, at most [`CLEANUP_RETRY_DELAYS_MS`]`.len()` times: a few
+/// quick attempts, since a cleanup that gives up leaves an orphan until the next sweep, which
+/// is worth more than the SDK's own retries. Returns the last error if every attempt failed.
+pub(crate) async fn retrying_cleanup<F, Fut>(mut attempt: F) -> Result<(), S3Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), S3Error>>,
+{
+    let mut last = Ok(());
+    for delay_ms in CLEANUP_RETRY_DELAYS_MS {
+        if delay_ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+        }
+        last = attempt().await;
+        if last.is_ok() {
+            break;
+        }
+    }
+    last
+}
 
 /// Implemented by `#[derive(DynamoModel)]` for models with `#[s3]` fields: their settings and
 /// how to reach them.
@@ -231,13 +252,7 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
                         Ok(s3) => s3,
                         Err(e) => return Some((r, Box::new(e) as BoxError)),
                     };
-                    // A few quick attempts: a cleanup that gives up leaves an orphan until the
-                    // next sweep, so it is worth more than the SDK's own retries.
-                    let mut last = None;
-                    for delay_ms in CLEANUP_RETRY_DELAYS_MS {
-                        if delay_ms > 0 {
-                            tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
-                        }
+                    let deleted = retrying_cleanup(|| async {
                         let deleted = s3
                             .delete_object()
                             .bucket(&r.object.bucket)
@@ -245,23 +260,19 @@ impl<M: S3Model> FileStore<M> for S3Files<M> {
                             .set_version_id(r.object.version_id.clone())
                             .send()
                             .await;
-                        match deleted {
-                            Ok(_) => return None,
-                            Err(e) => match S3Error::from_sdk(
-                                e,
-                                "DeleteObject",
-                                &r.object.bucket,
-                                &r.object.key,
-                            ) {
-                                // Already gone (or never could have been) is what we wanted.
-                                S3Error::NoSuchKey { .. } | S3Error::NoSuchBucket { .. } => {
-                                    return None
-                                }
-                                other => last = Some(other),
-                            },
+                        match deleted.map_err(|e| {
+                            S3Error::from_sdk(e, "DeleteObject", &r.object.bucket, &r.object.key)
+                        }) {
+                            // Already gone (or never could have been) is what we wanted.
+                            Ok(_)
+                            | Err(S3Error::NoSuchKey { .. } | S3Error::NoSuchBucket { .. }) => {
+                                Ok(())
+                            }
+                            Err(other) => Err(other),
                         }
-                    }
-                    last.map(|e| (r, Box::new(e) as BoxError))
+                    })
+                    .await;
+                    deleted.err().map(|e| (r, Box::new(e) as BoxError))
                 }
             }))
             .await;

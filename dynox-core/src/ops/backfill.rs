@@ -369,7 +369,6 @@ type Expressions = (
 
 /// What one segment shares with the others.
 struct Shared<M: Model, F> {
-    client: Client,
     table: String,
     expressions: Expressions,
     change: Arc<F>,
@@ -386,8 +385,7 @@ where
     Fut: Future<Output = std::result::Result<BackfillChange<M>, BoxError>> + Send + 'static,
 {
     let started = Instant::now();
-    let client = options.client.clone();
-    let table = client.table_name::<M>();
+    let table = options.client.table_name::<M>();
     // The filter (the caller's, and the entity type's in a shared table), rendered once.
     let mut read_options = ReadOptions::<M>::new(None);
     read_options.filter = options.filter.take();
@@ -420,7 +418,6 @@ where
         }
     }
     let shared = Arc::new(Shared {
-        client,
         table,
         expressions: (filter, names, values),
         change,
@@ -469,6 +466,7 @@ where
             }
         }
         let mut request = shared
+            .options
             .client
             .dynamodb()
             .scan()
@@ -485,9 +483,9 @@ where
                 .total_segments(options.segments as i32);
         }
         let output = request
-            .set_return_consumed_capacity(shared.client.capacity())
+            .set_return_consumed_capacity(shared.options.client.capacity())
             .send()
-            .traced(super::span("Scan", &shared.table), &shared.client)
+            .traced(super::span("Scan", &shared.table), &shared.options.client)
             .await
             .map_err(|e| super::sdk_error(e, "Scan", &shared.table, String::new))?;
         let items = output.items.unwrap_or_default();
@@ -550,7 +548,7 @@ where
     };
     // Remembered (not in a dry run): a save of an item just read needs no read of its own.
     let decoded = super::read::load::<M, M>(
-        &shared.client,
+        &shared.options.client,
         &shared.table,
         items,
         !shared.options.dry_run,
@@ -604,7 +602,7 @@ where
     }
     // Never bring back an item deleted since it was read.
     let exists = crate::Path::<M, ()>::attribute(M::SCHEMA.hash.name).exists();
-    let mut save = shared.client.save(&mut changed).condition(exists);
+    let mut save = shared.options.client.save(&mut changed).condition(exists);
     if shared.options.delete_cleared {
         save = save.delete_cleared_files();
     }

@@ -35,41 +35,46 @@ pub(crate) struct Body {
     pub(crate) crc64: Crc64,
 }
 
+/// `part` with its CRC-64/NVME: the measuring stage computed it for the content's own bytes;
+/// bytes an encoder made are checksummed here, once (a file part without one is read into
+/// memory first, within the part size).
+pub(crate) async fn checksummed(part: Part) -> Result<Part, S3Error> {
+    if part.crc64.is_some() {
+        return Ok(part);
+    }
+    let bytes = match part.data {
+        PartData::Memory(bytes) => bytes,
+        PartData::File(range) => read_range(&range).await?,
+    };
+    Ok(Part {
+        crc64: Some(Crc64::of(&bytes)),
+        data: PartData::Memory(bytes),
+    })
+}
+
 impl Body {
-    /// The body that sends `part`: file parts stream from disk (with the CRC the measuring
-    /// pass computed, so S3 refuses bytes that changed since), memory parts from their
-    /// buffer. A part without its CRC yet has it computed here (a file part is read into
-    /// memory first, within the part size).
+    /// The body that sends `part` ([`checksummed`] first): file parts stream from disk (with
+    /// the CRC the measuring pass computed, so S3 refuses bytes that changed since), memory
+    /// parts from their buffer.
     pub(crate) async fn of(part: Part) -> Result<Body, S3Error> {
-        let bytes = match (part.data, part.crc64) {
-            (PartData::File(range), Some(crc64)) => {
-                let stream = ByteStream::read_from()
-                    .path(&*range.path)
-                    .offset(range.offset)
-                    .length(Length::Exact(range.len))
-                    .buffer_size(STREAM_BUFFER)
-                    .build()
-                    .await
-                    .map_err(|e| S3Error::Io {
-                        action: "opening",
-                        path: range.path.to_path_buf(),
-                        source: std::io::Error::other(e),
-                    })?;
-                return Ok(Body { stream, crc64 });
-            }
-            (PartData::Memory(bytes), Some(crc64)) => {
-                return Ok(Body {
-                    stream: ByteStream::from(bytes),
-                    crc64,
-                })
-            }
-            (PartData::File(range), None) => read_range(&range).await?,
-            (PartData::Memory(bytes), None) => bytes,
+        let part = checksummed(part).await?;
+        let crc64 = part.crc64.unwrap_or_default();
+        let stream = match part.data {
+            PartData::File(range) => ByteStream::read_from()
+                .path(&*range.path)
+                .offset(range.offset)
+                .length(Length::Exact(range.len))
+                .buffer_size(STREAM_BUFFER)
+                .build()
+                .await
+                .map_err(|e| S3Error::Io {
+                    action: "opening",
+                    path: range.path.to_path_buf(),
+                    source: std::io::Error::other(e),
+                })?,
+            PartData::Memory(bytes) => ByteStream::from(bytes),
         };
-        Ok(Body {
-            crc64: Crc64::of(&bytes),
-            stream: ByteStream::from(bytes),
-        })
+        Ok(Body { stream, crc64 })
     }
 }
 

@@ -11,9 +11,9 @@ use std::time::SystemTime;
 use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedPart};
 use bytes::Bytes;
 
-use super::multipart::{check_stored, read_range, Body, MultipartUpload};
+use super::multipart::{check_stored, checksummed, Body, MultipartUpload};
 use super::server_date::ServerDate;
-use super::source::{Part, PartData, UploadSource};
+use super::source::{Part, UploadSource};
 use super::transform::Encoded;
 use super::{content_type, s3_metadata, Target};
 use crate::checksum::Crc64;
@@ -212,22 +212,6 @@ async fn send_parts(
     );
     tracing::Span::current().record("parts", done.len());
     Ok((done, stored))
-}
-
-/// `part` with its CRC-64/NVME: the measuring stage computed it for the content's own bytes;
-/// bytes an encoder made are checksummed here, once, as the part is handed to the network.
-async fn checksummed(part: Part) -> Result<Part, S3Error> {
-    if part.crc64.is_some() {
-        return Ok(part);
-    }
-    let bytes = match part.data {
-        PartData::Memory(bytes) => bytes,
-        PartData::File(range) => read_range(&range).await?,
-    };
-    Ok(Part {
-        crc64: Some(Crc64::of(&bytes)),
-        data: PartData::Memory(bytes),
-    })
 }
 
 /// The result of a part task (a panicked or cancelled task is a transport error).
