@@ -21,6 +21,7 @@ struct Doc {
     sk: String,
     owner: String,
     rank: u64,
+    note: Option<String>,
     #[dynamo(version)]
     version: u64,
     #[s3(bucket = "send-docs", prefix = "docs/")]
@@ -45,6 +46,7 @@ fn doc(pk: &str, owner: &str) -> Doc {
         sk: "v1".into(),
         owner: owner.into(),
         rank: 1,
+        note: None,
         version: 0,
         content: Some(S3Object::from_bytes(vec![7u8; 64], "f.bin")),
     }
@@ -198,6 +200,24 @@ async fn every_public_future_and_stream_is_send() {
         aws_lambda_events::event::dynamodb::Event::default(),
     ));
 
+    // A backfill, with a change of the user's and with a built-in file move.
+    assert_send(
+        client
+            .backfill::<Doc>()
+            .run(|d: Doc| async move {
+                Ok::<_, dynox_core::BoxError>(dynox_core::BackfillChange::Save(d))
+            })
+            .into_future(),
+    );
+    assert_send(
+        client
+            .backfill::<Doc>()
+            .run(dynox_s3::backfill::file_to_inline(client, |d: &mut Doc| {
+                (&mut d.note, &mut d.content)
+            }))
+            .into_future(),
+    );
+
     // The sweep.
     assert_send(dynox_s3::sweep::<Doc>(client).into_future());
     assert_send(
@@ -302,6 +322,32 @@ async fn the_futures_run_on_spawned_tasks() {
     let report = sweep.await.unwrap().unwrap();
     assert!(report.failed.is_empty(), "{report}");
     assert_eq!(transaction.await.unwrap().unwrap(), version + 1);
+
+    // A backfill on a spawned task: the one item, which has no note yet, gets one.
+    let backfill = tokio::spawn({
+        let client = client.clone();
+        async move {
+            client
+                .backfill::<Doc>()
+                .segments(2)
+                .run(|mut d: Doc| async move {
+                    if d.note.is_some() {
+                        return Ok(dynox_core::BackfillChange::Unchanged);
+                    }
+                    d.note = Some(format!("owned by {}", d.owner));
+                    Ok::<_, dynox_core::BoxError>(dynox_core::BackfillChange::Save(d))
+                })
+                .await
+        }
+    });
+    let report = backfill.await.unwrap().unwrap();
+    assert_eq!(
+        (report.scanned, report.changed, report.failed),
+        (1, 1, 0),
+        "{report:?}"
+    );
+    let noted = Doc::get(&client, "spawned", "v1").await.unwrap().unwrap();
+    assert_eq!(noted.note.as_deref(), Some("owned by bob"));
 
     // The stream consumers and typed values on spawned tasks too. This table has no stream:
     // the poller says so; an empty Lambda batch has no failures; a value never saved is not
