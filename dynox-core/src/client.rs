@@ -291,6 +291,40 @@ impl Client {
         Save::new(self, item, false)
     }
 
+    /// Writes only the attributes of `item` that changed since it was loaded (or last
+    /// saved): an UpdateItem that sets and removes them, on condition that the item still
+    /// exists, under the same conditions as [`save`](Self::save) (the version, the files it
+    /// replaces or clears, and the caller's own). Two writers changing different fields keep
+    /// both changes; attributes the model does not know are left alone. File fields go
+    /// through the same steps as in a full save: new files are uploaded first, replaced ones
+    /// deleted (or kept) after the commit, and a file field the save does not change is left
+    /// as stored, even if another writer replaced it since.
+    ///
+    /// Nothing changed: nothing is sent (not even the caller's condition). An item whose key
+    /// changed is refused ([`InvalidRequestKind::KeyChanged`](crate::InvalidRequestKind::KeyChanged)),
+    /// and one deleted since it was loaded fails the condition
+    /// ([`Error::ConditionFailed`](crate::Error::ConditionFailed), or
+    /// [`Error::VersionConflict`](crate::Error::VersionConflict) for a versioned model);
+    /// neither writes anything. On success the tracked state is the saved one.
+    ///
+    /// DynamoDB bills a write by the size of the whole item, not of the request: a partial
+    /// save sends fewer bytes but costs the same write capacity.
+    ///
+    /// ```no_run
+    /// # use dynox_core::{Client, DynamoModel, Tracked};
+    /// # #[derive(DynamoModel)] #[dynamo(table = "docs")]
+    /// # struct Doc { #[dynamo(hash_key)] id: String, title: String, body: String }
+    /// # async fn demo(client: &Client) -> dynox_core::Result<()> {
+    /// let mut doc = Tracked::new(client.get(Doc::key_of("d1")).await?.expect("stored"));
+    /// doc.title = "Renamed".into();
+    /// client.save_changes(&mut doc).await?; // another writer's new `body` is kept
+    /// # Ok(()) }
+    /// ```
+    pub fn save_changes<'a, M: Model>(&'a self, item: &'a mut crate::Tracked<M>) -> Save<'a, M> {
+        let crate::Tracked { item, loaded } = item;
+        Save::new(self, item, false).tracking(loaded)
+    }
+
     /// Writes `item` only if no item has its key; otherwise fails with
     /// [`Error::AlreadyExists`](crate::Error::AlreadyExists).
     pub fn create<'a, M: Model>(&'a self, item: &'a mut M) -> Save<'a, M> {

@@ -468,6 +468,9 @@ pub enum InvalidRequestKind {
     /// A backfill checkpoint that cannot be read, written, or is for another run (another
     /// table, another number of segments).
     Checkpoint,
+    /// A [`Tracked`](crate::Tracked) item's key changed since it was loaded: only what
+    /// changed is written, to the item it was loaded as.
+    KeyChanged,
 }
 
 /// What became of an item write (or delete) whose cleanup left objects behind.

@@ -127,6 +127,7 @@ pub mod schema;
 pub mod spi;
 pub mod stream;
 mod table;
+mod tracked;
 pub mod validate;
 
 pub use client::{Client, ClientBuilder, Extension, FileSettings};
@@ -168,6 +169,7 @@ pub use rate_limit::{CurrentRate, RateLimit};
 pub use reference::{FileRef, ObjectRef};
 pub use s3_error::{S3Error, UploadRefusal};
 pub use table::{CreateTable, DeleteTable, StreamView, TableDefinition, TableModels};
+pub use tracked::Tracked;
 
 /// Derives [`Model`] for a struct with named fields. See the [crate documentation](crate).
 pub use dynox_derive::DynamoModel;

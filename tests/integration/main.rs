@@ -30,6 +30,7 @@ mod interop;
 mod metrics;
 mod named_clients;
 mod observability;
+mod partial_saves;
 mod progress;
 mod query;
 mod retention;

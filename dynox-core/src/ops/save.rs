@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 
 use crate::error::Result;
 use crate::expr::Condition;
+use crate::item::Item;
 use crate::model::Model;
 use crate::protocol::{self, send_counted, Attempts, Failure, PutPlan, PutWrite, Request};
 use crate::Client;
@@ -21,6 +22,9 @@ pub struct Save<'a, M: Model> {
     create: bool,
     condition: Option<Condition<M>>,
     delete_cleared: bool,
+    /// A partial save ([`Client::save_changes`]): the tracked item's loaded state, updated
+    /// once the save committed.
+    loaded: Option<&'a mut Option<Item>>,
 }
 
 impl<'a, M: Model> Save<'a, M> {
@@ -31,7 +35,14 @@ impl<'a, M: Model> Save<'a, M> {
             create,
             condition: None,
             delete_cleared: false,
+            loaded: None,
         }
+    }
+
+    /// Makes this a partial save of a tracked item whose loaded state is `loaded`.
+    pub(crate) fn tracking(mut self, loaded: &'a mut Option<Item>) -> Self {
+        self.loaded = Some(loaded);
+        self
     }
 
     /// Write only if `condition` holds for the stored item (in addition to the conditions
@@ -72,6 +83,7 @@ impl<'a, M: Model> IntoFuture for Save<'a, M> {
             self.create,
             self.condition,
             self.delete_cleared,
+            self.loaded,
         ))
     }
 }
@@ -82,6 +94,7 @@ async fn put<M: Model>(
     create: bool,
     user: Option<Condition<M>>,
     delete_cleared: bool,
+    mut loaded: Option<&mut Option<Item>>,
 ) -> Result<()> {
     let user = user.as_ref();
     let hook_error = |hook, item: &M, e| {
@@ -92,8 +105,21 @@ async fn put<M: Model>(
             return Err(hook_error("before_save", item, e));
         }
     }
-    let plan = protocol::plan_put(client, item, create, user, delete_cleared, false).await?;
-    protocol::drive(client, PutWrite { plan, item, user }).await?;
+    let state = loaded.as_deref().and_then(Option::as_ref);
+    let plan = protocol::plan_put(client, item, create, user, delete_cleared, false, state).await?;
+    if !plan.writes_nothing() {
+        let write = PutWrite {
+            plan,
+            item: &mut *item,
+            user,
+            loaded: state,
+        };
+        protocol::drive(client, write).await?;
+        // The tracked state is now the stored one.
+        if let Some(slot) = loaded.as_deref_mut() {
+            *slot = item.to_item().ok();
+        }
+    }
     if let Some(hooks) = M::HOOKS {
         if let Err(e) = (hooks.after_save)(item, client).await {
             return Err(hook_error("after_save", item, e));
@@ -106,6 +132,32 @@ impl<M: Model> Request for PutPlan<M> {
     type Answer = ();
 
     async fn send(&self, client: &Client, attempts: &Attempts) -> Result<(), Failure> {
+        if let Some(partial) = &self.partial {
+            let request = client
+                .dynamodb()
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(self.key_item().clone()))
+                .update_expression(&partial.expression)
+                .set_condition_expression(self.condition.clone())
+                .set_expression_attribute_names(self.names.clone())
+                .set_expression_attribute_values(self.values.clone())
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .set_return_consumed_capacity(client.capacity())
+                .send();
+            return send_counted(
+                client,
+                attempts,
+                request,
+                "UpdateItem",
+                &self.table,
+                &self.key,
+            )
+            .await
+            .map(|_| ());
+        }
         let request = client
             .dynamodb()
             .put_item()

@@ -135,7 +135,8 @@ impl<M: Model> TxOp for SaveOp<'_, M> {
 
     fn plan<'s>(&'s mut self, client: &'s Client) -> BoxFuture<'s, Result<()>> {
         Box::pin(async move {
-            self.plan = Some(plan_put(client, self.item, self.create, None, false, true).await?);
+            self.plan =
+                Some(plan_put(client, self.item, self.create, None, false, true, None).await?);
             Ok(())
         })
     }

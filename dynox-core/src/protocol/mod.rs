@@ -3,7 +3,8 @@
 //! transactions and `save_all`/`delete_all` all go through these steps; the operations
 //! (`ops/`) only build and send their request.
 //!
-//! 1. **plan** (`put.rs`, `delete.rs`, `update.rs`): expect the item's current file
+//! 1. **plan** (`put.rs`, with `partial.rs` for a save of only what changed, `delete.rs`,
+//!    `update.rs`): expect the item's current file
 //!    references (`expect.rs`: what the client remembers of it, `memory.rs`; else none, for
 //!    an item that looks new; else a consistent read, `read.rs`; `create` expects no item),
 //!    upload the pending files under fresh, never reused keys, and build the item and its
@@ -36,6 +37,7 @@ mod expect;
 mod failure;
 mod guards;
 mod memory;
+mod partial;
 mod put;
 mod read;
 mod update;
@@ -49,5 +51,6 @@ pub(crate) use expect::forget;
 pub(crate) use failure::{send_counted, Failure};
 pub(crate) use memory::Memory;
 pub use memory::REMEMBERED_ITEMS;
+pub(crate) use partial::Changes;
 pub(crate) use put::{plan_put, PutPlan, PutWrite};
 pub(crate) use update::{before_update, UpdatePlan};

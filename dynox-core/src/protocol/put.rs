@@ -12,6 +12,7 @@ use super::conditions::{conflict, put_condition, with_user_condition};
 use super::driver::{forward_to_plan, read_back, Evidence, Request, Write};
 use super::expect::{remember, stale_files, stored_after_refusal, Expected};
 use super::guards::{overflow_lookalike, too_large};
+use super::partial::{only, partial_condition, same_key, Changes};
 use super::read::read_files;
 use super::{memory, Attempts, Failure};
 use crate::error::{Error, InvalidRequestKind, Result, WriteOutcome};
@@ -60,13 +61,28 @@ pub(crate) struct PutPlan<M: Model> {
     pub(crate) condition: Option<String>,
     pub(crate) names: Option<HashMap<String, String>>,
     pub(crate) values: Option<HashMap<String, AttributeValue>>,
+    /// A partial save (`partial.rs`): only the changed attributes are written, by an
+    /// UpdateItem.
+    pub(crate) partial: Option<Partial>,
     model: std::marker::PhantomData<fn() -> M>,
+}
+
+/// What a partial save writes, and what it leaves the item holding.
+pub(crate) struct Partial {
+    changes: Changes,
+    /// The `UpdateExpression` (its placeholders are in the plan's maps).
+    pub(crate) expression: String,
+    /// The file fields it writes: the only ones its condition and evidence look at.
+    written_files: Vec<&'static str>,
+    /// The stored file state (and version) after the write.
+    files_after: Item,
 }
 
 /// Step 1 of a put: uploads the pending files and builds the item and its condition on the
 /// file references the write replaces: remembered, guessed, or read first when `read`
-/// (`create` expects no item at all). On error, nothing it uploaded is left (or the error is
-/// a [`Error::CleanupFailed`] naming what is).
+/// (`create` expects no item at all). With `loaded` (the item's attributes as it was
+/// loaded), a partial save: only what changed since is written. On error, nothing it uploaded
+/// is left (or the error is a [`Error::CleanupFailed`] naming what is).
 pub(crate) async fn plan_put<M: Model>(
     client: &Client,
     item: &mut M,
@@ -74,6 +90,7 @@ pub(crate) async fn plan_put<M: Model>(
     user: Option<&Condition<M>>,
     delete_cleared: bool,
     read: bool,
+    loaded: Option<&Item>,
 ) -> Result<PutPlan<M>> {
     let table = client.table_name::<M>();
     let key = item.key();
@@ -116,14 +133,14 @@ pub(crate) async fn plan_put<M: Model>(
         attached,
         delete_cleared,
     };
-    match build(client, item, prepared, expected, user).await? {
+    match build(client, item, prepared, expected, user, loaded).await? {
         Ok(plan) => Ok(plan),
         // The item holds a reference the remembered state does not: read what is stored.
         Err(prepared) => {
             let stored =
                 read_files::<M>(client, &prepared.table, &prepared.key_item, &prepared.key).await;
             match stored {
-                Ok(stored) => build_observed(client, item, prepared, stored, user).await,
+                Ok(stored) => build_observed(client, item, prepared, stored, user, loaded).await,
                 Err(error) => Err(prepared.give_up(client, item, Vec::new(), error).await),
             }
         }
@@ -176,22 +193,34 @@ async fn build_observed<M: Model>(
     prepared: Prepared,
     stored: Option<Item>,
     user: Option<&Condition<M>>,
+    loaded: Option<&Item>,
 ) -> Result<PutPlan<M>> {
-    match build(client, item, prepared, Expected::Observed(stored), user).await? {
+    match build(
+        client,
+        item,
+        prepared,
+        Expected::Observed(stored),
+        user,
+        loaded,
+    )
+    .await?
+    {
         Ok(plan) => Ok(plan),
         Err(_) => unreachable!("an observed state is never doubted"),
     }
 }
 
-/// Builds the item and its condition expecting `expected` of the stored item. `Ok(Err(..))`
-/// when the item holds a reference that an unobserved expectation does not know (read the
-/// stored state, then build again); nothing was sent or uploaded then.
+/// Builds the item and its condition expecting `expected` of the stored item (a partial
+/// save's, with `loaded`: the item as loaded). `Ok(Err(..))` when the item holds a reference
+/// that an unobserved expectation does not know (read the stored state, then build again);
+/// nothing was sent or uploaded then.
 async fn build<M: Model>(
     client: &Client,
     item: &mut M,
     prepared: Prepared,
     expected: Expected,
     user: Option<&Condition<M>>,
+    loaded: Option<&Item>,
 ) -> Result<std::result::Result<PutPlan<M>, Prepared>> {
     let mut attributes = match assemble(item, &prepared) {
         Ok(attributes) => attributes,
@@ -199,6 +228,15 @@ async fn build<M: Model>(
     };
     let observed = expected.observed();
     let current = expected.into_state();
+    let mut changes = match loaded {
+        Some(loaded) => {
+            match partial_changes::<M>(&prepared, loaded, &attributes, observed, &current) {
+                Ok(changes) => Some(changes),
+                Err(error) => return Err(prepared.give_up(client, item, Vec::new(), error).await),
+            }
+        }
+        None => None,
+    };
     let current_refs = current
         .as_ref()
         .map(M::Files::references)
@@ -206,7 +244,12 @@ async fn build<M: Model>(
     let mut claimed = prepared.attached.clone();
     claimed.retain(|c| !current_refs.contains(c));
 
-    if let Some(foreign) = foreign_reference::<M>(&attributes, &prepared, &claimed, &current_refs) {
+    // A partial save writes (and so checks) only the file fields that changed.
+    let written: Vec<FileRef> = M::Files::references(&attributes)
+        .into_iter()
+        .filter(|r| changes.as_ref().is_none_or(|c| c.writes(r.field)))
+        .collect();
+    if let Some(foreign) = foreign_reference::<M>(&written, &prepared, &claimed, &current_refs) {
         if !observed {
             return Ok(Err(prepared));
         }
@@ -223,6 +266,7 @@ async fn build<M: Model>(
     }
     let mut spilled = Vec::new();
     if M::Files::OVERFLOW && item_size(&attributes) > MAX_ITEM_SIZE {
+        let before = changes.as_ref().map(|_| attributes.clone());
         let mut moved = M::Files::spill(
             client,
             &mut attributes,
@@ -233,6 +277,9 @@ async fn build<M: Model>(
         .await;
         let failure = moved.failure.take();
         spilled.extend(moved.stored);
+        if let (Some(changes), Some(before)) = (changes.as_mut(), before) {
+            changes.add_moved(&before, &attributes);
+        }
         if let Some(failure) = failure {
             let error = file_error(&prepared.table, &prepared.key, failure);
             spilled.extend(moved.uncertain);
@@ -242,10 +289,25 @@ async fn build<M: Model>(
     if let Some(error) = too_large(&prepared.table, &prepared.key, &attributes) {
         return Err(prepared.give_up(client, item, spilled, error).await);
     }
-    let new_refs = M::Files::references(&attributes);
+    // What the item references after the write: a partial save leaves the file fields it
+    // does not write as they are stored.
+    let partial = changes.map(|changes| {
+        let written_files = changes.file_fields::<M>();
+        let files_after = changes.files_after::<M>(current.as_ref(), &attributes);
+        (changes, written_files, files_after)
+    });
+    let new_refs = match &partial {
+        Some((_, _, after)) => M::Files::references(after),
+        None => M::Files::references(&attributes),
+    };
 
     let mut p = Placeholders::default();
-    let condition = put_condition::<M>(&mut p, prepared.create, current.as_ref(), prepared.version);
+    let condition = match &partial {
+        Some((_, written_files, _)) => {
+            partial_condition::<M>(&mut p, current.as_ref(), written_files, prepared.version)
+        }
+        None => put_condition::<M>(&mut p, prepared.create, current.as_ref(), prepared.version),
+    };
     let condition = match with_user_condition(&mut p, condition, user, &prepared.table) {
         Ok(condition) => condition,
         Err(error) => return Err(prepared.give_up(client, item, spilled, error).await),
@@ -275,6 +337,12 @@ async fn build<M: Model>(
         .filter(|c| M::Files::overflow(c.field) && !new_refs.iter().any(|n| n.field == c.field))
         .cloned()
         .collect();
+    let partial = partial.map(|(changes, written_files, files_after)| Partial {
+        expression: changes.expression(&mut p, &attributes),
+        changes,
+        written_files,
+        files_after,
+    });
     let (names, values) = p.into_maps();
     let Prepared {
         table,
@@ -309,8 +377,38 @@ async fn build<M: Model>(
         condition,
         names,
         values,
+        partial,
         model: std::marker::PhantomData,
     }))
+}
+
+/// What a partial save writes: the attributes of `attributes` that differ from `loaded`.
+/// Refused when the key changed since the item was loaded (a partial save writes the item it
+/// was loaded as), or when the item is known to be gone (`observed` with no `current`).
+fn partial_changes<M: Model>(
+    prepared: &Prepared,
+    loaded: &Item,
+    attributes: &Item,
+    observed: bool,
+    current: &Option<Item>,
+) -> Result<Changes> {
+    if let Err(attribute) = same_key::<M>(loaded, attributes) {
+        return Err(Error::InvalidRequest {
+            kind: InvalidRequestKind::KeyChanged,
+            reason: format!(
+                "key attribute `{attribute}` of item {} of table `{}` changed since the item was loaded: save_changes writes the item it was loaded as (use save to write a new item)",
+                prepared.key, prepared.table
+            ),
+        });
+    }
+    if M::Files::ENABLED && observed && current.is_none() {
+        return Err(conflict::<M>(
+            &prepared.table,
+            &prepared.key,
+            prepared.version,
+        ));
+    }
+    Ok(Changes::between(loaded, attributes))
 }
 
 /// The item's attributes as the put writes them: timestamps stamped, the next version set,
@@ -332,14 +430,14 @@ fn assemble<M: Model>(item: &mut M, prepared: &Prepared) -> Result<Item> {
     Ok(attributes)
 }
 
-/// A file reference of `attributes` that the put may not write: every file the item is to
+/// A file reference of `written` (the references the put writes) that it may not write: every file the item is to
 /// reference must be one this save uploaded, one attached for it (`claimed`), or one the item
 /// already holds (`current`). Writing back a reference another writer replaced (and
 /// deleted), or one copied from another item, would leave an item pointing at an object that
 /// is gone or not its own. (Overflow values are moved later: each is then either uploaded or
 /// an object `current` holds.)
 fn foreign_reference<M: Model>(
-    attributes: &Item,
+    written: &[FileRef],
     prepared: &Prepared,
     claimed: &[FileRef],
     current: &[FileRef],
@@ -347,9 +445,10 @@ fn foreign_reference<M: Model>(
     if !M::Files::ENABLED {
         return None;
     }
-    M::Files::references(attributes)
-        .into_iter()
+    written
+        .iter()
         .find(|n| !prepared.uploaded.contains(n) && !claimed.contains(n) && !current.contains(n))
+        .cloned()
 }
 
 impl<M: Model> PutPlan<M> {
@@ -363,6 +462,19 @@ impl<M: Model> PutPlan<M> {
             Error::ConditionFailed { .. } => conflict::<M>(&self.table, &self.key, self.version),
             other => other,
         }
+    }
+
+    /// Whether this is a partial save with nothing to write (nothing changed since the item
+    /// was loaded): no request is sent.
+    pub(crate) fn writes_nothing(&self) -> bool {
+        self.partial
+            .as_ref()
+            .is_some_and(|partial| partial.changes.is_empty())
+    }
+
+    /// The key attributes of the item (an UpdateItem's `Key`).
+    pub(crate) fn key_item(&self) -> &Item {
+        &self.key_item
     }
 
     /// Whether this write stores objects new to the item (whose keys prove it happened).
@@ -407,7 +519,17 @@ impl<M: Model> PutPlan<M> {
             stored_after_refusal::<M>(client, &self.key_item, &self.table, &self.key, failure, own)
                 .await?;
         let same_version = memory::version_of::<M>(stored.as_ref()) == self.version;
-        stale_files::<M>(self.current.as_ref(), stored, same_version)
+        match &self.partial {
+            // Only the file fields a partial save writes are in its condition.
+            Some(partial) => {
+                let fields = &partial.written_files;
+                let expected = only(self.current.as_ref(), fields);
+                let found = only(stored.as_ref(), fields);
+                let differ = !memory::same_files::<M>(expected.as_ref(), found.as_ref());
+                (differ && same_version).then_some(stored)
+            }
+            None => stale_files::<M>(self.current.as_ref(), stored, same_version),
+        }
     }
 
     /// Plans the write again after [`stale`](Self::stale) found the stored item `stored`:
@@ -419,6 +541,7 @@ impl<M: Model> PutPlan<M> {
         item: &mut M,
         stored: Option<Item>,
         user: Option<&Condition<M>>,
+        loaded: Option<&Item>,
     ) -> Result<PutPlan<M>> {
         remember::<M>(client, &self.table, &self.key_item, stored.as_ref());
         cleanup::unkeep::<M>(client, self.kept).await;
@@ -445,7 +568,7 @@ impl<M: Model> PutPlan<M> {
             attached: self.attached,
             delete_cleared: self.delete_cleared,
         };
-        build_observed(client, item, prepared, stored, user).await
+        build_observed(client, item, prepared, stored, user, loaded).await
     }
 
     /// Step 4: after a committed write, sets the new version, deletes the replaced objects
@@ -474,9 +597,11 @@ impl<M: Model> PutPlan<M> {
         match outcome {
             WriteOutcome::Committed => {
                 if let Some(id) = id {
-                    client
-                        .memory()
-                        .remember(id, memory::file_state::<M>(&self.attributes));
+                    let after = match &self.partial {
+                        Some(partial) => &partial.files_after,
+                        None => &self.attributes,
+                    };
+                    client.memory().remember(id, memory::file_state::<M>(after));
                 }
                 M::Files::settle(item, true);
                 item.set_version(self.version.saturating_add(1));
@@ -524,6 +649,9 @@ impl<M: Model> Evidence for PutPlan<M> {
         if self.has_new_files() {
             let now = M::Files::references(stored);
             self.proof().all(|u| now.contains(u))
+        } else if let Some(partial) = &self.partial {
+            // Only what this write wrote: others may have changed the rest since.
+            partial.changes.held_by(stored, &self.attributes)
         } else {
             same_item(stored, &self.attributes)
         }
@@ -551,6 +679,8 @@ pub(crate) struct PutWrite<'a, M: Model> {
     pub(crate) plan: PutPlan<M>,
     pub(crate) item: &'a mut M,
     pub(crate) user: Option<&'a Condition<M>>,
+    /// A partial save's loaded state.
+    pub(crate) loaded: Option<&'a Item>,
 }
 
 impl<M: Model> Write for PutWrite<'_, M>
@@ -564,9 +694,19 @@ where
     forward_to_plan!();
 
     async fn rebase(self, client: &Client, stored: Option<Item>) -> Result<Option<Self>> {
-        let PutWrite { plan, item, user } = self;
-        let plan = plan.rebase(client, item, stored, user).await?;
-        Ok(Some(PutWrite { plan, item, user }))
+        let PutWrite {
+            plan,
+            item,
+            user,
+            loaded,
+        } = self;
+        let plan = plan.rebase(client, item, stored, user, loaded).await?;
+        Ok(Some(PutWrite {
+            plan,
+            item,
+            user,
+            loaded,
+        }))
     }
 
     async fn finish(
