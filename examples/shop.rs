@@ -10,6 +10,7 @@
 //! | A customer's latest orders | Query (`begins_with ORDER#`), descending | `Order::query(&client, id).descending().limit(n)` |
 //! | A customer's orders placed at a time | Query (`begins_with ORDER#{placed_at}#`) | `.sort_key(Order::sort_key().placed_at(t).begins_with())` |
 //! | Orders by status, oldest first | Query on `gsi1` | `Order::query_gsi1(&client, Status::Placed)` |
+//! | Edit a profile (two editors at once, neither overwriting the other) | UpdateItem of the changed attributes | `client.save_changes(&mut Tracked::new(customer))` |
 //! | Place an order with its invoice PDF | TransactWriteItems (PDF uploaded first) | `client.transact_write().save(&mut order).save(&mut invoice)` |
 //! | Ship an order | UpdateItem (its `gsi1pk` rewritten) | `Order::update(&client, id, at, order).apply(Order::fields().status.set(Status::Shipped))` |
 //! | An invoice PDF for a browser | GetItem, then a presigned URL (no request) | `Invoice::get(..)`, `pdf.presigned_url(..)` |
@@ -44,7 +45,7 @@ use dynox::item::AttributeError;
 use dynox::testing::{Backend, BackendKind};
 use dynox::{
     Client, DynamoCollection, DynamoModel, HookResult, Hooks, KeySegment, RateLimit, S3Object,
-    S3Settings,
+    S3Settings, Tracked,
 };
 use serde::{Deserialize, Serialize};
 
@@ -270,6 +271,29 @@ async fn run(client: &Client) -> Result<(), Box<dyn std::error::Error>> {
         .ok_or("no customer ada")?;
     println!("customer: {} <{}>", ada.name, ada.email);
     assert_eq!(ada.email, "ada@example.com", "normalised by the hook");
+
+    // Two edits of one profile at once: the customer renames themselves on the profile page
+    // while support corrects the email. Each edit was loaded before the other was saved, and
+    // each sends only the field it changed (UpdateItem), so neither overwrites the other.
+    let load = || async {
+        let customer = Customer::get(client, "ada")
+            .await?
+            .ok_or("no customer ada")?;
+        Ok::<_, Box<dyn std::error::Error>>(Tracked::new(customer))
+    };
+    let (mut on_page, mut by_support) = (load().await?, load().await?);
+    on_page.name = "Ada King".into();
+    by_support.email = "ada.king@example.com".into();
+    client.save_changes(&mut on_page).await?;
+    client.save_changes(&mut by_support).await?;
+    let ada = Customer::get(client, "ada")
+        .await?
+        .ok_or("no customer ada")?;
+    println!("customer after two edits: {} <{}>", ada.name, ada.email);
+    assert_eq!(
+        (ada.name.as_str(), ada.email.as_str()),
+        ("Ada King", "ada.king@example.com")
+    );
 
     // A customer's page: profile, orders and invoices in one Query, each in its variant.
     let page = ShopItems::query(client, Customer::partition("ada")).await?;

@@ -11,6 +11,7 @@
 //! dynox-bench stream      [--items N] [--rounds R]
 //! dynox-bench parts       [--mib N]   [--rounds R] [--parts 8,16,32] [--concurrency 4,8,16]
 //! dynox-bench collection  [--ops N]   [--rounds R]
+//! dynox-bench partial     [--ops N]   [--rounds R]
 //! ```
 //!
 //! Each prints a Markdown table. The servers come from `DYNOX_BENCH_DYNAMODB` and
@@ -21,6 +22,7 @@ mod compression;
 mod large_files;
 mod many_files;
 mod overhead;
+mod partial;
 mod stream;
 mod sweep;
 
@@ -74,6 +76,10 @@ fn main() -> Result<(), BoxError> {
             .enable_all()
             .build()?
             .block_on(overhead::one(&args)),
+        "partial" => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(partial::run(&args)),
         "collection" => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?

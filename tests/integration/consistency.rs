@@ -1,6 +1,7 @@
 //! The two-store promise, proven on real servers:
 //!
-//! For save (new item; replacing, keeping or removing a file) and delete, of a model with
+//! For save (new item; replacing, keeping or removing a file; whole, or only what changed) and
+//! delete, of a model with
 //! every kind of S3 field (plain, compressed and retained, shared, a typed value and an
 //! overflow field that moves to S3 and back inline), under any single
 //! failed request (every request the operation makes, each fault kind) and under a crash

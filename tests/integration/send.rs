@@ -66,6 +66,15 @@ async fn every_public_future_and_stream_is_send() {
     let mut item = doc("a", "alice");
     assert_send(client.save(&mut item).into_future());
     assert_send(client.create(&mut item).into_future());
+    let mut tracked = dynox_core::Tracked::new(doc("a", "alice"));
+    assert_send(client.save_changes(&mut tracked).into_future());
+    assert_send(
+        client
+            .save_changes(&mut tracked)
+            .condition(f.rank.eq(1))
+            .delete_cleared_files()
+            .into_future(),
+    );
     assert_send(Doc::delete(client, "a", "v1").any_version().into_future());
     assert_send(
         Doc::delete(client, "a", "v1")
@@ -239,6 +248,9 @@ async fn the_futures_run_on_spawned_tasks() {
         async move {
             let mut d = doc("spawned", "alice");
             client.save(&mut d).await?;
+            let mut tracked = dynox_core::Tracked::new(d);
+            tracked.rank = 5;
+            client.save_changes(&mut tracked).await?;
             Doc::update(&client, "spawned", "v1")
                 .apply(Doc::fields().rank.add(1))
                 .return_new()
@@ -248,7 +260,7 @@ async fn the_futures_run_on_spawned_tasks() {
     .await
     .unwrap()
     .unwrap();
-    assert_eq!(saved.rank, 2);
+    assert_eq!(saved.rank, 6, "the tracked save's 5, plus the update's 1");
 
     let reads = tokio::spawn({
         let client = client.clone();

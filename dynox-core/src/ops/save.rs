@@ -1,6 +1,7 @@
-//! `save` (PutItem) and `create` (PutItem unless the key exists). The file steps before and
-//! after the write, and the write loop itself, are the two-store protocol's (`protocol/`):
-//! this module builds and sends the PutItem.
+//! `save` (PutItem), `create` (PutItem unless the key exists) and `save_changes` (UpdateItem
+//! of what changed since the item was loaded). The file steps before and after the write, and
+//! the write loop itself, are the two-store protocol's (`protocol/`): this module builds and
+//! sends the request.
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
@@ -14,7 +15,8 @@ use crate::model::Model;
 use crate::protocol::{self, send_counted, Attempts, Failure, PutPlan, PutWrite, Request};
 use crate::Client;
 
-/// A PutItem of one item: [`Client::save`] or [`Client::create`]. Await it to send.
+/// A write of one item: [`Client::save`] or [`Client::create`] (a PutItem), or
+/// [`Client::save_changes`] (an UpdateItem of the attributes that changed). Await it to send.
 #[must_use = "a save does nothing until awaited"]
 pub struct Save<'a, M: Model> {
     client: &'a Client,

@@ -132,7 +132,7 @@ async fn run_case(
     let existing = prepare(env, op, pk).await;
     // A cleared file the user keeps stays, with its kept mark; one they delete must go.
     let kept: BTreeSet<String> = match (&existing, op) {
-        (Some(r), Op::SaveRemove | Op::UpdateRemove) => r
+        (Some(r), Op::SaveRemove | Op::UpdateRemove | Op::PartialRemove) => r
             .content
             .iter()
             .filter_map(|c| c.stored())
@@ -150,7 +150,7 @@ async fn run_case(
         faulted::<Record>(env, faults, n, kind, store, run(env, op, pk, existing)).await;
     found.extend(violations(env, &items(op, pk), &kept).await);
     // A file cleared and kept is never deleted, by the call or by the sweep after a crash.
-    if matches!(op, Op::SaveRemove | Op::UpdateRemove) {
+    if matches!(op, Op::SaveRemove | Op::UpdateRemove | Op::PartialRemove) {
         match Record::get(&env.client, pk).consistent_read(true).await {
             Ok(Some(item)) if item.content.is_none() => {
                 let keys = env.keys("records").await;
@@ -167,6 +167,19 @@ async fn run_case(
             Err(e) => panic!(
                 "{op:?} request {n} {label}: cannot read back item {pk}, whose file was cleared: {e:?}"
             ),
+        }
+    }
+    // A partial save that does not write the file another writer replaced leaves it, whatever
+    // became of the save.
+    if op == Op::PartialOther {
+        let item = Record::get(&env.client, pk).consistent_read(true).await;
+        let content = item.ok().flatten().and_then(|item| item.content);
+        match content {
+            Some(content) => match content.get_bytes(&env.client).await {
+                Ok(bytes) if bytes == vec![5; 3500] => {}
+                other => found.push(format!("the other writer's file is not kept: {other:?}")),
+            },
+            None => found.push("the other writer's file is gone".to_owned()),
         }
     }
     (label, (usize::from(failed), found))

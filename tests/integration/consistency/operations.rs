@@ -1,6 +1,6 @@
 //! The operations the promise is checked on, and the state each starts from.
 
-use dynox_core::Error;
+use dynox_core::{Error, Tracked};
 use dynox_s3::{S3Object, S3Value};
 use dynox_tests::FileEnv;
 
@@ -38,9 +38,21 @@ pub(super) enum Op {
     /// An update that sets the overflow field to a short value: its object in S3 is no
     /// longer referenced once the update commits.
     UpdateOverflow,
+    /// A partial save (`save_changes` of a tracked item): replace a file, the typed value
+    /// and the overflow value, by an UpdateItem of only those attributes.
+    PartialReplace,
+    /// A partial save of a plain attribute only: no file moves.
+    PartialKeep,
+    /// A partial save that clears an optional file (kept, as in a full save).
+    PartialRemove,
+    /// A partial save of a file field (and the retained one) of an item whose other file
+    /// and overflow value another writer replaced since this client read it: its condition
+    /// covers only the fields it writes, so it commits and leaves the other writer's objects
+    /// referenced.
+    PartialOther,
 }
 
-pub(super) const OPS: [Op; 14] = [
+pub(super) const OPS: [Op; 18] = [
     Op::SaveNew,
     Op::SaveReplace,
     Op::SaveKeep,
@@ -55,6 +67,10 @@ pub(super) const OPS: [Op; 14] = [
     Op::TransactWrite,
     Op::UpdateRemove,
     Op::UpdateOverflow,
+    Op::PartialReplace,
+    Op::PartialKeep,
+    Op::PartialRemove,
+    Op::PartialOther,
 ];
 
 /// The items an operation on `pk` touches.
@@ -86,7 +102,10 @@ pub(super) async fn prepare(env: &FileEnv, op: Op, pk: &str) -> Option<Record> {
     }
     let mut r = record(pk, 1);
     env.client.save(&mut r).await.expect("setup save");
-    if matches!(op, Op::SaveStale | Op::DeleteStale | Op::SaveReloaded) {
+    if matches!(
+        op,
+        Op::SaveStale | Op::DeleteStale | Op::SaveReloaded | Op::PartialOther
+    ) {
         // Another writer replaces a file and the overflow value (and, for `SaveReloaded`,
         // the typed value); this client still remembers the state it wrote.
         let mut changed = Record::get(&env.other, pk)
@@ -160,6 +179,29 @@ pub(super) async fn run(
             .apply(Record::fields().notes.set("short".to_owned()))
             .await
             .map(drop),
+        Op::PartialReplace => {
+            let mut r = Tracked::new(existing.expect("existing item"));
+            r.content = Some(S3Object::from_bytes(vec![9; 4000], "replacement.bin"));
+            r.summary = Some(S3Value::new(vec![9; 60]));
+            r.notes = notes(9);
+            env.client.save_changes(&mut r).await
+        }
+        Op::PartialKeep => {
+            let mut r = Tracked::new(existing.expect("existing item"));
+            r.name = "renamed".into();
+            env.client.save_changes(&mut r).await
+        }
+        Op::PartialRemove => {
+            let mut r = Tracked::new(existing.expect("existing item"));
+            r.content = None;
+            env.client.save_changes(&mut r).await
+        }
+        Op::PartialOther => {
+            let mut r = Tracked::new(existing.expect("existing item"));
+            r.summary = Some(S3Value::new(vec![9; 60]));
+            r.thumb = S3Object::from_bytes(vec![9; 100], "thumb.png");
+            env.client.save_changes(&mut r).await
+        }
         Op::TransactWrite => {
             let mut a = existing.expect("existing item");
             a.content = Some(S3Object::from_bytes(vec![8; 2000], "replacement.bin"));
