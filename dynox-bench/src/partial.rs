@@ -200,7 +200,7 @@ async fn capacity(client: &Client, size: usize) -> Result<(String, String), BoxE
     let table = client.table_name::<Profile>();
     let mut item = profile("capacity", size);
     client.save(&mut item).await?;
-    let mut attributes = dynox_core::Model::to_item(&item)?;
+    let mut attributes = dynox_core::Model::to_item(&item).map_err(|e| format!("{e:?}"))?;
     attributes.insert("views".into(), AttributeValue::N("1".into()));
     let put = client
         .dynamodb()

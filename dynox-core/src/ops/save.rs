@@ -96,7 +96,7 @@ async fn put<M: Model>(
     create: bool,
     user: Option<Condition<M>>,
     delete_cleared: bool,
-    mut loaded: Option<&mut Option<Item>>,
+    loaded: Option<&mut Option<Item>>,
 ) -> Result<()> {
     let user = user.as_ref();
     let hook_error = |hook, item: &M, e| {
@@ -118,7 +118,7 @@ async fn put<M: Model>(
         };
         protocol::drive(client, write).await?;
         // The tracked state is now the stored one.
-        if let Some(slot) = loaded.as_deref_mut() {
+        if let Some(slot) = loaded {
             *slot = item.to_item().ok();
         }
     }
