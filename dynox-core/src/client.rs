@@ -294,18 +294,21 @@ impl Client {
     /// Writes only the attributes of `item` that changed since it was loaded (or last
     /// saved): an UpdateItem that sets and removes them, on condition that the item still
     /// exists, under the same conditions as [`save`](Self::save) (the version, the files it
-    /// replaces or clears, and the caller's own). Two writers changing different fields keep
-    /// both changes; attributes the model does not know are left alone. File fields go
-    /// through the same steps as in a full save: new files are uploaded first, replaced ones
-    /// deleted (or kept) after the commit, and a file field the save does not change is left
-    /// as stored, even if another writer replaced it since.
+    /// replaces or clears, and the caller's own). Two writers changing different fields of a
+    /// model without `#[dynamo(version)]` keep both changes (with one, the second gets
+    /// [`Error::VersionConflict`](crate::Error::VersionConflict), as with `save`); attributes
+    /// the model does not know are left alone. File fields go through the same steps as in a
+    /// full save: new files are uploaded first, replaced ones deleted (or retained, or kept)
+    /// after the commit; a file or overflow field the save does not change is left as stored,
+    /// even if another writer replaced it since.
     ///
-    /// Nothing changed: nothing is sent (not even the caller's condition). An item whose key
-    /// changed is refused ([`InvalidRequestKind::KeyChanged`](crate::InvalidRequestKind::KeyChanged)),
-    /// and one deleted since it was loaded fails the condition
-    /// ([`Error::ConditionFailed`](crate::Error::ConditionFailed), or
-    /// [`Error::VersionConflict`](crate::Error::VersionConflict) for a versioned model);
-    /// neither writes anything. On success the tracked state is the saved one.
+    /// Nothing changed: nothing is sent (no timestamp, no version, not even the caller's
+    /// condition); the save's hooks still run. Refused without writing anything: an item whose
+    /// key changed, or whose loaded state is unknown
+    /// ([`InvalidRequestKind::Tracking`](crate::InvalidRequestKind::Tracking)), and one
+    /// deleted since it was loaded ([`Error::ConditionFailed`](crate::Error::ConditionFailed),
+    /// or `VersionConflict` for a versioned model). Once the write committed (even if a
+    /// cleanup after it failed), the tracked state is the saved one.
     ///
     /// DynamoDB bills a write by the size of the whole item, not of the request: a partial
     /// save sends fewer bytes but costs the same write capacity.

@@ -468,9 +468,10 @@ pub enum InvalidRequestKind {
     /// A backfill checkpoint that cannot be read, written, or is for another run (another
     /// table, another number of segments).
     Checkpoint,
-    /// A [`Tracked`](crate::Tracked) item's key changed since it was loaded: only what
-    /// changed is written, to the item it was loaded as.
-    KeyChanged,
+    /// A [`save_changes`](crate::Client::save_changes) that cannot write only what changed:
+    /// the [`Tracked`](crate::Tracked) item's key changed since it was loaded, or its loaded
+    /// state is unknown (it could not be converted when it was tracked).
+    Tracking,
 }
 
 /// What became of an item write (or delete) whose cleanup left objects behind.

@@ -103,6 +103,10 @@
 
 #![warn(missing_docs)]
 
+// The derive names `::dynox_core`: this crate's own unit tests derive models too.
+#[cfg(test)]
+extern crate self as dynox_core;
+
 mod client;
 pub mod collection;
 mod error;

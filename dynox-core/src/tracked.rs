@@ -13,8 +13,9 @@ use crate::protocol::Changes;
 ///
 /// Wrap an item right after reading it; use it as the item itself (it dereferences to `M`).
 /// Two writers that change different fields of the same item then both keep their change,
-/// where two whole-item saves would have the second overwrite the first. Attributes the model
-/// does not know (written by another application) are left as they are.
+/// where two whole-item saves would have the second overwrite the first (a model with
+/// `#[dynamo(version)]` refuses the second with a version conflict instead). Attributes the
+/// model does not know (written by another application) are left as they are.
 ///
 /// ```no_run
 /// # use dynox_core::{Client, DynamoModel, Tracked};
@@ -31,7 +32,7 @@ use crate::protocol::Changes;
 pub struct Tracked<M: Model> {
     pub(crate) item: M,
     /// The item's attributes as loaded or last saved; `None` when they could not be
-    /// converted (the next save then writes the whole item).
+    /// converted (`save_changes` then refuses it: what changed cannot be told).
     pub(crate) loaded: Option<Item>,
 }
 
@@ -54,10 +55,11 @@ impl<M: Model> Tracked<M> {
         Self { item, loaded }
     }
 
-    /// The names of the attributes [`save_changes`](crate::Client::save_changes) would
-    /// write now, sorted (set or removed; besides these, a save stamps `updated_at` and the
-    /// version where the model has them). Every attribute of the item when its loaded state
-    /// is unknown (the item could not be converted when it was wrapped).
+    /// The names of the attributes that changed since the item was loaded or last saved,
+    /// sorted (set or removed): what [`save_changes`](crate::Client::save_changes) writes,
+    /// with `updated_at` and the version where the model has them. Empty when nothing
+    /// changed, and when the item cannot be converted (a file not uploaded yet); every
+    /// attribute of the item when its loaded state is unknown.
     pub fn changed(&self) -> Vec<String> {
         let Ok(now) = self.item.to_item() else {
             return Vec::new();

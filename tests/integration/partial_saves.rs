@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use dynox_core::{DynamoModel, Error, InvalidRequestKind, Tracked};
+use dynox_local::faults::FaultKind;
 use dynox_s3::{S3Object, S3Settings};
 use dynox_tests::{faulty_file_env, file_env, raw_item, stored, FileEnv};
 
@@ -227,13 +228,31 @@ async fn overflow_values_move_to_s3_and_back_inline() {
     env.client.save_changes(&mut p).await.unwrap();
     assert!(referenced(&env, "p4").await.contains(&notes_object));
 
+    // Another writer replaces the large value; this writer, which still holds the old one,
+    // changes another field: the other writer's value stays (it is neither written back nor
+    // moved to S3 again).
+    let mut theirs = load(&env.other, "p4").await;
+    theirs.notes = "m".repeat(420 * 1024);
+    env.other.save_changes(&mut theirs).await.unwrap();
+    p.visits = 10;
+    env.client.save_changes(&mut p).await.unwrap();
+    let read = Profile::get(&env.client, "p4").await.unwrap().unwrap();
+    assert_eq!((read.notes.as_bytes()[0], read.visits), (b'm', 10));
+    assert_eq!(objects(&env).await, referenced(&env, "p4").await);
+    let mut p = load(&env.client, "p4").await;
+    let notes_object = referenced(&env, "p4")
+        .await
+        .into_iter()
+        .find(|k| k.starts_with("notes/"))
+        .expect("the value is in S3");
+
     p.notes = "short again".into();
     env.client.save_changes(&mut p).await.unwrap();
     assert!(!referenced(&env, "p4").await.contains(&notes_object));
     assert!(!objects(&env).await.contains(&notes_object));
     let read = Profile::get(&env.client, "p4").await.unwrap().unwrap();
     assert_eq!(read.notes, "short again");
-    assert_eq!(read.visits, 9);
+    assert_eq!(read.visits, 10);
 }
 
 #[tokio::test]
@@ -304,7 +323,7 @@ async fn a_changed_key_and_a_failed_condition_write_nothing() {
     assert!(
         matches!(
             &error,
-            Error::InvalidRequest { kind: InvalidRequestKind::KeyChanged, reason }
+            Error::InvalidRequest { kind: InvalidRequestKind::Tracking, reason }
                 if reason.contains("`id`") && reason.contains("profiles")
         ),
         "{error:?}"
@@ -339,4 +358,45 @@ async fn a_changed_key_and_a_failed_condition_write_nothing() {
         read.resume.unwrap().get_bytes(&env.client).await.unwrap(),
         vec![4; 700]
     );
+}
+
+#[tokio::test]
+async fn the_tracked_state_follows_a_committed_save_whose_cleanup_failed() {
+    let (env, faults) = faulty_file_env::<Profile>(&["profiles"], S3Settings::default()).await;
+    let mut p = stored_profile(&env, &env.client, "p9").await;
+    let old = stored(&p.avatar).key.clone();
+    p.avatar = Some(S3Object::from_bytes(vec![6; 100], "next.png"));
+    faults.fail_every("DeleteObject", FaultKind::ServerError);
+    let error = env.client.save_changes(&mut p).await.unwrap_err();
+    faults.reset();
+    assert!(
+        matches!(&error, Error::CleanupFailed { write, objects, .. }
+            if write.is_committed() && objects.iter().any(|o| o.object.key == old)),
+        "{error:?}"
+    );
+    // The save committed: what it wrote is the tracked state, and is not sent again.
+    assert!(p.changed().is_empty(), "{:?}", p.changed());
+    faults.reset();
+    env.client.save_changes(&mut p).await.unwrap();
+    assert!(faults.requests().is_empty(), "{:?}", faults.requests());
+}
+
+#[tokio::test]
+async fn an_item_whose_loaded_state_is_unknown_is_refused() {
+    let env = env().await;
+    // A new item with a pending file cannot be converted, so what changed cannot be told.
+    let mut fresh = Tracked::new(profile("p10"));
+    let error = env.client.save_changes(&mut fresh).await.unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            Error::InvalidRequest { kind: InvalidRequestKind::Tracking, reason }
+                if reason.contains("p10") && reason.contains("profiles")
+        ),
+        "{error:?}"
+    );
+    assert!(objects(&env).await.is_empty(), "nothing uploaded");
+    assert!(raw_item::<Profile>(&env.client, Profile::key_of("p10"))
+        .await
+        .is_none());
 }

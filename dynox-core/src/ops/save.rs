@@ -10,9 +10,10 @@ use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 
 use crate::error::Result;
 use crate::expr::Condition;
+use crate::files::FileStore;
 use crate::item::Item;
 use crate::model::Model;
-use crate::protocol::{self, send_counted, Attempts, Failure, PutPlan, PutWrite, Request};
+use crate::protocol::{self, send_counted, Attempts, Changes, Failure, PutPlan, PutWrite, Request};
 use crate::Client;
 
 /// A write of one item: [`Client::save`] or [`Client::create`] (a PutItem), or
@@ -107,19 +108,42 @@ async fn put<M: Model>(
             return Err(hook_error("before_save", item, e));
         }
     }
-    let state = loaded.as_deref().and_then(Option::as_ref);
-    let plan = protocol::plan_put(client, item, create, user, delete_cleared, false, state).await?;
-    if !plan.writes_nothing() {
-        let write = PutWrite {
-            plan,
-            item: &mut *item,
-            user,
-            loaded: state,
-        };
-        protocol::drive(client, write).await?;
-        // The tracked state is now the stored one.
-        if let Some(slot) = loaded {
-            *slot = item.to_item().ok();
+    let state = match &loaded {
+        Some(slot) => match slot.as_ref() {
+            Some(state) => Some(state),
+            None => return Err(untracked::<M>(client, item)),
+        },
+        None => None,
+    };
+    // Nothing changed since the item was loaded: nothing to send (not even a new timestamp).
+    let unchanged = state.is_some_and(|state| {
+        item.to_item()
+            .is_ok_and(|now| Changes::between(state, &now).is_empty())
+    });
+    if !unchanged {
+        let plan =
+            protocol::plan_put(client, item, create, user, delete_cleared, false, state).await?;
+        if plan.writes_nothing() {
+            // Uploads that changed nothing (a shared file of the same content): stored.
+            <M::Files as FileStore<M>>::settle(item, true);
+        } else {
+            let write = PutWrite {
+                plan,
+                item: &mut *item,
+                user,
+                loaded: state,
+            };
+            let written = protocol::drive(client, write).await;
+            // Committed (its cleanup may have failed): the tracked state is the stored one.
+            let committed = match &written {
+                Ok(()) => true,
+                Err(crate::Error::CleanupFailed { write, .. }) => write.is_committed(),
+                Err(_) => false,
+            };
+            if let (Some(slot), true) = (loaded, committed) {
+                *slot = item.to_item().ok();
+            }
+            written?;
         }
     }
     if let Some(hooks) = M::HOOKS {
@@ -128,6 +152,19 @@ async fn put<M: Model>(
         }
     }
     Ok(())
+}
+
+/// The error of a partial save whose loaded state is unknown: the item could not be
+/// converted when it was tracked, so what changed cannot be told.
+fn untracked<M: Model>(client: &Client, item: &M) -> crate::Error {
+    crate::Error::InvalidRequest {
+        kind: crate::InvalidRequestKind::Tracking,
+        reason: format!(
+            "the loaded state of item {} of table `{}` is unknown (it could not be converted when it was tracked): save it whole with save",
+            item.key(),
+            client.table_name::<M>()
+        ),
+    }
 }
 
 impl<M: Model> Request for PutPlan<M> {

@@ -103,11 +103,17 @@ impl Changes {
     }
 
     /// Whether `stored` shows this write: it holds every attribute this write set, with the
-    /// value of `attributes`, and none it removed. Other attributes are not compared.
-    pub(crate) fn held_by(&self, stored: &Item, attributes: &Item) -> bool {
+    /// value of `attributes`, and none it removed. Other attributes are not compared, nor
+    /// are those every save of `M` writes (the version and timestamps), which any later
+    /// save by another writer changes again; unless they are all this write wrote.
+    pub(crate) fn held_by<M: Model>(&self, stored: &Item, attributes: &Item) -> bool {
+        let stamps = [M::VERSION, M::UPDATED_AT, M::CREATED_AT];
+        let own = |name: &String| !stamps.contains(&Some(name.as_str()));
+        let only_stamps = self.remove.is_empty() && !self.set.iter().any(own);
         let set = self
             .set
             .iter()
+            .filter(|name| only_stamps || own(name))
             .all(|name| match (stored.get(name), attributes.get(name)) {
                 (Some(stored), Some(written)) => same_value(stored, written),
                 _ => false,
@@ -184,8 +190,8 @@ pub(crate) fn only(item: Option<&Item>, names: &[&str]) -> Option<Item> {
     })
 }
 
-/// Whether the key attributes of `M` are the same in `loaded` and `now`; `Err` names the
-/// first that differs.
+/// Whether the key attributes of `M` are the same in `loaded` and `now` (an item, or only
+/// its key); `Err` names the first that differs.
 pub(crate) fn same_key<M: Model>(loaded: &Item, now: &Item) -> Result<(), &'static str> {
     let range = M::SCHEMA.range.map(|r| r.name);
     for name in std::iter::once(M::SCHEMA.hash.name).chain(range) {
@@ -226,6 +232,20 @@ mod tests {
         assert!(Changes::between(&now, &now).is_empty());
     }
 
+    /// A versioned model with a timestamp: the attributes every save writes.
+    #[derive(crate::DynamoModel)]
+    #[dynamo(table = "stamped")]
+    #[allow(dead_code)]
+    struct Stamped {
+        #[dynamo(hash_key)]
+        pk: String,
+        a: String,
+        #[dynamo(version)]
+        version: u64,
+        #[dynamo(updated_at)]
+        updated_at: std::time::SystemTime,
+    }
+
     #[test]
     fn evidence_compares_only_the_written_attributes() {
         let loaded = item(&[("pk", "1"), ("a", "x"), ("b", "y"), ("gone", "g")]);
@@ -234,11 +254,47 @@ mod tests {
         // Another writer changed `b` (which this save did not write) after the commit: the
         // stored item still shows this write.
         let stored = item(&[("pk", "1"), ("a", "mine"), ("b", "theirs")]);
-        assert!(changes.held_by(&stored, &written));
+        assert!(changes.held_by::<Stamped>(&stored, &written));
         // Not committed: `a` is the old value, or the removed attribute is still there.
-        assert!(!changes.held_by(&loaded, &written));
+        assert!(!changes.held_by::<Stamped>(&loaded, &written));
         let still = item(&[("pk", "1"), ("a", "mine"), ("gone", "g")]);
-        assert!(!changes.held_by(&still, &written));
+        assert!(!changes.held_by::<Stamped>(&still, &written));
+    }
+
+    #[test]
+    fn evidence_ignores_the_version_and_timestamps_another_save_rewrites() {
+        let loaded = item(&[
+            ("pk", "1"),
+            ("a", "x"),
+            ("version", "1"),
+            ("updated_at", "10"),
+        ]);
+        let written = item(&[
+            ("pk", "1"),
+            ("a", "mine"),
+            ("version", "2"),
+            ("updated_at", "20"),
+        ]);
+        let changes = Changes::between(&loaded, &written);
+        // A later save of another field by another writer stamped both again.
+        let stored = item(&[
+            ("pk", "1"),
+            ("a", "mine"),
+            ("version", "3"),
+            ("updated_at", "30"),
+        ]);
+        assert!(changes.held_by::<Stamped>(&stored, &written));
+        assert!(!changes.held_by::<Stamped>(&loaded, &written));
+        // A write of only the stamps is judged by them.
+        let stamps = item(&[
+            ("pk", "1"),
+            ("a", "x"),
+            ("version", "2"),
+            ("updated_at", "20"),
+        ]);
+        let only = Changes::between(&loaded, &stamps);
+        assert!(only.held_by::<Stamped>(&stamps, &stamps));
+        assert!(!only.held_by::<Stamped>(&stored, &stamps));
     }
 
     #[test]

@@ -98,6 +98,14 @@ pub(crate) async fn plan_put<M: Model>(
     let key_item = key
         .to_item()
         .map_err(|e| field_error(&table, key_text.clone(), e))?;
+    if let Some(Err(attribute)) = loaded.map(|loaded| same_key::<M>(loaded, &key_item)) {
+        return Err(Error::InvalidRequest {
+            kind: InvalidRequestKind::Tracking,
+            reason: format!(
+                "key attribute `{attribute}` of item {key_text} of table `{table}` changed since the item was loaded: save_changes writes the item it was loaded as (use save to write a new item)"
+            ),
+        });
+    }
     item.validate()
         .map_err(|v| crate::request::validation_error::<M>(&table, key_text.clone(), v))?;
     let version = item.version();
@@ -264,15 +272,27 @@ async fn build<M: Model>(
         };
         return Err(prepared.give_up(client, item, Vec::new(), error).await);
     }
+    // A partial save sizes the item as it will be stored, and moves only values it writes:
+    // an overflow field it does not write counts as its stored reference or, stored inline
+    // (or not known), as its value, held back from the move.
+    let mut held_back = Item::new();
+    if let (Some(changes), true) = (&changes, M::Files::OVERFLOW) {
+        as_stored::<M>(changes, current.as_ref(), &mut attributes, &mut held_back);
+    }
+    let limit = MAX_ITEM_SIZE.saturating_sub(item_size(&held_back));
     let mut spilled = Vec::new();
-    if M::Files::OVERFLOW && item_size(&attributes) > MAX_ITEM_SIZE {
+    if M::Files::OVERFLOW && item_size(&attributes) > limit {
+        if changes.is_some() && !observed {
+            // What is stored in S3 and what inline decides the move: read it.
+            return Ok(Err(prepared));
+        }
         let before = changes.as_ref().map(|_| attributes.clone());
         let mut moved = M::Files::spill(
             client,
             &mut attributes,
             &prepared.key_item,
             current.as_ref(),
-            MAX_ITEM_SIZE,
+            limit,
         )
         .await;
         let failure = moved.failure.take();
@@ -286,6 +306,7 @@ async fn build<M: Model>(
             return Err(prepared.give_up(client, item, spilled, error).await);
         }
     }
+    attributes.extend(held_back);
     if let Some(error) = too_large(&prepared.table, &prepared.key, &attributes) {
         return Err(prepared.give_up(client, item, spilled, error).await);
     }
@@ -382,9 +403,34 @@ async fn build<M: Model>(
     }))
 }
 
+/// For a partial save's sizing: each overflow field of `attributes` that `changes` does not
+/// write becomes its stored reference in `current`, or, when `current` has none (its value is
+/// stored inline, or unknown), moves to `held_back`, so that the move to S3 never picks it.
+fn as_stored<M: Model>(
+    changes: &Changes,
+    current: Option<&Item>,
+    attributes: &mut Item,
+    held_back: &mut Item,
+) {
+    for name in M::Files::attribute_names() {
+        if !M::Files::overflow(name) || changes.writes(name) {
+            continue;
+        }
+        match current.and_then(|c| c.get(name)) {
+            Some(reference) => {
+                attributes.insert(name.to_owned(), reference.clone());
+            }
+            None => {
+                if let Some(value) = attributes.remove(name) {
+                    held_back.insert(name.to_owned(), value);
+                }
+            }
+        }
+    }
+}
+
 /// What a partial save writes: the attributes of `attributes` that differ from `loaded`.
-/// Refused when the key changed since the item was loaded (a partial save writes the item it
-/// was loaded as), or when the item is known to be gone (`observed` with no `current`).
+/// Refused when the item is known to be gone (`observed` with no `current`).
 fn partial_changes<M: Model>(
     prepared: &Prepared,
     loaded: &Item,
@@ -392,15 +438,6 @@ fn partial_changes<M: Model>(
     observed: bool,
     current: &Option<Item>,
 ) -> Result<Changes> {
-    if let Err(attribute) = same_key::<M>(loaded, attributes) {
-        return Err(Error::InvalidRequest {
-            kind: InvalidRequestKind::KeyChanged,
-            reason: format!(
-                "key attribute `{attribute}` of item {} of table `{}` changed since the item was loaded: save_changes writes the item it was loaded as (use save to write a new item)",
-                prepared.key, prepared.table
-            ),
-        });
-    }
     if M::Files::ENABLED && observed && current.is_none() {
         return Err(conflict::<M>(
             &prepared.table,
@@ -497,11 +534,17 @@ impl<M: Model> PutPlan<M> {
     /// claims, not shared (content-addressed) objects, whose key any write of the same
     /// content stores.
     fn proof(&self) -> impl Iterator<Item = &FileRef> {
+        let written = |r: &&FileRef| {
+            self.partial
+                .as_ref()
+                .is_none_or(|partial| partial.changes.writes(r.field))
+        };
         self.uploaded
             .iter()
             .chain(&self.spilled)
             .chain(&self.claimed)
             .filter(|r| !M::Files::shared(r.field))
+            .filter(written)
     }
 
     /// After a refused write whose expectation was not read from the server: the stored
@@ -643,15 +686,16 @@ impl<M: Model> PutPlan<M> {
 }
 
 impl<M: Model> Evidence for PutPlan<M> {
-    /// It holds this write's new objects, whose keys no other write can store; without new
-    /// objects, it is equal to it.
+    /// It holds one of this write's new objects, whose fresh keys no other write can store
+    /// (not all of them: a later writer may have replaced some already); without new
+    /// objects, it is equal to it (a partial save: in what it wrote).
     fn holds_this_write(&self, stored: &Item) -> bool {
         if self.has_new_files() {
             let now = M::Files::references(stored);
-            self.proof().all(|u| now.contains(u))
+            self.proof().any(|u| now.contains(u))
         } else if let Some(partial) = &self.partial {
             // Only what this write wrote: others may have changed the rest since.
-            partial.changes.held_by(stored, &self.attributes)
+            partial.changes.held_by::<M>(stored, &self.attributes)
         } else {
             same_item(stored, &self.attributes)
         }

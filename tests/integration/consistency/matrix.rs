@@ -169,12 +169,18 @@ async fn run_case(
             ),
         }
     }
-    // A partial save that does not write the file another writer replaced leaves it, whatever
-    // became of the save.
+    // A partial save that does not write the file and the overflow value another writer
+    // replaced leaves both, whatever became of the save.
     if op == Op::PartialOther {
         let item = Record::get(&env.client, pk).consistent_read(true).await;
-        let content = item.ok().flatten().and_then(|item| item.content);
-        match content {
+        let item = item.ok().flatten();
+        if item
+            .as_ref()
+            .is_none_or(|item| item.notes != super::notes(5))
+        {
+            found.push("the other writer's overflow value is not kept".to_owned());
+        }
+        match item.and_then(|item| item.content) {
             Some(content) => match content.get_bytes(&env.client).await {
                 Ok(bytes) if bytes == vec![5; 3500] => {}
                 other => found.push(format!("the other writer's file is not kept: {other:?}")),
