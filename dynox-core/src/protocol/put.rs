@@ -235,6 +235,7 @@ async fn build<M: Model>(
         Err(error) => return Err(prepared.give_up(client, item, Vec::new(), error).await),
     };
     let observed = expected.observed();
+    let guessed = matches!(expected, Expected::Guessed);
     let current = expected.into_state();
     let mut changes = match loaded {
         Some(loaded) => {
@@ -282,8 +283,9 @@ async fn build<M: Model>(
     let limit = MAX_ITEM_SIZE.saturating_sub(item_size(&held_back));
     let mut spilled = Vec::new();
     if M::Files::OVERFLOW && item_size(&attributes) > limit {
-        if changes.is_some() && !observed {
-            // What is stored in S3 and what inline decides the move: read it.
+        if changes.is_some() && guessed && !held_back.is_empty() {
+            // Where the values it does not write are stored (in S3 or inline) decides the
+            // move, and a guess does not know: read it.
             return Ok(Err(prepared));
         }
         let before = changes.as_ref().map(|_| attributes.clone());
