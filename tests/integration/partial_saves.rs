@@ -51,6 +51,8 @@ struct Article {
     version: u64,
     title: String,
     body: String,
+    #[dynamo(updated_at)]
+    updated_at: Option<std::time::SystemTime>,
 }
 
 async fn env() -> FileEnv {
@@ -283,6 +285,7 @@ async fn versioned_items_conflict_instead_of_overwriting() {
         version: 0,
         title: "Draft".into(),
         body: "text".into(),
+        updated_at: None,
     };
     client.save(&mut a).await.unwrap();
     let mut first = Tracked::new(Article::get(&client, "a1").await.unwrap().unwrap());
@@ -290,6 +293,13 @@ async fn versioned_items_conflict_instead_of_overwriting() {
     first.title = "First".into();
     client.save_changes(&mut first).await.unwrap();
     assert_eq!(first.version, 2);
+    assert!(first.updated_at.is_some());
+    // The tracked state is the saved item, version and timestamp included.
+    assert!(first.changed().is_empty(), "{:?}", first.changed());
+    let stored_first = Article::get(&client, "a1").await.unwrap().unwrap();
+    // (as stored: whole seconds)
+    use dynox_core::Model;
+    assert_eq!(stored_first.to_item().unwrap(), first.to_item().unwrap());
     second.body = "second".into();
     let error = client.save_changes(&mut second).await.unwrap_err();
     assert!(

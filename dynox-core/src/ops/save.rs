@@ -116,10 +116,11 @@ async fn put<M: Model>(
         None => None,
     };
     // Nothing changed since the item was loaded: nothing to send (not even a new timestamp).
-    let unchanged = state.is_some_and(|state| {
-        item.to_item()
-            .is_ok_and(|now| Changes::between(state, &now).is_empty())
-    });
+    let now = state.and_then(|_| item.to_item().ok());
+    let unchanged = match (state, &now) {
+        (Some(state), Some(now)) => Changes::between(state, now).is_empty(),
+        _ => false,
+    };
     if !unchanged {
         let plan =
             protocol::plan_put(client, item, create, user, delete_cleared, false, state).await?;
@@ -127,6 +128,8 @@ async fn put<M: Model>(
             // Uploads that changed nothing (a shared file of the same content): stored.
             <M::Files as FileStore<M>>::settle(item, true);
         } else {
+            // After the commit the item is `now` with the version and timestamps written.
+            let stamps = plan.stamps();
             let write = PutWrite {
                 plan,
                 item: &mut *item,
@@ -141,7 +144,13 @@ async fn put<M: Model>(
                 Err(_) => false,
             };
             if let (Some(slot), true) = (loaded, committed) {
-                *slot = item.to_item().ok();
+                *slot = match now {
+                    Some(mut now) => {
+                        now.extend(stamps);
+                        Some(now)
+                    }
+                    None => item.to_item().ok(),
+                };
             }
             written?;
         }

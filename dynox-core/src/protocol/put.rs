@@ -511,6 +511,16 @@ impl<M: Model> PutPlan<M> {
             .is_some_and(|partial| partial.changes.is_empty())
     }
 
+    /// The attributes every save of `M` writes, as this one writes them: the version and
+    /// the timestamps.
+    pub(crate) fn stamps(&self) -> Vec<(String, AttributeValue)> {
+        [M::VERSION, M::UPDATED_AT, M::CREATED_AT]
+            .into_iter()
+            .flatten()
+            .filter_map(|name| Some((name.to_owned(), self.attributes.get(name)?.clone())))
+            .collect()
+    }
+
     /// The key attributes of the item (an UpdateItem's `Key`).
     pub(crate) fn key_item(&self) -> &Item {
         &self.key_item
