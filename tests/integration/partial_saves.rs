@@ -410,3 +410,68 @@ async fn an_item_whose_loaded_state_is_unknown_is_refused() {
         .await
         .is_none());
 }
+
+#[tokio::test]
+async fn a_transaction_writes_only_what_changed() {
+    let env = env().await;
+    let mut a = stored_profile(&env, &env.client, "t1").await;
+    let mut b = stored_profile(&env, &env.client, "t2").await;
+    let old_avatar = stored(&a.avatar).key.clone();
+    // Another writer changes a's bio after this writer loaded it.
+    let mut theirs = load(&env.other, "t1").await;
+    theirs.bio = Some("poet".into());
+    env.other.save_changes(&mut theirs).await.unwrap();
+    a.name = "in a transaction".into();
+    a.avatar = Some(S3Object::from_bytes(vec![8; 300], "tx.png"));
+    // `b` has not changed: the transaction checks that it still exists, and writes nothing.
+    env.client
+        .transact_write()
+        .save_changes(&mut a)
+        .save_changes(&mut b)
+        .await
+        .unwrap();
+    let read = Profile::get(&env.client, "t1")
+        .consistent_read(true)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.name, "in a transaction");
+    assert_eq!(
+        read.bio.as_deref(),
+        Some("poet"),
+        "the other writer's bio is kept"
+    );
+    let avatar = read.avatar.as_ref().unwrap();
+    assert_eq!(avatar.get_bytes(&env.client).await.unwrap(), vec![8; 300]);
+    assert!(a.changed().is_empty(), "{:?}", a.changed());
+    let mut all = referenced(&env, "t1").await;
+    all.extend(referenced(&env, "t2").await);
+    assert!(!all.contains(&old_avatar));
+    assert_eq!(objects(&env).await, all);
+
+    // `b` deleted since: the transaction writes nothing, and `a`'s new file is removed.
+    Profile::delete(&env.other, "t2").await.unwrap();
+    a.name = "again".into();
+    a.resume = Some(S3Object::from_bytes(vec![9; 100], "r.pdf"));
+    let error = env
+        .client
+        .transact_write()
+        .save_changes(&mut a)
+        .save_changes(&mut b)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::ConditionFailed { key, .. } if key.contains("t2")),
+        "{error:?}"
+    );
+    let read = Profile::get(&env.client, "t1")
+        .consistent_read(true)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.name, "in a transaction");
+    assert_eq!(objects(&env).await, referenced(&env, "t1").await);
+    assert!(raw_item::<Profile>(&env.client, Profile::key_of("t2"))
+        .await
+        .is_none());
+}

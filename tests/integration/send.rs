@@ -70,6 +70,12 @@ async fn every_public_future_and_stream_is_send() {
     assert_send(client.save_changes(&mut tracked).into_future());
     assert_send(
         client
+            .transact_write()
+            .save_changes(&mut tracked)
+            .into_future(),
+    );
+    assert_send(
+        client
             .save_changes(&mut tracked)
             .condition(f.rank.eq(1))
             .delete_cleared_files()

@@ -165,7 +165,7 @@ async fn put<M: Model>(
 
 /// The error of a partial save whose loaded state is unknown: the item could not be
 /// converted when it was tracked, so what changed cannot be told.
-fn untracked<M: Model>(client: &Client, item: &M) -> crate::Error {
+pub(crate) fn untracked<M: Model>(client: &Client, item: &M) -> crate::Error {
     crate::Error::InvalidRequest {
         kind: crate::InvalidRequestKind::Tracking,
         reason: format!(

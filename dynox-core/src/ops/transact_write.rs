@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure,
-    TransactWriteItem,
+    TransactWriteItem, Update,
 };
 
 use crate::error::{
@@ -98,6 +98,9 @@ trait TxOp: Send + Sync {
 struct SaveOp<'a, M: Model> {
     item: &'a mut M,
     create: bool,
+    /// A partial save (`save_changes`): the tracked item's loaded state, updated once the
+    /// transaction committed.
+    loaded: Option<&'a mut Option<Item>>,
     plan: Option<PutPlan<M>>,
 }
 
@@ -135,14 +138,49 @@ impl<M: Model> TxOp for SaveOp<'_, M> {
 
     fn plan<'s>(&'s mut self, client: &'s Client) -> BoxFuture<'s, Result<()>> {
         Box::pin(async move {
+            let state = match self.loaded.as_deref() {
+                Some(Some(state)) => Some(state),
+                Some(None) => return Err(super::save::untracked::<M>(client, self.item)),
+                None => None,
+            };
             self.plan =
-                Some(plan_put(client, self.item, self.create, None, false, true, None).await?);
+                Some(plan_put(client, self.item, self.create, None, false, true, state).await?);
             Ok(())
         })
     }
 
     fn item(&self) -> Result<TransactWriteItem> {
         let plan = self.plan.as_ref().ok_or_else(unplanned)?;
+        if let Some(partial) = &plan.partial {
+            // Nothing changed: the item must still be as loaded (it exists, at its version).
+            if plan.writes_nothing() {
+                let check = ConditionCheck::builder()
+                    .table_name(&plan.table)
+                    .set_key(Some(plan.key_item().clone()))
+                    .set_condition_expression(plan.condition.clone())
+                    .set_expression_attribute_names(plan.names.clone())
+                    .set_expression_attribute_values(plan.values.clone())
+                    .return_values_on_condition_check_failure(
+                        ReturnValuesOnConditionCheckFailure::AllOld,
+                    )
+                    .build()
+                    .map_err(build_error)?;
+                return Ok(TransactWriteItem::builder().condition_check(check).build());
+            }
+            let update = Update::builder()
+                .table_name(&plan.table)
+                .set_key(Some(plan.key_item().clone()))
+                .update_expression(&partial.expression)
+                .set_condition_expression(plan.condition.clone())
+                .set_expression_attribute_names(plan.names.clone())
+                .set_expression_attribute_values(plan.values.clone())
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .build()
+                .map_err(build_error)?;
+            return Ok(TransactWriteItem::builder().update(update).build());
+        }
         let put = Put::builder()
             .table_name(&plan.table)
             .set_item(Some(plan.attributes.clone()))
@@ -185,7 +223,12 @@ impl<M: Model> TxOp for SaveOp<'_, M> {
                 reason: "transaction item".into(),
             };
             let error = (outcome != WriteOutcome::Committed).then(placeholder);
-            left_objects(plan.finish(client, self.item, outcome, error).await)
+            let left = left_objects(plan.finish(client, self.item, outcome, error).await);
+            // A tracked item's loaded state is now the stored one.
+            if let (Some(slot), true) = (self.loaded.as_deref_mut(), outcome.is_committed()) {
+                *slot = self.item.to_item().ok();
+            }
+            left
         })
     }
 
@@ -419,6 +462,34 @@ impl<'a> TransactWrite<'a> {
         self.ops.push(Box::new(SaveOp {
             item,
             create: false,
+            loaded: None,
+            plan: None,
+        }));
+        self
+    }
+
+    /// Writes only the attributes of a tracked item that changed since it was loaded, as
+    /// [`Client::save_changes`] does (an `Update` of the transaction, conditional on the item
+    /// existing, its version and the files it replaces or clears). An item with nothing
+    /// changed is a `ConditionCheck` that it still exists (at its version). Once the
+    /// transaction committed, the tracked state is the saved one.
+    ///
+    /// ```no_run
+    /// # use dynox_core::{Client, DynamoModel, Tracked};
+    /// # #[derive(DynamoModel)] #[dynamo(table = "accounts")]
+    /// # struct Account { #[dynamo(hash_key)] id: String, balance: i64, note: String }
+    /// # async fn demo(client: &Client, mut from: Tracked<Account>, mut to: Tracked<Account>) -> dynox_core::Result<()> {
+    /// from.balance -= 10;
+    /// to.balance += 10;
+    /// client.transact_write().save_changes(&mut from).save_changes(&mut to).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn save_changes<M: Model>(mut self, item: &'a mut crate::Tracked<M>) -> Self {
+        let crate::Tracked { item, loaded } = item;
+        self.ops.push(Box::new(SaveOp {
+            item,
+            create: false,
+            loaded: Some(loaded),
             plan: None,
         }));
         self
@@ -429,6 +500,7 @@ impl<'a> TransactWrite<'a> {
         self.ops.push(Box::new(SaveOp {
             item,
             create: true,
+            loaded: None,
             plan: None,
         }));
         self

@@ -50,9 +50,12 @@ pub(super) enum Op {
     /// covers only the fields it writes, so it commits and leaves the other writer's objects
     /// referenced.
     PartialOther,
+    /// One transaction: a partial save of item `a` (a file and the overflow value replaced,
+    /// an Update of only those) and the delete of item `b`.
+    PartialTransaction,
 }
 
-pub(super) const OPS: [Op; 18] = [
+pub(super) const OPS: [Op; 19] = [
     Op::SaveNew,
     Op::SaveReplace,
     Op::SaveKeep,
@@ -71,12 +74,15 @@ pub(super) const OPS: [Op; 18] = [
     Op::PartialKeep,
     Op::PartialRemove,
     Op::PartialOther,
+    Op::PartialTransaction,
 ];
 
 /// The items an operation on `pk` touches.
 pub(super) fn items(op: Op, pk: &str) -> Vec<String> {
     match op {
-        Op::TransactWrite => vec![format!("{pk}a"), format!("{pk}b"), format!("{pk}c")],
+        Op::TransactWrite | Op::PartialTransaction => {
+            vec![format!("{pk}a"), format!("{pk}b"), format!("{pk}c")]
+        }
         _ => vec![pk.to_owned()],
     }
 }
@@ -86,7 +92,7 @@ pub(super) async fn prepare(env: &FileEnv, op: Op, pk: &str) -> Option<Record> {
     if op == Op::SaveNew {
         return None;
     }
-    if op == Op::TransactWrite {
+    if matches!(op, Op::TransactWrite | Op::PartialTransaction) {
         let mut a = record(&format!("{pk}a"), 1);
         let mut b = record(&format!("{pk}b"), 2);
         env.client.save(&mut b).await.expect("setup save");
@@ -201,6 +207,16 @@ pub(super) async fn run(
             r.summary = Some(S3Value::new(vec![9; 60]));
             r.thumb = S3Object::from_bytes(vec![9; 100], "thumb.png");
             env.client.save_changes(&mut r).await
+        }
+        Op::PartialTransaction => {
+            let mut a = Tracked::new(existing.expect("existing item"));
+            a.content = Some(S3Object::from_bytes(vec![8; 2000], "replacement.bin"));
+            a.notes = notes(8);
+            env.client
+                .transact_write()
+                .save_changes(&mut a)
+                .delete(Record::key_of(format!("{pk}b")))
+                .await
         }
         Op::TransactWrite => {
             let mut a = existing.expect("existing item");
