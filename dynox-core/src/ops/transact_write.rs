@@ -470,9 +470,10 @@ impl<'a> TransactWrite<'a> {
 
     /// Writes only the attributes of a tracked item that changed since it was loaded, as
     /// [`Client::save_changes`] does (an `Update` of the transaction, conditional on the item
-    /// existing, its version and the files it replaces or clears). An item with nothing
-    /// changed is a `ConditionCheck` that it still exists (at its version). Once the
-    /// transaction committed, the tracked state is the saved one.
+    /// existing, its version and the files it replaces or clears). An item with nothing to
+    /// write is a `ConditionCheck` that it still exists (one with a version or `updated_at`
+    /// is stamped, as in any save of a transaction). Once the transaction committed, the
+    /// tracked state is the saved one.
     ///
     /// ```no_run
     /// # use dynox_core::{Client, DynamoModel, Tracked};
