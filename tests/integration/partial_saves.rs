@@ -119,11 +119,7 @@ async fn two_writers_changing_different_fields_both_keep_their_change() {
         "the tracked state is the saved one"
     );
 
-    let stored_item = Profile::get(&env.client, "p1")
-        .consistent_read(true)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored_item = load(&env.client, "p1").await.into_inner();
     assert_eq!(stored_item.name, "Ada Lovelace");
     assert_eq!(stored_item.bio.as_deref(), Some("poet"));
     assert_eq!(stored(&stored_item.avatar).key, new_avatar);
@@ -430,11 +426,7 @@ async fn a_transaction_writes_only_what_changed() {
         .save_changes(&mut b)
         .await
         .unwrap();
-    let read = Profile::get(&env.client, "t1")
-        .consistent_read(true)
-        .await
-        .unwrap()
-        .unwrap();
+    let read = load(&env.client, "t1").await.into_inner();
     assert_eq!(read.name, "in a transaction");
     assert_eq!(
         read.bio.as_deref(),
@@ -464,11 +456,7 @@ async fn a_transaction_writes_only_what_changed() {
         matches!(&error, Error::ConditionFailed { key, .. } if key.contains("t2")),
         "{error:?}"
     );
-    let read = Profile::get(&env.client, "t1")
-        .consistent_read(true)
-        .await
-        .unwrap()
-        .unwrap();
+    let read = load(&env.client, "t1").await.into_inner();
     assert_eq!(read.name, "in a transaction");
     assert_eq!(objects(&env).await, referenced(&env, "t1").await);
     assert!(raw_item::<Profile>(&env.client, Profile::key_of("t2"))

@@ -108,13 +108,7 @@ async fn put<M: Model>(
             return Err(hook_error("before_save", item, e));
         }
     }
-    let state = match &loaded {
-        Some(slot) => match slot.as_ref() {
-            Some(state) => Some(state),
-            None => return Err(untracked::<M>(client, item)),
-        },
-        None => None,
-    };
+    let state = loaded_state(client, item, loaded.as_deref())?;
     // Nothing changed since the item was loaded: nothing to send (not even a new timestamp).
     let now = state.and_then(|_| item.to_item().ok());
     let unchanged = match (state, &now) {
@@ -163,16 +157,25 @@ async fn put<M: Model>(
     Ok(())
 }
 
-/// The error of a partial save whose loaded state is unknown: the item could not be
-/// converted when it was tracked, so what changed cannot be told.
-pub(crate) fn untracked<M: Model>(client: &Client, item: &M) -> crate::Error {
-    crate::Error::InvalidRequest {
-        kind: crate::InvalidRequestKind::Tracking,
-        reason: format!(
-            "the loaded state of item {} of table `{}` is unknown (it could not be converted when it was tracked): save it whole with save",
-            item.key(),
-            client.table_name::<M>()
-        ),
+/// The loaded state of a partial save's tracked item (`loaded`; `None`: a whole save). An
+/// error when it is unknown: the item could not be converted when it was tracked, so what
+/// changed cannot be told.
+pub(crate) fn loaded_state<'s, M: Model>(
+    client: &Client,
+    item: &M,
+    loaded: Option<&'s Option<Item>>,
+) -> Result<Option<&'s Item>> {
+    match loaded {
+        None => Ok(None),
+        Some(Some(state)) => Ok(Some(state)),
+        Some(None) => Err(crate::Error::InvalidRequest {
+            kind: crate::InvalidRequestKind::Tracking,
+            reason: format!(
+                "the loaded state of item {} of table `{}` is unknown (it could not be converted when it was tracked): save it whole with save",
+                item.key(),
+                client.table_name::<M>()
+            ),
+        }),
     }
 }
 

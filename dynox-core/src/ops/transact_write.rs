@@ -138,11 +138,7 @@ impl<M: Model> TxOp for SaveOp<'_, M> {
 
     fn plan<'s>(&'s mut self, client: &'s Client) -> BoxFuture<'s, Result<()>> {
         Box::pin(async move {
-            let state = match self.loaded.as_deref() {
-                Some(Some(state)) => Some(state),
-                Some(None) => return Err(super::save::untracked::<M>(client, self.item)),
-                None => None,
-            };
+            let state = super::save::loaded_state(client, self.item, self.loaded.as_deref())?;
             self.plan =
                 Some(plan_put(client, self.item, self.create, None, false, true, state).await?);
             Ok(())

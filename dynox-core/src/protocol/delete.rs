@@ -150,7 +150,7 @@ impl<M: Model> DeletePlan<M> {
         let same_version = self
             .version
             .is_none_or(|v| memory::version_of::<M>(stored.as_ref()) == v);
-        stale_files::<M>(self.current.as_ref(), stored, same_version)
+        stale_files::<M>(self.current.as_ref(), stored, same_version, None)
     }
 
     /// Plans the delete again from the stored item `stored` that [`stale`](Self::stale)

@@ -3,6 +3,7 @@
 //! stored item) or does the refusal stand?
 
 use super::memory;
+use super::partial::only;
 use super::read::read_files;
 use super::Failure;
 use crate::error::Result;
@@ -91,14 +92,22 @@ pub(crate) async fn stored_after_refusal<M: Model>(
 }
 
 /// `Some(stored)` when the expectation `expected` was stale: `stored`'s file references
-/// differ from it while the version is the expected one (`same_version`); a different
-/// version is the caller's conflict, not a stale memory.
+/// (all of them, or only those of `fields`: the file fields a partial save writes) differ
+/// from it while the version is the expected one (`same_version`); a different version is
+/// the caller's conflict, not a stale memory.
 pub(crate) fn stale_files<M: Model>(
     expected: Option<&Item>,
     stored: Option<Item>,
     same_version: bool,
+    fields: Option<&[&str]>,
 ) -> Option<Option<Item>> {
-    let files_differ = !memory::same_files::<M>(expected, stored.as_ref());
+    let files_differ = match fields {
+        None => !memory::same_files::<M>(expected, stored.as_ref()),
+        Some(fields) => {
+            let expected = only(expected, fields);
+            !memory::same_files::<M>(expected.as_ref(), only(stored.as_ref(), fields).as_ref())
+        }
+    };
     (files_differ && same_version).then_some(stored)
 }
 

@@ -12,7 +12,7 @@ use super::conditions::{conflict, put_condition, with_user_condition};
 use super::driver::{forward_to_plan, read_back, Evidence, Request, Write};
 use super::expect::{remember, stale_files, stored_after_refusal, Expected};
 use super::guards::{overflow_lookalike, too_large};
-use super::partial::{only, partial_condition, same_key, Changes};
+use super::partial::{partial_condition, same_key, Changes};
 use super::read::read_files;
 use super::{memory, Attempts, Failure};
 use crate::error::{Error, InvalidRequestKind, Result, WriteOutcome};
@@ -469,9 +469,9 @@ fn assemble<M: Model>(item: &mut M, prepared: &Prepared) -> Result<Item> {
     Ok(attributes)
 }
 
-/// A file reference of `written` (the references the put writes) that it may not write: every file the item is to
-/// reference must be one this save uploaded, one attached for it (`claimed`), or one the item
-/// already holds (`current`). Writing back a reference another writer replaced (and
+/// A reference of `written` (those the put writes) that it may not write: every file the
+/// item is to reference must be one this save uploaded, one attached for it (`claimed`), or
+/// one the item already holds (`current`). Writing back a reference another writer replaced (and
 /// deleted), or one copied from another item, would leave an item pointing at an object that
 /// is gone or not its own. (Overflow values are moved later: each is then either uploaded or
 /// an object `current` holds.)
@@ -574,17 +574,9 @@ impl<M: Model> PutPlan<M> {
             stored_after_refusal::<M>(client, &self.key_item, &self.table, &self.key, failure, own)
                 .await?;
         let same_version = memory::version_of::<M>(stored.as_ref()) == self.version;
-        match &self.partial {
-            // Only the file fields a partial save writes are in its condition.
-            Some(partial) => {
-                let fields = &partial.written_files;
-                let expected = only(self.current.as_ref(), fields);
-                let found = only(stored.as_ref(), fields);
-                let differ = !memory::same_files::<M>(expected.as_ref(), found.as_ref());
-                (differ && same_version).then_some(stored)
-            }
-            None => stale_files::<M>(self.current.as_ref(), stored, same_version),
-        }
+        // Only the file fields a partial save writes are in its condition.
+        let fields = self.partial.as_ref().map(|p| p.written_files.as_slice());
+        stale_files::<M>(self.current.as_ref(), stored, same_version, fields)
     }
 
     /// Plans the write again after [`stale`](Self::stale) found the stored item `stored`:
